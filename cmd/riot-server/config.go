@@ -1,0 +1,201 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/riotkv/riot/cluster"
+	"github.com/riotkv/riot/resp"
+	"github.com/riotkv/riot/storage"
+)
+
+// options is everything the command line (and RIOT_* environment) sets.
+type options struct {
+	nodeID      string
+	dataDir     string
+	addr        string
+	raftAddr    string
+	advertise   string
+	engine      string
+	requirePass string
+	readLevel   string
+	maxBulkLen  int
+	logLevel    string
+	logFormat   string
+	leaderWait  time.Duration
+	snapThresh  uint64
+	version     bool
+}
+
+// usageError is a bad command line: one line on stderr, exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+
+// errHelp means -h/--help was asked for: usage was printed, exit 0.
+var errHelp = errors.New("help requested")
+
+func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("riot-server", flag.ContinueOnError)
+	fs.SetOutput(out)
+	def := resp.DefaultConfig()
+	fs.StringVar(&o.nodeID, "node-id", "", "stable raft server ID (default: read from DATA_DIR/node-id, else generated once and written there)")
+	fs.StringVar(&o.dataDir, "data-dir", "./riot-data", "directory for the raft log, snapshots and the storage engine")
+	fs.StringVar(&o.addr, "addr", def.Addr, "RESP client address (HOST:PORT; port 0 picks a free one)")
+	fs.StringVar(&o.raftAddr, "raft-addr", "127.0.0.1:16379", "raft transport address")
+	fs.StringVar(&o.advertise, "advertise", "", "host other nodes use to reach this one when binding 0.0.0.0")
+	fs.StringVar(&o.engine, "engine", "leveldb", "storage engine: "+strings.Join(storage.Names(), ", "))
+	fs.StringVar(&o.requirePass, "requirepass", "", "password clients must AUTH with (default: none)")
+	fs.StringVar(&o.readLevel, "read-level", "linearizable", "default read level of new connections: linearizable or stale")
+	fs.IntVar(&o.maxBulkLen, "max-bulk-len", def.MaxBulkLen, "largest bulk string a client may send, in bytes")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.DurationVar(&o.leaderWait, "leader-wait", cluster.DefaultConfig().LeaderWait, "how long a request waits for a leader election")
+	fs.Uint64Var(&o.snapThresh, "snapshot-threshold", 16384, "new raft log entries that trigger a snapshot")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	return fs
+}
+
+// parseOptions reads flags, with RIOT_<FLAG> environment variables as
+// defaults (flags win).
+func parseOptions(args []string, getenv func(string) string, out io.Writer) (options, error) {
+	var o options
+	fs := newFlagSet(&o, io.Discard)
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "RIOT_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(name); v != "" && envErr == nil {
+			if err := f.Value.Set(v); err != nil {
+				envErr = usageError{fmt.Errorf("invalid value %q for %s: %v", v, name, err)}
+			}
+		}
+	})
+	if envErr != nil {
+		return o, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(out)
+			fmt.Fprintf(out, "Usage: riot-server [flags]\n\nEvery flag can also be set as RIOT_<FLAG> in the environment (flags win).\n\n")
+			fs.PrintDefaults()
+			return o, errHelp
+		}
+		return o, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return o, usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	if err := o.validate(); err != nil {
+		return o, usageError{err}
+	}
+	return o, nil
+}
+
+func (o *options) validate() error {
+	if !contains(storage.Names(), o.engine) {
+		return fmt.Errorf("unknown engine %q (want one of %s)", o.engine, strings.Join(storage.Names(), ", "))
+	}
+	if _, err := cluster.ParseReadLevel(o.readLevel); err != nil {
+		return fmt.Errorf("invalid --read-level %q: want linearizable or stale", o.readLevel)
+	}
+	if _, err := parseLevel(o.logLevel); err != nil {
+		return err
+	}
+	if o.logFormat != "text" && o.logFormat != "json" {
+		return fmt.Errorf("invalid --log-format %q: want text or json", o.logFormat)
+	}
+	if o.maxBulkLen < 1 {
+		return fmt.Errorf("invalid --max-bulk-len %d: must be positive", o.maxBulkLen)
+	}
+	if o.dataDir == "" {
+		return errors.New("--data-dir must not be empty")
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func newLogger(o options, w io.Writer) *slog.Logger {
+	lvl, _ := parseLevel(o.logLevel) // validated
+	hopts := &slog.HandlerOptions{Level: lvl}
+	if o.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, hopts))
+	}
+	return slog.New(slog.NewTextHandler(w, hopts))
+}
+
+// nodeID returns the flag's ID, else the one stored in the data dir, else a
+// new one, which is stored. A flag that contradicts the stored ID is an
+// error: the ID is the node's raft identity.
+func nodeID(flagID, dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "node-id")
+	b, err := os.ReadFile(path)
+	stored := strings.TrimSpace(string(b))
+	switch {
+	case err == nil && stored != "":
+		if flagID != "" && flagID != stored {
+			return "", fmt.Errorf("--node-id %q does not match %q stored in %s", flagID, stored, path)
+		}
+		return stored, nil
+	case err != nil && !errors.Is(err, os.ErrNotExist):
+		return "", fmt.Errorf("read node id: %w", err)
+	}
+	id := flagID
+	if id == "" {
+		var r [8]byte
+		_, _ = rand.Read(r[:])
+		id = hex.EncodeToString(r[:])
+	}
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return "", fmt.Errorf("create data dir: %w", err)
+	}
+	if err := writeFileSync(path, []byte(id+"\n")); err != nil {
+		return "", fmt.Errorf("write node id: %w", err)
+	}
+	return id, nil
+}
+
+// writeFileSync writes a file atomically (temp file, fsync, rename).
+func writeFileSync(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

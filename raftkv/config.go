@@ -1,0 +1,114 @@
+package raftkv
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// Config configures a Node. Start from DefaultConfig.
+type Config struct {
+	// ID is this server's stable raft ID. Required.
+	ID string
+	// Dir holds raft.db (log and stable store) and snapshots/. Required
+	// unless InMemory is set.
+	Dir string
+	// RaftAddr is the address the raft transport binds. Port 0 picks a free
+	// port. Default 127.0.0.1:16379.
+	RaftAddr string
+	// Advertise is the address other servers use to reach this one, when it
+	// differs from RaftAddr (binding 0.0.0.0). Default: RaftAddr as bound.
+	Advertise string
+	// Bootstrap makes a node with no raft state bootstrap a one-server
+	// cluster of itself. A node that has state never bootstraps again.
+	Bootstrap bool
+
+	// Raft timing. Defaults suit a LAN: heartbeat and election 1s, leader
+	// lease 500ms, commit 50ms.
+	HeartbeatTimeout   time.Duration
+	ElectionTimeout    time.Duration
+	LeaderLeaseTimeout time.Duration
+	CommitTimeout      time.Duration
+	// MaxAppendEntries bounds both the entries per AppendEntries RPC and
+	// the entries applied to the FSM in one batch. Default 512.
+	MaxAppendEntries int
+	// SnapshotThreshold is the number of new log entries that triggers a
+	// snapshot. Default 16384.
+	SnapshotThreshold uint64
+	// SnapshotInterval is how often raft checks the threshold. Default 30s.
+	SnapshotInterval time.Duration
+	// TrailingLogs is the number of entries kept after a snapshot so that
+	// slightly lagging followers catch up from the log. Default 10240.
+	TrailingLogs uint64
+	// SnapshotRetain is how many snapshots are kept on disk. Default 2.
+	SnapshotRetain int
+	// ApplyTimeout bounds the wait to hand a command to raft. Default 5s.
+	ApplyTimeout time.Duration
+
+	// InMemory keeps the raft log, stable store and snapshots in memory
+	// (tests only: nothing survives the process).
+	InMemory bool
+	// Transport overrides the TCP transport (tests: raft.InmemTransport).
+	Transport raft.Transport
+
+	// Logger receives raft's and the node's logs. Default: discard.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns a Config with every tunable set to its default.
+func DefaultConfig() Config {
+	return Config{
+		RaftAddr:           "127.0.0.1:16379",
+		HeartbeatTimeout:   1000 * time.Millisecond,
+		ElectionTimeout:    1000 * time.Millisecond,
+		LeaderLeaseTimeout: 500 * time.Millisecond,
+		CommitTimeout:      50 * time.Millisecond,
+		MaxAppendEntries:   512,
+		SnapshotThreshold:  16384,
+		SnapshotInterval:   30 * time.Second,
+		TrailingLogs:       10240,
+		SnapshotRetain:     2,
+		ApplyTimeout:       5 * time.Second,
+	}
+}
+
+// Validate reports the first problem with c.
+func (c *Config) Validate() error {
+	switch {
+	case c.ID == "":
+		return errors.New("raftkv: config: ID is required")
+	case c.Dir == "" && !c.InMemory:
+		return errors.New("raftkv: config: Dir is required")
+	case c.RaftAddr == "" && c.Transport == nil:
+		return errors.New("raftkv: config: RaftAddr is required")
+	case c.MaxAppendEntries <= 0 || c.MaxAppendEntries > 1024:
+		return fmt.Errorf("raftkv: config: MaxAppendEntries %d not in 1..1024", c.MaxAppendEntries)
+	case c.SnapshotRetain < 1:
+		return fmt.Errorf("raftkv: config: SnapshotRetain %d < 1", c.SnapshotRetain)
+	case c.ApplyTimeout <= 0:
+		return errors.New("raftkv: config: ApplyTimeout must be positive")
+	}
+	return nil
+}
+
+func (c *Config) raftConfig() *raft.Config {
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(c.ID)
+	rc.HeartbeatTimeout = c.HeartbeatTimeout
+	rc.ElectionTimeout = c.ElectionTimeout
+	rc.LeaderLeaseTimeout = c.LeaderLeaseTimeout
+	rc.CommitTimeout = c.CommitTimeout
+	rc.MaxAppendEntries = c.MaxAppendEntries
+	rc.BatchApplyCh = true
+	rc.SnapshotThreshold = c.SnapshotThreshold
+	rc.SnapshotInterval = c.SnapshotInterval
+	rc.TrailingLogs = c.TrailingLogs
+	// The engine is durable: the node decides at boot whether the snapshot
+	// must be restored (see Open), instead of raft always restoring it.
+	rc.NoSnapshotRestoreOnStart = true
+	rc.Logger = newHCLog(c.Logger, "raft")
+	return rc
+}

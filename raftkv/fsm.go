@@ -1,0 +1,169 @@
+package raftkv
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/riotkv/riot/storage"
+)
+
+// FSM is riot's durable raft state machine. It implements raft.BatchingFSM:
+// one raft batch becomes one atomic storage batch, which also records the
+// index of the last entry applied. Entries at or below that index are
+// skipped, so replaying the log after a restart never applies a command
+// twice.
+//
+// ApplyBatch, Apply, Snapshot and Restore are called by raft from a single
+// goroutine; readers (View) may run concurrently with all of them.
+type FSM struct {
+	eng    storage.Engine
+	logger *slog.Logger
+
+	// restoreMu is held for writing while Restore rewrites the engine, so
+	// that no reader sees a half-restored state.
+	restoreMu sync.RWMutex
+
+	applied atomic.Uint64 // last raft index reflected in the engine
+	waiters appliedWaiters
+
+	failed atomic.Pointer[error] // set once a storage write fails
+}
+
+var _ raft.BatchingFSM = (*FSM)(nil)
+
+// NewFSM returns the state machine over eng, resuming from the applied index
+// recorded in it.
+func NewFSM(eng storage.Engine, logger *slog.Logger) (*FSM, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	f := &FSM{eng: eng, logger: logger}
+	f.waiters.init()
+	idx, err := readApplied(eng)
+	if err != nil {
+		return nil, err
+	}
+	f.applied.Store(idx)
+	return f, nil
+}
+
+func readApplied(r storage.Reader) (uint64, error) {
+	b, err := r.Get(keyApplied)
+	if errors.Is(err, storage.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("raftkv: read applied index: %w", err)
+	}
+	return decodeIndex(b)
+}
+
+// restoring reports whether a restore was interrupted (the engine holds a
+// mix of old and new state and must be restored again before use).
+func (f *FSM) restoring() (bool, error) {
+	_, err := f.eng.Get(keyRestoring)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("raftkv: read restore marker: %w", err)
+	}
+	return true, nil
+}
+
+// AppliedIndex returns the index of the last entry the engine reflects.
+func (f *FSM) AppliedIndex() uint64 { return f.applied.Load() }
+
+// Err returns the storage error that stopped the state machine, if any.
+func (f *FSM) Err() error {
+	if p := f.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Apply implements raft.FSM for the single-entry path.
+func (f *FSM) Apply(l *raft.Log) any {
+	return f.ApplyBatch([]*raft.Log{l})[0]
+}
+
+// ApplyBatch implements raft.BatchingFSM. The i-th response is a Result
+// for a command entry, or nil for entries that carry none.
+func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
+	res := make([]any, len(logs))
+	if err := f.Err(); err != nil {
+		for i := range res {
+			res[i] = Result{Err: err}
+		}
+		return res
+	}
+	applied := f.applied.Load()
+	last := applied
+	tx := newTxn(f.eng)
+	for i, l := range logs {
+		if l.Index <= applied {
+			continue // already in the engine: replayed after a restart
+		}
+		last = l.Index
+		if l.Type != raft.LogCommand {
+			continue
+		}
+		c, err := DecodeCommand(l.Data)
+		if err != nil {
+			res[i] = Result{Err: err}
+			continue
+		}
+		fn, ok := ops[c.Op]
+		if !ok {
+			res[i] = Result{Err: fmt.Errorf("%w: %s", ErrUnknownOp, c.Op)}
+			continue
+		}
+		res[i] = fn(tx, &c)
+	}
+	if last == applied {
+		return res
+	}
+	tx.batch.Put(keyApplied, encodeIndex(last))
+	if err := f.eng.Write(&tx.batch); err != nil {
+		// The engine and the log now disagree about what is applied; going
+		// on would diverge from the other replicas. Stop applying.
+		err = fmt.Errorf("%w: write batch ending at index %d: %w", ErrFailed, last, err)
+		f.failed.Store(&err)
+		f.logger.Error("state machine stopped", "err", err)
+		for i := range res {
+			res[i] = Result{Err: err}
+		}
+		f.waiters.fail()
+		return res
+	}
+	f.applied.Store(last)
+	f.waiters.notify(last)
+	return res
+}
+
+// View returns a read view of the current state. Callers must call release
+// when done. Reads wait while a restore is rewriting the engine.
+func (f *FSM) View() (v *View, release func()) {
+	f.restoreMu.RLock()
+	return &View{r: f.eng}, f.restoreMu.RUnlock
+}
+
+// SnapshotView is View over a consistent point-in-time snapshot, for reads
+// that span several keys.
+func (f *FSM) SnapshotView() (*View, func(), error) {
+	f.restoreMu.RLock()
+	defer f.restoreMu.RUnlock()
+	s, err := f.eng.Snapshot()
+	if err != nil {
+		return nil, nil, err
+	}
+	return &View{r: s}, s.Release, nil
+}
+
+// EngineStats reports the storage engine's figures.
+func (f *FSM) EngineStats() storage.Stats { return f.eng.Stats() }

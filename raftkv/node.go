@@ -1,0 +1,288 @@
+package raftkv
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
+
+	"github.com/riotkv/riot/storage"
+)
+
+// Node is one raft server with its durable state machine.
+type Node struct {
+	cfg    Config
+	logger *slog.Logger
+	raft   *raft.Raft
+	fsm    *FSM
+	trans  raft.Transport
+	bolt   *raftboltdb.BoltStore // nil when InMemory
+
+	reads  *readIndexer
+	leader leaderWatch
+}
+
+// Open starts a raft node that applies to eng. The engine stays owned by the
+// caller and must outlive the node.
+//
+// Boot: when the engine is behind the newest snapshot (or a restore was
+// interrupted), the node first brings it up to date, from the local log if it
+// still holds the gap, else by restoring the snapshot; otherwise the engine
+// is used as is and raft's replay skips every entry it already holds.
+func Open(cfg Config, eng storage.Engine) (*Node, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, logger: cfg.Logger}
+	fsm, err := NewFSM(eng, cfg.Logger.With("component", "fsm"))
+	if err != nil {
+		return nil, err
+	}
+	n.fsm = fsm
+
+	logs, stable, snaps, err := n.openStores()
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Node, error) {
+		n.closeStores()
+		return nil, err
+	}
+	if err := n.catchUp(logs, snaps); err != nil {
+		return fail(err)
+	}
+	if err := n.openTransport(); err != nil {
+		return fail(err)
+	}
+	rc := cfg.raftConfig()
+	if cfg.Bootstrap {
+		has, err := raft.HasExistingState(logs, stable, snaps)
+		if err != nil {
+			return fail(fmt.Errorf("raftkv: check raft state: %w", err))
+		}
+		if !has {
+			conf := raft.Configuration{Servers: []raft.Server{{
+				Suffrage: raft.Voter, ID: rc.LocalID, Address: n.trans.LocalAddr(),
+			}}}
+			if err := raft.BootstrapCluster(rc, logs, stable, snaps, n.trans, conf); err != nil {
+				return fail(fmt.Errorf("raftkv: bootstrap: %w", err))
+			}
+			n.logger.Info("bootstrapped a new cluster", "id", cfg.ID, "raft_addr", n.trans.LocalAddr())
+		}
+	}
+	r, err := raft.NewRaft(rc, fsm, logs, stable, snaps, n.trans)
+	if err != nil {
+		return fail(fmt.Errorf("raftkv: start raft: %w", err))
+	}
+	n.raft = r
+	n.reads = newReadIndexer(n)
+	n.watchLeader()
+	return n, nil
+}
+
+func (n *Node) openStores() (raft.LogStore, raft.StableStore, raft.SnapshotStore, error) {
+	if n.cfg.InMemory {
+		s := raft.NewInmemStore()
+		return s, s, raft.NewInmemSnapshotStore(), nil
+	}
+	if err := os.MkdirAll(n.cfg.Dir, 0o755); err != nil {
+		return nil, nil, nil, fmt.Errorf("raftkv: %w", err)
+	}
+	bolt, err := raftboltdb.New(raftboltdb.Options{
+		Path: filepath.Join(n.cfg.Dir, "raft.db"),
+		BoltOptions: &bbolt.Options{
+			Timeout: time.Second,
+			// A map freelist that is not synced keeps appends fast after the
+			// log has been truncated many times; it is rebuilt on open.
+			NoFreelistSync: true,
+			FreelistType:   bbolt.FreelistMapType,
+		},
+	})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("raftkv: open log store: %w", err)
+	}
+	n.bolt = bolt
+	logs, err := raft.NewLogCache(n.cfg.MaxAppendEntries, bolt)
+	if err != nil {
+		bolt.Close()
+		return nil, nil, nil, fmt.Errorf("raftkv: log cache: %w", err)
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(n.cfg.Dir, n.cfg.SnapshotRetain, newHCLog(n.logger, "snapshot"))
+	if err != nil {
+		bolt.Close()
+		return nil, nil, nil, fmt.Errorf("raftkv: open snapshot store: %w", err)
+	}
+	return logs, bolt, snaps, nil
+}
+
+func (n *Node) openTransport() error {
+	if n.cfg.Transport != nil {
+		n.trans = n.cfg.Transport
+		return nil
+	}
+	var adv net.Addr
+	if n.cfg.Advertise != "" {
+		a, err := net.ResolveTCPAddr("tcp", n.cfg.Advertise)
+		if err != nil {
+			return fmt.Errorf("raftkv: advertise address %q: %w", n.cfg.Advertise, err)
+		}
+		adv = a
+	}
+	t, err := raft.NewTCPTransportWithLogger(n.cfg.RaftAddr, adv, 3, 10*time.Second, newHCLog(n.logger, "raft-net"))
+	if err != nil {
+		return fmt.Errorf("raftkv: raft transport on %s: %w", n.cfg.RaftAddr, err)
+	}
+	n.trans = t
+	return nil
+}
+
+func (n *Node) closeStores() {
+	if c, ok := n.trans.(io.Closer); ok && n.cfg.Transport == nil {
+		c.Close()
+	}
+	if n.bolt != nil {
+		n.bolt.Close()
+	}
+}
+
+// catchUp brings the engine up to the newest snapshot before raft starts
+// (raft will only replay entries after it).
+func (n *Node) catchUp(logs raft.LogStore, snaps raft.SnapshotStore) error {
+	metas, err := snaps.List()
+	if err != nil {
+		return fmt.Errorf("raftkv: list snapshots: %w", err)
+	}
+	interrupted, err := n.fsm.restoring()
+	if err != nil {
+		return err
+	}
+	if len(metas) == 0 {
+		if interrupted {
+			return errors.New("raftkv: an interrupted restore left the engine inconsistent and no snapshot is left to restore; remove the data directory and rejoin")
+		}
+		return nil
+	}
+	snap := metas[0]
+	applied := n.fsm.AppliedIndex()
+	if !interrupted && applied >= snap.Index {
+		n.logger.Info("engine is current; no snapshot restore", "applied_index", applied, "snapshot_index", snap.Index)
+		return nil
+	}
+	if !interrupted {
+		ok, err := n.replayLocal(logs, applied+1, snap.Index)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+	}
+	n.logger.Info("restoring snapshot at boot", "applied_index", applied, "snapshot_index", snap.Index, "interrupted", interrupted)
+	_, rc, err := snaps.Open(snap.ID)
+	if err != nil {
+		return fmt.Errorf("raftkv: open snapshot %s: %w", snap.ID, err)
+	}
+	if err := n.fsm.Restore(rc); err != nil {
+		return fmt.Errorf("raftkv: restore snapshot %s: %w", snap.ID, err)
+	}
+	return nil
+}
+
+// replayLocal applies entries [from, to] from the local log, if it holds
+// them all. It reports false when the log no longer has them.
+func (n *Node) replayLocal(logs raft.LogStore, from, to uint64) (bool, error) {
+	first, err := logs.FirstIndex()
+	if err != nil {
+		return false, fmt.Errorf("raftkv: log first index: %w", err)
+	}
+	last, err := logs.LastIndex()
+	if err != nil {
+		return false, fmt.Errorf("raftkv: log last index: %w", err)
+	}
+	if first == 0 || first > from || last < to {
+		return false, nil
+	}
+	batch := make([]*raft.Log, 0, n.cfg.MaxAppendEntries)
+	for i := from; i <= to; i++ {
+		l := new(raft.Log)
+		if err := logs.GetLog(i, l); err != nil {
+			return false, fmt.Errorf("raftkv: read log %d: %w", i, err)
+		}
+		batch = append(batch, l)
+		if len(batch) == cap(batch) || i == to {
+			n.fsm.ApplyBatch(batch)
+			batch = batch[:0]
+		}
+	}
+	if err := n.fsm.Err(); err != nil {
+		return false, err
+	}
+	n.logger.Info("replayed local log up to snapshot", "from", from, "to", to)
+	return true, nil
+}
+
+// Close shuts raft down and closes the log store. The engine is left open.
+func (n *Node) Close() error {
+	err := n.raft.Shutdown().Error()
+	n.reads.stop()
+	n.closeStores()
+	if err != nil {
+		return fmt.Errorf("raftkv: shutdown: %w", err)
+	}
+	return nil
+}
+
+// FSM returns the node's state machine.
+func (n *Node) FSM() *FSM { return n.fsm }
+
+// ID returns this server's ID.
+func (n *Node) ID() string { return n.cfg.ID }
+
+// RaftAddr returns the address other servers reach this one at.
+func (n *Node) RaftAddr() string { return string(n.trans.LocalAddr()) }
+
+// IsLeader reports whether this node currently believes it is the leader.
+func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
+
+// State returns "leader", "follower", "candidate" or "shutdown".
+func (n *Node) State() string {
+	switch n.raft.State() {
+	case raft.Leader:
+		return "leader"
+	case raft.Follower:
+		return "follower"
+	case raft.Candidate:
+		return "candidate"
+	default:
+		return "shutdown"
+	}
+}
+
+// Leader returns the current leader's ID and raft address, empty if none is
+// known.
+func (n *Node) Leader() (id, addr string) {
+	a, i := n.raft.LeaderWithID()
+	return string(i), string(a)
+}
+
+// Snapshot takes a snapshot now.
+func (n *Node) Snapshot() error {
+	if err := n.raft.Snapshot().Error(); err != nil {
+		if errors.Is(err, raft.ErrNothingNewToSnapshot) {
+			return nil
+		}
+		return fmt.Errorf("raftkv: snapshot: %w", err)
+	}
+	return nil
+}

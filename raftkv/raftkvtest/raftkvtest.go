@@ -1,0 +1,99 @@
+// Package raftkvtest starts in-process raft nodes for tests: in-memory
+// transport, log and snapshot stores, fast timeouts.
+package raftkvtest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/storage"
+)
+
+// Config returns a raftkv.Config for an in-memory test node with fast
+// timeouts.
+func Config(t testing.TB, id string) raftkv.Config {
+	c := raftkv.DefaultConfig()
+	c.ID = id
+	c.InMemory = true
+	c.HeartbeatTimeout = 50 * time.Millisecond
+	c.ElectionTimeout = 50 * time.Millisecond
+	c.LeaderLeaseTimeout = 50 * time.Millisecond
+	c.CommitTimeout = 5 * time.Millisecond
+	c.Logger = Logger(t)
+	_, trans := raft.NewInmemTransport(raft.NewInmemAddr())
+	c.Transport = trans
+	return c
+}
+
+// SingleNode starts a bootstrapped one-node cluster over eng (a fresh
+// memory engine when nil), waits until it leads, and closes it when the
+// test ends.
+func SingleNode(t testing.TB, eng storage.Engine) *raftkv.Node {
+	t.Helper()
+	if eng == nil {
+		eng = storage.NewMemory()
+		t.Cleanup(func() { eng.Close() })
+	}
+	c := Config(t, "node1")
+	c.Bootstrap = true
+	n, err := raftkv.Open(c, eng)
+	if err != nil {
+		t.Fatalf("open node: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := n.Close(); err != nil {
+			t.Errorf("close node: %v", err)
+		}
+	})
+	WaitLeader(t, n)
+	return n
+}
+
+// WaitLeader waits up to 10s for n to become leader.
+func WaitLeader(t testing.TB, n *raftkv.Node) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		ch := n.LeaderChanged()
+		if n.IsLeader() {
+			return
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			t.Fatalf("node %s did not become leader within 10s (state %s)", n.ID(), n.State())
+		}
+	}
+}
+
+// Logger returns a slog.Logger that writes through t.Log, so logs show up
+// only for failing tests (or with -v).
+// Lines logged after the test ends are dropped.
+func Logger(t testing.TB) *slog.Logger {
+	w := &tWriter{t: t}
+	t.Cleanup(func() { w.done.Store(true) })
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type tWriter struct {
+	t    testing.TB
+	done atomic.Bool
+}
+
+func (w *tWriter) Write(p []byte) (int, error) {
+	if !w.done.Load() {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+var _ io.Writer = (*tWriter)(nil)

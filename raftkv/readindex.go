@@ -1,0 +1,134 @@
+package raftkv
+
+import (
+	"context"
+	"sync"
+
+	"github.com/hashicorp/raft"
+)
+
+// ReadIndex returns an index such that a read served from the local state
+// machine once it has applied the index is linearizable. It must be called
+// on the leader (ErrNotLeader otherwise).
+//
+// How: the leader first commits an entry of its own term (a no-op barrier,
+// once per term), so its commit index covers everything any earlier leader
+// committed. Each read then records the commit index and confirms with a
+// quorum that this node is still the leader (raft.VerifyLeader). Concurrent
+// reads share one confirmation round.
+func (n *Node) ReadIndex(ctx context.Context) (uint64, error) {
+	if n.raft.State() != raft.Leader {
+		return 0, ErrNotLeader
+	}
+	if err := n.termBarrier(ctx); err != nil {
+		return 0, err
+	}
+	return n.reads.readIndex(ctx)
+}
+
+// WaitApplied blocks until the local state machine has applied idx.
+func (n *Node) WaitApplied(ctx context.Context, idx uint64) error {
+	return n.fsm.WaitApplied(ctx, idx)
+}
+
+func (n *Node) termBarrier(ctx context.Context) error {
+	term := n.raft.CurrentTerm()
+	if n.reads.barrierTerm(term) {
+		return nil
+	}
+	n.reads.barrierMu.Lock()
+	defer n.reads.barrierMu.Unlock()
+	if n.reads.barrierTerm(term) {
+		return nil
+	}
+	if _, err := n.Apply(ctx, &Command{Op: OpNoop}); err != nil {
+		return err
+	}
+	n.reads.setBarrierTerm(term)
+	return nil
+}
+
+// readIndexer batches concurrent read-index requests into one leadership
+// confirmation round each.
+type readIndexer struct {
+	n *Node
+
+	barrierMu sync.Mutex // serializes barrier proposals
+	mu        sync.Mutex
+	term      uint64 // the term whose barrier has been applied
+	waiting   []chan readResult
+	kick      chan struct{}
+	done      chan struct{}
+	stopOnce  sync.Once
+}
+
+type readResult struct {
+	index uint64
+	err   error
+}
+
+func newReadIndexer(n *Node) *readIndexer {
+	r := &readIndexer{n: n, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	go r.loop()
+	return r
+}
+
+func (r *readIndexer) barrierTerm(term uint64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.term == term
+}
+
+func (r *readIndexer) setBarrierTerm(term uint64) {
+	r.mu.Lock()
+	r.term = term
+	r.mu.Unlock()
+}
+
+func (r *readIndexer) readIndex(ctx context.Context) (uint64, error) {
+	ch := make(chan readResult, 1)
+	r.mu.Lock()
+	r.waiting = append(r.waiting, ch)
+	r.mu.Unlock()
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+	select {
+	case res := <-ch:
+		return res.index, res.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-r.done:
+		return 0, ErrShutdown
+	}
+}
+
+func (r *readIndexer) loop() {
+	for {
+		select {
+		case <-r.kick:
+		case <-r.done:
+			return
+		}
+		r.mu.Lock()
+		batch := r.waiting
+		r.waiting = nil
+		r.mu.Unlock()
+		if len(batch) == 0 {
+			continue
+		}
+		// The commit index is read after every request in the batch
+		// arrived, and leadership is confirmed after that.
+		idx := r.n.raft.CommitIndex()
+		err := r.n.raft.VerifyLeader().Error()
+		if err != nil {
+			err = raftError(err)
+		}
+		for _, ch := range batch {
+			ch <- readResult{index: idx, err: err}
+		}
+	}
+}
+
+func (r *readIndexer) stop() { r.stopOnce.Do(func() { close(r.done) }) }

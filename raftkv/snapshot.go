@@ -1,0 +1,237 @@
+package raftkv
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/hashicorp/raft"
+	"github.com/klauspost/compress/s2"
+
+	"github.com/riotkv/riot/storage"
+)
+
+// Snapshot format:
+//
+//	magic    "RIOTSNAP"
+//	version  byte (1)
+//	applied  uvarint: the raft index the snapshot reflects
+//	s2-compressed stream of records:
+//	    klen uvarint (0 ends the stream), key, vlen uvarint, value
+//	    after the end: count uvarint (number of records, a sanity check)
+//
+// Records are the engine's raw key/value pairs (data and metadata), minus
+// the applied index and restore marker, which Restore writes itself.
+var snapMagic = []byte("RIOTSNAP")
+
+const snapVersion = 1
+
+// restoreBatchBytes bounds one storage batch written during Restore.
+const restoreBatchBytes = 4 << 20
+
+// Snapshot implements raft.FSM. It only pins a storage snapshot; the data is
+// written by Persist, concurrently with further applies.
+func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	s, err := f.eng.Snapshot()
+	if err != nil {
+		return nil, fmt.Errorf("raftkv: snapshot: %w", err)
+	}
+	idx, err := readApplied(s)
+	if err != nil {
+		s.Release()
+		return nil, err
+	}
+	return &fsmSnapshot{snap: s, applied: idx}, nil
+}
+
+type fsmSnapshot struct {
+	snap    storage.Snapshot
+	applied uint64
+}
+
+func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if err := writeSnapshot(sink, s.snap, s.applied); err != nil {
+		_ = sink.Cancel()
+		return err
+	}
+	return sink.Close()
+}
+
+func (s *fsmSnapshot) Release() { s.snap.Release() }
+
+// writeSnapshot streams r's contents in the snapshot format.
+func writeSnapshot(w io.Writer, r storage.Reader, applied uint64) error {
+	hdr := append([]byte(nil), snapMagic...)
+	hdr = append(hdr, snapVersion)
+	hdr = binary.AppendUvarint(hdr, applied)
+	if _, err := w.Write(hdr); err != nil {
+		return fmt.Errorf("raftkv: write snapshot header: %w", err)
+	}
+	zw := s2.NewWriter(w, s2.WriterConcurrency(1))
+	bw := bufio.NewWriterSize(zw, 64<<10)
+	it := r.NewIterator(storage.Range{})
+	var count uint64
+	var tmp []byte
+	for it.Next() {
+		k := it.Key()
+		if bytes.Equal(k, keyApplied) || bytes.Equal(k, keyRestoring) {
+			continue
+		}
+		tmp = binary.AppendUvarint(tmp[:0], uint64(len(k)))
+		tmp = append(tmp, k...)
+		tmp = binary.AppendUvarint(tmp, uint64(len(it.Value())))
+		if _, err := bw.Write(tmp); err != nil {
+			it.Close()
+			return fmt.Errorf("raftkv: write snapshot: %w", err)
+		}
+		if _, err := bw.Write(it.Value()); err != nil {
+			it.Close()
+			return fmt.Errorf("raftkv: write snapshot: %w", err)
+		}
+		count++
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("raftkv: read engine for snapshot: %w", err)
+	}
+	tmp = binary.AppendUvarint(tmp[:0], 0)
+	tmp = binary.AppendUvarint(tmp, count)
+	if _, err := bw.Write(tmp); err != nil {
+		return fmt.Errorf("raftkv: write snapshot: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("raftkv: write snapshot: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("raftkv: write snapshot: %w", err)
+	}
+	return nil
+}
+
+// ErrBadSnapshot is returned by Restore for a stream that is not a valid
+// snapshot.
+var ErrBadSnapshot = errors.New("raftkv: malformed snapshot")
+
+// Restore implements raft.FSM: it replaces the whole state with the
+// snapshot's. It is crash-safe: a marker written first and removed in the
+// final batch tells the next boot that a restore was interrupted, and the
+// node restores again before serving.
+func (f *FSM) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	f.restoreMu.Lock()
+	defer f.restoreMu.Unlock()
+	idx, err := f.restore(rc)
+	if err != nil {
+		return err
+	}
+	f.applied.Store(idx)
+	f.waiters.notify(idx)
+	f.logger.Info("restored snapshot", "applied_index", idx)
+	return nil
+}
+
+func (f *FSM) restore(r io.Reader) (uint64, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	hdr := make([]byte, len(snapMagic)+1)
+	if _, err := io.ReadFull(br, hdr); err != nil {
+		return 0, fmt.Errorf("%w: header: %w", ErrBadSnapshot, err)
+	}
+	if !bytes.Equal(hdr[:len(snapMagic)], snapMagic) || hdr[len(snapMagic)] != snapVersion {
+		return 0, fmt.Errorf("%w: bad magic or version", ErrBadSnapshot)
+	}
+	applied, err := binary.ReadUvarint(br)
+	if err != nil {
+		return 0, fmt.Errorf("%w: applied index: %w", ErrBadSnapshot, err)
+	}
+
+	var b storage.Batch
+	b.Put(keyRestoring, []byte{1})
+	if err := f.eng.Write(&b); err != nil {
+		return 0, fmt.Errorf("raftkv: restore: mark: %w", err)
+	}
+	b.Reset()
+	flush := func(force bool) error {
+		if b.Len() == 0 || (!force && b.Size() < restoreBatchBytes) {
+			return nil
+		}
+		if err := f.eng.Write(&b); err != nil {
+			return fmt.Errorf("raftkv: restore: write: %w", err)
+		}
+		b.Reset()
+		return nil
+	}
+
+	// Drop everything the snapshot may not have.
+	it := f.eng.NewIterator(storage.Range{})
+	for it.Next() {
+		if bytes.Equal(it.Key(), keyRestoring) {
+			continue
+		}
+		b.Delete(it.Key())
+		if err := flush(false); err != nil {
+			it.Close()
+			return 0, err
+		}
+	}
+	if err := it.Close(); err != nil {
+		return 0, fmt.Errorf("raftkv: restore: clear: %w", err)
+	}
+	if err := flush(true); err != nil {
+		return 0, err
+	}
+
+	zr := bufio.NewReaderSize(s2.NewReader(br), 64<<10)
+	var count uint64
+	for {
+		klen, err := binary.ReadUvarint(zr)
+		if err != nil {
+			return 0, fmt.Errorf("%w: record %d: %w", ErrBadSnapshot, count, err)
+		}
+		if klen == 0 {
+			break
+		}
+		k, err := readN(zr, klen)
+		if err != nil {
+			return 0, fmt.Errorf("%w: record %d key: %w", ErrBadSnapshot, count, err)
+		}
+		vlen, err := binary.ReadUvarint(zr)
+		if err != nil {
+			return 0, fmt.Errorf("%w: record %d: %w", ErrBadSnapshot, count, err)
+		}
+		v, err := readN(zr, vlen)
+		if err != nil {
+			return 0, fmt.Errorf("%w: record %d value: %w", ErrBadSnapshot, count, err)
+		}
+		b.Put(k, v)
+		count++
+		if err := flush(false); err != nil {
+			return 0, err
+		}
+	}
+	want, err := binary.ReadUvarint(zr)
+	if err != nil || want != count {
+		return 0, fmt.Errorf("%w: %d records, trailer says %d (%v)", ErrBadSnapshot, count, want, err)
+	}
+	b.Put(keyApplied, encodeIndex(applied))
+	b.Delete(keyRestoring)
+	if err := flush(true); err != nil {
+		return 0, err
+	}
+	return applied, nil
+}
+
+// readN reads exactly n bytes, refusing lengths no snapshot can hold.
+func readN(r io.Reader, n uint64) ([]byte, error) {
+	const maxRecord = 1 << 30
+	if n > maxRecord {
+		return nil, fmt.Errorf("record of %d bytes", n)
+	}
+	b := make([]byte, n)
+	_, err := io.ReadFull(r, b)
+	return b, err
+}

@@ -1,0 +1,301 @@
+package resp
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/riotkv/riot/raftkv"
+)
+
+// Reference: https://redis.io/docs/latest/commands/command/
+func cmdCommand(s *session, args [][]byte) {
+	if len(args) == 1 {
+		names := s.srv.commandNames()
+		s.out = appendArrayLen(s.out, len(names))
+		for _, n := range names {
+			s.appendCommandInfo(s.srv.commands[n])
+		}
+		return
+	}
+	switch sub := strings.ToLower(string(args[1])); sub {
+	case "count":
+		s.out = appendInt(s.out, int64(len(s.srv.commands)))
+	case "info":
+		names := s.srv.commandNames()
+		if len(args) > 2 {
+			names = names[:0]
+			for _, a := range args[2:] {
+				names = append(names, strings.ToLower(string(a)))
+			}
+		}
+		s.out = appendArrayLen(s.out, len(names))
+		for _, n := range names {
+			if c, ok := s.srv.commands[n]; ok {
+				s.appendCommandInfo(c)
+			} else {
+				s.out = appendNullArray(s.out, s.proto)
+			}
+		}
+	case "docs":
+		names := s.srv.commandNames()
+		if len(args) > 2 {
+			names = names[:0]
+			for _, a := range args[2:] {
+				if _, ok := s.srv.commands[strings.ToLower(string(a))]; ok {
+					names = append(names, strings.ToLower(string(a)))
+				}
+			}
+		}
+		s.out = appendMapLen(s.out, len(names), s.proto)
+		for _, n := range names {
+			c := s.srv.commands[n]
+			s.out = appendBulkString(s.out, n)
+			s.out = appendMapLen(s.out, 3, s.proto)
+			s.out = appendBulkString(s.out, "summary")
+			s.out = appendBulkString(s.out, c.summary)
+			s.out = appendBulkString(s.out, "since")
+			s.out = appendBulkString(s.out, "1.0.0")
+			s.out = appendBulkString(s.out, "group")
+			s.out = appendBulkString(s.out, c.group)
+		}
+	default:
+		s.writeErr(errSubcommand("COMMAND", args[1]))
+	}
+}
+
+func (s *Server) commandNames() []string {
+	names := make([]string, 0, len(s.commands))
+	for n := range s.commands {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// appendCommandInfo appends one COMMAND INFO entry: name, arity, flags,
+// first key, last key, step, ACL categories, tips, key specs, subcommands.
+func (s *session) appendCommandInfo(c *command) {
+	var flags []string
+	if c.flags&flagWrite != 0 {
+		flags = append(flags, "write")
+	}
+	if c.flags&flagReadonly != 0 {
+		flags = append(flags, "readonly")
+	}
+	if c.flags&flagAdmin != 0 {
+		flags = append(flags, "admin")
+	}
+	if c.flags&flagNoAuth != 0 {
+		flags = append(flags, "no_auth")
+	}
+	if c.flags&flagFast != 0 {
+		flags = append(flags, "fast")
+	}
+	s.out = appendArrayLen(s.out, 10)
+	s.out = appendBulkString(s.out, c.name)
+	s.out = appendInt(s.out, int64(c.arity))
+	s.out = appendSetLen(s.out, len(flags), s.proto)
+	for _, f := range flags {
+		s.out = appendSimple(s.out, f)
+	}
+	s.out = appendInt(s.out, int64(c.firstKey))
+	s.out = appendInt(s.out, int64(c.lastKey))
+	s.out = appendInt(s.out, int64(c.step))
+	s.out = appendSetLen(s.out, 1, s.proto)
+	s.out = appendSimple(s.out, "@"+c.group)
+	s.out = appendArrayLen(s.out, 0)
+	s.out = appendArrayLen(s.out, 0)
+	s.out = appendArrayLen(s.out, 0)
+}
+
+// configParams are the CONFIG GET parameters riot answers, with the value
+// it reports.
+func (s *Server) configParams() map[string]string {
+	return map[string]string{
+		"databases":          "1",
+		"appendonly":         "yes",
+		"appendfsync":        "always",
+		"save":               "",
+		"proto-max-bulk-len": fmt.Sprint(s.cfg.MaxBulkLen),
+		"maxmemory":          "0",
+		"bind":               s.cfg.Addr,
+	}
+}
+
+// Reference: https://redis.io/docs/latest/commands/config-get/ (unknown
+// parameters are simply absent from the reply).
+func cmdConfig(s *session, args [][]byte) {
+	sub := strings.ToLower(string(args[1]))
+	if sub != "get" {
+		if sub == "set" || sub == "resetstat" || sub == "rewrite" {
+			s.writeErr(redisError("ERR CONFIG " + strings.ToUpper(sub) + " is not supported by riot; restart with new flags"))
+			return
+		}
+		s.writeErr(errSubcommand("CONFIG", args[1]))
+		return
+	}
+	if len(args) < 3 {
+		s.writeErr(redisError("ERR wrong number of arguments for 'config|get' command"))
+		return
+	}
+	params := s.srv.configParams()
+	names := make([]string, 0, len(params))
+	for n := range params {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var match []string
+	for _, n := range names {
+		for _, pat := range args[2:] {
+			if globMatch(strings.ToLower(string(pat)), n) {
+				match = append(match, n)
+				break
+			}
+		}
+	}
+	s.out = appendMapLen(s.out, len(match), s.proto)
+	for _, n := range match {
+		s.out = appendBulkString(s.out, n)
+		s.out = appendBulkString(s.out, params[n])
+	}
+}
+
+// globMatch matches name against a glob pattern with * and ?.
+func globMatch(pat, name string) bool {
+	for len(pat) > 0 {
+		switch pat[0] {
+		case '*':
+			for i := 0; i <= len(name); i++ {
+				if globMatch(pat[1:], name[i:]) {
+					return true
+				}
+			}
+			return false
+		case '?':
+			if len(name) == 0 {
+				return false
+			}
+		default:
+			if len(name) == 0 || name[0] != pat[0] {
+				return false
+			}
+		}
+		pat, name = pat[1:], name[1:]
+	}
+	return len(name) == 0
+}
+
+// Reference: https://redis.io/docs/latest/commands/dbsize/
+func cmdDBSize(s *session, _ [][]byte) {
+	var n int64
+	err := s.read(func(v *raftkv.View) error {
+		var err error
+		n, err = v.Count()
+		return err
+	})
+	if err != nil {
+		s.writeErr(err)
+		return
+	}
+	s.out = appendInt(s.out, n)
+}
+
+// Reference: https://redis.io/docs/latest/commands/info/
+func cmdInfo(s *session, args [][]byte) {
+	want := map[string]bool{}
+	for _, a := range args[1:] {
+		want[strings.ToLower(string(a))] = true
+	}
+	all := len(want) == 0 || want["all"] || want["everything"] || want["default"]
+	var b strings.Builder
+	section := func(name string, fields []raftkv.Field) {
+		if !all && !want[strings.ToLower(name)] {
+			return
+		}
+		if b.Len() > 0 {
+			b.WriteString("\r\n")
+		}
+		fmt.Fprintf(&b, "# %s\r\n", name)
+		for _, f := range fields {
+			fmt.Fprintf(&b, "%s:%s\r\n", f.Name, f.Value)
+		}
+	}
+	srv := s.srv
+	uptime := time.Since(srv.started)
+	section("Server", append([]raftkv.Field{
+		{Name: "redis_version", Value: redisCompatVersion},
+		{Name: "riot_version", Value: srv.cfg.Version},
+		{Name: "redis_mode", Value: "standalone"},
+		{Name: "os", Value: runtime.GOOS + " " + runtime.GOARCH},
+		{Name: "arch_bits", Value: "64"},
+		{Name: "go_version", Value: runtime.Version()},
+		{Name: "process_id", Value: fmt.Sprint(os.Getpid())},
+		{Name: "run_id", Value: srv.runID},
+		{Name: "tcp_port", Value: port(srv.Addr().String())},
+		{Name: "uptime_in_seconds", Value: fmt.Sprint(int64(uptime.Seconds()))},
+		{Name: "uptime_in_days", Value: fmt.Sprint(int64(uptime.Hours() / 24))},
+	}, srv.cfg.Info...))
+	section("Clients", []raftkv.Field{
+		{Name: "connected_clients", Value: fmt.Sprint(len(srv.sessionList()))},
+	})
+	engine, disk := srv.backend.Engine()
+	section("Persistence", []raftkv.Field{
+		{Name: "loading", Value: "0"},
+		{Name: "storage_engine", Value: engine},
+		{Name: "storage_disk_bytes", Value: fmt.Sprint(disk)},
+	})
+	section("Stats", []raftkv.Field{
+		{Name: "total_connections_received", Value: fmt.Sprint(srv.stats.connections.Load())},
+		{Name: "total_commands_processed", Value: fmt.Sprint(srv.stats.commands.Load())},
+	})
+	section("Replication", []raftkv.Field{
+		{Name: "role", Value: "master"},
+		{Name: "raft_state", Value: srv.backend.RaftState()},
+	})
+	section("Raft", srv.backend.RaftInfo())
+	if all || want["keyspace"] {
+		var keys int64
+		err := srv.backend.Read(s.ctx, s.readLevel, func(v *raftkv.View) error {
+			var err error
+			keys, err = v.Count()
+			return err
+		})
+		var fields []raftkv.Field
+		if err == nil && keys > 0 {
+			fields = append(fields, raftkv.Field{Name: "db0", Value: fmt.Sprintf("keys=%d,expires=0,avg_ttl=0", keys)})
+		}
+		section("Keyspace", fields)
+	}
+	s.out = appendVerbatim(s.out, b.String(), s.proto)
+}
+
+func port(addr string) string {
+	if i := strings.LastIndexByte(addr, ':'); i >= 0 {
+		return addr[i+1:]
+	}
+	return addr
+}
+
+func cmdRaftState(s *session, _ [][]byte) {
+	s.out = appendSimple(s.out, s.srv.backend.RaftState())
+}
+
+func cmdRaftInfo(s *session, _ [][]byte) {
+	var b strings.Builder
+	for _, f := range s.srv.backend.RaftInfo() {
+		fmt.Fprintf(&b, "%s:%s\r\n", f.Name, f.Value)
+	}
+	s.out = appendVerbatim(s.out, b.String(), s.proto)
+}
+
+func cmdRaftSnapshot(s *session, _ [][]byte) {
+	if err := s.srv.backend.Snapshot(); err != nil {
+		s.writeErr(err)
+		return
+	}
+	s.out = appendOK(s.out)
+}

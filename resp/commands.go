@@ -1,0 +1,125 @@
+package resp
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/riotkv/riot/raftkv"
+)
+
+type cmdFlags uint16
+
+const (
+	flagWrite    cmdFlags = 1 << iota // changes data: proposed through raft
+	flagReadonly                      // reads data
+	flagAdmin                         // server/cluster administration
+	flagNoAuth                        // allowed before AUTH
+	flagFast                          // O(1) or O(log n)
+	flagStale                         // ignores the read level (connection/server state)
+)
+
+// replyFunc appends the reply for a write's result.
+type replyFunc func(s *session, r raftkv.Result)
+
+// command is one row of the command table.
+type command struct {
+	name  string
+	arity int // Redis convention: n exactly, -n at least n (name included)
+	flags cmdFlags
+	// Key positions, for COMMAND: first, last (-1: last arg), step.
+	firstKey, lastKey, step int
+	group                   string
+	summary                 string
+
+	// Exactly one of run and build is set. run executes now and appends its
+	// reply. build turns a write into a raft command and a reply function;
+	// the session proposes it without waiting, so pipelined writes batch.
+	run   func(s *session, args [][]byte)
+	build func(s *session, args [][]byte) (*raftkv.Command, replyFunc, error)
+}
+
+// newCommandTable builds the command table. The server builds it once and
+// never changes it.
+func newCommandTable() map[string]*command {
+	rows := []*command{
+		// connection
+		{name: "ping", arity: -1, flags: flagFast | flagStale, group: "connection", summary: "Returns the server's liveliness response.", run: cmdPing},
+		{name: "echo", arity: 2, flags: flagFast | flagStale, group: "connection", summary: "Returns the given string.", run: cmdEcho},
+		{name: "quit", arity: -1, flags: flagFast | flagNoAuth | flagStale, group: "connection", summary: "Closes the connection.", run: cmdQuit},
+		{name: "select", arity: 2, flags: flagFast | flagStale, group: "connection", summary: "Changes the selected database (only 0 exists).", run: cmdSelect},
+		{name: "hello", arity: -1, flags: flagFast | flagNoAuth | flagStale, group: "connection", summary: "Handshakes with the server.", run: cmdHello},
+		{name: "auth", arity: -2, flags: flagFast | flagNoAuth | flagStale, group: "connection", summary: "Authenticates the connection.", run: cmdAuth},
+		{name: "client", arity: -2, flags: flagStale, group: "connection", summary: "Connection management: ID, SETNAME, GETNAME, SETINFO, LIST, INFO.", run: cmdClient},
+		{name: "readonly", arity: 1, flags: flagFast | flagStale, group: "cluster", summary: "Lets this connection read the local, possibly stale, state.", run: cmdReadonly},
+		{name: "readwrite", arity: 1, flags: flagFast | flagStale, group: "cluster", summary: "Returns this connection to linearizable reads.", run: cmdReadwrite},
+		// server
+		{name: "command", arity: -1, flags: flagStale, group: "server", summary: "Returns details about commands.", run: cmdCommand},
+		{name: "info", arity: -1, flags: flagStale, group: "server", summary: "Returns information and statistics about the server.", run: cmdInfo},
+		{name: "config", arity: -2, flags: flagAdmin | flagStale, group: "server", summary: "CONFIG GET for the settings riot has.", run: cmdConfig},
+		{name: "dbsize", arity: 1, flags: flagReadonly, group: "server", summary: "Returns the number of keys.", run: cmdDBSize},
+		// strings and keys
+		{name: "get", arity: 2, flags: flagReadonly | flagFast, firstKey: 1, lastKey: 1, step: 1, group: "string", summary: "Returns the string value of a key.", run: cmdGet},
+		{name: "mget", arity: -2, flags: flagReadonly | flagFast, firstKey: 1, lastKey: -1, step: 1, group: "string", summary: "Returns the values of several keys.", run: cmdMGet},
+		{name: "exists", arity: -2, flags: flagReadonly | flagFast, firstKey: 1, lastKey: -1, step: 1, group: "generic", summary: "Counts how many of the keys exist.", run: cmdExists},
+		{name: "set", arity: -3, flags: flagWrite, firstKey: 1, lastKey: 1, step: 1, group: "string", summary: "Sets the string value of a key.", build: buildSet},
+		{name: "mset", arity: -3, flags: flagWrite, firstKey: 1, lastKey: -1, step: 2, group: "string", summary: "Sets several keys atomically.", build: buildMSet},
+		{name: "del", arity: -2, flags: flagWrite, firstKey: 1, lastKey: -1, step: 1, group: "generic", summary: "Deletes keys.", build: buildDel},
+		{name: "incr", arity: 2, flags: flagWrite | flagFast, firstKey: 1, lastKey: 1, step: 1, group: "string", summary: "Increments an integer value by one.", build: buildIncr(1)},
+		{name: "decr", arity: 2, flags: flagWrite | flagFast, firstKey: 1, lastKey: 1, step: 1, group: "string", summary: "Decrements an integer value by one.", build: buildIncr(-1)},
+		{name: "incrby", arity: 3, flags: flagWrite | flagFast, firstKey: 1, lastKey: 1, step: 1, group: "string", summary: "Increments an integer value.", build: buildIncrBy(1)},
+		{name: "decrby", arity: 3, flags: flagWrite | flagFast, firstKey: 1, lastKey: 1, step: 1, group: "string", summary: "Decrements an integer value.", build: buildIncrBy(-1)},
+		// cluster
+		{name: "raft.state", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Returns this node's raft role.", run: cmdRaftState},
+		{name: "raft.info", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Returns this node's raft figures.", run: cmdRaftInfo},
+		{name: "raft.snapshot", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Takes a raft snapshot on this node.", run: cmdRaftSnapshot},
+	}
+	t := make(map[string]*command, len(rows))
+	for _, c := range rows {
+		if _, dup := t[c.name]; dup || (c.run == nil) == (c.build == nil) {
+			panic("resp: bad command table row " + c.name) // a programming error
+		}
+		t[c.name] = c
+	}
+	return t
+}
+
+// lookup finds the command for args and checks its arity. On failure it
+// returns nil and the error reply.
+func lookup(table map[string]*command, args [][]byte) (*command, string) {
+	var small [32]byte
+	name := args[0]
+	if len(name) <= len(small) {
+		lower := small[:len(name)]
+		for i, c := range name {
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			lower[i] = c
+		}
+		name = lower
+	}
+	cmd, ok := table[string(name)] // no allocation: map lookup by converted slice
+	if !ok {
+		cmd, ok = table[strings.ToLower(string(args[0]))]
+	}
+	if !ok {
+		return nil, unknownCommand(args)
+	}
+	if (cmd.arity > 0 && len(args) != cmd.arity) || (cmd.arity < 0 && len(args) < -cmd.arity) {
+		return nil, string(errArity(cmd.name))
+	}
+	return cmd, ""
+}
+
+// unknownCommand builds Redis's reply for an unknown command.
+func unknownCommand(args [][]byte) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "ERR unknown command '%s', with args beginning with: ", truncate(args[0], 128))
+	for _, a := range args[1:] {
+		if b.Len() > 512 {
+			break
+		}
+		fmt.Fprintf(&b, "'%s' ", truncate(a, 128))
+	}
+	return b.String()
+}

@@ -1,0 +1,72 @@
+package resp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/riotkv/riot/cluster"
+	"github.com/riotkv/riot/raftkv"
+)
+
+// redisError is an error whose text is already a Redis reply ("ERR ...",
+// "WRONGTYPE ...").
+type redisError string
+
+func (e redisError) Error() string { return string(e) }
+
+// Replies shared by many commands, with Redis's exact text.
+const (
+	errSyntax      = redisError("ERR syntax error")
+	errNotInteger  = redisError("ERR value is not an integer or out of range")
+	errWrongType   = redisError("WRONGTYPE Operation against a key holding the wrong kind of value")
+	errDBIndex     = redisError("ERR DB index is out of range")
+	errInvalidName = redisError("ERR Client names cannot contain spaces, newlines or special characters.")
+)
+
+func errArity(name string) redisError {
+	return redisError(fmt.Sprintf("ERR wrong number of arguments for '%s' command", name))
+}
+
+func errSubcommand(cmd string, sub []byte) redisError {
+	return redisError(fmt.Sprintf("ERR unknown subcommand '%s'. Try %s HELP.", truncate(sub, 128), cmd))
+}
+
+// errorText turns any error into the text of a RESP error reply. It is the
+// one place where riot's errors meet the protocol.
+func errorText(err error) string {
+	var re redisError
+	var pe *ProtocolError
+	switch {
+	case errors.As(err, &re):
+		return string(re)
+	case errors.As(err, &pe):
+		return "ERR " + pe.Error()
+	case errors.Is(err, raftkv.ErrNotInteger):
+		return string(errNotInteger)
+	case errors.Is(err, raftkv.ErrOverflow):
+		return "ERR increment or decrement would overflow"
+	case errors.Is(err, raftkv.ErrWrongType):
+		return string(errWrongType)
+	case errors.Is(err, cluster.ErrNoLeader):
+		return "CLUSTERDOWN no raft leader is elected; try again later"
+	case errors.Is(err, cluster.ErrNotLeader), errors.Is(err, raftkv.ErrNotLeader):
+		return "TRYAGAIN " + err.Error() + "; nothing was applied"
+	case errors.Is(err, raftkv.ErrTimeout):
+		return "TRYAGAIN raft is overloaded; nothing was applied"
+	case errors.Is(err, raftkv.ErrLeadershipLost):
+		return "UNCERTAIN leadership was lost before the write committed; it may or may not have been applied"
+	case errors.Is(err, raftkv.ErrShutdown):
+		return "UNCERTAIN the node is shutting down; the command may or may not have been applied"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "TIMEOUT the command timed out; a write may or may not have been applied"
+	}
+	return "ERR " + err.Error()
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		b = b[:n]
+	}
+	return string(b)
+}

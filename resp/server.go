@@ -1,0 +1,236 @@
+package resp
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/riotkv/riot/cluster"
+	"github.com/riotkv/riot/raftkv"
+)
+
+// Backend is what resp needs from the cluster. *cluster.Router implements
+// it; tests may use a fake.
+type Backend interface {
+	Propose(ctx context.Context, c *raftkv.Command) cluster.Pending
+	Read(ctx context.Context, lvl cluster.ReadLevel, fn func(v *raftkv.View) error) error
+	ReadConsistent(ctx context.Context, lvl cluster.ReadLevel, fn func(v *raftkv.View) error) error
+	DefaultReadLevel() cluster.ReadLevel
+	RaftInfo() []raftkv.Field
+	RaftState() string
+	Snapshot() error
+	Engine() (name string, diskBytes int64)
+}
+
+var _ Backend = (*cluster.Router)(nil)
+
+// Config configures a Server. Start from DefaultConfig.
+type Config struct {
+	// Addr is the TCP address to listen on. Default 127.0.0.1:6379; port 0
+	// picks a free port.
+	Addr string
+	// MaxBulkLen is the largest bulk argument accepted. Default 512 MB.
+	MaxBulkLen int
+	// RequirePass, when set, makes clients AUTH before other commands.
+	RequirePass string
+	// CommandTimeout bounds how long one pipeline of commands may wait for
+	// raft (leader election, commit, read index). Default 10s.
+	CommandTimeout time.Duration
+	// MaxPipeline is how many writes of one connection are proposed before
+	// waiting for their outcomes. Default 1024.
+	MaxPipeline int
+	// Version is reported by INFO and HELLO as riot_version.
+	Version string
+	// Info adds fields to INFO's server section (data dir, ports, ...).
+	Info []raftkv.Field
+	// Logger; default discard.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		Addr:           "127.0.0.1:6379",
+		MaxBulkLen:     DefaultMaxBulkLen,
+		CommandTimeout: 10 * time.Second,
+		MaxPipeline:    1024,
+		Version:        "dev",
+	}
+}
+
+// Validate reports the first problem with c.
+func (c *Config) Validate() error {
+	switch {
+	case c.Addr == "":
+		return errors.New("resp: config: Addr is required")
+	case c.MaxBulkLen < 1:
+		return errors.New("resp: config: MaxBulkLen must be positive")
+	case c.CommandTimeout <= 0:
+		return errors.New("resp: config: CommandTimeout must be positive")
+	case c.MaxPipeline < 1:
+		return errors.New("resp: config: MaxPipeline must be positive")
+	}
+	return nil
+}
+
+// Server serves the Redis protocol.
+type Server struct {
+	cfg     Config
+	backend Backend
+	logger  *slog.Logger
+	started time.Time
+	runID   string
+	// commands is the command table, built once in NewServer.
+	commands map[string]*command
+
+	ln      net.Listener
+	nextID  atomic.Int64
+	closing atomic.Bool
+	wg      sync.WaitGroup
+
+	mu       sync.Mutex
+	sessions map[int64]*session
+
+	stats serverStats
+}
+
+type serverStats struct {
+	connections atomic.Int64
+	commands    atomic.Int64
+}
+
+// NewServer returns a server for backend; call Listen then Serve.
+func NewServer(cfg Config, backend Backend) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Server{
+		cfg: cfg, backend: backend, logger: cfg.Logger,
+		started: time.Now(), runID: newRunID(),
+		sessions: make(map[int64]*session),
+		commands: newCommandTable(),
+	}, nil
+}
+
+// Listen binds the configured address.
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("resp: listen %s: %w", s.cfg.Addr, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr returns the bound address (after Listen).
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Serve accepts connections until Close. It returns nil after Close.
+func (s *Server) Serve() error {
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			if s.closing.Load() {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("resp: accept: %w", err)
+		}
+		sess := s.newSession(c)
+		if sess == nil {
+			continue
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			sess.serve()
+		}()
+	}
+}
+
+func (s *Server) newSession(c net.Conn) *session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing.Load() {
+		c.Close()
+		return nil
+	}
+	sess := newSession(s, c)
+	s.sessions[sess.id] = sess
+	s.stats.connections.Add(1)
+	return sess
+}
+
+func (s *Server) removeSession(sess *session) {
+	s.mu.Lock()
+	delete(s.sessions, sess.id)
+	s.mu.Unlock()
+}
+
+// Close stops accepting, lets every connection finish the commands it has
+// already read (their replies are written), closes the connections and
+// waits for them until ctx ends.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing.Store(true)
+	for _, sess := range s.sessions {
+		sess.interrupt()
+	}
+	s.mu.Unlock()
+	var err error
+	if s.ln != nil {
+		err = s.ln.Close()
+	}
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.mu.Lock()
+		for _, sess := range s.sessions {
+			sess.conn.Close()
+		}
+		s.mu.Unlock()
+		<-done
+	}
+	if errors.Is(err, net.ErrClosed) {
+		err = nil
+	}
+	return err
+}
+
+func newRunID() string {
+	var b [20]byte
+	_, _ = rand.Read(b[:]) // never fails on Linux
+	return hex.EncodeToString(b[:])
+}
+
+// sessionList returns the open sessions ordered by ID.
+func (s *Server) sessionList() []*session {
+	s.mu.Lock()
+	list := make([]*session, 0, len(s.sessions))
+	for _, sess := range s.sessions {
+		list = append(list, sess)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(list, func(a, b *session) int { return cmp.Compare(a.id, b.id) })
+	return list
+}

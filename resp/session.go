@@ -1,0 +1,243 @@
+package resp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/riotkv/riot/cluster"
+	"github.com/riotkv/riot/raftkv"
+)
+
+// session is one client connection: its read buffer, its reply buffer, and
+// its state (protocol, name, read level, auth).
+type session struct {
+	srv  *Server
+	conn net.Conn
+	id   int64
+	addr string
+
+	// Read buffer: buf[start:end] holds unparsed input.
+	buf        []byte
+	start, end int
+
+	out     []byte         // replies not yet written
+	pending []pendingWrite // proposed writes whose replies come next
+	ctx     context.Context
+
+	proto     int
+	readLevel cluster.ReadLevel
+	authed    bool
+	quit      bool
+
+	mu      sync.Mutex // guards the fields CLIENT LIST reads
+	name    string
+	libName string
+	libVer  string
+	created time.Time
+	lastCmd string
+}
+
+// pendingWrite is a proposed write and how to turn its result into a reply.
+type pendingWrite struct {
+	p     cluster.Pending
+	reply replyFunc
+}
+
+const initialBuf = 16 << 10
+
+func newSession(s *Server, c net.Conn) *session {
+	return &session{
+		srv: s, conn: c, id: s.nextID.Add(1), addr: c.RemoteAddr().String(),
+		buf: make([]byte, initialBuf), proto: 2,
+		readLevel: s.backend.DefaultReadLevel(),
+		authed:    s.cfg.RequirePass == "",
+		created:   time.Now(),
+	}
+}
+
+// interrupt makes a blocked read return so the session notices shutdown.
+func (s *session) interrupt() { _ = s.conn.SetReadDeadline(time.Now()) }
+
+// serve runs the connection: read what has arrived, execute every complete
+// request in it (writes are proposed together), write all replies, repeat.
+func (s *session) serve() {
+	defer func() {
+		s.conn.Close()
+		s.srv.removeSession(s)
+	}()
+	for {
+		if err := s.runBuffered(); err != nil {
+			var pe *ProtocolError
+			if errors.As(err, &pe) {
+				s.out = appendError(s.out, "ERR "+pe.Error())
+				_ = s.flush()
+			}
+			return
+		}
+		if err := s.flush(); err != nil || s.quit || s.srv.closing.Load() {
+			return
+		}
+		if err := s.fill(); err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, net.ErrClosed) {
+				s.srv.logger.Debug("connection read", "addr", s.addr, "err", err)
+			}
+			return
+		}
+	}
+}
+
+// runBuffered executes every complete request in the buffer.
+func (s *session) runBuffered() error {
+	if s.start == s.end {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.CommandTimeout)
+	defer cancel()
+	s.ctx = ctx
+	defer s.drain()
+	for s.start < s.end && !s.quit {
+		args, n, need, err := parseRequest(s.buf[s.start:s.end], s.srv.cfg.MaxBulkLen)
+		if errors.Is(err, errIncomplete) {
+			if need > len(s.buf) {
+				s.need(need)
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		s.start += n
+		if len(args) > 0 {
+			s.exec(args)
+		}
+	}
+	return nil
+}
+
+// need makes the buffer able to hold a request of n bytes from s.start.
+func (s *session) need(n int) {
+	if n <= len(s.buf)-s.start {
+		return
+	}
+	nb := make([]byte, max(n, 2*(s.end-s.start)))
+	s.end = copy(nb, s.buf[s.start:s.end])
+	s.start = 0
+	s.buf = nb
+}
+
+// fill reads more input, compacting or growing the buffer first.
+func (s *session) fill() error {
+	if s.start == s.end {
+		s.start, s.end = 0, 0
+		if len(s.buf) > 4*initialBuf {
+			s.buf = make([]byte, initialBuf) // drop a buffer grown for a big value
+		}
+	} else if s.end == len(s.buf) {
+		if s.start > 0 {
+			s.end = copy(s.buf, s.buf[s.start:s.end])
+			s.start = 0
+		} else {
+			nb := make([]byte, 2*len(s.buf))
+			copy(nb, s.buf[:s.end])
+			s.buf = nb
+		}
+	}
+	n, err := s.conn.Read(s.buf[s.end:])
+	s.end += n
+	if n > 0 {
+		return nil
+	}
+	return err
+}
+
+func (s *session) flush() error {
+	if len(s.out) == 0 {
+		return nil
+	}
+	_, err := s.conn.Write(s.out)
+	if cap(s.out) > 1<<20 {
+		s.out = nil
+	} else {
+		s.out = s.out[:0]
+	}
+	return err
+}
+
+// exec runs one request. Writes are proposed and their replies deferred,
+// so consecutive writes share raft batches; any other command first waits
+// for the deferred replies, so that replies stay in order and reads see
+// the connection's earlier writes.
+func (s *session) exec(args [][]byte) {
+	s.srv.stats.commands.Add(1)
+	cmd, errMsg := lookup(s.srv.commands, args)
+	if cmd == nil {
+		s.drain()
+		s.out = appendError(s.out, errMsg)
+		return
+	}
+	s.mu.Lock()
+	s.lastCmd = cmd.name
+	s.mu.Unlock()
+	if !s.authed && cmd.flags&flagNoAuth == 0 {
+		s.drain()
+		s.out = appendError(s.out, "NOAUTH Authentication required.")
+		return
+	}
+	if cmd.build == nil {
+		s.drain()
+		cmd.run(s, args)
+		return
+	}
+	c, reply, err := cmd.build(s, args)
+	if err != nil {
+		s.drain()
+		s.writeErr(err)
+		return
+	}
+	s.pending = append(s.pending, pendingWrite{p: s.srv.backend.Propose(s.ctx, c), reply: reply})
+	if len(s.pending) >= s.srv.cfg.MaxPipeline {
+		s.drain()
+	}
+}
+
+// drain waits for every pending write, in order, and appends its reply.
+func (s *session) drain() {
+	for i, pw := range s.pending {
+		res, err := pw.p.Wait()
+		switch {
+		case err != nil:
+			s.writeErr(err)
+		case res.Err != nil:
+			s.writeErr(res.Err)
+		default:
+			pw.reply(s, res)
+		}
+		s.pending[i] = pendingWrite{}
+	}
+	s.pending = s.pending[:0]
+}
+
+// apply proposes c and waits for it; for commands that need the result
+// before they can reply (none are pipelined through here).
+func (s *session) apply(c *raftkv.Command) (raftkv.Result, error) {
+	res, err := s.srv.backend.Propose(s.ctx, c).Wait()
+	if err == nil && res.Err != nil {
+		err = res.Err
+	}
+	return res, err
+}
+
+func (s *session) read(fn func(v *raftkv.View) error) error {
+	return s.srv.backend.Read(s.ctx, s.readLevel, fn)
+}
+
+func (s *session) readConsistent(fn func(v *raftkv.View) error) error {
+	return s.srv.backend.ReadConsistent(s.ctx, s.readLevel, fn)
+}
+
+func (s *session) writeErr(err error) { s.out = appendError(s.out, errorText(err)) }
