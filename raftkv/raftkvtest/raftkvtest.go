@@ -7,7 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,17 +80,24 @@ func WaitLeader(t testing.TB, n *raftkv.Node) {
 // Lines logged after the test ends are dropped.
 func Logger(t testing.TB) *slog.Logger {
 	w := &tWriter{t: t}
-	t.Cleanup(func() { w.done.Store(true) })
+	t.Cleanup(func() {
+		w.mu.Lock()
+		w.done = true
+		w.mu.Unlock()
+	})
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 type tWriter struct {
 	t    testing.TB
-	done atomic.Bool
+	mu   sync.Mutex
+	done bool
 }
 
 func (w *tWriter) Write(p []byte) (int, error) {
-	if !w.done.Load() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
 		w.t.Log(strings.TrimRight(string(p), "\n"))
 	}
 	return len(p), nil
