@@ -1,0 +1,50 @@
+# Riot's build and test entry points. `make test` is what CI runs.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+FUZZTIME ?= 30s
+
+.PHONY: run build test short lint fuzz bench system deps clean
+
+## run: build and start a single-node server on 127.0.0.1:6379 (data in ./riot-data)
+run:
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/riot-server
+
+## build: build bin/riot-server (static)
+build:
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o bin/riot-server ./cmd/riot-server
+
+## deps: install the Debian packages the tests use, when missing
+deps:
+	./scripts/deps.sh
+
+## test: the whole suite (what CI runs): deps, lint, then every test with -race
+test: deps lint
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+## short: the fast unit tests only
+short:
+	$(GO) test -race -short -count=1 ./...
+
+## lint: gofmt and go vet (the layering rules run as a test in lint_test.go)
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## fuzz: run each fuzz target for FUZZTIME
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME) ./resp/
+	$(GO) test -run '^$$' -fuzz '^FuzzCommands$$' -fuzztime $(FUZZTIME) ./resp/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCommand$$' -fuzztime $(FUZZTIME) ./raftkv/
+
+## bench: Go benchmarks of the hot paths
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./storage/ ./raftkv/ ./resp/
+
+## system: only the process-level tests (real riot-server processes)
+system: deps
+	$(GO) test -race -count=1 ./systemtest/
+
+clean:
+	rm -rf bin

@@ -1,0 +1,91 @@
+package riot_test
+
+import (
+	"go/build"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/riotkv/riot/"
+
+// mayImport lists, for each package, the riot packages it may import.
+// Imports point one way: storage <- raftkv <- cluster <- resp, httpapi <- cmd.
+var mayImport = map[string][]string{
+	"storage":           {},
+	"gossip":            {},
+	"raftkv":            {"storage"},
+	"raftkv/raftkvtest": {"raftkv", "storage"},
+	"cluster":           {"raftkv", "gossip"},
+	"resp":              {"cluster", "raftkv"},
+	"httpapi":           {"cluster", "raftkv"},
+	"cmd/riot-server":   {"storage", "raftkv", "cluster", "resp", "httpapi", "gossip"},
+	"systemtest":        {},
+	"internal/testutil": {},
+}
+
+// thirdParty lists modules that must stay inside one layer.
+var thirdParty = map[string][]string{
+	"github.com/hashicorp/raft":       {"raftkv", "raftkv/raftkvtest"},
+	"github.com/syndtr/goleveldb":     {"storage"},
+	"github.com/hashicorp/memberlist": {"gossip"},
+	"github.com/tidwall/redcon":       {},
+}
+
+// TestLayering checks every package's imports (tests included) against
+// mayImport and thirdParty.
+func TestLayering(t *testing.T) {
+	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		if path != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "docs") {
+			return filepath.SkipDir
+		}
+		pkg, err := build.ImportDir(path, build.ImportComment)
+		if err != nil {
+			if _, ok := err.(*build.NoGoError); ok {
+				return nil
+			}
+			t.Errorf("%s: %v", path, err)
+			return nil
+		}
+		if path == "." {
+			return nil
+		}
+		rel := filepath.ToSlash(path)
+		allowed, known := mayImport[rel]
+		if !known {
+			t.Errorf("package %s is not in mayImport: add it with the packages it may import", rel)
+			return nil
+		}
+		imports := append(append(append([]string{}, pkg.Imports...), pkg.TestImports...), pkg.XTestImports...)
+		for _, imp := range imports {
+			if dep, ok := strings.CutPrefix(imp, module); ok {
+				if dep != rel && !contains(allowed, dep) {
+					t.Errorf("%s imports %s; allowed: %v", rel, dep, allowed)
+				}
+				continue
+			}
+			for mod, owners := range thirdParty {
+				if (imp == mod || strings.HasPrefix(imp, mod+"/")) && !contains(owners, rel) {
+					t.Errorf("%s imports %s, which only %v may use", rel, imp, owners)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
