@@ -1,0 +1,237 @@
+package cluster
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+)
+
+// errPeerClosed: the connection to the peer broke; requests in flight on it
+// have an unknown outcome.
+var errPeerClosed = errors.New("cluster: connection to peer closed")
+
+// peerConn is one pipelined RESP connection to another node's client port.
+// Any number of goroutines send requests on it at once; a writer goroutine
+// writes whatever has queued up in one syscall, a reader goroutine matches
+// replies to requests in order.
+type peerConn struct {
+	c  net.Conn
+	br *bufio.Reader
+
+	mu     sync.Mutex
+	out    []byte     // requests not yet written
+	spare  []byte     // the writer's other buffer
+	queue  []*peerCall // requests awaiting replies, in send order
+	closed error
+	wake   chan struct{} // kicks the writer; never closed
+	done   chan struct{} // closed when the connection fails
+}
+
+// peerCall is one request on a peerConn.
+type peerCall struct {
+	done  chan struct{}
+	reply []byte // raw RESP reply
+	err   error
+}
+
+func dialPeer(ctx context.Context, addr, password string, timeout time.Duration) (*peerConn, error) {
+	d := net.Dialer{Timeout: timeout}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: dial %s: %w", addr, err)
+	}
+	p := &peerConn{c: c, br: bufio.NewReaderSize(c, 64<<10), wake: make(chan struct{}, 1), done: make(chan struct{})}
+	if password != "" {
+		_ = c.SetDeadline(time.Now().Add(timeout))
+		if _, err := c.Write(appendRequest(nil, []byte("AUTH"), []byte(password))); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("cluster: auth to %s: %w", addr, err)
+		}
+		raw, err := readReply(p.br)
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("cluster: auth to %s: %w", addr, err)
+		}
+		if msg := replyError(raw); msg != "" {
+			c.Close()
+			return nil, fmt.Errorf("cluster: auth to %s: %s", addr, msg)
+		}
+		_ = c.SetDeadline(time.Time{})
+	}
+	go p.writeLoop()
+	go p.readLoop()
+	return p, nil
+}
+
+// send queues a request and returns its call; wait on call.done.
+func (p *peerConn) send(req []byte) *peerCall {
+	call := &peerCall{done: make(chan struct{})}
+	p.mu.Lock()
+	if p.closed != nil {
+		p.mu.Unlock()
+		call.err = p.closed
+		close(call.done)
+		return call
+	}
+	p.out = append(p.out, req...)
+	p.queue = append(p.queue, call)
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+	return call
+}
+
+func (p *peerConn) alive() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed == nil
+}
+
+func (p *peerConn) writeLoop() {
+	for {
+		select {
+		case <-p.wake:
+		case <-p.done:
+			return
+		}
+		p.mu.Lock()
+		if p.closed != nil {
+			p.mu.Unlock()
+			return
+		}
+		if len(p.out) == 0 {
+			p.mu.Unlock()
+			continue
+		}
+		buf := p.out
+		p.out = p.spare[:0]
+		p.spare = nil // buf and out must never share an array
+		p.mu.Unlock()
+		if _, err := p.c.Write(buf); err != nil {
+			p.fail(fmt.Errorf("%w: %w", errPeerClosed, err))
+			return
+		}
+		p.mu.Lock()
+		p.spare = buf[:0]
+		p.mu.Unlock()
+	}
+}
+
+func (p *peerConn) readLoop() {
+	for {
+		raw, err := readReply(p.br)
+		if err != nil {
+			p.fail(fmt.Errorf("%w: %w", errPeerClosed, err))
+			return
+		}
+		p.mu.Lock()
+		if len(p.queue) == 0 {
+			p.mu.Unlock()
+			p.fail(fmt.Errorf("%w: unexpected reply", errPeerClosed))
+			return
+		}
+		call := p.queue[0]
+		p.queue[0] = nil
+		p.queue = p.queue[1:]
+		p.mu.Unlock()
+		call.reply = raw
+		close(call.done)
+	}
+}
+
+// fail closes the connection and fails every request in flight.
+func (p *peerConn) fail(err error) {
+	p.mu.Lock()
+	if p.closed != nil {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = err
+	queue := p.queue
+	p.queue = nil
+	p.mu.Unlock()
+	p.c.Close()
+	close(p.done)
+	for _, call := range queue {
+		call.err = err
+		close(call.done)
+	}
+}
+
+func (p *peerConn) close() { p.fail(errPeerClosed) }
+
+// peerPool keeps a few pipelined connections per peer address.
+type peerPool struct {
+	size     int
+	password string
+	timeout  time.Duration
+
+	mu     sync.Mutex
+	conns  map[string][]*peerConn
+	next   int
+	closed bool
+}
+
+func newPeerPool(size int, password string, dialTimeout time.Duration) *peerPool {
+	return &peerPool{size: size, password: password, timeout: dialTimeout, conns: make(map[string][]*peerConn)}
+}
+
+// get returns a live connection to addr, dialing one when needed.
+func (pp *peerPool) get(ctx context.Context, addr string) (*peerConn, error) {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if pp.closed {
+		return nil, errPeerClosed
+	}
+	conns := pp.conns[addr]
+	if len(conns) < pp.size {
+		conns = append(conns, make([]*peerConn, pp.size-len(conns))...)
+		pp.conns[addr] = conns
+	}
+	pp.next++
+	i := pp.next % pp.size
+	if c := conns[i]; c != nil && c.alive() {
+		return c, nil
+	}
+	c, err := dialPeer(ctx, addr, pp.password, pp.timeout)
+	if err != nil {
+		return nil, err
+	}
+	conns[i] = c
+	return c, nil
+}
+
+// do sends one request to addr and waits for the raw reply. An error means
+// no reply came: the request may or may not have been executed.
+func (pp *peerPool) do(ctx context.Context, addr string, req []byte) ([]byte, error) {
+	c, err := pp.get(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	call := c.send(req)
+	select {
+	case <-call.done:
+		return call.reply, call.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (pp *peerPool) close() {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	pp.closed = true
+	for _, conns := range pp.conns {
+		for _, c := range conns {
+			if c != nil {
+				c.close()
+			}
+		}
+	}
+}

@@ -1,0 +1,205 @@
+package cluster
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestReadReply(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    string // raw reply consumed; "" means error
+		wantErr bool
+	}{
+		{in: "+OK\r\n", want: "+OK\r\n"},
+		{in: "-ERR x\r\n", want: "-ERR x\r\n"},
+		{in: ":42\r\n", want: ":42\r\n"},
+		{in: "$3\r\nabc\r\n", want: "$3\r\nabc\r\n"},
+		{in: "$-1\r\n", want: "$-1\r\n"},
+		{in: "$0\r\n\r\n", want: "$0\r\n\r\n"},
+		{in: "*2\r\n$1\r\na\r\n:1\r\n+rest", want: "*2\r\n$1\r\na\r\n:1\r\n"},
+		{in: "%1\r\n+k\r\n+v\r\n", want: "%1\r\n+k\r\n+v\r\n"},
+		{in: "_\r\n", want: "_\r\n"},
+		{in: "$5\r\nab", wantErr: true},
+		{in: "?x\r\n", wantErr: true},
+		{in: "$abc\r\n", wantErr: true},
+		{in: "+OK\n", wantErr: true},
+		{in: "$99999999999\r\n", wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := readReply(bufio.NewReader(strings.NewReader(tt.in)))
+		if tt.wantErr {
+			if err == nil {
+				t.Errorf("readReply(%q) = %q, want an error", tt.in, got)
+			}
+			continue
+		}
+		if err != nil || string(got) != tt.want {
+			t.Errorf("readReply(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestReplyDecoders(t *testing.T) {
+	if b, err := replyBulk([]byte("$3\r\nabc\r\n")); err != nil || string(b) != "abc" {
+		t.Errorf("replyBulk = %q, %v; want abc", b, err)
+	}
+	if _, err := replyBulk([]byte("$4\r\nabc\r\n")); err == nil {
+		t.Error("replyBulk of a short bulk: want an error")
+	}
+	if n, err := replyInt([]byte(":-7\r\n")); err != nil || n != -7 {
+		t.Errorf("replyInt = %d, %v; want -7", n, err)
+	}
+	if msg := replyError([]byte("-TRYAGAIN x\r\n")); msg != "TRYAGAIN x" {
+		t.Errorf("replyError = %q", msg)
+	}
+	if msg := replyError([]byte("+OK\r\n")); msg != "" {
+		t.Errorf("replyError(+OK) = %q, want empty", msg)
+	}
+}
+
+// echoServer answers every multibulk request with its arguments joined by
+// spaces as a bulk reply; "AUTH pw" answers +OK only for password "pw";
+// "CLOSE" closes the connection without replying.
+func echoServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					args, err := readTestRequest(br)
+					if err != nil {
+						return
+					}
+					var reply []byte
+					switch {
+					case string(args[0]) == "CLOSE":
+						return
+					case string(args[0]) == "AUTH" && string(args[1]) == "pw":
+						reply = []byte("+OK\r\n")
+					case string(args[0]) == "AUTH":
+						reply = []byte("-WRONGPASS bad\r\n")
+					default:
+						j := bytes.Join(args, []byte(" "))
+						reply = append(append(append([]byte("$"+strconv.Itoa(len(j))+"\r\n"), j...)), '\r', '\n')
+					}
+					if _, err := c.Write(reply); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func readTestRequest(br *bufio.Reader) ([][]byte, error) {
+	line, err := br.ReadString('\n')
+	if err != nil {
+		return nil, err
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
+	args := make([][]byte, n)
+	for i := range args {
+		l, err := br.ReadString('\n')
+		if err != nil {
+			return nil, err
+		}
+		size, _ := strconv.Atoi(strings.TrimSpace(l[1:]))
+		buf := make([]byte, size+2)
+		if _, err := readFull(br, buf); err != nil {
+			return nil, err
+		}
+		args[i] = buf[:size]
+	}
+	return args, nil
+}
+
+func readFull(br *bufio.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := br.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func TestPeerPoolPipelinesInOrder(t *testing.T) {
+	addr := echoServer(t)
+	pool := newPeerPool(2, "pw", time.Second)
+	defer pool.close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	const workers, each = 8, 200
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			for i := range each {
+				want := "ECHO w" + strconv.Itoa(w) + "-" + strconv.Itoa(i)
+				raw, err := pool.do(ctx, addr, appendRequest(nil, []byte("ECHO"), []byte(want[5:])))
+				if err != nil {
+					errs <- err
+					return
+				}
+				got, err := replyBulk(raw)
+				if err != nil || string(got) != want {
+					errs <- errors.New("got " + string(raw) + ", want " + want)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestPeerPoolWrongPassword(t *testing.T) {
+	addr := echoServer(t)
+	pool := newPeerPool(1, "nope", time.Second)
+	defer pool.close()
+	_, err := pool.do(context.Background(), addr, appendRequest(nil, []byte("PING")))
+	if err == nil || !strings.Contains(err.Error(), "WRONGPASS") {
+		t.Fatalf("do with a wrong password: err = %v, want WRONGPASS", err)
+	}
+}
+
+func TestPeerPoolBrokenConnectionFailsCallsAndRedials(t *testing.T) {
+	addr := echoServer(t)
+	pool := newPeerPool(1, "", time.Second)
+	defer pool.close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := pool.do(ctx, addr, appendRequest(nil, []byte("CLOSE")))
+	if !errors.Is(err, errPeerClosed) {
+		t.Fatalf("request on a connection the peer closed: err = %v, want errPeerClosed", err)
+	}
+	raw, err := pool.do(ctx, addr, appendRequest(nil, []byte("PING")))
+	if err != nil || string(raw) != "$4\r\nPING\r\n" {
+		t.Fatalf("after redial: %q, %v; want the echo", raw, err)
+	}
+}
