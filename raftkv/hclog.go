@@ -2,6 +2,7 @@ package raftkv
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
@@ -40,6 +41,13 @@ func (h *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
 	if !h.l.Enabled(context.Background(), lvl) {
 		return
 	}
+	for i, a := range args {
+		if f, ok := a.(hclog.Format); ok && len(f) > 0 {
+			if format, ok := f[0].(string); ok {
+				args[i] = fmt.Sprintf(format, f[1:]...)
+			}
+		}
+	}
 	h.l.Log(context.Background(), lvl, msg, args...)
 }
 
@@ -69,8 +77,8 @@ func (h *hclogAdapter) Named(name string) hclog.Logger {
 func (h *hclogAdapter) ResetNamed(name string) hclog.Logger {
 	return &hclogAdapter{l: h.l.With("sub", name), name: name, args: h.args}
 }
-func (h *hclogAdapter) SetLevel(hclog.Level)     {}
-func (h *hclogAdapter) GetLevel() hclog.Level    { return hclog.Info }
+func (h *hclogAdapter) SetLevel(hclog.Level)  {}
+func (h *hclogAdapter) GetLevel() hclog.Level { return hclog.Info }
 func (h *hclogAdapter) StandardLogger(opts *hclog.StandardLoggerOptions) *log.Logger {
 	return log.New(h.StandardWriter(opts), "", 0)
 }

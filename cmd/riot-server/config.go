@@ -158,7 +158,7 @@ func nodeID(flagID, dataDir string) (string, error) {
 	switch {
 	case err == nil && stored != "":
 		if flagID != "" && flagID != stored {
-			return "", fmt.Errorf("--node-id %q does not match %q stored in %s", flagID, stored, path)
+			return "", usageError{fmt.Errorf("--node-id %q does not match %q stored in %s", flagID, stored, path)}
 		}
 		return stored, nil
 	case err != nil && !errors.Is(err, os.ErrNotExist):

@@ -47,6 +47,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger := newLogger(o, stderr)
 	if err := serve(ctx, o, logger); err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "riot-server: %v\n", err)
+			return 2
+		}
 		logger.Error("riot-server failed", "err", err)
 		return 1
 	}

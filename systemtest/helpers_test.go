@@ -1,0 +1,490 @@
+// Package systemtest runs real riot-server processes and talks to them with
+// real clients (go-redis, redis-cli, redis-benchmark, raw sockets).
+//
+// TestMain builds the binary once; each test starts its own nodes on
+// 127.0.0.1:0 in t.TempDir(), so tests run in parallel.
+package systemtest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+const (
+	readyTimeout = 20 * time.Second // ready line, then a leader
+	exitTimeout  = 15 * time.Second // SIGTERM/SIGKILL until the process is gone
+	pollInterval = 20 * time.Millisecond
+)
+
+// serverBin is the riot-server binary TestMain builds.
+var serverBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "riot-systemtest-")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "systemtest: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	serverBin = filepath.Join(dir, "riot-server")
+	// Built plainly (no -race) for speed: the race detector runs in the
+	// test binary, which is the client side.
+	build := exec.Command("go", "build", "-o", serverBin, "github.com/riotkv/riot/cmd/riot-server")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "systemtest: go build riot-server: %v\n", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// logBuf collects a process's output lines; safe for concurrent use.
+type logBuf struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logBuf) add(s string) {
+	l.mu.Lock()
+	l.lines = append(l.lines, s)
+	l.mu.Unlock()
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+// spec describes how to start a node. The zero value of every field but
+// dataDir is a sensible default.
+type spec struct {
+	dataDir  string
+	raftAddr string   // default 127.0.0.1:0
+	omitAddr bool     // do not pass --addr (to test RIOT_ADDR)
+	env      []string // extra KEY=VALUE pairs
+	extra    []string // extra flags, after the defaults (flags given twice: the last wins)
+}
+
+// node is one running (or exited) riot-server process.
+type node struct {
+	t    testing.TB
+	spec spec
+
+	// From the "riot-server ready" line.
+	Addr     string
+	RaftAddr string
+	NodeID   string
+
+	cmd  *exec.Cmd
+	log  *logBuf
+	done chan struct{} // closed once the process has exited and been waited for
+}
+
+// readyLine is the part of the ready log line the tests use.
+type readyLine struct {
+	Msg      string `json:"msg"`
+	Addr     string `json:"addr"`
+	RaftAddr string `json:"raft_addr"`
+	NodeID   string `json:"node_id"`
+}
+
+// start runs riot-server on dataDir with --addr 127.0.0.1:0
+// --raft-addr 127.0.0.1:0 --log-format json plus extra flags, and returns
+// once it logged "riot-server ready" and has become the raft leader.
+func start(t testing.TB, dataDir string, extra ...string) *node {
+	t.Helper()
+	return startSpec(t, spec{dataDir: dataDir, extra: extra})
+}
+
+// startSpec is start with every option.
+func startSpec(t testing.TB, s spec) *node {
+	t.Helper()
+	n := launch(t, s)
+	n.waitLeader()
+	return n
+}
+
+// launch starts the process and waits for the ready line only.
+func launch(t testing.TB, s spec) *node {
+	t.Helper()
+	if s.raftAddr == "" {
+		s.raftAddr = "127.0.0.1:0"
+	}
+	args := []string{"--data-dir", s.dataDir, "--raft-addr", s.raftAddr, "--log-format", "json"}
+	if !s.omitAddr {
+		args = append(args, "--addr", "127.0.0.1:0")
+	}
+	args = append(args, s.extra...)
+
+	n := &node{t: t, spec: s, log: &logBuf{}, done: make(chan struct{})}
+	n.cmd = exec.Command(serverBin, args...)
+	n.cmd.Dir = s.dataDir
+	n.cmd.Env = append(cleanEnv(), s.env...)
+	n.cmd.Stdout = &lineWriter{log: n.log, prefix: "stdout: "}
+	stderr, err := n.cmd.StderrPipe()
+	if err != nil {
+		t.Fatalf("stderr pipe: %v", err)
+	}
+	if err := os.MkdirAll(s.dataDir, 0o755); err != nil {
+		t.Fatalf("create data dir: %v", err)
+	}
+	if err := n.cmd.Start(); err != nil {
+		t.Fatalf("start %s %q: %v", serverBin, args, err)
+	}
+	n.log.add(fmt.Sprintf("$ riot-server %s (pid %d)", strings.Join(args, " "), n.cmd.Process.Pid))
+	// Registered first so that it runs on every path, failures included.
+	t.Cleanup(func() {
+		if n.running() {
+			_ = n.cmd.Process.Kill()
+			select {
+			case <-n.done:
+			case <-time.After(exitTimeout):
+				t.Errorf("riot-server pid %d did not exit after SIGKILL", n.cmd.Process.Pid)
+			}
+		}
+		if t.Failed() {
+			t.Logf("riot-server log (data dir %s):\n%s", s.dataDir, n.log)
+		}
+	})
+
+	ready := make(chan readyLine, 1)
+	go n.scan(stderr, ready)
+	select {
+	case r := <-ready:
+		n.Addr, n.RaftAddr, n.NodeID = r.Addr, r.RaftAddr, r.NodeID
+	case <-n.done:
+		t.Fatalf("riot-server exited with %s before it was ready", n.cmd.ProcessState)
+	case <-time.After(readyTimeout):
+		t.Fatalf("riot-server was not ready after %s", readyTimeout)
+	}
+	if n.Addr == "" || n.RaftAddr == "" || n.NodeID == "" {
+		t.Fatalf("ready line lacks addr, raft_addr or node_id: %+v", n)
+	}
+	return n
+}
+
+// scan reads the process's stderr until EOF, keeps every line, reports the
+// ready line, then waits for the process and closes done.
+func (n *node) scan(r io.Reader, ready chan<- readyLine) {
+	defer close(n.done)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	sent := false
+	for sc.Scan() {
+		line := sc.Text()
+		n.log.add(line)
+		if sent {
+			continue
+		}
+		var rl readyLine
+		if json.Unmarshal([]byte(line), &rl) == nil && rl.Msg == "riot-server ready" {
+			ready <- rl
+			sent = true
+		}
+	}
+	if err := sc.Err(); err != nil {
+		n.log.add("(log scanner: " + err.Error() + ")")
+		_, _ = io.Copy(io.Discard, r)
+	}
+	err := n.cmd.Wait()
+	n.log.add(fmt.Sprintf("(process exited: %v)", errOr(err, "exit status 0")))
+}
+
+func errOr(err error, s string) string {
+	if err != nil {
+		return err.Error()
+	}
+	return s
+}
+
+// lineWriter adds what a process writes to a logBuf.
+type lineWriter struct {
+	log    *logBuf
+	prefix string
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	for _, l := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		w.log.add(w.prefix + l)
+	}
+	return len(p), nil
+}
+
+// cleanEnv is the test's environment without RIOT_* variables, so that
+// the developer's shell does not change the flags under test.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "RIOT_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// waitLeader waits until the node reports itself raft leader.
+func (n *node) waitLeader() {
+	n.t.Helper()
+	c := newClient(n.t, n.Addr, 2)
+	defer c.Close()
+	waitFor(n.t, readyTimeout, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		st, err := c.Do(ctx, "RAFT.STATE").Text()
+		if err != nil {
+			return err
+		}
+		if !strings.EqualFold(st, "leader") {
+			return fmt.Errorf("RAFT.STATE = %q, want leader", st)
+		}
+		return nil
+	})
+}
+
+// running reports whether the process has not exited yet.
+func (n *node) running() bool {
+	select {
+	case <-n.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// Kill sends SIGKILL and waits for the process to be gone.
+func (n *node) Kill() {
+	n.t.Helper()
+	n.signalAndWait(syscall.SIGKILL)
+}
+
+// Stop sends SIGTERM, waits for the process to exit and asserts exit code 0.
+func (n *node) Stop() {
+	n.t.Helper()
+	n.signalAndWait(syscall.SIGTERM)
+	if code := n.cmd.ProcessState.ExitCode(); code != 0 {
+		n.t.Errorf("riot-server exited with %s after SIGTERM, want exit code 0", n.cmd.ProcessState)
+	}
+}
+
+func (n *node) signalAndWait(sig syscall.Signal) {
+	n.t.Helper()
+	if !n.running() {
+		n.t.Fatalf("riot-server already exited (%s) before %s", n.cmd.ProcessState, sig)
+	}
+	if err := n.cmd.Process.Signal(sig); err != nil {
+		n.t.Fatalf("send %s: %v", sig, err)
+	}
+	select {
+	case <-n.done:
+	case <-time.After(exitTimeout):
+		n.t.Fatalf("riot-server did not exit within %s of %s", exitTimeout, sig)
+	}
+}
+
+// Restart starts a new process on the same data dir, flags and raft
+// address, once this one has exited (after Kill or Stop).
+func (n *node) Restart() *node {
+	n.t.Helper()
+	if n.running() {
+		n.t.Fatalf("Restart: riot-server pid %d is still running", n.cmd.Process.Pid)
+	}
+	s := n.spec
+	s.raftAddr = n.RaftAddr
+	return startSpec(n.t, s)
+}
+
+// newClient returns a go-redis client for addr speaking protocol (2 or 3)
+// that never retries on its own: every command is sent once, so a test
+// knows exactly which commands were acknowledged.
+func newClient(t testing.TB, addr string, protocol int) *redis.Client {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{
+		Addr:         addr,
+		Protocol:     protocol,
+		DialTimeout:  5 * time.Second,
+		ReadTimeout:  15 * time.Second, // above the server's 10s command timeout
+		WriteTimeout: 5 * time.Second,
+		MaxRetries:   -1,
+		PoolSize:     4,
+	})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// testCtx returns a context that ends after d or with the test.
+func testCtx(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// waitFor polls cond until it returns nil, failing the test with cond's
+// last error after timeout.
+func waitFor(t testing.TB, timeout time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met after %s: %v", timeout, err)
+		}
+		<-tick.C
+	}
+}
+
+// runOnce runs riot-server to completion (for flag errors) and returns its
+// stdout, stderr and exit code.
+func runOnce(t testing.TB, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), exitTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, serverBin, args...)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(cleanEnv(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("run riot-server %q: %v", args, err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("riot-server %q did not exit within %s; stderr:\n%s", args, exitTimeout, errb.String())
+	}
+	return out.String(), errb.String(), cmd.ProcessState.ExitCode()
+}
+
+// lookTool finds an external client (redis-cli, redis-benchmark), skipping
+// the test when it is not installed, and logs which binary is used.
+func lookTool(t testing.TB, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		t.Skipf("%s not found in PATH (install redis-tools to run this test): %v", name, err)
+	}
+	out, err := exec.Command(path, "--version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s --version: %v\n%s", path, err, out)
+	}
+	t.Logf("using %s (%s)", path, strings.TrimSpace(string(out)))
+	return path
+}
+
+// port returns the port of a host:port address.
+func port(t testing.TB, addr string) string {
+	t.Helper()
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 || i == len(addr)-1 {
+		t.Fatalf("address %q has no port", addr)
+	}
+	return addr[i+1:]
+}
+
+// raftInfo returns RAFT.INFO as a map.
+func raftInfo(ctx context.Context, t testing.TB, c *redis.Client) map[string]string {
+	t.Helper()
+	s, err := c.Do(ctx, "RAFT.INFO").Text()
+	if err != nil {
+		t.Fatalf("RAFT.INFO: %v", err)
+	}
+	return parseFields(s)
+}
+
+// parseFields parses "name:value" lines (INFO, RAFT.INFO); section
+// headers and blank lines are skipped.
+func parseFields(s string) map[string]string {
+	m := map[string]string{}
+	for _, line := range strings.Split(s, "\n") {
+		line = strings.TrimRight(line, "\r")
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// setKeys writes key prefix+i = value(i) for i in [from, to), pipelined in
+// batches, and fails the test unless every SET is acknowledged.
+func setKeys(ctx context.Context, t testing.TB, c *redis.Client, prefix string, from, to int) {
+	t.Helper()
+	const batch = 500
+	for lo := from; lo < to; lo += batch {
+		hi := min(lo+batch, to)
+		cmds, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i := lo; i < hi; i++ {
+				p.Set(ctx, key(prefix, i), value(prefix, i), 0)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("pipelined SET %s[%d,%d): %v", prefix, lo, hi, err)
+		}
+		for _, cmd := range cmds {
+			if s, err := cmd.(*redis.StatusCmd).Result(); err != nil || s != "OK" {
+				t.Fatalf("%v: got %q, %v; want OK", cmd.Args(), s, err)
+			}
+		}
+	}
+}
+
+func key(prefix string, i int) string   { return fmt.Sprintf("%s:%06d", prefix, i) }
+func value(prefix string, i int) string { return fmt.Sprintf("value-of-%s-%d", prefix, i) }
+
+// checkKeys fails the test for every key in want that is missing or holds
+// another value. It reads with MGET in batches.
+func checkKeys(ctx context.Context, t testing.TB, c *redis.Client, want map[string]string) {
+	t.Helper()
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	const batch = 500
+	bad := 0
+	for lo := 0; lo < len(keys); lo += batch {
+		part := keys[lo:min(lo+batch, len(keys))]
+		vals, err := c.MGet(ctx, part...).Result()
+		if err != nil {
+			t.Fatalf("MGET %d keys: %v", len(part), err)
+		}
+		for i, k := range part {
+			got, _ := vals[i].(string)
+			if vals[i] == nil || got != want[k] {
+				bad++
+				if bad <= 10 {
+					t.Errorf("key %q = %v, want %q", k, vals[i], want[k])
+				}
+			}
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%d of %d keys missing or wrong", bad, len(want))
+	}
+}

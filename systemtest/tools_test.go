@@ -1,0 +1,168 @@
+package systemtest
+
+import (
+	"bytes"
+	"context"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runTool runs an external client with a deadline and returns its stdout,
+// stderr and exit code.
+func runTool(t *testing.T, timeout time.Duration, bin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("%s %q did not finish within %s; stdout:\n%s\nstderr:\n%s", bin, args, timeout, out.String(), errb.String())
+	}
+	if _, ok := err.(*exec.ExitError); err != nil && !ok {
+		t.Fatalf("run %s %q: %v", bin, args, err)
+	}
+	return out.String(), errb.String(), cmd.ProcessState.ExitCode()
+}
+
+// TestRedisCLI checks replies as redis-cli prints them: raw when its
+// output is not a terminal (the default here), and with --no-raw.
+func TestRedisCLI(t *testing.T) {
+	t.Parallel()
+	cli := lookTool(t, "redis-cli")
+	n := start(t, t.TempDir())
+	p := port(t, n.Addr)
+
+	steps := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"PING"}, "PONG\n"},
+		{[]string{"SET", "k", "hello world"}, "OK\n"},
+		{[]string{"GET", "k"}, "hello world\n"},
+		{[]string{"GET", "missing"}, "\n"},
+		{[]string{"INCR", "n"}, "1\n"},
+		{[]string{"INCR", "n"}, "2\n"},
+		{[]string{"INCRBY", "n", "40"}, "42\n"},
+		{[]string{"DECR", "n"}, "41\n"},
+		{[]string{"MSET", "a", "1", "b", "2", "c", "3"}, "OK\n"},
+		{[]string{"MGET", "a", "missing", "b"}, "1\n\n2\n"},
+		{[]string{"DEL", "a", "b", "missing"}, "2\n"},
+		{[]string{"EXISTS", "a", "c"}, "1\n"},
+		{[]string{"DBSIZE"}, "3\n"}, // k, n, c
+		{[]string{"ECHO", "two\nlines"}, "two\nlines\n"},
+		{[]string{"INCR", "k"}, "ERR value is not an integer or out of range\n\n"},
+		{[]string{"GET"}, "ERR wrong number of arguments for 'get' command\n\n"},
+		{[]string{"NOSUCHCMD", "x", "y"}, "ERR unknown command 'NOSUCHCMD', with args beginning with: 'x' 'y' \n\n"},
+
+		{[]string{"--no-raw", "SET", "k2", "v2"}, "OK\n"},
+		{[]string{"--no-raw", "GET", "k2"}, "\"v2\"\n"},
+		{[]string{"--no-raw", "GET", "missing"}, "(nil)\n"},
+		{[]string{"--no-raw", "INCR", "n"}, "(integer) 42\n"},
+		{[]string{"--no-raw", "MGET", "c", "missing", "k2"}, "1) \"3\"\n2) (nil)\n3) \"v2\"\n"},
+		{[]string{"--no-raw", "MGET", "missing"}, "1) (nil)\n"},
+		{[]string{"--no-raw", "DEL", "missing"}, "(integer) 0\n"},
+		{[]string{"--no-raw", "DBSIZE"}, "(integer) 4\n"},
+		{[]string{"--no-raw", "ECHO", "a\"b\n"}, "\"a\\\"b\\n\"\n"},
+		{[]string{"--no-raw", "NOSUCHCMD"}, "(error) ERR unknown command 'NOSUCHCMD', with args beginning with: \n"},
+		{[]string{"--no-raw", "-3", "GET", "missing"}, "(nil)\n"},
+		{[]string{"--no-raw", "-3", "GET", "k2"}, "\"v2\"\n"},
+	}
+	for _, s := range steps {
+		args := append([]string{"-h", "127.0.0.1", "-p", p}, s.args...)
+		out, errOut, code := runTool(t, 20*time.Second, cli, args...)
+		if out != s.want {
+			t.Errorf("redis-cli %s:\n got %q\nwant %q (stderr %q, exit %d)", strings.Join(s.args, " "), out, s.want, errOut, code)
+		}
+		// redis-cli's exit code on an error reply differs between
+		// versions; any other command must exit 0.
+		if isErr := strings.Contains(s.want, "ERR "); !isErr && code != 0 {
+			t.Errorf("redis-cli %s: exit code %d, want 0 (stderr %q)", strings.Join(s.args, " "), code, errOut)
+		}
+	}
+
+	// INFO raft: one "# Raft" section of field:value lines, printed raw
+	// (CRLF line ends, no newline added) in both modes.
+	fieldLine := regexp.MustCompile(`^[a-z_]+:.*$`)
+	for _, mode := range [][]string{nil, {"--no-raw"}} {
+		args := append(append([]string{"-h", "127.0.0.1", "-p", p}, mode...), "INFO", "raft")
+		out, errOut, code := runTool(t, 20*time.Second, cli, args...)
+		if code != 0 || !strings.HasPrefix(out, "# Raft\r\n") || !strings.HasSuffix(out, "\r\n") {
+			t.Fatalf("redis-cli %q = %q (stderr %q, exit %d); want a # Raft section", args, out, errOut, code)
+		}
+		lines := strings.Split(strings.TrimSuffix(out, "\r\n"), "\r\n")[1:]
+		for _, l := range lines {
+			if !fieldLine.MatchString(l) {
+				t.Errorf("redis-cli %q: line %q is not field:value", args, l)
+			}
+		}
+		f := parseFields(out)
+		for k, want := range map[string]string{
+			"state": "Leader", "node_id": n.NodeID, "raft_addr": n.RaftAddr,
+			"leader_id": n.NodeID, "num_peers": "0",
+		} {
+			if f[k] != want {
+				t.Errorf("redis-cli %q: %s = %q, want %q", args, k, f[k], want)
+			}
+		}
+		if strings.Contains(out, "# Server") {
+			t.Errorf("redis-cli %q printed other sections: %q", args, out)
+		}
+	}
+}
+
+// TestRedisBenchmark runs redis-benchmark, which opens 50 connections and
+// checks every reply it gets.
+func TestRedisBenchmark(t *testing.T) {
+	t.Parallel()
+	bench := lookTool(t, "redis-benchmark")
+	n := start(t, t.TempDir())
+	p := port(t, n.Addr)
+
+	rps := regexp.MustCompile(`^([A-Z_]+(?: \(10 keys\))?): ([0-9.]+) requests per second`)
+	run := func(want []string, args ...string) {
+		t.Helper()
+		args = append([]string{"-h", "127.0.0.1", "-p", p}, args...)
+		begin := time.Now()
+		out, errOut, code := runTool(t, 3*time.Minute, bench, args...)
+		t.Logf("redis-benchmark %s: %s", strings.Join(args, " "), time.Since(begin).Round(time.Millisecond))
+		if code != 0 {
+			t.Fatalf("redis-benchmark %q: exit code %d\nstdout:\n%s\nstderr:\n%s", args, code, out, errOut)
+		}
+		got := map[string]bool{}
+		// Progress lines end in \r; the final line of each test in \n.
+		for _, l := range strings.FieldsFunc(out+"\n"+errOut, func(r rune) bool { return r == '\r' || r == '\n' }) {
+			l = strings.TrimSpace(l)
+			if strings.Contains(l, "ERR") || strings.Contains(strings.ToLower(l), "error") {
+				t.Errorf("redis-benchmark %q printed %q", args, l)
+			}
+			if m := rps.FindStringSubmatch(l); m != nil {
+				if m[2] == "0.00" {
+					t.Errorf("redis-benchmark %q: %q", args, l)
+				}
+				got[m[1]] = true
+				t.Log(l)
+			}
+		}
+		for _, name := range want {
+			if !got[name] {
+				t.Errorf("redis-benchmark %q: no requests-per-second line for %s in:\n%s", args, name, out)
+			}
+		}
+	}
+	run([]string{"PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "MSET (10 keys)"},
+		"-t", "ping,set,get,incr,mset", "-n", "20000", "-q")
+	run([]string{"SET", "GET"}, "-t", "set,get", "-n", "20000", "-P", "16", "-q")
+
+	// The benchmark's writes went through raft: its counter holds one
+	// increment per INCR request.
+	ctx := testCtx(t, time.Minute)
+	c := newClient(t, n.Addr, 2)
+	if got, err := c.Get(ctx, "counter:__rand_int__").Int64(); err != nil || got != 20000 {
+		t.Errorf("GET counter:__rand_int__ = %d, %v; want 20000 (one per INCR request)", got, err)
+	}
+}
