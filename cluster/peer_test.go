@@ -99,7 +99,7 @@ func echoServer(t *testing.T) string {
 						reply = []byte("-WRONGPASS bad\r\n")
 					default:
 						j := bytes.Join(args, []byte(" "))
-						reply = append(append(append([]byte("$"+strconv.Itoa(len(j))+"\r\n"), j...)), '\r', '\n')
+						reply = append(append([]byte("$"+strconv.Itoa(len(j))+"\r\n"), j...), '\r', '\n')
 					}
 					if _, err := c.Write(reply); err != nil {
 						return

@@ -110,7 +110,10 @@ func ParseInt(b []byte) (int64, error) {
 		if ch < '0' || ch > '9' {
 			return 0, ErrNotInteger
 		}
-		if u > (1<<64-1)/10 {
+		// u*10+9 must not wrap: past (1<<63)/10 the result is out of
+		// range anyway. (Bounding by MaxUint64/10 let 20-digit inputs
+		// such as "18446744073709551619" wrap around to small values.)
+		if u > (1<<63)/10 {
 			return 0, ErrNotInteger
 		}
 		u = u*10 + uint64(ch-'0')
@@ -119,7 +122,7 @@ func ParseInt(b []byte) (int64, error) {
 		}
 	}
 	if neg {
-		return -int64(u - 1) - 1, nil
+		return -int64(u-1) - 1, nil
 	}
 	if u > maxInt64 {
 		return 0, ErrNotInteger

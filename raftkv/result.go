@@ -37,4 +37,8 @@ type Result struct {
 	Err error
 	// Int is the integer reply (INCRBY's new value, DEL's count).
 	Int int64
+	// Value is a bulk reply (the old value of SET ... GET), nil if none.
+	Value []byte
+	// Null marks a nil reply where the command has one.
+	Null bool
 }
