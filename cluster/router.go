@@ -152,6 +152,9 @@ func (r *Router) ReadConsistent(ctx context.Context, lvl ReadLevel, fn func(v *r
 }
 
 func (r *Router) ready(ctx context.Context, lvl ReadLevel) error {
+	if err := r.node.FSM().Err(); err != nil {
+		return err
+	}
 	if lvl == Stale {
 		return nil
 	}

@@ -127,7 +127,18 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer f.restoreMu.Unlock()
 	idx, err := f.restore(rc)
 	if err != nil {
+		if marked, _ := f.restoring(); marked {
+			// The engine holds a mix of old and new state: stop serving
+			// from it until a restore succeeds (raft retries installing the
+			// snapshot; a restart restores the local one).
+			ferr := fmt.Errorf("%w: interrupted snapshot restore: %w", ErrFailed, err)
+			f.failed.Store(&ferr)
+			f.waiters.fail()
+		}
 		return err
+	}
+	if f.failed.Swap(nil) != nil {
+		f.waiters.recover()
 	}
 	f.applied.Store(idx)
 	f.waiters.notify(idx)
@@ -231,7 +242,10 @@ func readN(r io.Reader, n uint64) ([]byte, error) {
 	if n > maxRecord {
 		return nil, fmt.Errorf("record of %d bytes", n)
 	}
-	b := make([]byte, n)
-	_, err := io.ReadFull(r, b)
+	// Grow as bytes arrive rather than trusting the length up front.
+	b, err := io.ReadAll(io.LimitReader(r, int64(n)))
+	if err == nil && uint64(len(b)) != n {
+		err = io.ErrUnexpectedEOF
+	}
 	return b, err
 }

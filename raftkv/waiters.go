@@ -34,6 +34,12 @@ func (w *appliedWaiters) fail() {
 	w.mu.Unlock()
 }
 
+func (w *appliedWaiters) recover() {
+	w.mu.Lock()
+	w.failed = false
+	w.mu.Unlock()
+}
+
 // WaitApplied blocks until the state machine has applied index idx, the
 // context ends, or the state machine fails.
 func (f *FSM) WaitApplied(ctx context.Context, idx uint64) error {

@@ -1,0 +1,177 @@
+package raftkv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// Membership errors. Each leaves the configuration unchanged.
+var (
+	ErrIDConflict    = errors.New("raftkv: server ID already in the configuration at another address")
+	ErrAddrConflict  = errors.New("raftkv: raft address already used by another server")
+	ErrBadAddr       = errors.New("raftkv: invalid raft address")
+	ErrUnknownServer = errors.New("raftkv: no such server in the configuration")
+	ErrLastVoter     = errors.New("raftkv: cannot remove the last voter")
+	ErrNotVoter      = errors.New("raftkv: server is not a voter")
+	ErrNoOtherVoter  = errors.New("raftkv: no other voter to transfer leadership to")
+	ErrSelfTransfer  = errors.New("raftkv: this server is already the leader")
+)
+
+// Server is one member of the raft configuration.
+type Server struct {
+	ID       string
+	RaftAddr string
+	Voter    bool
+}
+
+// membershipTimeout bounds one configuration change.
+const membershipTimeout = 10 * time.Second
+
+// Servers returns the latest raft configuration.
+func (n *Node) Servers() ([]Server, error) {
+	f := n.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return nil, raftError(err)
+	}
+	cfg := f.Configuration()
+	out := make([]Server, 0, len(cfg.Servers))
+	for _, s := range cfg.Servers {
+		out = append(out, Server{ID: string(s.ID), RaftAddr: string(s.Address), Voter: s.Suffrage == raft.Voter})
+	}
+	return out, nil
+}
+
+// ValidateAddr checks that addr is a usable host:port.
+func ValidateAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%w %q: %v", ErrBadAddr, addr, err)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return fmt.Errorf("%w %q: bad port", ErrBadAddr, addr)
+	}
+	if host == "" {
+		return fmt.Errorf("%w %q: empty host", ErrBadAddr, addr)
+	}
+	return nil
+}
+
+// AddServer adds id at addr as a voter or non-voter. Adding a server that is
+// already in the configuration at the same address is a no-op (unless it
+// should be promoted from non-voter to voter). Must run on the leader.
+func (n *Node) AddServer(id, addr string, voter bool) error {
+	if err := ValidateAddr(addr); err != nil {
+		return err
+	}
+	servers, err := n.Servers()
+	if err != nil {
+		return err
+	}
+	for _, s := range servers {
+		switch {
+		case s.ID == id && s.RaftAddr != addr:
+			return fmt.Errorf("%w: %s is at %s", ErrIDConflict, id, s.RaftAddr)
+		case s.ID != id && s.RaftAddr == addr:
+			return fmt.Errorf("%w: %s is used by %s", ErrAddrConflict, addr, s.ID)
+		case s.ID == id && (s.Voter || !voter):
+			return nil // already there
+		}
+	}
+	var f raft.IndexFuture
+	if voter {
+		f = n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, membershipTimeout)
+	} else {
+		f = n.raft.AddNonvoter(raft.ServerID(id), raft.ServerAddress(addr), 0, membershipTimeout)
+	}
+	if err := f.Error(); err != nil {
+		return raftError(err)
+	}
+	n.logger.Info("added server", "id", id, "raft_addr", addr, "voter", voter)
+	return nil
+}
+
+// RemoveServer removes id from the configuration. Removing the last voter
+// is refused. Must run on the leader.
+func (n *Node) RemoveServer(id string) error {
+	servers, err := n.Servers()
+	if err != nil {
+		return err
+	}
+	found, voters, isVoter := false, 0, false
+	for _, s := range servers {
+		if s.Voter {
+			voters++
+		}
+		if s.ID == id {
+			found, isVoter = true, s.Voter
+		}
+	}
+	if !found {
+		return fmt.Errorf("%w: %s", ErrUnknownServer, id)
+	}
+	if isVoter && voters == 1 {
+		return ErrLastVoter
+	}
+	if err := n.raft.RemoveServer(raft.ServerID(id), 0, membershipTimeout).Error(); err != nil {
+		return raftError(err)
+	}
+	n.logger.Info("removed server", "id", id)
+	return nil
+}
+
+// TransferLeadership hands leadership to id, or to the most up-to-date
+// voter when id is empty, and waits until it has moved. Must run on the
+// leader.
+func (n *Node) TransferLeadership(ctx context.Context, id string) error {
+	servers, err := n.Servers()
+	if err != nil {
+		return err
+	}
+	var f raft.Future
+	if id == "" {
+		others := 0
+		for _, s := range servers {
+			if s.Voter && s.ID != n.cfg.ID {
+				others++
+			}
+		}
+		if others == 0 {
+			return ErrNoOtherVoter
+		}
+		f = n.raft.LeadershipTransfer()
+	} else {
+		if id == n.cfg.ID {
+			return ErrSelfTransfer
+		}
+		var target *Server
+		for i := range servers {
+			if servers[i].ID == id {
+				target = &servers[i]
+			}
+		}
+		if target == nil {
+			return fmt.Errorf("%w: %s", ErrUnknownServer, id)
+		}
+		if !target.Voter {
+			return fmt.Errorf("%w: %s", ErrNotVoter, id)
+		}
+		f = n.raft.LeadershipTransferToServer(raft.ServerID(id), raft.ServerAddress(target.RaftAddr))
+	}
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return raftError(err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
