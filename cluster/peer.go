@@ -23,8 +23,8 @@ type peerConn struct {
 	br *bufio.Reader
 
 	mu     sync.Mutex
-	out    []byte     // requests not yet written
-	spare  []byte     // the writer's other buffer
+	out    []byte      // requests not yet written
+	spare  []byte      // the writer's other buffer
 	queue  []*peerCall // requests awaiting replies, in send order
 	closed error
 	wake   chan struct{} // kicks the writer; never closed
