@@ -1,13 +1,18 @@
 // Package cluster routes commands to where they can run: writes to the raft
-// leader, reads at the level the client asked for. It is the only package
-// that decides what a follower does with a request.
+// leader (proposed locally, or forwarded from a follower), reads at the level
+// the client asked for, membership changes to the leader. It is the only
+// package that decides what a follower does with a request.
 package cluster
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riotkv/riot/raftkv"
@@ -44,46 +49,91 @@ func ParseReadLevel(s string) (ReadLevel, error) {
 
 // Config configures a Router.
 type Config struct {
+	// ClientAddr is the RESP address other nodes forward to; it is recorded
+	// in the replicated address book. Required for multi-node clusters.
+	ClientAddr string
+	// Password authenticates forwarded requests (the --requirepass of the
+	// cluster). Default none.
+	Password string
 	// LeaderWait is how long a request waits for a leader to be elected
-	// before failing with ErrNoLeader. Default 5s.
+	// (and its address to be known) before failing with ErrNoLeader.
+	// Default 5s.
 	LeaderWait time.Duration
 	// DefaultReadLevel is the read level of new connections. Default
 	// Linearizable.
 	DefaultReadLevel ReadLevel
+	// ForwardConns is the number of pipelined connections to the leader.
+	// Default 4.
+	ForwardConns int
+	// DialTimeout bounds connecting to the leader. Default 2s.
+	DialTimeout time.Duration
+	// AnnounceInterval is how often the node checks that the address book
+	// holds its current addresses. Default 10s.
+	AnnounceInterval time.Duration
 	// Logger; default discard.
 	Logger *slog.Logger
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{LeaderWait: 5 * time.Second, DefaultReadLevel: Linearizable}
+	return Config{
+		LeaderWait:       5 * time.Second,
+		DefaultReadLevel: Linearizable,
+		ForwardConns:     4,
+		DialTimeout:      2 * time.Second,
+		AnnounceInterval: 10 * time.Second,
+	}
 }
 
 // Validate reports the first problem with c.
 func (c *Config) Validate() error {
-	if c.LeaderWait <= 0 {
+	switch {
+	case c.LeaderWait <= 0:
 		return errors.New("cluster: config: LeaderWait must be positive")
+	case c.ForwardConns < 1:
+		return errors.New("cluster: config: ForwardConns must be at least 1")
+	case c.DialTimeout <= 0:
+		return errors.New("cluster: config: DialTimeout must be positive")
+	case c.AnnounceInterval <= 0:
+		return errors.New("cluster: config: AnnounceInterval must be positive")
 	}
 	return nil
 }
 
 // Errors returned by the Router.
 var (
-	// ErrNoLeader: no leader was elected within LeaderWait. Nothing was
-	// proposed.
+	// ErrNoLeader: no leader was elected (or its address learned) within
+	// LeaderWait. Nothing was applied.
 	ErrNoLeader = errors.New("cluster: no leader")
-	// ErrNotLeader: another node leads and this node cannot forward the
-	// request there. Nothing was proposed.
+	// ErrNotLeader: the request must run on the leader and this node is not
+	// it. Nothing was applied.
 	ErrNotLeader = errors.New("cluster: not the leader")
+	// ErrClosed: the router is shut down.
+	ErrClosed = errors.New("cluster: router closed")
 )
 
-// Router runs commands on the local raft node.
+// RemoteError is an error reply from the leader, relayed as it is.
+type RemoteError struct{ Msg string }
+
+func (e *RemoteError) Error() string { return e.Msg }
+
+// Router runs commands on this node or on the leader.
 type Router struct {
-	cfg  Config
-	node *raftkv.Node
+	cfg    Config
+	node   *raftkv.Node
+	logger *slog.Logger
+	peers  *peerPool
+
+	clientID uint64 // identifies this router's forwarded requests
+	seq      atomic.Uint64
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
 }
 
-// New returns a Router over node.
+// New returns a Router over node and starts its background work (keeping
+// this node's entry in the address book current). Close stops it.
 func New(cfg Config, node *raftkv.Node) (*Router, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -91,20 +141,43 @@ func New(cfg Config, node *raftkv.Node) (*Router, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Router{cfg: cfg, node: node}, nil
+	var id [8]byte
+	for binary.BigEndian.Uint64(id[:]) == 0 {
+		_, _ = rand.Read(id[:])
+	}
+	r := &Router{
+		cfg: cfg, node: node, logger: cfg.Logger,
+		peers:    newPeerPool(cfg.ForwardConns, cfg.Password, cfg.DialTimeout),
+		clientID: binary.BigEndian.Uint64(id[:]),
+		stop:     make(chan struct{}),
+	}
+	if cfg.ClientAddr != "" {
+		r.wg.Add(1)
+		go r.announceLoop()
+	}
+	return r, nil
 }
 
-// Node returns the local raft node, for status commands.
+// Close stops background work and closes connections to other nodes.
+func (r *Router) Close() {
+	r.stopOnce.Do(func() { close(r.stop) })
+	r.wg.Wait()
+	r.peers.close()
+}
+
+// Node returns the local raft node.
 func (r *Router) Node() *raftkv.Node { return r.node }
 
 // DefaultReadLevel is the read level new connections start with.
 func (r *Router) DefaultReadLevel() ReadLevel { return r.cfg.DefaultReadLevel }
 
+// IsLeader reports whether this node is the leader.
+func (r *Router) IsLeader() bool { return r.node.IsLeader() }
+
 // Pending is a write whose outcome is not known yet.
 type Pending interface {
 	// Wait returns the command's result. An error means it was not
-	// applied or that its outcome is unknown; never both success and
-	// error.
+	// applied or that its outcome is unknown; never both.
 	Wait() (raftkv.Result, error)
 }
 
@@ -114,10 +187,19 @@ func (f failed) Wait() (raftkv.Result, error) { return raftkv.Result{}, f.err }
 
 // Propose starts a write and returns without waiting for it to commit, so
 // that writes from one pipeline and from many connections share raft
-// batches.
+// batches. On a follower the write is forwarded to the leader.
 func (r *Router) Propose(ctx context.Context, c *raftkv.Command) Pending {
-	if err := r.awaitLeader(ctx); err != nil {
-		return failed{err}
+	if r.node.IsLeader() {
+		return &localPending{r: r, ctx: ctx, c: c, p: r.node.Propose(c)}
+	}
+	return r.forward(ctx, c)
+}
+
+// ProposeLocal proposes c on this node only: ErrNotLeader when it does not
+// lead. It serves writes other nodes forwarded here.
+func (r *Router) ProposeLocal(c *raftkv.Command) Pending {
+	if !r.node.IsLeader() {
+		return failed{ErrNotLeader}
 	}
 	return r.node.Propose(c)
 }
@@ -125,6 +207,24 @@ func (r *Router) Propose(ctx context.Context, c *raftkv.Command) Pending {
 // Apply proposes c and waits for its result.
 func (r *Router) Apply(ctx context.Context, c *raftkv.Command) (raftkv.Result, error) {
 	return r.Propose(ctx, c).Wait()
+}
+
+// localPending is a write proposed on this node while it led. If it turns
+// out that leadership had already moved (nothing was proposed), the write is
+// forwarded to the new leader.
+type localPending struct {
+	r   *Router
+	ctx context.Context
+	c   *raftkv.Command
+	p   *raftkv.Proposal
+}
+
+func (l *localPending) Wait() (raftkv.Result, error) {
+	res, err := l.p.Wait()
+	if errors.Is(err, raftkv.ErrNotLeader) {
+		return l.r.forward(l.ctx, l.c).Wait()
+	}
+	return res, err
 }
 
 // Read runs fn on the local state once it is fresh enough for lvl.
@@ -151,6 +251,9 @@ func (r *Router) ReadConsistent(ctx context.Context, lvl ReadLevel, fn func(v *r
 	return fn(v)
 }
 
+// ready waits until a read at lvl may be served from local state: for a
+// linearizable read, until the local state machine has applied a read index
+// confirmed by the leader (asked of the leader when this node follows).
 func (r *Router) ready(ctx context.Context, lvl ReadLevel) error {
 	if err := r.node.FSM().Err(); err != nil {
 		return err
@@ -158,41 +261,20 @@ func (r *Router) ready(ctx context.Context, lvl ReadLevel) error {
 	if lvl == Stale {
 		return nil
 	}
-	if err := r.awaitLeader(ctx); err != nil {
-		return err
-	}
-	idx, err := r.node.ReadIndex(ctx)
+	idx, err := r.readIndex(ctx)
 	if err != nil {
 		return err
 	}
 	return r.node.WaitApplied(ctx, idx)
 }
 
-// awaitLeader returns nil once this node leads, waiting up to LeaderWait
-// for an election to finish.
-func (r *Router) awaitLeader(ctx context.Context) error {
-	if r.node.IsLeader() {
-		return nil
+// ReadIndexLocal returns a read index confirmed by this node as leader
+// (ErrNotLeader otherwise). It serves read-index requests from followers.
+func (r *Router) ReadIndexLocal(ctx context.Context) (uint64, error) {
+	if !r.node.IsLeader() {
+		return 0, ErrNotLeader
 	}
-	timer := time.NewTimer(r.cfg.LeaderWait)
-	defer timer.Stop()
-	for {
-		changed := r.node.LeaderChanged()
-		if r.node.IsLeader() {
-			return nil
-		}
-		if id, _ := r.node.Leader(); id != "" && id != r.node.ID() {
-			// Forwarding to the leader arrives with multi-node clusters.
-			return fmt.Errorf("%w: leader is %s", ErrNotLeader, id)
-		}
-		select {
-		case <-changed:
-		case <-timer.C:
-			return ErrNoLeader
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return r.node.ReadIndex(ctx)
 }
 
 // RaftInfo returns the local node's raft figures.

@@ -25,6 +25,13 @@ const (
 	OpDel    Op = 3 // Args: keys...; Result.Int = keys removed
 	OpIncrBy Op = 4 // Args: key; Int: delta; Result.Int = new value
 	OpMSet   Op = 5 // Args: key, value, key, value...
+	// OpSetMember records a server's addresses in the address book.
+	// Args: id, raft address, client (RESP) address.
+	OpSetMember Op = 6
+	// OpDelMember removes a server from the address book. Args: id.
+	OpDelMember Op = 7
+	// OpPruneRequests drops dedup records applied at or before index Int.
+	OpPruneRequests Op = 8
 )
 
 func (o Op) String() string {
@@ -36,6 +43,7 @@ func (o Op) String() string {
 
 var opNames = map[Op]string{
 	OpNoop: "noop", OpSet: "set", OpDel: "del", OpIncrBy: "incrby", OpMSet: "mset",
+	OpSetMember: "setmember", OpDelMember: "delmember", OpPruneRequests: "prunerequests",
 }
 
 // Command is one state machine operation, as proposed to raft. Everything
@@ -47,22 +55,30 @@ type Command struct {
 	Int int64
 	// ExpireAt is an absolute deadline in Unix milliseconds; 0 means none.
 	ExpireAt int64
+	// ClientID and Seq identify a request that may be retried (a forwarded
+	// write). The state machine applies each (ClientID, Seq) at most once
+	// and answers a repeat with the first outcome. ClientID 0: no ID.
+	ClientID uint64
+	Seq      uint64
 }
 
 // Log entry encoding, version 1:
 //
 //	version  byte  (1)
 //	op       byte
-//	flags    byte  (bit 0: Int present, bit 1: ExpireAt present)
+//	flags    byte  (bit 0: Int present, bit 1: ExpireAt present,
+//	                bit 2: request ID present)
 //	[Int      varint]
 //	[ExpireAt varint]
+//	[ClientID uvarint, Seq uvarint]
 //	nargs    uvarint
 //	nargs x (len uvarint, bytes)
 const (
 	encodingV1   = 1
 	flagInt      = 1 << 0
 	flagExpireAt = 1 << 1
-	knownFlags   = flagInt | flagExpireAt
+	flagRequest  = 1 << 2
+	knownFlags   = flagInt | flagExpireAt | flagRequest
 )
 
 // ErrBadEntry is returned by DecodeCommand for data that is not a valid
@@ -78,12 +94,19 @@ func (c *Command) AppendEncode(dst []byte) []byte {
 	if c.ExpireAt != 0 {
 		flags |= flagExpireAt
 	}
+	if c.ClientID != 0 {
+		flags |= flagRequest
+	}
 	dst = append(dst, encodingV1, byte(c.Op), flags)
 	if c.Int != 0 {
 		dst = binary.AppendVarint(dst, c.Int)
 	}
 	if c.ExpireAt != 0 {
 		dst = binary.AppendVarint(dst, c.ExpireAt)
+	}
+	if c.ClientID != 0 {
+		dst = binary.AppendUvarint(dst, c.ClientID)
+		dst = binary.AppendUvarint(dst, c.Seq)
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(c.Args)))
 	for _, a := range c.Args {
@@ -127,6 +150,16 @@ func DecodeCommand(data []byte) (Command, error) {
 	if flags&flagExpireAt != 0 {
 		if c.ExpireAt, n = binary.Varint(p); n <= 0 {
 			return c, fmt.Errorf("%w: bad expiry", ErrBadEntry)
+		}
+		p = p[n:]
+	}
+	if flags&flagRequest != 0 {
+		if c.ClientID, n = binary.Uvarint(p); n <= 0 || c.ClientID == 0 {
+			return c, fmt.Errorf("%w: bad client id", ErrBadEntry)
+		}
+		p = p[n:]
+		if c.Seq, n = binary.Uvarint(p); n <= 0 {
+			return c, fmt.Errorf("%w: bad sequence", ErrBadEntry)
 		}
 		p = p[n:]
 	}

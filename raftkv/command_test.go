@@ -14,7 +14,7 @@ import (
 // sameCommand reports whether a and b are the same command. A nil and an
 // empty Args (or arg) are the same: the encoding does not tell them apart.
 func sameCommand(a, b raftkv.Command) bool {
-	if a.Op != b.Op || a.Int != b.Int || a.ExpireAt != b.ExpireAt || len(a.Args) != len(b.Args) {
+	if a.Op != b.Op || a.Int != b.Int || a.ExpireAt != b.ExpireAt || a.ClientID != b.ClientID || a.Seq != b.Seq || len(a.Args) != len(b.Args) {
 		return false
 	}
 	for i := range a.Args {
@@ -27,7 +27,7 @@ func sameCommand(a, b raftkv.Command) bool {
 
 func fmtCommand(c raftkv.Command) string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "{Op:%s Int:%d ExpireAt:%d Args:[", c.Op, c.Int, c.ExpireAt)
+	fmt.Fprintf(&sb, "{Op:%s Int:%d ExpireAt:%d ClientID:%d Seq:%d Args:[", c.Op, c.Int, c.ExpireAt, c.ClientID, c.Seq)
 	for i, a := range c.Args {
 		if i > 0 {
 			sb.WriteByte(' ')
@@ -64,6 +64,8 @@ var roundTripCommands = []struct {
 	{"incrby negative", raftkv.Command{Op: raftkv.OpIncrBy, Args: bs("n"), Int: -1}},
 	{"incrby max", raftkv.Command{Op: raftkv.OpIncrBy, Args: bs("n"), Int: math.MaxInt64}},
 	{"incrby min", raftkv.Command{Op: raftkv.OpIncrBy, Args: bs("n"), Int: math.MinInt64}},
+	{"request id", raftkv.Command{Op: raftkv.OpIncrBy, Args: bs("n"), Int: 1, ClientID: 1<<64 - 1, Seq: 0}},
+	{"request id seq", raftkv.Command{Op: raftkv.OpSet, Args: bs("k", "v"), ClientID: 7, Seq: 1 << 40}},
 	{"int and expire", raftkv.Command{Op: raftkv.OpIncrBy, Args: bs("n"), Int: math.MinInt64, ExpireAt: math.MinInt64}},
 	{"mset", raftkv.Command{Op: raftkv.OpMSet, Args: bs("a", "1", "b", "2")}},
 	{"empty args nil", raftkv.Command{Op: raftkv.OpDel}},

@@ -118,16 +118,12 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			res[i] = Result{Err: err}
 			continue
 		}
-		fn, ok := ops[c.Op]
-		if !ok {
-			res[i] = Result{Err: fmt.Errorf("%w: %s", ErrUnknownOp, c.Op)}
-			continue
-		}
-		res[i] = fn(tx, &c)
+		res[i] = applyCommand(tx, &c, l.Index)
 	}
 	if last == applied {
 		return res
 	}
+
 	tx.batch.Put(keyApplied, encodeIndex(last))
 	if err := f.eng.Write(&tx.batch); err != nil {
 		// The engine and the log now disagree about what is applied; going
@@ -144,6 +140,31 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	f.applied.Store(last)
 	f.waiters.notify(last)
 	return res
+}
+
+// applyCommand applies one decoded command at index, at most once for a
+// command that carries a request ID.
+func applyCommand(tx *txn, c *Command, index uint64) Result {
+	if c.ClientID != 0 {
+		r, seen, err := dedupLookup(tx, c)
+		if err != nil {
+			return Result{Err: err}
+		}
+		if seen {
+			return r
+		}
+	}
+	fn, ok := ops[c.Op]
+	var r Result
+	if ok {
+		r = fn(tx, c)
+	} else {
+		r = Result{Err: fmt.Errorf("%w: %s", ErrUnknownOp, c.Op)}
+	}
+	if c.ClientID != 0 {
+		dedupStore(tx, c, index, r)
+	}
+	return r
 }
 
 // View returns a read view of the current state. Callers must call release

@@ -11,6 +11,9 @@ import (
 //	'd' + user key      -> encoded value (see encodeValue)
 //	'm' + "applied"     -> last applied raft index, 8 bytes big-endian
 //	'm' + "restoring"   -> present while a snapshot restore is under way
+//	'm' + "member/" + id -> a server's addresses (the address book)
+//	'm' + "req/" + client + seq (8+8 bytes) -> applied index + encoded Result
+//	                      of a request that carried an ID (dedup)
 const (
 	prefixData = 'd'
 	prefixMeta = 'm'
@@ -20,7 +23,17 @@ var (
 	dataPrefix   = []byte{prefixData}
 	keyApplied   = []byte("mapplied")
 	keyRestoring = []byte("mrestoring")
+	memberPrefix = []byte("mmember/")
+	reqPrefix    = []byte("mreq/")
 )
+
+func memberKey(id []byte) []byte { return append(append([]byte(nil), memberPrefix...), id...) }
+
+func reqKey(client, seq uint64) []byte {
+	k := append(make([]byte, 0, len(reqPrefix)+16), reqPrefix...)
+	k = binary.BigEndian.AppendUint64(k, client)
+	return binary.BigEndian.AppendUint64(k, seq)
+}
 
 func dataKey(user []byte) []byte {
 	k := make([]byte, 1+len(user))

@@ -1,6 +1,7 @@
 package raftkv
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -88,6 +89,7 @@ func Open(cfg Config, eng storage.Engine) (*Node, error) {
 	n.raft = r
 	n.reads = newReadIndexer(n)
 	n.watchLeader()
+	go n.maintain(time.Minute)
 	return n, nil
 }
 
@@ -285,4 +287,46 @@ func (n *Node) Snapshot() error {
 		return fmt.Errorf("raftkv: snapshot: %w", err)
 	}
 	return nil
+}
+
+// Shutdown hands leadership to another voter when this node leads (so the
+// cluster does not wait an election timeout), then closes the node.
+func (n *Node) Shutdown(ctx context.Context) error {
+	if n.IsLeader() {
+		if err := n.TransferLeadership(ctx, ""); err != nil && !errors.Is(err, ErrNoOtherVoter) {
+			n.logger.Warn("leadership transfer before shutdown failed", "err", err)
+		} else if err == nil {
+			n.logger.Info("transferred leadership before shutdown")
+		}
+	}
+	return n.Close()
+}
+
+// maintain runs leader housekeeping: it proposes OpPruneRequests so that
+// request records older than DedupRetain entries are dropped on every
+// replica at the same point of the log.
+func (n *Node) maintain(every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var lastCutoff uint64
+	for {
+		select {
+		case <-t.C:
+		case <-n.reads.done:
+			return
+		}
+		applied := n.fsm.AppliedIndex()
+		if !n.IsLeader() || applied <= DedupRetain {
+			continue
+		}
+		cutoff := applied - DedupRetain
+		if cutoff < lastCutoff+DedupRetain/4 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ApplyTimeout)
+		if _, err := n.Apply(ctx, &Command{Op: OpPruneRequests, Int: int64(cutoff)}); err == nil {
+			lastCutoff = cutoff
+		}
+		cancel()
+	}
 }

@@ -1,11 +1,8 @@
 package raftkv
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
-
-	"github.com/riotkv/riot/storage"
 )
 
 // applyFunc applies one command inside a transaction. It must be
@@ -19,6 +16,10 @@ var ops = map[Op]applyFunc{
 	OpDel:    applyDel,
 	OpIncrBy: applyIncrBy,
 	OpMSet:   applyMSet,
+
+	OpSetMember:     applySetMember,
+	OpDelMember:     applyDelMember,
+	OpPruneRequests: applyPruneRequests,
 }
 
 func argError(c *Command, want string) Result {
@@ -128,48 +129,4 @@ func ParseInt(b []byte) (int64, error) {
 		return 0, ErrNotInteger
 	}
 	return int64(u), nil
-}
-
-// txn accumulates one raft batch's writes into a single storage batch, with
-// an overlay so that later commands in the batch see earlier ones.
-type txn struct {
-	eng     storage.Reader
-	batch   storage.Batch
-	overlay map[string]*value // nil value: deleted in this batch
-}
-
-func newTxn(eng storage.Reader) *txn {
-	return &txn{eng: eng, overlay: make(map[string]*value)}
-}
-
-func (t *txn) get(key []byte) (value, bool, error) {
-	if v, ok := t.overlay[string(key)]; ok {
-		if v == nil {
-			return value{}, false, nil
-		}
-		return *v, true, nil
-	}
-	raw, err := t.eng.Get(dataKey(key))
-	if errors.Is(err, storage.ErrNotFound) {
-		return value{}, false, nil
-	}
-	if err != nil {
-		return value{}, false, fmt.Errorf("raftkv: read %q: %w", key, err)
-	}
-	v, err := decodeValue(raw)
-	if err != nil {
-		return value{}, false, err
-	}
-	return v, true, nil
-}
-
-func (t *txn) put(key []byte, v value) {
-	v.data = append([]byte(nil), v.data...)
-	t.overlay[string(key)] = &v
-	t.batch.Put(dataKey(key), encodeValue(v))
-}
-
-func (t *txn) del(key []byte) {
-	t.overlay[string(key)] = nil
-	t.batch.Delete(dataKey(key))
 }

@@ -1,0 +1,273 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/riotkv/riot/raftkv"
+)
+
+// Forwarding: a follower sends writes to the leader's client port as
+// internal RESP commands over a few pipelined connections.
+//
+//	RIOT.APPLY <encoded raftkv.Command>  -> bulk: encoded raftkv.Result
+//	RIOT.READINDEX                       -> integer: a confirmed read index
+//
+// A forwarded write carries a request ID (this router's client ID and a
+// sequence number), and the state machine applies each ID at most once. So
+// when the outcome is unknown (the connection broke, leadership moved after
+// the leader proposed it), the write is sent again with the same ID, to
+// whichever node leads by then, until the request's context ends. The
+// client sees an error only when no leader could confirm the outcome in
+// time.
+
+// Internal command names. resp serves them.
+const (
+	CmdApply     = "RIOT.APPLY"
+	CmdReadIndex = "RIOT.READINDEX"
+)
+
+// forward sends c to the leader with a fresh request ID.
+func (r *Router) forward(ctx context.Context, c *raftkv.Command) Pending {
+	fc := *c
+	fc.ClientID = r.clientID
+	fc.Seq = r.seq.Add(1)
+	f := &forwarded{r: r, ctx: ctx, c: &fc, req: appendRequest(nil, []byte(CmdApply), fc.Encode())}
+	f.send() // start now so pipelined writes travel together
+	return f
+}
+
+// forwarded is a write sent (or being sent) to the leader.
+type forwarded struct {
+	r   *Router
+	ctx context.Context
+	c   *raftkv.Command
+	req []byte
+
+	call  *peerCall // in flight to a remote leader
+	local *raftkv.Proposal
+	err   error // a reason to retry, or the final error
+}
+
+// send dispatches the request to the current leader: locally when this node
+// leads, else on a pooled connection. It does not wait for the outcome.
+func (f *forwarded) send() {
+	f.call, f.local, f.err = nil, nil, nil
+	addr, self, err := f.r.leaderAddr(f.ctx)
+	switch {
+	case err != nil:
+		f.err = err
+	case self:
+		f.local = f.r.node.Propose(f.c)
+	default:
+		conn, err := f.r.peers.get(f.ctx, addr)
+		if err != nil {
+			f.err = retryable{err}
+			return
+		}
+		f.call = conn.send(f.req)
+	}
+}
+
+func (f *forwarded) Wait() (raftkv.Result, error) {
+	backoff := 5 * time.Millisecond
+	for {
+		res, err := f.outcome()
+		var re retryable
+		if !errors.As(err, &re) {
+			return res, err
+		}
+		if f.ctx.Err() != nil {
+			return raftkv.Result{}, fmt.Errorf("%w (last error: %v)", f.ctx.Err(), re.err)
+		}
+		f.r.logger.Debug("retrying forwarded write", "seq", f.c.Seq, "err", re.err)
+		if err := f.r.pause(f.ctx, backoff); err != nil {
+			return raftkv.Result{}, fmt.Errorf("%w (last error: %v)", err, re.err)
+		}
+		backoff = min(2*backoff, 200*time.Millisecond)
+		f.send()
+	}
+}
+
+// outcome waits for the current attempt. A retryable error means the write
+// may be sent again with the same ID.
+func (f *forwarded) outcome() (raftkv.Result, error) {
+	switch {
+	case f.err != nil:
+		return raftkv.Result{}, f.err
+	case f.local != nil:
+		res, err := f.local.Wait()
+		if errors.Is(err, raftkv.ErrNotLeader) || errors.Is(err, raftkv.ErrLeadershipLost) {
+			return res, retryable{err}
+		}
+		return res, err
+	}
+	select {
+	case <-f.call.done:
+	case <-f.ctx.Done():
+		return raftkv.Result{}, f.ctx.Err()
+	}
+	if f.call.err != nil {
+		return raftkv.Result{}, retryable{f.call.err}
+	}
+	if msg := replyError(f.call.reply); msg != "" {
+		if retryableReply(msg, true) {
+			return raftkv.Result{}, retryable{&RemoteError{msg}}
+		}
+		return raftkv.Result{}, &RemoteError{msg}
+	}
+	payload, err := replyBulk(f.call.reply)
+	if err != nil {
+		return raftkv.Result{}, err
+	}
+	return raftkv.DecodeResult(payload)
+}
+
+// retryable marks an error after which the request may be sent again.
+type retryable struct{ err error }
+
+func (r retryable) Error() string { return r.err.Error() }
+func (r retryable) Unwrap() error { return r.err }
+
+// retryableReply reports whether an error reply from the leader allows
+// sending the request again: always when nothing was applied, and for
+// "outcome unknown" replies when the request carries an ID.
+func retryableReply(msg string, hasID bool) bool {
+	code, _, _ := strings.Cut(msg, " ")
+	switch code {
+	case "TRYAGAIN", "CLUSTERDOWN", "LOADING":
+		return true
+	case "UNCERTAIN":
+		return hasID
+	}
+	return false
+}
+
+// pause waits d, or less if the leader changes.
+func (r *Router) pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.node.LeaderChanged():
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-r.stop:
+		return ErrClosed
+	}
+	return nil
+}
+
+// leaderAddr returns the leader's client address, or self when this node
+// leads. It waits up to LeaderWait for an election and for the leader's
+// address to reach the local address book.
+func (r *Router) leaderAddr(ctx context.Context) (addr string, self bool, err error) {
+	deadline := time.Now().Add(r.cfg.LeaderWait)
+	for {
+		changed := r.node.LeaderChanged()
+		if r.node.IsLeader() {
+			return "", true, nil
+		}
+		if id, _ := r.node.Leader(); id != "" {
+			if m, ok := r.member(id); ok && m.ClientAddr != "" {
+				return m.ClientAddr, false, nil
+			}
+		}
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			if id, _ := r.node.Leader(); id != "" {
+				return "", false, fmt.Errorf("%w: the address of leader %s is not known yet", ErrNoLeader, id)
+			}
+			return "", false, ErrNoLeader
+		}
+		// The address book fills in through the log, so poll it briefly
+		// as well as waiting for a leader change.
+		t := time.NewTimer(min(wait, 20*time.Millisecond))
+		select {
+		case <-changed:
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return "", false, ctx.Err()
+		case <-r.stop:
+			t.Stop()
+			return "", false, ErrClosed
+		}
+		t.Stop()
+	}
+}
+
+func (r *Router) member(id string) (raftkv.Member, bool) {
+	v, release := r.node.FSM().View()
+	defer release()
+	m, ok, err := v.Member(id)
+	if err != nil {
+		r.logger.Warn("read address book", "id", id, "err", err)
+	}
+	return m, ok
+}
+
+// call sends args to the leader and returns its raw reply, retrying while
+// the error says nothing was applied. It is for requests the leader
+// executes itself (membership changes, read index).
+func (r *Router) call(ctx context.Context, args ...[]byte) ([]byte, error) {
+	req := appendRequest(nil, args...)
+	backoff := 5 * time.Millisecond
+	for {
+		addr, self, err := r.leaderAddr(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if self {
+			return nil, errBecameLeader
+		}
+		raw, lastErr := r.peers.do(ctx, addr, req)
+		if lastErr == nil {
+			msg := replyError(raw)
+			if msg == "" {
+				return raw, nil
+			}
+			if !retryableReply(msg, false) {
+				return nil, &RemoteError{msg}
+			}
+			lastErr = &RemoteError{msg}
+		} else if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if err := r.pause(ctx, backoff); err != nil {
+			return nil, fmt.Errorf("%w (last error: %v)", err, lastErr)
+		}
+		backoff = min(2*backoff, 200*time.Millisecond)
+	}
+}
+
+// errBecameLeader: while trying to reach the leader, this node became it;
+// the caller runs the request locally instead.
+var errBecameLeader = errors.New("cluster: this node became the leader")
+
+// readIndex returns a read index confirmed by the leader.
+func (r *Router) readIndex(ctx context.Context) (uint64, error) {
+	for {
+		if r.node.IsLeader() {
+			idx, err := r.node.ReadIndex(ctx)
+			if !errors.Is(err, raftkv.ErrNotLeader) {
+				return idx, err
+			}
+		}
+		raw, err := r.call(ctx, []byte(CmdReadIndex))
+		if errors.Is(err, errBecameLeader) {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		n, err := replyInt(raw)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("cluster: bad read index reply %q: %v", raw, err)
+		}
+		return uint64(n), nil
+	}
+}

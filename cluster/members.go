@@ -1,0 +1,168 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/riotkv/riot/raftkv"
+)
+
+// Peer is one server of the cluster as RAFT.PEERS shows it.
+type Peer struct {
+	ID         string
+	RaftAddr   string
+	ClientAddr string // from the address book; "" until the node announced it
+	Voter      bool
+	Leader     bool
+}
+
+// Peers returns the raft configuration joined with the address book, as
+// this node knows them.
+func (r *Router) Peers() ([]Peer, error) {
+	servers, err := r.node.Servers()
+	if err != nil {
+		return nil, err
+	}
+	leaderID, _ := r.node.Leader()
+	out := make([]Peer, 0, len(servers))
+	for _, s := range servers {
+		m, _ := r.member(s.ID)
+		out = append(out, Peer{ID: s.ID, RaftAddr: s.RaftAddr, ClientAddr: m.ClientAddr, Voter: s.Voter, Leader: s.ID == leaderID})
+	}
+	return out, nil
+}
+
+// Leader returns the leader as this node knows it; ErrNoLeader when none.
+func (r *Router) Leader() (Peer, error) {
+	id, addr := r.node.Leader()
+	if id == "" {
+		return Peer{}, ErrNoLeader
+	}
+	m, _ := r.member(id)
+	return Peer{ID: id, RaftAddr: addr, ClientAddr: m.ClientAddr, Voter: true, Leader: true}, nil
+}
+
+// Join adds server id at raftAddr to the cluster (as a non-voter when
+// voter is false). It runs on the leader, forwarded there from a follower.
+// A server already present at the same address is a no-op.
+func (r *Router) Join(ctx context.Context, id, raftAddr string, voter bool) error {
+	if err := raftkv.ValidateAddr(raftAddr); err != nil {
+		return err
+	}
+	return r.onLeader(ctx, func() error { return r.node.AddServer(id, raftAddr, voter) },
+		joinArgs(id, raftAddr, voter)...)
+}
+
+func joinArgs(id, addr string, voter bool) [][]byte {
+	args := [][]byte{[]byte("RAFT.JOIN"), []byte(id), []byte(addr)}
+	if !voter {
+		args = append(args, []byte("NONVOTER"))
+	}
+	return args
+}
+
+// Leave removes server id from the cluster and from the address book.
+func (r *Router) Leave(ctx context.Context, id string) error {
+	return r.onLeader(ctx, func() error {
+		if err := r.node.RemoveServer(id); err != nil {
+			return err
+		}
+		if _, err := r.node.Apply(ctx, &raftkv.Command{Op: raftkv.OpDelMember, Args: [][]byte{[]byte(id)}}); err != nil {
+			r.logger.Warn("remove address book entry", "id", id, "err", err)
+		}
+		return nil
+	}, []byte("RAFT.LEAVE"), []byte(id))
+}
+
+// Transfer moves leadership to id (any up-to-date voter when id is "") and
+// waits until it has moved.
+func (r *Router) Transfer(ctx context.Context, id string) error {
+	args := [][]byte{[]byte("RAFT.TRANSFER")}
+	if id != "" {
+		args = append(args, []byte(id))
+	}
+	return r.onLeader(ctx, func() error { return r.node.TransferLeadership(ctx, id) }, args...)
+}
+
+// onLeader runs fn when this node leads, else sends args to the leader.
+func (r *Router) onLeader(ctx context.Context, fn func() error, args ...[]byte) error {
+	for {
+		if r.node.IsLeader() {
+			err := fn()
+			if !errors.Is(err, raftkv.ErrNotLeader) {
+				return err
+			}
+		}
+		_, err := r.call(ctx, args...)
+		if !errors.Is(err, errBecameLeader) {
+			return err
+		}
+	}
+}
+
+// announceLoop keeps this node's entry in the replicated address book
+// current: at start, after every leader change, and every AnnounceInterval.
+func (r *Router) announceLoop() {
+	defer r.wg.Done()
+	t := time.NewTicker(r.cfg.AnnounceInterval)
+	defer t.Stop()
+	for {
+		changed := r.node.LeaderChanged()
+		if !r.announce() {
+			// Not done (no leader yet, or it failed): try again soon.
+			retry := time.NewTimer(200 * time.Millisecond)
+			select {
+			case <-retry.C:
+			case <-changed:
+				retry.Stop()
+			case <-r.stop:
+				retry.Stop()
+				return
+			}
+			continue
+		}
+		select {
+		case <-changed:
+		case <-t.C:
+		case <-r.stop:
+			return
+		}
+	}
+}
+
+// announce records this node's addresses in the address book if they are
+// missing or stale. It reports whether the book is current.
+func (r *Router) announce() bool {
+	id := r.node.ID()
+	want := raftkv.Member{ID: id, RaftAddr: r.node.RaftAddr(), ClientAddr: r.cfg.ClientAddr}
+	if m, ok := r.member(id); ok && m == want {
+		return true
+	}
+	if leader, _ := r.node.Leader(); leader == "" {
+		return false
+	}
+	servers, err := r.node.Servers()
+	if err != nil || !inConfig(servers, id) {
+		return false // not a member (yet): nothing to announce
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.LeaderWait)
+	defer cancel()
+	_, err = r.Apply(ctx, &raftkv.Command{Op: raftkv.OpSetMember,
+		Args: [][]byte{[]byte(id), []byte(want.RaftAddr), []byte(want.ClientAddr)}})
+	if err != nil {
+		r.logger.Debug("announce addresses", "err", err)
+		return false
+	}
+	r.logger.Info("recorded addresses in the address book", "raft_addr", want.RaftAddr, "client_addr", want.ClientAddr)
+	return true
+}
+
+func inConfig(servers []raftkv.Server, id string) bool {
+	for _, s := range servers {
+		if s.ID == id {
+			return true
+		}
+	}
+	return false
+}
