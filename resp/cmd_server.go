@@ -164,29 +164,31 @@ func cmdConfig(s *session, args [][]byte) {
 	}
 }
 
-// globMatch matches name against a glob pattern with * and ?.
+// globMatch matches name against a glob pattern with * and ?. It runs in
+// O(len(pat)*len(name)): on a mismatch it only retries the last '*' one
+// byte further, so a client's pattern cannot make it take exponential time.
 func globMatch(pat, name string) bool {
-	for len(pat) > 0 {
-		switch pat[0] {
-		case '*':
-			for i := 0; i <= len(name); i++ {
-				if globMatch(pat[1:], name[i:]) {
-					return true
-				}
-			}
-			return false
-		case '?':
-			if len(name) == 0 {
-				return false
-			}
+	p, n := 0, 0
+	star, starN := -1, 0 // the last '*' seen and where its match ends
+	for n < len(name) {
+		switch {
+		case p < len(pat) && pat[p] == '*':
+			star, starN = p, n
+			p++
+		case p < len(pat) && (pat[p] == '?' || pat[p] == name[n]):
+			p++
+			n++
+		case star >= 0:
+			starN++
+			p, n = star+1, starN
 		default:
-			if len(name) == 0 || name[0] != pat[0] {
-				return false
-			}
+			return false
 		}
-		pat, name = pat[1:], name[1:]
 	}
-	return len(name) == 0
+	for p < len(pat) && pat[p] == '*' {
+		p++
+	}
+	return p == len(pat)
 }
 
 // Reference: https://redis.io/docs/latest/commands/dbsize/

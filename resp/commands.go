@@ -86,22 +86,20 @@ func newCommandTable() map[string]*command {
 // lookup finds the command for args and checks its arity. On failure it
 // returns nil and the error reply.
 func lookup(table map[string]*command, args [][]byte) (*command, string) {
+	// Fold ASCII letters only, as Redis does: Unicode folding would take
+	// "\u0130NFO" for INFO.
 	var small [32]byte
-	name := args[0]
-	if len(name) <= len(small) {
-		lower := small[:len(name)]
-		for i, c := range name {
-			if c >= 'A' && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			lower[i] = c
+	lower := small[:0]
+	if len(args[0]) > len(small) {
+		lower = make([]byte, 0, len(args[0]))
+	}
+	for _, c := range args[0] {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
 		}
-		name = lower
+		lower = append(lower, c)
 	}
-	cmd, ok := table[string(name)] // no allocation: map lookup by converted slice
-	if !ok {
-		cmd, ok = table[strings.ToLower(string(args[0]))]
-	}
+	cmd, ok := table[string(lower)] // no allocation: map lookup by converted slice
 	if !ok {
 		return nil, unknownCommand(args)
 	}
@@ -111,15 +109,16 @@ func lookup(table map[string]*command, args [][]byte) (*command, string) {
 	return cmd, ""
 }
 
-// unknownCommand builds Redis's reply for an unknown command.
+// unknownCommand builds Redis's reply for an unknown command: the name cut
+// to 128 bytes, then the quoted arguments within a 128-byte budget
+// (server.c commandCheckExistence).
 func unknownCommand(args [][]byte) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "ERR unknown command '%s', with args beginning with: ", truncate(args[0], 128))
+	var quoted strings.Builder
 	for _, a := range args[1:] {
-		if b.Len() > 512 {
+		if quoted.Len() >= 128 {
 			break
 		}
-		fmt.Fprintf(&b, "'%s' ", truncate(a, 128))
+		fmt.Fprintf(&quoted, "'%s' ", truncate(a, 128-quoted.Len()))
 	}
-	return b.String()
+	return fmt.Sprintf("ERR unknown command '%s', with args beginning with: %s", truncate(args[0], 128), quoted.String())
 }

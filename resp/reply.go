@@ -103,6 +103,8 @@ func appendDouble(b []byte, f float64, proto int) []byte {
 		s = "inf"
 	case math.IsInf(f, -1):
 		s = "-inf"
+	case math.IsNaN(f):
+		s = "nan" // the RESP3 spelling; strconv writes "NaN"
 	default:
 		s = strconv.FormatFloat(f, 'g', 17, 64)
 	}

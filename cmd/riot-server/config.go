@@ -26,6 +26,7 @@ type options struct {
 	raftAddr    string
 	advertise   string
 	engine      string
+	join        string
 	requirePass string
 	readLevel   string
 	maxBulkLen  int
@@ -53,6 +54,8 @@ func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.addr, "addr", def.Addr, "RESP client address (HOST:PORT; port 0 picks a free one)")
 	fs.StringVar(&o.raftAddr, "raft-addr", "127.0.0.1:16379", "raft transport address")
 	fs.StringVar(&o.advertise, "advertise", "", "host other nodes use to reach this one when binding 0.0.0.0")
+	fs.StringVar(&o.join, "join", "", "comma-separated seeds of an existing cluster: this node never bootstraps itself and waits to be added (RAFT.JOIN on any member)")
+	fs.StringVar(&o.join, "seed", "", "alias of --join")
 	fs.StringVar(&o.engine, "engine", "leveldb", "storage engine: "+strings.Join(storage.Names(), ", "))
 	fs.StringVar(&o.requirePass, "requirepass", "", "password clients must AUTH with (default: none)")
 	fs.StringVar(&o.readLevel, "read-level", "linearizable", "default read level of new connections: linearizable or stale")

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -61,6 +62,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // serve wires storage, raft, the router and the RESP server together, runs
 // until ctx ends, then shuts down in reverse order.
 func serve(ctx context.Context, o options, logger *slog.Logger) error {
+	// Check the client address before touching raft state, so a typo does
+	// not leave a bootstrapped cluster behind.
+	if err := checkListen(o.addr); err != nil {
+		return usageError{fmt.Errorf("--addr %s: %w", o.addr, err)}
+	}
 	id, err := nodeID(o.nodeID, o.dataDir)
 	if err != nil {
 		return err
@@ -82,7 +88,9 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	if o.advertise != "" {
 		rc.Advertise = advertiseAddr(o.advertise, o.raftAddr)
 	}
-	rc.Bootstrap = true // no --join yet: a node with no state starts its own cluster
+	// A node with no raft state and no --join starts its own cluster; with
+	// --join it waits to be added.
+	rc.Bootstrap = o.join == ""
 	rc.SnapshotThreshold = o.snapThresh
 	rc.Logger = logger
 	node, err := raftkv.Open(rc, eng)
@@ -90,7 +98,9 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 		return err
 	}
 	defer func() {
-		if err := node.Close(); err != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := node.Shutdown(sctx); err != nil {
 			logger.Warn("close raft", "err", err)
 		}
 	}()
@@ -99,10 +109,12 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	cc.LeaderWait = o.leaderWait
 	cc.DefaultReadLevel, _ = cluster.ParseReadLevel(o.readLevel) // validated
 	cc.Logger = logger
+	cc.Password = o.requirePass
 	router, err := cluster.New(cc, node)
 	if err != nil {
 		return err
 	}
+	defer router.Close()
 
 	sc := resp.DefaultConfig()
 	sc.Addr = o.addr
@@ -122,6 +134,7 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	if err := srv.Listen(); err != nil {
 		return err
 	}
+	router.Start(clientAddr(o, srv.Addr().String()))
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve() }()
 	logger.Info("riot-server ready", "node_id", id, "addr", srv.Addr().String(),
@@ -139,6 +152,24 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 		logger.Warn("close RESP server", "err", err)
 	}
 	return nil
+}
+
+// checkListen reports whether addr can be listened on.
+func checkListen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return ln.Close()
+}
+
+// clientAddr is the RESP address other nodes forward to: the bound
+// address, with the --advertise host when given.
+func clientAddr(o options, bound string) string {
+	if o.advertise != "" {
+		return advertiseAddr(o.advertise, bound)
+	}
+	return bound
 }
 
 // advertiseAddr combines the --advertise host with the port of addr.

@@ -1,0 +1,134 @@
+package resp
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"testing"
+	"time"
+)
+
+// fuzzMaxBulk is FuzzCommands's MaxBulkLen: small, so that the fuzzer can
+// reach the limit.
+const fuzzMaxBulk = 4096
+
+// fuzzArgs splits a fuzz input into arguments at 0x00 bytes, at most 16.
+func fuzzArgs(in []byte) [][]byte {
+	return bytes.SplitN(in, []byte{0}, 16)
+}
+
+// FuzzCommands sends each input, split into arguments at 0x00 bytes, as
+// one multibulk request followed by a PING, to an in-process server (one
+// per fuzz run, a connection per input). The server must answer with
+// exactly one well-formed reply, then PONG (or close the connection after
+// QUIT or a protocol error), and keep serving other connections.
+// Seeds: testdata/fuzz/FuzzCommands.
+func FuzzCommands(f *testing.F) {
+	ts := startServer(f, func(c *Config) { c.MaxBulkLen = fuzzMaxBulk })
+	control := dialRaw(f, ts)
+	f.Add([]byte("SET\x00k\x00v"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		args := fuzzArgs(in)
+		tooBig := false
+		for _, a := range args {
+			tooBig = tooBig || len(a) > fuzzMaxBulk
+		}
+		req := string(appendMultibulk(nil, args)) + mbulk("PING")
+		c := dialRaw(t, ts)
+		c.send(req)
+		first, err := c.reply()
+		if err != nil {
+			t.Fatalf("request %q: reading the reply: %v", args, err)
+		}
+		switch {
+		case tooBig:
+			if want := "-ERR Protocol error: invalid bulk length\r\n"; string(first) != want {
+				t.Fatalf("request %q with a bulk over %d bytes: reply %q, want %q", args, fuzzMaxBulk, first, want)
+			}
+			c.expectClosed(req)
+		case bytes.HasPrefix(first, []byte("-ERR Protocol error")):
+			t.Fatalf("request %q: reply %q, a protocol error for a valid request", args, first)
+		case bytes.EqualFold(args[0], []byte("quit")):
+			if string(first) != "+OK\r\n" {
+				t.Fatalf("request %q: reply %q, want +OK", args, first)
+			}
+			c.expectClosed(req)
+		default:
+			c.expect(req, "+PONG\r\n")
+		}
+		ctl := &rawConn{t: t, conn: control.conn, r: control.r}
+		ctl.roundTrip("PING\r\n", "+PONG\r\n")
+	})
+}
+
+// streamReplies returns how many replies a server owes for the byte stream
+// in, using the parser as the model: one per non-empty request up to the
+// first incomplete one, QUIT or protocol error (which gets a reply too).
+func streamReplies(in []byte) (n int, protoErr bool) {
+	for len(in) > 0 {
+		args, m, _, err := parseRequest(in, fuzzMaxBulk)
+		if errors.Is(err, errIncomplete) {
+			return n, false
+		}
+		if err != nil {
+			return n + 1, true
+		}
+		in = in[m:]
+		if len(args) > 0 {
+			n++
+			if bytes.EqualFold(args[0], []byte("quit")) {
+				return n, false
+			}
+		}
+	}
+	return n, false
+}
+
+// FuzzServerStream writes each input as raw bytes to a connection and
+// closes its write side. The server must send exactly the replies the
+// parser says it owes, all well-formed, a protocol error only last, and
+// then close; other connections keep working.
+// Seeds: testdata/fuzz/FuzzServerStream.
+func FuzzServerStream(f *testing.F) {
+	ts := startServer(f, func(c *Config) { c.MaxBulkLen = fuzzMaxBulk })
+	control := dialRaw(f, ts)
+	f.Add([]byte("PING\r\n" + mbulk("SET", "k", "v") + "*1\r\nx"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		want, protoErr := streamReplies(in)
+		c := dialRaw(t, ts)
+		written := make(chan error, 1)
+		go func() {
+			_ = c.conn.SetWriteDeadline(time.Now().Add(ioTimeout))
+			_, err := c.conn.Write(in)
+			if err == nil {
+				err = c.conn.(*net.TCPConn).CloseWrite()
+			}
+			written <- err
+		}()
+		var got [][]byte
+		for {
+			r, err := c.reply()
+			if isClosed(err) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("stream %q: reply %d (after %q): %v", in, len(got), got, err)
+			}
+			got = append(got, r)
+		}
+		if err := <-written; err != nil && len(got) < want {
+			t.Fatalf("stream %q: write: %v (replies %q)", in, err, got)
+		}
+		if len(got) != want {
+			t.Fatalf("stream %q: got %d replies %q, want %d", in, len(got), got, want)
+		}
+		for i, r := range got {
+			isProto := bytes.HasPrefix(r, []byte("-ERR Protocol error: "))
+			if isProto != (protoErr && i == len(got)-1) {
+				t.Fatalf("stream %q: reply %d is %q; a protocol error expected: %v (only as the last reply)", in, i, r, protoErr)
+			}
+		}
+		ctl := &rawConn{t: t, conn: control.conn, r: control.r}
+		ctl.roundTrip("PING\r\n", "+PONG\r\n")
+	})
+}
