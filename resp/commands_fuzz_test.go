@@ -66,7 +66,7 @@ func FuzzCommands(f *testing.F) {
 // first incomplete one, QUIT or protocol error (which gets a reply too).
 func streamReplies(in []byte) (n int, protoErr bool) {
 	for len(in) > 0 {
-		args, m, _, err := parseRequest(in, fuzzMaxBulk)
+		args, m, _, err := parseRequest(in, testLimits(fuzzMaxBulk))
 		if errors.Is(err, errIncomplete) {
 			return n, false
 		}

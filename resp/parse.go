@@ -20,6 +20,17 @@ const (
 	maxInlineLen = 64 << 10
 )
 
+// limits bound what one request may hold.
+type limits struct {
+	maxBulk int // largest bulk argument
+	maxArgs int // most arguments
+	unauth  bool
+}
+
+// unauthLimits apply before a client has authenticated (with
+// --requirepass), as in Redis: 10 arguments of 16 KB at most.
+var unauthLimits = limits{maxBulk: 16 << 10, maxArgs: 10, unauth: true}
+
 // ProtocolError is a malformed request. The connection is answered with
 // "-ERR Protocol error: ..." and closed, like Redis does.
 type ProtocolError struct{ msg string }
@@ -36,7 +47,7 @@ var errIncomplete = errors.New("resp: incomplete request")
 // when more input is needed; need is then a lower bound on the buffer size
 // the request requires (0 when unknown). An empty inline line yields no args
 // and a positive n: the caller skips it.
-func parseRequest(buf []byte, maxBulk int) (args [][]byte, n int, need int, err error) {
+func parseRequest(buf []byte, lim limits) (args [][]byte, n int, need int, err error) {
 	if len(buf) == 0 {
 		return nil, 0, 0, errIncomplete
 	}
@@ -51,7 +62,10 @@ func parseRequest(buf []byte, maxBulk int) (args [][]byte, n int, need int, err 
 		return nil, 0, 0, err
 	}
 	count, ok := parseLen(line[1:])
-	if !ok || count > maxMultibulkLen {
+	if ok && lim.unauth && count > lim.maxArgs {
+		return nil, 0, 0, protoErr("unauthenticated multibulk length")
+	}
+	if !ok || count > lim.maxArgs {
 		return nil, 0, 0, protoErr("invalid multibulk length")
 	}
 	if count <= 0 {
@@ -73,7 +87,10 @@ func parseRequest(buf []byte, maxBulk int) (args [][]byte, n int, need int, err 
 			return nil, 0, 0, err
 		}
 		size, ok := parseLen(line[1:])
-		if !ok || size < 0 || size > maxBulk {
+		if ok && lim.unauth && size > lim.maxBulk {
+			return nil, 0, 0, protoErr("unauthenticated bulk length")
+		}
+		if !ok || size < 0 || size > lim.maxBulk {
 			return nil, 0, 0, protoErr("invalid bulk length")
 		}
 		end := next + size + 2

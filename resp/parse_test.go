@@ -99,7 +99,7 @@ func TestParseRequest(t *testing.T) {
 		{"inline starting with $", "$3\r\n", []string{"$3"}, -1},
 	}
 	for _, tt := range tests {
-		args, n, need, err := parseRequest([]byte(tt.in), 1024)
+		args, n, need, err := parseRequest([]byte(tt.in), testLimits(1024))
 		wantN := tt.n
 		if wantN == -1 {
 			wantN = len(tt.in)
@@ -130,7 +130,7 @@ func TestParsePipelined(t *testing.T) {
 	buf := []byte(in)
 	var got [][]string
 	for len(buf) > 0 {
-		args, n, _, err := parseRequest(buf, 1024)
+		args, n, _, err := parseRequest(buf, testLimits(1024))
 		if err != nil {
 			t.Fatalf("parseRequest(%q): %v (parsed so far %q)", buf, err, got)
 		}
@@ -163,13 +163,13 @@ func TestParseIncomplete(t *testing.T) {
 		"\r\n",
 	}
 	for _, req := range valid {
-		full, n, _, err := parseRequest([]byte(req), 1024)
+		full, n, _, err := parseRequest([]byte(req), testLimits(1024))
 		if err != nil || n != len(req) {
 			t.Fatalf("parseRequest(%q) = %q, n=%d, err=%v; want the whole request", req, argStrings(full), n, err)
 		}
 		for cut := 0; cut < len(req); cut++ {
 			in := []byte(req[:cut])
-			args, n, need, err := parseRequest(in, 1024)
+			args, n, need, err := parseRequest(in, testLimits(1024))
 			if !errors.Is(err, errIncomplete) || args != nil || n != 0 {
 				t.Errorf("parseRequest(%q) (cut of %q) = %q, n=%d, err=%v; want errIncomplete", in, req, argStrings(args), n, err)
 			}
@@ -179,7 +179,7 @@ func TestParseIncomplete(t *testing.T) {
 		}
 		// A complete request followed by a cut one parses the first.
 		two := req + req[:len(req)/2]
-		args, n, _, err := parseRequest([]byte(two), 1024)
+		args, n, _, err := parseRequest([]byte(two), testLimits(1024))
 		if err != nil || n != len(req) || !equalArgs(args, full) {
 			t.Errorf("parseRequest(%q) = %q, n=%d, err=%v; want %q, n=%d", two, argStrings(args), n, err, argStrings(full), len(req))
 		}
@@ -192,14 +192,14 @@ func TestParseNeed(t *testing.T) {
 	head := "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$" + strconv.Itoa(size) + "\r\n"
 	want := len(head) + size + 2
 	for _, in := range []string{head, head + "abc", head + strings.Repeat("x", size), head + strings.Repeat("x", size) + "\r"} {
-		args, n, need, err := parseRequest([]byte(in), DefaultMaxBulkLen)
+		args, n, need, err := parseRequest([]byte(in), testLimits(DefaultMaxBulkLen))
 		if !errors.Is(err, errIncomplete) || args != nil || n != 0 || need != want {
 			t.Errorf("parseRequest(<%d bytes: %.40q...>) = %q, n=%d, need=%d, err=%v; want errIncomplete, need=%d",
 				len(in), in, argStrings(args), n, need, err, want)
 		}
 	}
 	full := head + strings.Repeat("x", size) + "\r\n"
-	args, n, need, err := parseRequest([]byte(full), DefaultMaxBulkLen)
+	args, n, need, err := parseRequest([]byte(full), testLimits(DefaultMaxBulkLen))
 	if err != nil || n != len(full) || need != 0 || len(args) != 3 || len(args[2]) != size {
 		t.Errorf("parseRequest(<%d bytes>) = %d args, n=%d, need=%d, err=%v; want 3 args, n=%d", len(full), len(args), n, need, err, len(full))
 	}
@@ -210,7 +210,7 @@ func TestParseNeed(t *testing.T) {
 func TestParseArgsDoNotOverlap(t *testing.T) {
 	in := mbulk("SET", "k", "v")
 	buf := []byte(in)
-	args, _, _, err := parseRequest(buf, 1024)
+	args, _, _, err := parseRequest(buf, testLimits(1024))
 	if err != nil {
 		t.Fatalf("parseRequest(%q): %v", in, err)
 	}
@@ -266,7 +266,7 @@ func TestParseErrors(t *testing.T) {
 		{"single quotes with doubled quote", `SET 'a key' 'it''s'` + "\n", "unbalanced quotes in request"},
 	}
 	for _, tt := range tests {
-		args, n, need, err := parseRequest([]byte(tt.in), 1024)
+		args, n, need, err := parseRequest([]byte(tt.in), testLimits(1024))
 		want := "Protocol error: " + tt.want
 		if got := protoText(err); got != want || args != nil || n != 0 || need != 0 {
 			t.Errorf("%s: parseRequest(%.60q) = %q, n=%d, need=%d, err=%v; want %q", tt.name, tt.in, argStrings(args), n, need, err, want)
@@ -278,21 +278,21 @@ func TestParseErrors(t *testing.T) {
 // still incomplete.
 func TestParseLimits(t *testing.T) {
 	exact := strings.Repeat("a", maxInlineLen)
-	if _, _, _, err := parseRequest([]byte(exact), 1024); !errors.Is(err, errIncomplete) {
+	if _, _, _, err := parseRequest([]byte(exact), testLimits(1024)); !errors.Is(err, errIncomplete) {
 		t.Errorf("parseRequest(<%d bytes without newline>) err=%v, want errIncomplete", len(exact), err)
 	}
-	args, n, _, err := parseRequest([]byte(exact+"\n"), 1024)
+	args, n, _, err := parseRequest([]byte(exact+"\n"), testLimits(1024))
 	if err != nil || n != len(exact)+1 || len(args) != 1 || string(args[0]) != exact {
 		t.Errorf("parseRequest(<%d-byte inline line>) = %d args, n=%d, err=%v; want 1 arg", len(exact), len(args), n, err)
 	}
 	bulk := strings.Repeat("b", 1024)
 	in := mbulk("SET", "k", bulk)
-	args, n, _, err = parseRequest([]byte(in), 1024)
+	args, n, _, err = parseRequest([]byte(in), testLimits(1024))
 	if err != nil || n != len(in) || len(args) != 3 || string(args[2]) != bulk {
 		t.Errorf("parseRequest(SET with a bulk of exactly maxBulk) = %d args, n=%d, err=%v; want 3 args", len(args), n, err)
 	}
 	count := "*" + strconv.Itoa(maxMultibulkLen) + "\r\n"
-	if _, _, _, err := parseRequest([]byte(count), 1024); !errors.Is(err, errIncomplete) {
+	if _, _, _, err := parseRequest([]byte(count), testLimits(1024)); !errors.Is(err, errIncomplete) {
 		t.Errorf("parseRequest(%q) err=%v, want errIncomplete", count, err)
 	}
 }
@@ -305,7 +305,7 @@ func FuzzParseRequest(f *testing.F) {
 	f.Add([]byte("PING\r\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		const maxBulk = 1 << 16
-		args, n, need, err := parseRequest(in, maxBulk)
+		args, n, need, err := parseRequest(in, testLimits(maxBulk))
 		switch {
 		case errors.Is(err, errIncomplete):
 			if args != nil || n != 0 {
@@ -333,14 +333,14 @@ func FuzzParseRequest(f *testing.F) {
 			}
 		}
 		// The request alone parses the same.
-		again, n2, _, err := parseRequest(in[:n], maxBulk)
+		again, n2, _, err := parseRequest(in[:n], testLimits(maxBulk))
 		if err != nil || n2 != n || !equalArgs(again, args) {
 			t.Fatalf("parseRequest(%q) = %q, n=%d, err=%v; the whole input gave %q, n=%d", in[:n], argStrings(again), n2, err, argStrings(args), n)
 		}
 		// Every strict prefix of the request is incomplete.
 		if n <= 4096 {
 			for cut := range n {
-				if a, m, _, err := parseRequest(in[:cut], maxBulk); !errors.Is(err, errIncomplete) {
+				if a, m, _, err := parseRequest(in[:cut], testLimits(maxBulk)); !errors.Is(err, errIncomplete) {
 					t.Fatalf("parseRequest(%q) (prefix of %q) = %q, n=%d, err=%v; want errIncomplete", in[:cut], in[:n], argStrings(a), m, err)
 				}
 			}
@@ -350,7 +350,7 @@ func FuzzParseRequest(f *testing.F) {
 		}
 		// Re-encoded as multibulk, the arguments parse back unchanged.
 		enc := appendMultibulk(nil, args)
-		back, m, _, err := parseRequest(enc, len(enc))
+		back, m, _, err := parseRequest(enc, testLimits(len(enc)))
 		if err != nil || m != len(enc) || !equalArgs(back, args) {
 			t.Fatalf("re-encoded %q as %q: parsed %q, n=%d, err=%v", argStrings(args), enc, argStrings(back), m, err)
 		}
@@ -368,11 +368,46 @@ func BenchmarkParsePipeline(b *testing.B) {
 	for b.Loop() {
 		rest := buf
 		for len(rest) > 0 {
-			_, n, _, err := parseRequest(rest, DefaultMaxBulkLen)
+			_, n, _, err := parseRequest(rest, testLimits(DefaultMaxBulkLen))
 			if err != nil {
 				b.Fatalf("parseRequest: %v", err)
 			}
 			rest = rest[n:]
 		}
+	}
+}
+
+func testLimits(maxBulk int) limits { return limits{maxBulk: maxBulk, maxArgs: maxMultibulkLen} }
+
+// Reference: Redis networking.c, before AUTH a client may send at most 10
+// arguments of 16 KB.
+func TestParseUnauthenticatedLimits(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"*11\r\n", "Protocol error: unauthenticated multibulk length"},
+		{"*1\r\n$16385\r\n", "Protocol error: unauthenticated bulk length"},
+	}
+	for _, tt := range tests {
+		_, _, _, err := parseRequest([]byte(tt.in), unauthLimits)
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("parseRequest(%q, unauthenticated) error = %v, want %q", tt.in, err, tt.want)
+		}
+	}
+	args, _, _, err := parseRequest([]byte("*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n"), unauthLimits)
+	if err != nil || len(args) != 2 {
+		t.Errorf("AUTH before authenticating: %q, %v; want parsed", args, err)
+	}
+}
+
+// A bulk header alone must not make the server allocate what it claims:
+// the buffer grows as bytes arrive.
+func TestSessionBufferGrowsWithData(t *testing.T) {
+	s := &session{buf: make([]byte, initialBuf)}
+	s.end = copy(s.buf, "*1\r\n$536870912\r\n")
+	s.need(536870912 + 32)
+	if len(s.buf) > 2*initialBuf {
+		t.Fatalf("need(512 MB) with %d bytes buffered grew the buffer to %d bytes, want at most %d", s.end, len(s.buf), 2*initialBuf)
+	}
+	if string(s.buf[:s.end]) != "*1\r\n$536870912\r\n" {
+		t.Fatalf("buffered bytes lost: %q", s.buf[:s.end])
 	}
 }

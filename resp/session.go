@@ -101,7 +101,11 @@ func (s *session) runBuffered() error {
 	s.ctx = ctx
 	defer s.drain()
 	for s.start < s.end && !s.quit {
-		args, n, need, err := parseRequest(s.buf[s.start:s.end], s.srv.cfg.MaxBulkLen)
+		lim := limits{maxBulk: s.srv.cfg.MaxBulkLen, maxArgs: maxMultibulkLen}
+		if !s.authed {
+			lim = unauthLimits
+		}
+		args, n, need, err := parseRequest(s.buf[s.start:s.end], lim)
 		if errors.Is(err, errIncomplete) {
 			if need > len(s.buf) {
 				s.need(need)
@@ -124,7 +128,9 @@ func (s *session) need(n int) {
 	if n <= len(s.buf)-s.start {
 		return
 	}
-	nb := make([]byte, max(n, 2*(s.end-s.start)))
+	// Grow by doubling, not to the size the header claims: a client must
+	// send the bytes before the server spends memory on them.
+	nb := make([]byte, min(n, max(2*len(s.buf), 2*(s.end-s.start))))
 	s.end = copy(nb, s.buf[s.start:s.end])
 	s.start = 0
 	s.buf = nb
