@@ -135,7 +135,7 @@ func (r *Router) announceLoop() {
 // missing or stale. It reports whether the book is current.
 func (r *Router) announce() bool {
 	id := r.node.ID()
-	want := raftkv.Member{ID: id, RaftAddr: r.node.RaftAddr(), ClientAddr: r.cfg.ClientAddr}
+	want := raftkv.Member{ID: id, RaftAddr: r.node.RaftAddr(), ClientAddr: r.clientAddr}
 	if m, ok := r.member(id); ok && m == want {
 		return true
 	}

@@ -49,9 +49,6 @@ func ParseReadLevel(s string) (ReadLevel, error) {
 
 // Config configures a Router.
 type Config struct {
-	// ClientAddr is the RESP address other nodes forward to; it is recorded
-	// in the replicated address book. Required for multi-node clusters.
-	ClientAddr string
 	// Password authenticates forwarded requests (the --requirepass of the
 	// cluster). Default none.
 	Password string
@@ -124,16 +121,17 @@ type Router struct {
 	logger *slog.Logger
 	peers  *peerPool
 
-	clientID uint64 // identifies this router's forwarded requests
-	seq      atomic.Uint64
+	clientID   uint64 // identifies this router's forwarded requests
+	seq        atomic.Uint64
+	clientAddr string // this node's RESP address, set by Start
 
 	stop     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
 }
 
-// New returns a Router over node and starts its background work (keeping
-// this node's entry in the address book current). Close stops it.
+// New returns a Router over node. Start begins its background work; Close
+// stops it.
 func New(cfg Config, node *raftkv.Node) (*Router, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -151,11 +149,16 @@ func New(cfg Config, node *raftkv.Node) (*Router, error) {
 		clientID: binary.BigEndian.Uint64(id[:]),
 		stop:     make(chan struct{}),
 	}
-	if cfg.ClientAddr != "" {
-		r.wg.Add(1)
-		go r.announceLoop()
-	}
 	return r, nil
+}
+
+// Start records clientAddr, this node's RESP address as other nodes reach
+// it, and keeps it current in the replicated address book (other nodes use
+// it to forward to this one when it leads).
+func (r *Router) Start(clientAddr string) {
+	r.clientAddr = clientAddr
+	r.wg.Add(1)
+	go r.announceLoop()
 }
 
 // Close stops background work and closes connections to other nodes.

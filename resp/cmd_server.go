@@ -281,23 +281,3 @@ func port(addr string) string {
 	}
 	return addr
 }
-
-func cmdRaftState(s *session, _ [][]byte) {
-	s.out = appendSimple(s.out, s.srv.backend.RaftState())
-}
-
-func cmdRaftInfo(s *session, _ [][]byte) {
-	var b strings.Builder
-	for _, f := range s.srv.backend.RaftInfo() {
-		fmt.Fprintf(&b, "%s:%s\r\n", f.Name, f.Value)
-	}
-	s.out = appendVerbatim(s.out, b.String(), s.proto)
-}
-
-func cmdRaftSnapshot(s *session, _ [][]byte) {
-	if err := s.srv.backend.Snapshot(); err != nil {
-		s.writeErr(err)
-		return
-	}
-	s.out = appendOK(s.out)
-}

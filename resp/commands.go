@@ -16,6 +16,7 @@ const (
 	flagNoAuth                        // allowed before AUTH
 	flagFast                          // O(1) or O(log n)
 	flagStale                         // ignores the read level (connection/server state)
+	flagInternal                      // node-to-node; not for clients
 )
 
 // replyFunc appends the reply for a write's result.
@@ -36,6 +37,10 @@ type command struct {
 	// the session proposes it without waiting, so pipelined writes batch.
 	run   func(s *session, args [][]byte)
 	build func(s *session, args [][]byte) (*raftkv.Command, replyFunc, error)
+	// local: propose on this node only (never forward), and hand operation
+	// errors to the reply function instead of replying with them. For
+	// writes other nodes forwarded here.
+	local bool
 }
 
 // newCommandTable builds the command table. The server builds it once and
@@ -71,6 +76,14 @@ func newCommandTable() map[string]*command {
 		// cluster
 		{name: "raft.state", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Returns this node's raft role.", run: cmdRaftState},
 		{name: "raft.info", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Returns this node's raft figures.", run: cmdRaftInfo},
+		{name: "raft.join", arity: -3, flags: flagAdmin | flagStale, group: "cluster", summary: "Adds a server to the raft configuration.", run: cmdRaftJoin},
+		{name: "raft.leave", arity: 2, flags: flagAdmin | flagStale, group: "cluster", summary: "Removes a server from the raft configuration.", run: cmdRaftLeave},
+		{name: "raft.remove", arity: 2, flags: flagAdmin | flagStale, group: "cluster", summary: "Alias of RAFT.LEAVE.", run: cmdRaftLeave},
+		{name: "raft.peers", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Lists the servers of the cluster.", run: cmdRaftPeers},
+		{name: "raft.leader", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Returns the leader's ID and addresses.", run: cmdRaftLeader},
+		{name: "raft.transfer", arity: -1, flags: flagAdmin | flagStale, group: "cluster", summary: "Moves leadership to another voter.", run: cmdRaftTransfer},
+		{name: "riot.apply", arity: 2, flags: flagWrite | flagInternal, group: "internal", summary: "Applies a write forwarded by another node (internal).", build: buildRiotApply, local: true},
+		{name: "riot.readindex", arity: 1, flags: flagInternal | flagStale, group: "internal", summary: "Returns a read index confirmed by the leader (internal).", run: cmdRiotReadIndex},
 		{name: "raft.snapshot", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Takes a raft snapshot on this node.", run: cmdRaftSnapshot},
 	}
 	t := make(map[string]*command, len(rows))

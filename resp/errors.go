@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/riotkv/riot/cluster"
 	"github.com/riotkv/riot/raftkv"
@@ -37,9 +38,12 @@ func errSubcommand(cmd string, sub []byte) redisError {
 func errorText(err error) string {
 	var re redisError
 	var pe *ProtocolError
+	var remote *cluster.RemoteError
 	switch {
 	case errors.As(err, &re):
 		return string(re)
+	case errors.As(err, &remote):
+		return remote.Msg
 	case errors.As(err, &pe):
 		return "ERR " + pe.Error()
 	case errors.Is(err, raftkv.ErrNotInteger):
@@ -58,6 +62,11 @@ func errorText(err error) string {
 		return "UNCERTAIN leadership was lost before the write committed; it may or may not have been applied"
 	case errors.Is(err, raftkv.ErrShutdown):
 		return "UNCERTAIN the node is shutting down; the command may or may not have been applied"
+	case errors.Is(err, raftkv.ErrBadAddr), errors.Is(err, raftkv.ErrIDConflict),
+		errors.Is(err, raftkv.ErrAddrConflict), errors.Is(err, raftkv.ErrUnknownServer),
+		errors.Is(err, raftkv.ErrLastVoter), errors.Is(err, raftkv.ErrNotVoter),
+		errors.Is(err, raftkv.ErrNoOtherVoter), errors.Is(err, raftkv.ErrSelfTransfer):
+		return "ERR " + strings.TrimPrefix(err.Error(), "raftkv: ")
 	case errors.Is(err, context.DeadlineExceeded):
 		return "TIMEOUT the command timed out; a write may or may not have been applied"
 	}

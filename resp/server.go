@@ -22,6 +22,8 @@ import (
 // it; tests may use a fake.
 type Backend interface {
 	Propose(ctx context.Context, c *raftkv.Command) cluster.Pending
+	ProposeLocal(c *raftkv.Command) cluster.Pending
+	ReadIndexLocal(ctx context.Context) (uint64, error)
 	Read(ctx context.Context, lvl cluster.ReadLevel, fn func(v *raftkv.View) error) error
 	ReadConsistent(ctx context.Context, lvl cluster.ReadLevel, fn func(v *raftkv.View) error) error
 	DefaultReadLevel() cluster.ReadLevel
@@ -29,6 +31,11 @@ type Backend interface {
 	RaftState() string
 	Snapshot() error
 	Engine() (name string, diskBytes int64)
+	Join(ctx context.Context, id, raftAddr string, voter bool) error
+	Leave(ctx context.Context, id string) error
+	Transfer(ctx context.Context, id string) error
+	Peers() ([]cluster.Peer, error)
+	Leader() (cluster.Peer, error)
 }
 
 var _ Backend = (*cluster.Router)(nil)

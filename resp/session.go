@@ -46,6 +46,7 @@ type session struct {
 type pendingWrite struct {
 	p     cluster.Pending
 	reply replyFunc
+	raw   bool // reply gets Result.Err too (forwarded writes)
 }
 
 const initialBuf = 16 << 10
@@ -205,7 +206,13 @@ func (s *session) exec(args [][]byte) {
 		s.writeErr(err)
 		return
 	}
-	s.pending = append(s.pending, pendingWrite{p: s.srv.backend.Propose(s.ctx, c), reply: reply})
+	pw := pendingWrite{reply: reply, raw: cmd.local}
+	if cmd.local {
+		pw.p = s.srv.backend.ProposeLocal(c)
+	} else {
+		pw.p = s.srv.backend.Propose(s.ctx, c)
+	}
+	s.pending = append(s.pending, pw)
 	if len(s.pending) >= s.srv.cfg.MaxPipeline {
 		s.drain()
 	}
@@ -218,7 +225,7 @@ func (s *session) drain() {
 		switch {
 		case err != nil:
 			s.writeErr(err)
-		case res.Err != nil:
+		case res.Err != nil && !pw.raw:
 			s.writeErr(res.Err)
 		default:
 			pw.reply(s, res)

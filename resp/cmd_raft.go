@@ -1,0 +1,138 @@
+package resp
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/riotkv/riot/raftkv"
+)
+
+// Cluster commands. State-changing ones run on the leader; the Router
+// forwards them there from any node.
+
+func cmdRaftState(s *session, _ [][]byte) {
+	s.out = appendSimple(s.out, s.srv.backend.RaftState())
+}
+
+func cmdRaftInfo(s *session, _ [][]byte) {
+	var b strings.Builder
+	for _, f := range s.srv.backend.RaftInfo() {
+		fmt.Fprintf(&b, "%s:%s\r\n", f.Name, f.Value)
+	}
+	s.out = appendVerbatim(s.out, b.String(), s.proto)
+}
+
+func cmdRaftSnapshot(s *session, _ [][]byte) {
+	if err := s.srv.backend.Snapshot(); err != nil {
+		s.writeErr(err)
+		return
+	}
+	s.out = appendOK(s.out)
+}
+
+// RAFT.JOIN id raft-addr [NONVOTER]
+func cmdRaftJoin(s *session, args [][]byte) {
+	voter := true
+	switch {
+	case len(args) == 4 && strings.EqualFold(string(args[3]), "nonvoter"):
+		voter = false
+	case len(args) != 3:
+		s.writeErr(errSyntax)
+		return
+	}
+	if len(args[1]) == 0 {
+		s.writeErr(redisError("ERR server id must not be empty"))
+		return
+	}
+	s.okOrErr(s.srv.backend.Join(s.ctx, string(args[1]), string(args[2]), voter))
+}
+
+// RAFT.LEAVE id, RAFT.REMOVE id
+func cmdRaftLeave(s *session, args [][]byte) {
+	s.okOrErr(s.srv.backend.Leave(s.ctx, string(args[1])))
+}
+
+// RAFT.TRANSFER [id]
+func cmdRaftTransfer(s *session, args [][]byte) {
+	if len(args) > 2 {
+		s.writeErr(errArity("raft.transfer"))
+		return
+	}
+	id := ""
+	if len(args) == 2 {
+		id = string(args[1])
+	}
+	s.okOrErr(s.srv.backend.Transfer(s.ctx, id))
+}
+
+// RAFT.PEERS: one map per server.
+func cmdRaftPeers(s *session, _ [][]byte) {
+	peers, err := s.srv.backend.Peers()
+	if err != nil {
+		s.writeErr(err)
+		return
+	}
+	s.out = appendArrayLen(s.out, len(peers))
+	for _, p := range peers {
+		suffrage, role := "nonvoter", "follower"
+		if p.Voter {
+			suffrage = "voter"
+		}
+		if p.Leader {
+			role = "leader"
+		}
+		s.out = appendMapLen(s.out, 5, s.proto)
+		for _, kv := range [][2]string{{"id", p.ID}, {"raft_addr", p.RaftAddr}, {"client_addr", p.ClientAddr}, {"suffrage", suffrage}, {"role", role}} {
+			s.out = appendBulkString(s.out, kv[0])
+			s.out = appendBulkString(s.out, kv[1])
+		}
+	}
+}
+
+// RAFT.LEADER: id, raft address, client address.
+func cmdRaftLeader(s *session, _ [][]byte) {
+	p, err := s.srv.backend.Leader()
+	if err != nil {
+		s.writeErr(err)
+		return
+	}
+	s.out = appendArrayLen(s.out, 3)
+	s.out = appendBulkString(s.out, p.ID)
+	s.out = appendBulkString(s.out, p.RaftAddr)
+	s.out = appendBulkString(s.out, p.ClientAddr)
+}
+
+// RIOT.APPLY <encoded command>: a write forwarded by another node. It is
+// proposed here only if this node leads; the reply carries the encoded
+// result, operation errors included.
+func buildRiotApply(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
+	c, err := raftkv.DecodeCommand(args[1])
+	if err != nil || c.ClientID == 0 {
+		return nil, nil, redisError("ERR malformed forwarded command")
+	}
+	// c aliases the read buffer, which is reused once the pipeline is
+	// done; the proposal encodes it before that.
+	return &c, replyResult, nil
+}
+
+func replyResult(s *session, r raftkv.Result) {
+	s.out = appendBulk(s.out, raftkv.AppendEncodeResult(nil, r))
+}
+
+// RIOT.READINDEX: a read index confirmed by this node as leader.
+func cmdRiotReadIndex(s *session, _ [][]byte) {
+	idx, err := s.srv.backend.ReadIndexLocal(s.ctx)
+	if err != nil {
+		s.writeErr(err)
+		return
+	}
+	s.out = appendInt(s.out, int64(idx))
+}
+
+func (s *session) okOrErr(err error) {
+	if err != nil {
+		s.writeErr(err)
+		return
+	}
+	s.out = appendOK(s.out)
+}
