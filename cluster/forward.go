@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riotkv/riot/raftkv"
@@ -248,7 +249,8 @@ func (r *Router) call(ctx context.Context, args ...[]byte) ([]byte, error) {
 // the caller runs the request locally instead.
 var errBecameLeader = errors.New("cluster: this node became the leader")
 
-// readIndex returns a read index confirmed by the leader.
+// readIndex returns a read index confirmed by the leader. On a follower,
+// concurrent reads share one RIOT.READINDEX round trip (see remoteIndex).
 func (r *Router) readIndex(ctx context.Context) (uint64, error) {
 	for {
 		if r.node.IsLeader() {
@@ -257,17 +259,77 @@ func (r *Router) readIndex(ctx context.Context) (uint64, error) {
 				return idx, err
 			}
 		}
-		raw, err := r.call(ctx, []byte(CmdReadIndex))
+		idx, err := r.remoteIndex.do(ctx)
 		if errors.Is(err, errBecameLeader) {
 			continue
 		}
-		if err != nil {
-			return 0, err
+		return idx, err
+	}
+}
+
+// askReadIndex asks the leader for a read index.
+func (r *Router) askReadIndex(ctx context.Context) (uint64, error) {
+	raw, err := r.call(ctx, []byte(CmdReadIndex))
+	if err != nil {
+		return 0, err
+	}
+	n, err := replyInt(raw)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("cluster: bad read index reply %q: %v", raw, err)
+	}
+	return uint64(n), nil
+}
+
+// coalescer shares one call of fn among concurrent callers: a caller that
+// arrives while a call is in flight waits for the next one, which starts
+// after it arrived (so the index it gets is fresh enough for it).
+type coalescer struct {
+	fn      func(ctx context.Context) (uint64, error)
+	timeout time.Duration
+
+	mu      sync.Mutex
+	waiting []chan indexResult
+	running bool
+}
+
+type indexResult struct {
+	idx uint64
+	err error
+}
+
+func (c *coalescer) do(ctx context.Context) (uint64, error) {
+	ch := make(chan indexResult, 1)
+	c.mu.Lock()
+	c.waiting = append(c.waiting, ch)
+	if !c.running {
+		c.running = true
+		go c.loop()
+	}
+	c.mu.Unlock()
+	select {
+	case res := <-ch:
+		return res.idx, res.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func (c *coalescer) loop() {
+	for {
+		c.mu.Lock()
+		batch := c.waiting
+		c.waiting = nil
+		if len(batch) == 0 {
+			c.running = false
+			c.mu.Unlock()
+			return
 		}
-		n, err := replyInt(raw)
-		if err != nil || n < 0 {
-			return 0, fmt.Errorf("cluster: bad read index reply %q: %v", raw, err)
+		c.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+		idx, err := c.fn(ctx)
+		cancel()
+		for _, ch := range batch {
+			ch <- indexResult{idx, err}
 		}
-		return uint64(n), nil
 	}
 }

@@ -125,6 +125,8 @@ type Router struct {
 	seq        atomic.Uint64
 	clientAddr string // this node's RESP address, set by Start
 
+	remoteIndex *coalescer // read indexes asked of the leader
+
 	stop     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
@@ -149,6 +151,7 @@ func New(cfg Config, node *raftkv.Node) (*Router, error) {
 		clientID: binary.BigEndian.Uint64(id[:]),
 		stop:     make(chan struct{}),
 	}
+	r.remoteIndex = &coalescer{fn: r.askReadIndex, timeout: 2 * cfg.LeaderWait}
 	return r, nil
 }
 

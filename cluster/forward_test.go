@@ -1,0 +1,91 @@
+package cluster
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestRetryableReply(t *testing.T) {
+	tests := []struct {
+		msg   string
+		hasID bool
+		want  bool
+	}{
+		{"TRYAGAIN cluster: not the leader; nothing was applied", false, true},
+		{"CLUSTERDOWN no raft leader is elected; try again later", false, true},
+		{"LOADING", false, true},
+		{"UNCERTAIN leadership was lost", true, true},
+		{"UNCERTAIN leadership was lost", false, false},
+		{"ERR value is not an integer or out of range", true, false},
+		{"TIMEOUT the command timed out", true, false},
+		{"WRONGTYPE Operation against a key holding the wrong kind of value", true, false},
+	}
+	for _, tt := range tests {
+		if got := retryableReply(tt.msg, tt.hasID); got != tt.want {
+			t.Errorf("retryableReply(%q, hasID=%v) = %v, want %v", tt.msg, tt.hasID, got, tt.want)
+		}
+	}
+}
+
+// Concurrent callers share calls, and every caller gets the result of a
+// call that started after it arrived.
+func TestCoalescerSharesFreshCalls(t *testing.T) {
+	var calls atomic.Uint64
+	release := make(chan struct{})
+	c := &coalescer{timeout: time.Second, fn: func(ctx context.Context) (uint64, error) {
+		n := calls.Add(1)
+		if n == 1 {
+			<-release // hold the first call until the others queued up
+		}
+		return n, nil
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	first := make(chan uint64, 1)
+	go func() {
+		idx, _ := c.do(ctx)
+		first <- idx
+	}()
+	// Wait until the first call is in flight, then queue 50 more callers.
+	for calls.Load() == 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("first call never started")
+		default:
+		}
+		time.Sleep(time.Millisecond) // polling a condition, bounded by ctx
+	}
+	var wg sync.WaitGroup
+	got := make([]uint64, 50)
+	queued := make(chan struct{}, 50)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			queued <- struct{}{}
+			got[i], _ = c.do(ctx)
+		}()
+	}
+	for range got {
+		<-queued
+	}
+	// Give the 50 callers a moment to enter do; those that have not are
+	// served by a later call, which is also fresh enough.
+	close(release)
+	wg.Wait()
+	if idx := <-first; idx != 1 {
+		t.Errorf("first caller got call %d, want 1", idx)
+	}
+	for i, idx := range got {
+		if idx < 2 {
+			t.Errorf("caller %d that arrived during call 1 got its result %d; want a later call", i, idx)
+		}
+	}
+	if n := calls.Load(); n > 40 {
+		t.Errorf("%d calls for 51 callers; want them shared", n)
+	}
+}
