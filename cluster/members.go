@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"sort"
 	"time"
 
 	"github.com/riotkv/riot/raftkv"
@@ -15,6 +16,12 @@ type Peer struct {
 	ClientAddr string // from the address book; "" until the node announced it
 	Voter      bool
 	Leader     bool
+	// InRaft is false for a node gossip sees that is not (yet) in the raft
+	// configuration.
+	InRaft bool
+	// Gossip is the gossip state: alive, suspect, failed, left, or "" when
+	// gossip does not know the node.
+	Gossip string
 }
 
 // Peers returns the raft configuration joined with the address book, as
@@ -26,10 +33,26 @@ func (r *Router) Peers() ([]Peer, error) {
 	}
 	leaderID, _ := r.node.Leader()
 	out := make([]Peer, 0, len(servers))
+	seen := make(map[string]bool)
 	for _, s := range servers {
 		m, _ := r.member(s.ID)
-		out = append(out, Peer{ID: s.ID, RaftAddr: s.RaftAddr, ClientAddr: m.ClientAddr, Voter: s.Voter, Leader: s.ID == leaderID})
+		p := Peer{ID: s.ID, RaftAddr: s.RaftAddr, ClientAddr: m.ClientAddr, Voter: s.Voter, Leader: s.ID == leaderID, InRaft: true}
+		if r.gossip != nil {
+			if gm, ok := r.gossip.Member(s.ID); ok {
+				p.Gossip = string(gm.State)
+			}
+		}
+		seen[s.ID] = true
+		out = append(out, p)
 	}
+	if r.gossip != nil {
+		for _, gm := range r.gossip.Members() {
+			if !seen[gm.ID] {
+				out = append(out, Peer{ID: gm.ID, RaftAddr: gm.RaftAddr, ClientAddr: gm.ClientAddr, Gossip: string(gm.State)})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
 }
 

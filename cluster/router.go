@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/riotkv/riot/gossip"
 	"github.com/riotkv/riot/raftkv"
 )
 
@@ -126,6 +127,7 @@ type Router struct {
 	clientAddr string // this node's RESP address, set by Start
 
 	remoteIndex *coalescer // read indexes asked of the leader
+	gossip      *gossip.Gossip // nil without gossip
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -157,9 +159,11 @@ func New(cfg Config, node *raftkv.Node) (*Router, error) {
 
 // Start records clientAddr, this node's RESP address as other nodes reach
 // it, and keeps it current in the replicated address book (other nodes use
-// it to forward to this one when it leads).
-func (r *Router) Start(clientAddr string) {
+// it to forward to this one when it leads). g, when not nil, adds gossip
+// state to Peers.
+func (r *Router) Start(clientAddr string, g *gossip.Gossip) {
 	r.clientAddr = clientAddr
+	r.gossip = g
 	r.wg.Add(1)
 	go r.announceLoop()
 }

@@ -175,3 +175,46 @@ func (n *Node) TransferLeadership(ctx context.Context, id string) error {
 		return ctx.Err()
 	}
 }
+
+// HasState reports whether this node has raft state (a log, a snapshot or
+// a configuration): it is, or was, part of a cluster.
+func (n *Node) HasState() bool {
+	return n.raft.LastIndex() > 0
+}
+
+// BootstrapWith bootstraps a new cluster of the given voters on a node
+// that has no raft state. Every node of the new cluster must call it with
+// the same list.
+func (n *Node) BootstrapWith(voters []Server) error {
+	conf := raft.Configuration{}
+	for _, s := range voters {
+		conf.Servers = append(conf.Servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(s.ID), Address: raft.ServerAddress(s.RaftAddr)})
+	}
+	if err := n.raft.BootstrapCluster(conf).Error(); err != nil {
+		return fmt.Errorf("raftkv: bootstrap: %w", err)
+	}
+	n.logger.Info("bootstrapped a new cluster", "voters", len(voters))
+	return nil
+}
+
+// CommitIndex returns the highest log index known to be committed.
+func (n *Node) CommitIndex() uint64 { return n.raft.CommitIndex() }
+
+// UpdateServerAddr records that server id (already a member) is now at
+// addr, keeping its suffrage. Must run on the leader.
+func (n *Node) UpdateServerAddr(id, addr string, voter bool) error {
+	if err := ValidateAddr(addr); err != nil {
+		return err
+	}
+	var f raft.IndexFuture
+	if voter {
+		f = n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, membershipTimeout)
+	} else {
+		f = n.raft.AddNonvoter(raft.ServerID(id), raft.ServerAddress(addr), 0, membershipTimeout)
+	}
+	if err := f.Error(); err != nil {
+		return raftError(err)
+	}
+	n.logger.Info("updated server address", "id", id, "raft_addr", addr)
+	return nil
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/riotkv/riot/cluster"
+	"github.com/riotkv/riot/gossip"
 	"github.com/riotkv/riot/resp"
 	"github.com/riotkv/riot/storage"
 )
@@ -27,6 +28,14 @@ type options struct {
 	advertise   string
 	engine      string
 	join        string
+	gossipAddr  string
+	gossipKey   string
+	gossipFast  bool
+	bootExpect  int
+	voters      int
+	minQuorum   int
+	deadTimeout time.Duration
+	stabilize   time.Duration
 	requirePass string
 	readLevel   string
 	maxBulkLen  int
@@ -54,8 +63,17 @@ func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.addr, "addr", def.Addr, "RESP client address (HOST:PORT; port 0 picks a free one)")
 	fs.StringVar(&o.raftAddr, "raft-addr", "127.0.0.1:16379", "raft transport address")
 	fs.StringVar(&o.advertise, "advertise", "", "host other nodes use to reach this one when binding 0.0.0.0")
-	fs.StringVar(&o.join, "join", "", "comma-separated seeds of an existing cluster: this node never bootstraps itself and waits to be added (RAFT.JOIN on any member)")
+	rdef := cluster.DefaultReconcileConfig()
+	fs.StringVar(&o.join, "join", "", "gossip seeds H:P[,H:P...] of a cluster to join; the node then never bootstraps itself")
 	fs.StringVar(&o.join, "seed", "", "alias of --join")
+	fs.StringVar(&o.gossipAddr, "gossip-addr", "127.0.0.1:7946", "memberlist gossip address (TCP and UDP)")
+	fs.StringVar(&o.gossipKey, "gossip-key", "", "base64 key (16, 24 or 32 bytes) encrypting gossip; the same on every node")
+	fs.BoolVar(&o.gossipFast, "gossip-fast", false, "short gossip intervals, for tests on one machine")
+	fs.IntVar(&o.bootExpect, "bootstrap-expect", 0, "wait until N nodes without raft state see each other, then bootstrap together (0: off)")
+	fs.IntVar(&o.voters, "voters", rdef.Voters, "target number of voters (odd); further nodes are non-voters")
+	fs.IntVar(&o.minQuorum, "min-quorum", rdef.MinQuorum, "never remove a failed voter if fewer voters would remain")
+	fs.DurationVar(&o.deadTimeout, "dead-node-timeout", rdef.DeadNodeTimeout, "remove a member gossip reports failed after this long")
+	fs.DurationVar(&o.stabilize, "stabilization", rdef.Stabilization, "how long a new member must be healthy and caught up before it becomes a voter")
 	fs.StringVar(&o.engine, "engine", "leveldb", "storage engine: "+strings.Join(storage.Names(), ", "))
 	fs.StringVar(&o.requirePass, "requirepass", "", "password clients must AUTH with (default: none)")
 	fs.StringVar(&o.readLevel, "read-level", "linearizable", "default read level of new connections: linearizable or stale")
@@ -122,7 +140,36 @@ func (o *options) validate() error {
 	if o.dataDir == "" {
 		return errors.New("--data-dir must not be empty")
 	}
+	if o.gossipKey != "" {
+		if _, err := gossip.ParseKey(o.gossipKey); err != nil {
+			return fmt.Errorf("invalid --gossip-key: %v", err)
+		}
+	}
+	rc := o.reconcileConfig()
+	if err := rc.Validate(); err != nil {
+		return err
+	}
 	return nil
+}
+
+func (o *options) seeds() []string {
+	var out []string
+	for _, s := range strings.Split(o.join, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (o *options) reconcileConfig() cluster.ReconcileConfig {
+	rc := cluster.DefaultReconcileConfig()
+	rc.Voters = o.voters
+	rc.MinQuorum = o.minQuorum
+	rc.DeadNodeTimeout = o.deadTimeout
+	rc.Stabilization = o.stabilize
+	rc.BootstrapExpect = o.bootExpect
+	return rc
 }
 
 func contains(list []string, s string) bool {

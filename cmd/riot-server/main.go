@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/riotkv/riot/cluster"
+	"github.com/riotkv/riot/gossip"
 	"github.com/riotkv/riot/raftkv"
 	"github.com/riotkv/riot/resp"
 	"github.com/riotkv/riot/storage"
@@ -59,8 +60,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return 0
 }
 
-// serve wires storage, raft, the router and the RESP server together, runs
-// until ctx ends, then shuts down in reverse order.
+// serve wires storage, raft, gossip, the router and the RESP server
+// together, runs until ctx ends, then shuts down in reverse order.
 func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	// Check the client address before touching raft state, so a typo does
 	// not leave a bootstrapped cluster behind.
@@ -75,11 +76,7 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := eng.Close(); err != nil {
-			logger.Warn("close storage", "err", err)
-		}
-	}()
+	defer closeLogged(logger, "storage", eng.Close)
 
 	rc := raftkv.DefaultConfig()
 	rc.ID = id
@@ -88,28 +85,23 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	if o.advertise != "" {
 		rc.Advertise = advertiseAddr(o.advertise, o.raftAddr)
 	}
-	// A node with no raft state and no --join starts its own cluster; with
-	// --join it waits to be added.
-	rc.Bootstrap = o.join == ""
+	// With no raft state: no --join and no --bootstrap-expect starts a
+	// cluster of this node alone; otherwise the node waits to be added (or
+	// to bootstrap with the expected others).
+	rc.Bootstrap = o.join == "" && o.bootExpect == 0
 	rc.SnapshotThreshold = o.snapThresh
 	rc.Logger = logger
 	node, err := raftkv.Open(rc, eng)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := node.Shutdown(sctx); err != nil {
-			logger.Warn("close raft", "err", err)
-		}
-	}()
+	defer closeLogged(logger, "raft", node.Close)
 
 	cc := cluster.DefaultConfig()
 	cc.LeaderWait = o.leaderWait
 	cc.DefaultReadLevel, _ = cluster.ParseReadLevel(o.readLevel) // validated
-	cc.Logger = logger
 	cc.Password = o.requirePass
+	cc.Logger = logger
 	router, err := cluster.New(cc, node)
 	if err != nil {
 		return err
@@ -134,24 +126,117 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	if err := srv.Listen(); err != nil {
 		return err
 	}
-	router.Start(clientAddr(o, srv.Addr().String()))
+	client := clientAddr(o, srv.Addr().String())
+
+	gc := gossip.DefaultConfig()
+	gc.Meta = gossip.Meta{ID: id, RaftAddr: node.RaftAddr(), ClientAddr: client, Version: version, HasState: node.HasState()}
+	gc.BindAddr = o.gossipAddr
+	gc.Advertise = o.advertise
+	gc.Seeds = o.seeds()
+	if o.gossipKey != "" {
+		gc.Key, _ = gossip.ParseKey(o.gossipKey) // validated
+	}
+	gc.Fast = o.gossipFast
+	if o.gossipFast {
+		gc.RejoinInterval = time.Second
+	}
+	gc.Logger = logger
+	g, err := gossip.New(gc)
+	if err != nil {
+		srv.Close(context.Background())
+		return err
+	}
+	router.Start(client, g)
+	recCfg := o.reconcileConfig()
+	recCfg.Logger = logger
+	rec, err := cluster.NewReconciler(recCfg, router, g)
+	if err != nil {
+		g.Shutdown()
+		srv.Close(context.Background())
+		return err
+	}
+	rec.Start()
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve() }()
 	logger.Info("riot-server ready", "node_id", id, "addr", srv.Addr().String(),
-		"raft_addr", node.RaftAddr(), "data_dir", o.dataDir, "engine", o.engine, "version", version)
+		"raft_addr", node.RaftAddr(), "gossip_addr", g.Addr(), "data_dir", o.dataDir,
+		"engine", o.engine, "version", version)
 
+	var runErr error
 	select {
 	case <-ctx.Done():
 		logger.Info("shutting down")
-	case err := <-serveErr:
-		return err
+	case runErr = <-serveErr:
+	case err := <-g.Conflict():
+		if !node.HasState() {
+			runErr = fmt.Errorf("refusing to start: %w", err)
+		} else {
+			logger.Error("node ID conflict in gossip; still running because this node has raft state (a restart at a new address is accepted once the old one is declared dead)", "err", err)
+			select {
+			case <-ctx.Done():
+			case runErr = <-serveErr:
+			}
+		}
 	}
-	closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	rec.Stop()
+	shutdown(logger, srv, node, g)
+	return runErr
+}
+
+// shutdown stops a node gracefully: stop serving clients, hand leadership
+// to another voter, leave gossip (the leader then removes this node from
+// raft) and wait a little for that removal, before raft is closed.
+func shutdown(logger *slog.Logger, srv *resp.Server, node *raftkv.Node, g *gossip.Gossip) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Close(closeCtx); err != nil {
+	if err := srv.Close(ctx); err != nil {
 		logger.Warn("close RESP server", "err", err)
 	}
-	return nil
+	if node.IsLeader() {
+		if err := node.TransferLeadership(ctx, ""); err == nil {
+			logger.Info("transferred leadership before shutdown")
+		} else if !errors.Is(err, raftkv.ErrNoOtherVoter) {
+			logger.Warn("leadership transfer before shutdown failed", "err", err)
+		}
+	}
+	if err := g.Leave(5 * time.Second); err != nil {
+		logger.Warn("leave gossip", "err", err)
+	}
+	waitRemoved(ctx, node, 5*time.Second)
+}
+
+// waitRemoved waits up to d until this node is no longer in the raft
+// configuration (the leader removes members that left), when other members
+// remain to do it.
+func waitRemoved(ctx context.Context, node *raftkv.Node, d time.Duration) {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		servers, err := node.Servers()
+		if err != nil || len(servers) <= 1 || !inServers(servers, node.ID()) {
+			return
+		}
+		select {
+		case <-node.LeaderChanged():
+		case <-time.After(50 * time.Millisecond): // the configuration arrives through the log
+		case <-ctx.Done():
+		}
+	}
+}
+
+func inServers(servers []raftkv.Server, id string) bool {
+	for _, s := range servers {
+		if s.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func closeLogged(logger *slog.Logger, what string, fn func() error) {
+	if err := fn(); err != nil {
+		logger.Warn("close "+what, "err", err)
+	}
 }
 
 // checkListen reports whether addr can be listened on.
