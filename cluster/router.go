@@ -126,7 +126,7 @@ type Router struct {
 	seq        atomic.Uint64
 	clientAddr string // this node's RESP address, set by Start
 
-	remoteIndex *coalescer // read indexes asked of the leader
+	remoteIndex *coalescer     // read indexes asked of the leader
 	gossip      *gossip.Gossip // nil without gossip
 
 	stop     chan struct{}

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -54,8 +55,16 @@ func runMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "systemtest: go build riot-server: %v\n", err)
 		return 1
 	}
+	// Once the binary gossips (--gossip-addr, default port 7946), every
+	// test node gets a free gossip port, so that nodes of different tests
+	// neither collide nor find each other.
+	help, _ := exec.Command(serverBin, "--help").CombinedOutput()
+	hasGossipFlag = bytes.Contains(help, []byte("-gossip-addr"))
 	return m.Run()
 }
+
+// hasGossipFlag: the binary has --gossip-addr.
+var hasGossipFlag bool
 
 // logBuf collects a process's output lines; safe for concurrent use.
 type logBuf struct {
@@ -98,6 +107,11 @@ type node struct {
 	cmd  *exec.Cmd
 	log  *logBuf
 	done chan struct{} // closed once the process has exited and been waited for
+
+	paused atomic.Bool // SIGSTOPped by Pause, until Resume
+
+	adminOnce sync.Once
+	adminC    *redis.Client // see admin
 }
 
 // readyLine is the part of the ready log line the tests use.
@@ -133,6 +147,9 @@ func launch(t testing.TB, s spec) *node {
 	args := []string{"--data-dir", s.dataDir, "--raft-addr", s.raftAddr, "--log-format", "json"}
 	if !s.omitAddr {
 		args = append(args, "--addr", "127.0.0.1:0")
+	}
+	if hasGossipFlag {
+		args = append(args, "--gossip-addr", "127.0.0.1:0")
 	}
 	args = append(args, s.extra...)
 
@@ -302,16 +319,52 @@ func (n *node) signalAndWait(sig syscall.Signal) {
 }
 
 // Restart starts a new process on the same data dir, flags and raft
-// address, once this one has exited (after Kill or Stop).
+// address, once this one has exited (after Kill or Stop), and waits until
+// it leads (a single-node cluster).
 func (n *node) Restart() *node {
+	n.t.Helper()
+	r := n.Relaunch()
+	r.waitLeader()
+	return r
+}
+
+// Relaunch is Restart without waiting for leadership, for a member of a
+// larger cluster: it returns once the new process is ready.
+func (n *node) Relaunch() *node {
 	n.t.Helper()
 	if n.running() {
 		n.t.Fatalf("Restart: riot-server pid %d is still running", n.cmd.Process.Pid)
 	}
 	s := n.spec
 	s.raftAddr = n.RaftAddr
-	return startSpec(n.t, s)
+	return launch(n.t, s)
 }
+
+// Pause sends SIGSTOP: the process keeps its sockets but does nothing
+// until Resume. Kill still works on a paused process.
+func (n *node) Pause() {
+	n.t.Helper()
+	if !n.running() {
+		n.t.Fatalf("Pause: riot-server already exited (%s)", n.cmd.ProcessState)
+	}
+	if err := n.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		n.t.Fatalf("send SIGSTOP: %v", err)
+	}
+	n.paused.Store(true)
+}
+
+// Resume sends SIGCONT to a paused process.
+func (n *node) Resume() {
+	n.t.Helper()
+	if err := n.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		n.t.Fatalf("send SIGCONT: %v", err)
+	}
+	n.paused.Store(false)
+}
+
+// up reports whether the process runs and is not paused: whether it can
+// answer a request.
+func (n *node) up() bool { return n.running() && !n.paused.Load() }
 
 // newClient returns a go-redis client for addr speaking protocol (2 or 3)
 // that never retries on its own: every command is sent once, so a test
