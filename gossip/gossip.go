@@ -154,7 +154,11 @@ type Gossip struct {
 	conflict chan error
 	stop     chan struct{}
 	wg       sync.WaitGroup
-	once     sync.Once
+
+	// life serializes Leave and Shutdown: memberlist panics on a Leave
+	// after Shutdown.
+	life sync.Mutex
+	down bool
 }
 
 // New starts gossip on cfg.BindAddr and starts joining the seeds in the
@@ -286,10 +290,22 @@ func (g *Gossip) Member(id string) (Member, bool) {
 	return *m, true
 }
 
-// UpdateMeta changes this node's metadata and gossips it.
+// UpdateMeta changes this node's metadata and gossips it. It refuses to
+// change the ID or to exceed memberlist's 512 bytes, and then changes
+// nothing.
 func (g *Gossip) UpdateMeta(fn func(m *Meta)) error {
 	g.mu.Lock()
-	fn(&g.meta)
+	m := g.meta
+	fn(&m)
+	if m.ID != g.meta.ID {
+		g.mu.Unlock()
+		return fmt.Errorf("gossip: update metadata: ID %q cannot change to %q", g.meta.ID, m.ID)
+	}
+	if b, _ := json.Marshal(m); len(b) > memberlist.MetaMaxSize {
+		g.mu.Unlock()
+		return fmt.Errorf("gossip: update metadata: %d bytes exceeds %d", len(b), memberlist.MetaMaxSize)
+	}
+	g.meta = m
 	g.mu.Unlock()
 	if err := g.ml.UpdateNode(5 * time.Second); err != nil {
 		return fmt.Errorf("gossip: update metadata: %w", err)
@@ -298,12 +314,18 @@ func (g *Gossip) UpdateMeta(fn func(m *Meta)) error {
 }
 
 // Leave tells the others this node is leaving (they see State Left), then
-// stops gossip.
+// stops gossip. After Shutdown or a first Leave it does nothing.
 func (g *Gossip) Leave(timeout time.Duration) error {
+	g.life.Lock()
+	if g.down {
+		g.life.Unlock()
+		return nil
+	}
 	if err := g.UpdateMeta(func(m *Meta) { m.Leaving = true }); err != nil {
 		g.logger.Warn("gossip: announce leaving", "err", err)
 	}
 	err := g.ml.Leave(timeout)
+	g.life.Unlock()
 	g.Shutdown()
 	if err != nil {
 		return fmt.Errorf("gossip: leave: %w", err)
@@ -314,11 +336,15 @@ func (g *Gossip) Leave(timeout time.Duration) error {
 // Shutdown stops gossip without telling the others (they will see this
 // node fail).
 func (g *Gossip) Shutdown() {
-	g.once.Do(func() {
-		close(g.stop)
-		g.wg.Wait()
-		_ = g.ml.Shutdown()
-	})
+	g.life.Lock()
+	defer g.life.Unlock()
+	if g.down {
+		return
+	}
+	g.down = true
+	close(g.stop)
+	g.wg.Wait()
+	_ = g.ml.Shutdown()
 }
 
 // joinLoop joins the seeds, retrying with backoff until one answers, then

@@ -655,3 +655,23 @@ func TestRejoinMergesWithNewSeed(t *testing.T) {
 		return allAlive(map[string]*Gossip{"n1b": n1b, "n2": n2})
 	})
 }
+
+// Leave and Shutdown in any order, any number of times: memberlist itself
+// panics on a Leave after Shutdown.
+func TestLeaveAndShutdownTwice(t *testing.T) {
+	n1 := startNode(t, "n1")
+	if err := n1.Leave(time.Second); err != nil {
+		t.Errorf("first Leave: %v", err)
+	}
+	if err := n1.Leave(time.Second); err != nil {
+		t.Errorf("Leave after Leave: %v", err)
+	}
+	n1.Shutdown()
+
+	n2 := startNode(t, "n2")
+	n2.Shutdown()
+	n2.Shutdown()
+	if err := n2.Leave(time.Second); err != nil {
+		t.Errorf("Leave after Shutdown: %v", err)
+	}
+}
