@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,6 +149,13 @@ func (o *options) validate() error {
 	rc := o.reconcileConfig()
 	if err := rc.Validate(); err != nil {
 		return err
+	}
+	if (o.join != "" || o.bootExpect > 0) && o.advertise == "" {
+		for _, a := range []struct{ flag, addr string }{{"--addr", o.addr}, {"--raft-addr", o.raftAddr}, {"--gossip-addr", o.gossipAddr}} {
+			if host, _, err := net.SplitHostPort(a.addr); err == nil && (host == "" || net.ParseIP(host).IsUnspecified()) {
+				return fmt.Errorf("%s %s binds every interface: set --advertise to the host other nodes should use", a.flag, a.addr)
+			}
+		}
 	}
 	return nil
 }
