@@ -83,6 +83,15 @@ func (n *Node) AddServer(id, addr string, voter bool) error {
 			return nil // already there
 		}
 	}
+	if err := n.addServer(id, addr, voter); err != nil {
+		return err
+	}
+	n.logger.Info("added server", "id", id, "raft_addr", addr, "voter", voter)
+	return nil
+}
+
+// addServer adds id at addr, or updates its address and suffrage.
+func (n *Node) addServer(id, addr string, voter bool) error {
 	var f raft.IndexFuture
 	if voter {
 		f = n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, membershipTimeout)
@@ -92,7 +101,6 @@ func (n *Node) AddServer(id, addr string, voter bool) error {
 	if err := f.Error(); err != nil {
 		return raftError(err)
 	}
-	n.logger.Info("added server", "id", id, "raft_addr", addr, "voter", voter)
 	return nil
 }
 
@@ -206,14 +214,8 @@ func (n *Node) UpdateServerAddr(id, addr string, voter bool) error {
 	if err := ValidateAddr(addr); err != nil {
 		return err
 	}
-	var f raft.IndexFuture
-	if voter {
-		f = n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, membershipTimeout)
-	} else {
-		f = n.raft.AddNonvoter(raft.ServerID(id), raft.ServerAddress(addr), 0, membershipTimeout)
-	}
-	if err := f.Error(); err != nil {
-		return raftError(err)
+	if err := n.addServer(id, addr, voter); err != nil {
+		return err
 	}
 	n.logger.Info("updated server address", "id", id, "raft_addr", addr)
 	return nil
