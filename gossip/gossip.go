@@ -5,6 +5,7 @@
 package gossip
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -136,6 +137,9 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// leavingMsg prefixes the message a node sends each member before leaving.
+const leavingMsg = "riot-leaving:"
+
 // ErrNameConflict: another node gossips with this node's ID at another
 // address. The second node with an ID must not take part.
 var ErrNameConflict = errors.New("gossip: another node uses this node ID")
@@ -148,6 +152,7 @@ type Gossip struct {
 
 	mu      sync.Mutex
 	meta    Meta
+	leaving map[string]bool    // IDs that announced they are leaving
 	members map[string]*Member // by ID, every node ever seen (left/failed kept)
 
 	events   chan Event
@@ -176,6 +181,7 @@ func New(cfg Config) (*Gossip, error) {
 	g := &Gossip{
 		cfg: cfg, logger: cfg.Logger, meta: cfg.Meta,
 		members:  make(map[string]*Member),
+		leaving:  make(map[string]bool),
 		events:   make(chan Event, 256),
 		conflict: make(chan error, 1),
 		stop:     make(chan struct{}),
@@ -213,12 +219,8 @@ func (g *Gossip) memberlistConfig() (*memberlist.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gossip: bind port %q: %w", port, err)
 	}
-	if p == 0 {
-		// memberlist needs the same free port for TCP and UDP.
-		if p, err = freePort(host); err != nil {
-			return nil, err
-		}
-	}
+	// Port 0: memberlist binds TCP on a free port, then UDP on the same
+	// port, retrying when that one is taken, and advertises it.
 	mc.Name = g.cfg.Meta.ID
 	mc.BindAddr, mc.BindPort = host, p
 	mc.AdvertisePort = p
@@ -233,24 +235,6 @@ func (g *Gossip) memberlistConfig() (*memberlist.Config, error) {
 	mc.Conflict = conflictDelegate{g}
 	mc.Logger = newStdLogger(g.logger)
 	return mc, nil
-}
-
-// freePort finds a port free for both TCP and UDP on host.
-func freePort(host string) (int, error) {
-	for range 20 {
-		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-		if err != nil {
-			return 0, fmt.Errorf("gossip: find a free port: %w", err)
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(p)))
-		l.Close()
-		if err == nil {
-			u.Close()
-			return p, nil
-		}
-	}
-	return 0, errors.New("gossip: no port free for both TCP and UDP")
 }
 
 // Addr returns the gossip address other nodes join.
@@ -324,7 +308,31 @@ func (g *Gossip) Leave(timeout time.Duration) error {
 	if err := g.UpdateMeta(func(m *Meta) { m.Leaving = true }); err != nil {
 		g.logger.Warn("gossip: announce leaving", "err", err)
 	}
+	// Tell every live member directly, over TCP, before the leave itself:
+	// memberlist reports a leave and a failure the same way, and the
+	// metadata update can arrive after the leave.
+	msg := append([]byte(leavingMsg), g.cfg.Meta.ID...)
+	for _, n := range g.ml.Members() {
+		if n.Name != g.cfg.Meta.ID {
+			if err := g.ml.SendReliable(n, msg); err != nil {
+				g.logger.Debug("gossip: tell member we are leaving", "member", n.Name, "err", err)
+			}
+		}
+	}
 	err := g.ml.Leave(timeout)
+	if err == nil {
+		// Stay up a little, as serf does (LeavePropagateDelay): memberlist
+		// counts the leave message sent when it takes it off its queue,
+		// before writing it, and the others keep probing this node until
+		// the news reaches them. Shutting down at once can lose the leave
+		// (they see Failed) or get this node suspected.
+		delay := time.Second
+		if g.cfg.Fast {
+			delay = 300 * time.Millisecond
+		}
+		t := time.NewTimer(min(delay, timeout))
+		<-t.C
+	}
 	g.life.Unlock()
 	g.Shutdown()
 	if err != nil {
@@ -397,15 +405,19 @@ func (g *Gossip) record(kind EventKind, n *memberlist.Node) {
 		State:      Alive,
 		Since:      time.Now(),
 	}
-	if kind == EventLeave {
-		// memberlist's Node.State is not kept current in notifications;
-		// the metadata says whether the node meant to leave.
+	g.mu.Lock()
+	switch kind {
+	case EventLeave:
+		// memberlist's Node.State is not kept current in notifications (it
+		// reads Alive); the node's "leaving" message or metadata says
+		// whether it meant to go.
 		m.State = Failed
-		if meta.Leaving {
+		if meta.Leaving || g.leaving[m.ID] {
 			m.State = Left
 		}
+	case EventJoin:
+		delete(g.leaving, m.ID) // back again
 	}
-	g.mu.Lock()
 	if old, ok := g.members[m.ID]; ok && old.State == m.State {
 		m.Since = old.Since
 	}
@@ -429,7 +441,15 @@ func (d delegate) NodeMeta(limit int) []byte {
 	}
 	return b
 }
-func (delegate) NotifyMsg([]byte)                           {}
+
+// NotifyMsg records "leaving" messages from members about to leave.
+func (d delegate) NotifyMsg(b []byte) {
+	if id, ok := bytes.CutPrefix(b, []byte(leavingMsg)); ok && len(id) > 0 {
+		d.g.mu.Lock()
+		d.g.leaving[string(id)] = true
+		d.g.mu.Unlock()
+	}
+}
 func (delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
 func (delegate) LocalState(join bool) []byte                { return nil }
 func (delegate) MergeRemoteState(buf []byte, join bool)     {}
