@@ -68,6 +68,10 @@ type Config struct {
 	// AnnounceInterval is how often the node checks that the address book
 	// holds its current addresses. Default 10s.
 	AnnounceInterval time.Duration
+	// UnsafeLocalReads makes linearizable reads read local state without a
+	// read index: NOT linearizable. Only for showing that the fault tests
+	// catch stale reads.
+	UnsafeLocalReads bool
 	// Logger; default discard.
 	Logger *slog.Logger
 }
@@ -268,7 +272,7 @@ func (r *Router) ready(ctx context.Context, lvl ReadLevel) error {
 	if err := r.node.FSM().Err(); err != nil {
 		return err
 	}
-	if lvl == Stale {
+	if lvl == Stale || r.cfg.UnsafeLocalReads {
 		return nil
 	}
 	idx, err := r.readIndex(ctx)

@@ -45,6 +45,7 @@ type options struct {
 	leaderWait  time.Duration
 	snapThresh  uint64
 	version     bool
+	unsafeReads bool
 }
 
 // usageError is a bad command line: one line on stderr, exit code 2.
@@ -84,6 +85,7 @@ func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&o.leaderWait, "leader-wait", cluster.DefaultConfig().LeaderWait, "how long a request waits for a leader election")
 	fs.Uint64Var(&o.snapThresh, "snapshot-threshold", 16384, "new raft log entries that trigger a snapshot")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.BoolVar(&o.unsafeReads, "test-unsafe-local-reads", false, "TESTING ONLY: serve linearizable reads from local state without a read index (not linearizable)")
 	return fs
 }
 

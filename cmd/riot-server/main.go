@@ -101,6 +101,10 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	cc.LeaderWait = o.leaderWait
 	cc.DefaultReadLevel, _ = cluster.ParseReadLevel(o.readLevel) // validated
 	cc.Password = o.requirePass
+	cc.UnsafeLocalReads = o.unsafeReads
+	if o.unsafeReads {
+		logger.Warn("--test-unsafe-local-reads: reads are NOT linearizable")
+	}
 	cc.Logger = logger
 	router, err := cluster.New(cc, node)
 	if err != nil {
