@@ -22,6 +22,8 @@ type Peer struct {
 	// Gossip is the gossip state: alive, suspect, failed, left, or "" when
 	// gossip does not know the node.
 	Gossip string
+	// HTTPAddr is the node's admin API address, from gossip ("" if unknown).
+	HTTPAddr string
 }
 
 // Peers returns the raft configuration joined with the address book, as
@@ -40,6 +42,7 @@ func (r *Router) Peers() ([]Peer, error) {
 		if r.gossip != nil {
 			if gm, ok := r.gossip.Member(s.ID); ok {
 				p.Gossip = string(gm.State)
+				p.HTTPAddr = gm.HTTPAddr
 			}
 		}
 		seen[s.ID] = true
@@ -48,7 +51,7 @@ func (r *Router) Peers() ([]Peer, error) {
 	if r.gossip != nil {
 		for _, gm := range r.gossip.Members() {
 			if !seen[gm.ID] {
-				out = append(out, Peer{ID: gm.ID, RaftAddr: gm.RaftAddr, ClientAddr: gm.ClientAddr, Gossip: string(gm.State)})
+				out = append(out, Peer{ID: gm.ID, RaftAddr: gm.RaftAddr, ClientAddr: gm.ClientAddr, Gossip: string(gm.State), HTTPAddr: gm.HTTPAddr})
 			}
 		}
 	}

@@ -306,3 +306,23 @@ func (r *Router) Engine() (name string, diskBytes int64) {
 	st := r.node.FSM().EngineStats()
 	return st.Name, st.DiskBytes
 }
+
+// Status is this node's state for the admin API.
+type Status struct {
+	raftkv.Status
+	LeaderClientAddr string
+	Engine           string
+	EngineDiskBytes  int64
+}
+
+// Status returns this node's state.
+func (r *Router) Status() Status {
+	st := Status{Status: r.node.Status()}
+	if st.LeaderID != "" {
+		if m, ok := r.member(st.LeaderID); ok {
+			st.LeaderClientAddr = m.ClientAddr
+		}
+	}
+	st.Engine, st.EngineDiskBytes = r.Engine()
+	return st
+}

@@ -26,6 +26,7 @@ type Node struct {
 	fsm    *FSM
 	trans  raft.Transport
 	bolt   *raftboltdb.BoltStore // nil when InMemory
+	snaps  raft.SnapshotStore
 
 	reads  *readIndexer
 	leader leaderWatch
@@ -60,6 +61,7 @@ func Open(cfg Config, eng storage.Engine) (*Node, error) {
 		n.closeStores()
 		return nil, err
 	}
+	n.snaps = snaps
 	if err := n.catchUp(logs, snaps); err != nil {
 		return fail(err)
 	}
@@ -90,6 +92,7 @@ func Open(cfg Config, eng storage.Engine) (*Node, error) {
 	n.reads = newReadIndexer(n)
 	n.watchLeader()
 	go n.maintain(time.Minute)
+	go n.expireLoop()
 	return n, nil
 }
 

@@ -60,11 +60,15 @@ func runMain(m *testing.M) int {
 	// neither collide nor find each other.
 	help, _ := exec.Command(serverBin, "--help").CombinedOutput()
 	hasGossipFlag = bytes.Contains(help, []byte("-gossip-addr"))
+	hasHTTPFlag = bytes.Contains(help, []byte("-http-addr"))
 	return m.Run()
 }
 
 // hasGossipFlag: the binary has --gossip-addr.
 var hasGossipFlag bool
+
+// hasHTTPFlag: the binary has --http-addr.
+var hasHTTPFlag bool
 
 // logBuf collects a process's output lines; safe for concurrent use.
 type logBuf struct {
@@ -100,9 +104,12 @@ type node struct {
 	spec spec
 
 	// From the "riot-server ready" line.
-	Addr     string
-	RaftAddr string
-	NodeID   string
+	Addr       string
+	RaftAddr   string
+	NodeID     string
+	GossipAddr string // "" when the binary does not gossip
+
+	ready chan readyLine // the ready line, once scan saw it
 
 	cmd  *exec.Cmd
 	log  *logBuf
@@ -120,6 +127,8 @@ type readyLine struct {
 	Addr     string `json:"addr"`
 	RaftAddr string `json:"raft_addr"`
 	NodeID   string `json:"node_id"`
+	// GossipAddr is the bound gossip address (binaries that gossip).
+	GossipAddr string `json:"gossip_addr"`
 }
 
 // start runs riot-server on dataDir with --addr 127.0.0.1:0
@@ -141,6 +150,16 @@ func startSpec(t testing.TB, s spec) *node {
 // launch starts the process and waits for the ready line only.
 func launch(t testing.TB, s spec) *node {
 	t.Helper()
+	n := spawn(t, s)
+	n.awaitReady()
+	return n
+}
+
+// spawn starts the process and returns at once; awaitReady waits for its
+// ready line. Starting several processes before waiting for any of them
+// starts them (nearly) at the same moment.
+func spawn(t testing.TB, s spec) *node {
+	t.Helper()
 	if s.raftAddr == "" {
 		s.raftAddr = "127.0.0.1:0"
 	}
@@ -150,6 +169,9 @@ func launch(t testing.TB, s spec) *node {
 	}
 	if hasGossipFlag {
 		args = append(args, "--gossip-addr", "127.0.0.1:0")
+	}
+	if hasHTTPFlag {
+		args = append(args, "--http-addr", "127.0.0.1:0")
 	}
 	args = append(args, s.extra...)
 
@@ -184,20 +206,36 @@ func launch(t testing.TB, s spec) *node {
 		}
 	})
 
-	ready := make(chan readyLine, 1)
-	go n.scan(stderr, ready)
+	n.ready = make(chan readyLine, 1)
+	go n.scan(stderr, n.ready)
+	return n
+}
+
+// awaitReady waits for the ready line of a spawned process and records
+// its addresses.
+func (n *node) awaitReady() {
+	n.t.Helper()
+	t := n.t
+	var r readyLine
 	select {
-	case r := <-ready:
-		n.Addr, n.RaftAddr, n.NodeID = r.Addr, r.RaftAddr, r.NodeID
+	case r = <-n.ready:
 	case <-n.done:
-		t.Fatalf("riot-server exited with %s before it was ready", n.cmd.ProcessState)
+		// The ready line, if any, is sent before done is closed.
+		select {
+		case r = <-n.ready:
+		default:
+			t.Fatalf("riot-server exited with %s before it was ready", n.cmd.ProcessState)
+		}
 	case <-time.After(readyTimeout):
 		t.Fatalf("riot-server was not ready after %s", readyTimeout)
 	}
+	n.Addr, n.RaftAddr, n.NodeID, n.GossipAddr = r.Addr, r.RaftAddr, r.NodeID, r.GossipAddr
 	if n.Addr == "" || n.RaftAddr == "" || n.NodeID == "" {
 		t.Fatalf("ready line lacks addr, raft_addr or node_id: %+v", n)
 	}
-	return n
+	if hasGossipFlag && n.GossipAddr == "" {
+		t.Fatalf("ready line lacks gossip_addr: %+v", r)
+	}
 }
 
 // scan reads the process's stderr until EOF, keeps every line, reports the

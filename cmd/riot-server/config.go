@@ -16,6 +16,7 @@ import (
 
 	"github.com/riotkv/riot/cluster"
 	"github.com/riotkv/riot/gossip"
+	"github.com/riotkv/riot/httpapi"
 	"github.com/riotkv/riot/resp"
 	"github.com/riotkv/riot/storage"
 )
@@ -30,6 +31,7 @@ type options struct {
 	engine      string
 	join        string
 	gossipAddr  string
+	httpAddr    string
 	gossipKey   string
 	gossipFast  bool
 	bootExpect  int
@@ -69,6 +71,7 @@ func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.join, "join", "", "gossip seeds H:P[,H:P...] of a cluster to join; the node then never bootstraps itself")
 	fs.StringVar(&o.join, "seed", "", "alias of --join")
 	fs.StringVar(&o.gossipAddr, "gossip-addr", "127.0.0.1:7946", "memberlist gossip address (TCP and UDP)")
+	fs.StringVar(&o.httpAddr, "http-addr", httpapi.DefaultConfig().Addr, "admin API, metrics and status page (HTTP)")
 	fs.StringVar(&o.gossipKey, "gossip-key", "", "base64 key (16, 24 or 32 bytes) encrypting gossip; the same on every node")
 	fs.BoolVar(&o.gossipFast, "gossip-fast", false, "short gossip intervals, for tests on one machine")
 	fs.IntVar(&o.bootExpect, "bootstrap-expect", 0, "wait until N nodes without raft state see each other, then bootstrap together (0: off)")
@@ -153,7 +156,7 @@ func (o *options) validate() error {
 		return err
 	}
 	if (o.join != "" || o.bootExpect > 0) && o.advertise == "" {
-		for _, a := range []struct{ flag, addr string }{{"--addr", o.addr}, {"--raft-addr", o.raftAddr}, {"--gossip-addr", o.gossipAddr}} {
+		for _, a := range []struct{ flag, addr string }{{"--addr", o.addr}, {"--raft-addr", o.raftAddr}, {"--gossip-addr", o.gossipAddr}, {"--http-addr", o.httpAddr}} {
 			if host, _, err := net.SplitHostPort(a.addr); err == nil && (host == "" || net.ParseIP(host).IsUnspecified()) {
 				return fmt.Errorf("%s %s binds every interface: set --advertise to the host other nodes should use", a.flag, a.addr)
 			}

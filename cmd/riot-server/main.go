@@ -17,8 +17,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/riotkv/riot/cluster"
 	"github.com/riotkv/riot/gossip"
+	"github.com/riotkv/riot/httpapi"
 	"github.com/riotkv/riot/raftkv"
 	"github.com/riotkv/riot/resp"
 	"github.com/riotkv/riot/storage"
@@ -132,8 +136,36 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	}
 	client := clientAddr(o, srv.Addr().String())
 
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := httpapi.RegisterClusterMetrics(reg, router); err != nil {
+		return err
+	}
+	hc := httpapi.DefaultConfig()
+	hc.Addr = o.httpAddr
+	hc.Password = o.requirePass
+	hc.MaxValueBytes = int64(o.maxBulkLen)
+	hc.Version = version
+	hc.NodeID = id
+	hc.Registry = reg
+	hc.Logger = logger
+	admin, err := httpapi.New(hc, router)
+	if err != nil {
+		return err
+	}
+	if err := admin.Listen(); err != nil {
+		return err
+	}
+	go func() {
+		if err := admin.Serve(); err != nil {
+			logger.Error("admin API stopped", "err", err)
+		}
+	}()
+	defer admin.Close(context.Background())
+
 	gc := gossip.DefaultConfig()
-	gc.Meta = gossip.Meta{ID: id, RaftAddr: node.RaftAddr(), ClientAddr: client, Version: version, HasState: node.HasState()}
+	gc.Meta = gossip.Meta{ID: id, RaftAddr: node.RaftAddr(), ClientAddr: client,
+		HTTPAddr: clientAddr(o, admin.Addr().String()), Version: version, HasState: node.HasState()}
 	gc.BindAddr = o.gossipAddr
 	gc.Advertise = o.advertise
 	gc.Seeds = o.seeds()
@@ -164,7 +196,7 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve() }()
 	logger.Info("riot-server ready", "node_id", id, "addr", srv.Addr().String(),
-		"raft_addr", node.RaftAddr(), "gossip_addr", g.Addr(), "data_dir", o.dataDir,
+		"raft_addr", node.RaftAddr(), "gossip_addr", g.Addr(), "http_addr", admin.Addr().String(), "data_dir", o.dataDir,
 		"engine", o.engine, "version", version)
 
 	var runErr error

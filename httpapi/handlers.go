@@ -1,0 +1,251 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/riotkv/riot/cluster"
+	"github.com/riotkv/riot/raftkv"
+)
+
+// statusBody is GET /status.
+type statusBody struct {
+	ID                string     `json:"id"`
+	Role              string     `json:"role"`
+	Term              uint64     `json:"term"`
+	CommitIndex       uint64     `json:"commit_index"`
+	AppliedIndex      uint64     `json:"applied_index"`
+	LastIndex         uint64     `json:"last_index"`
+	LastSnapshotIndex uint64     `json:"last_snapshot_index"`
+	LastContactMillis int64      `json:"last_contact_ms"` // -1: never
+	Leader            *peerBody  `json:"leader"`
+	Storage           engineBody `json:"storage"`
+	Keys              int64      `json:"keys"` // -1 when unknown
+	Version           string     `json:"version"`
+	UptimeSeconds     int64      `json:"uptime_seconds"`
+}
+
+type engineBody struct {
+	Engine    string `json:"engine"`
+	DiskBytes int64  `json:"disk_bytes"`
+}
+
+// peerBody is one server in /peers and /leader.
+type peerBody struct {
+	ID         string `json:"id"`
+	RaftAddr   string `json:"raft_addr"`
+	ClientAddr string `json:"client_addr,omitempty"`
+	Suffrage   string `json:"suffrage,omitempty"` // voter, nonvoter, none
+	Role       string `json:"role,omitempty"`     // leader, follower, none
+	Gossip     string `json:"gossip,omitempty"`   // alive, failed, left, unknown
+}
+
+func (s *Server) handleStatus(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.statusBody())
+}
+
+func (s *Server) statusBody() statusBody {
+	st := s.r.Status()
+	body := statusBody{
+		ID: st.ID, Role: st.State, Term: st.Term, CommitIndex: st.CommitIndex,
+		AppliedIndex: st.AppliedIndex, LastIndex: st.LastIndex, LastSnapshotIndex: st.LastSnapshotIndex,
+		LastContactMillis: -1,
+		Storage:           engineBody{Engine: st.Engine, DiskBytes: st.EngineDiskBytes},
+		Version:           s.cfg.Version,
+		UptimeSeconds:     int64(time.Since(s.started).Seconds()),
+	}
+	if st.LastContact >= 0 {
+		body.LastContactMillis = st.LastContact.Milliseconds()
+	}
+	if st.LeaderID != "" {
+		body.Leader = &peerBody{ID: st.LeaderID, RaftAddr: st.LeaderAddr, ClientAddr: st.LeaderClientAddr}
+	}
+	body.Keys = s.keyCount()
+	return body
+}
+
+func toPeerBody(p cluster.Peer) peerBody {
+	b := peerBody{ID: p.ID, RaftAddr: p.RaftAddr, ClientAddr: p.ClientAddr, Suffrage: "nonvoter", Role: "follower", Gossip: p.Gossip}
+	switch {
+	case !p.InRaft:
+		b.Suffrage, b.Role = "none", "none"
+	case p.Voter:
+		b.Suffrage = "voter"
+	}
+	if p.Leader {
+		b.Role = "leader"
+	}
+	if b.Gossip == "" {
+		b.Gossip = "unknown"
+	}
+	return b
+}
+
+func (s *Server) handlePeers(w http.ResponseWriter, _ *http.Request) {
+	peers, err := s.r.Peers()
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	out := make([]peerBody, 0, len(peers))
+	for _, p := range peers {
+		out = append(out, toPeerBody(p))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleLeader(w http.ResponseWriter, _ *http.Request) {
+	p, err := s.r.Leader()
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, peerBody{ID: p.ID, RaftAddr: p.RaftAddr, ClientAddr: p.ClientAddr})
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyLag is how far behind the commit index the state machine may be for
+// the node to count as caught up.
+const readyLag = 1000
+
+// handleReady: 200 when the node knows a leader and its state machine is
+// caught up; 503 with the reason otherwise.
+func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
+	st := s.r.Status()
+	switch {
+	case st.LeaderID == "":
+		writeError(w, http.StatusServiceUnavailable, "no leader")
+	case st.AppliedIndex+readyLag < st.CommitIndex:
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("catching up: applied %d of %d", st.AppliedIndex, st.CommitIndex))
+	default:
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "leader": st.LeaderID})
+	}
+}
+
+type joinBody struct {
+	ID       string `json:"id"`
+	RaftAddr string `json:"raft_addr"`
+	Voter    *bool  `json:"voter"` // default true
+}
+
+func (s *Server) handleJoin(w http.ResponseWriter, req *http.Request) {
+	var b joinBody
+	if !s.decode(w, req, &b) {
+		return
+	}
+	if b.ID == "" || b.RaftAddr == "" {
+		writeError(w, http.StatusBadRequest, "id and raft_addr are required")
+		return
+	}
+	voter := b.Voter == nil || *b.Voter
+	ctx, cancel := s.ctx(req)
+	defer cancel()
+	if err := s.r.Join(ctx, b.ID, b.RaftAddr, voter); err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) handleRemove(w http.ResponseWriter, req *http.Request) {
+	ctx, cancel := s.ctx(req)
+	defer cancel()
+	if err := s.r.Leave(ctx, req.PathValue("id")); err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) handleSnapshot(w http.ResponseWriter, _ *http.Request) {
+	if err := s.r.Snapshot(); err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "last_snapshot_index": s.r.Status().LastSnapshotIndex})
+}
+
+func (s *Server) handleTransfer(w http.ResponseWriter, req *http.Request) {
+	var b struct {
+		ID string `json:"id"`
+	}
+	if req.ContentLength != 0 && !s.decode(w, req, &b) {
+		return
+	}
+	ctx, cancel := s.ctx(req)
+	defer cancel()
+	if err := s.r.Transfer(ctx, b.ID); err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// decode reads a JSON body into v, replying 400 on bad JSON.
+func (s *Server) decode(w http.ResponseWriter, req *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, req.Body, maxJSONBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
+			return false
+		}
+		writeError(w, http.StatusBadRequest, "bad JSON: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func (s *Server) ctx(req *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(req.Context(), s.cfg.RequestTimeout)
+}
+
+// fail maps an error to an HTTP status and the common error body.
+func (s *Server) fail(w http.ResponseWriter, err error) {
+	code := http.StatusInternalServerError
+	var remote *cluster.RemoteError
+	switch {
+	case errors.Is(err, cluster.ErrNoLeader):
+		code = http.StatusServiceUnavailable
+	case errors.Is(err, raftkv.ErrUnknownServer):
+		code = http.StatusNotFound
+	case errors.Is(err, raftkv.ErrBadAddr), errors.Is(err, raftkv.ErrIDConflict), errors.Is(err, raftkv.ErrAddrConflict),
+		errors.Is(err, raftkv.ErrLastVoter), errors.Is(err, raftkv.ErrNotVoter), errors.Is(err, raftkv.ErrNoOtherVoter),
+		errors.Is(err, raftkv.ErrSelfTransfer):
+		code = http.StatusConflict
+		if errors.Is(err, raftkv.ErrBadAddr) {
+			code = http.StatusBadRequest
+		}
+	case errors.As(err, &remote):
+		code = remoteStatus(remote.Msg)
+	case errors.Is(err, context.DeadlineExceeded):
+		code = http.StatusGatewayTimeout
+	}
+	writeError(w, code, err.Error())
+}
+
+// remoteStatus maps a leader's RESP error reply to an HTTP status.
+func remoteStatus(msg string) int {
+	switch {
+	case hasCode(msg, "ERR no such server"):
+		return http.StatusNotFound
+	case hasCode(msg, "ERR invalid raft address"):
+		return http.StatusBadRequest
+	case hasCode(msg, "ERR"):
+		return http.StatusConflict
+	case hasCode(msg, "CLUSTERDOWN"), hasCode(msg, "TRYAGAIN"):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func hasCode(msg, prefix string) bool { return len(msg) >= len(prefix) && msg[:len(prefix)] == prefix }
+

@@ -1,0 +1,40 @@
+package raftkv
+
+import "time"
+
+// Status is this node's raft state, for the admin API and metrics.
+type Status struct {
+	ID           string
+	State        string
+	Term         uint64
+	CommitIndex  uint64
+	AppliedIndex uint64 // what the state machine reflects
+	LastIndex    uint64
+	LeaderID     string
+	LeaderAddr   string
+	// LastContact is the time since the leader was last heard from (0 on
+	// the leader, -1 when never).
+	LastContact       time.Duration
+	LastSnapshotIndex uint64
+}
+
+// Status returns this node's raft state.
+func (n *Node) Status() Status {
+	lid, laddr := n.Leader()
+	st := Status{
+		ID: n.cfg.ID, State: n.State(),
+		Term: n.raft.CurrentTerm(), CommitIndex: n.raft.CommitIndex(),
+		AppliedIndex: n.fsm.AppliedIndex(), LastIndex: n.raft.LastIndex(),
+		LeaderID: lid, LeaderAddr: laddr, LastContact: -1,
+	}
+	switch lc := n.raft.LastContact(); {
+	case n.IsLeader():
+		st.LastContact = 0
+	case !lc.IsZero():
+		st.LastContact = time.Since(lc)
+	}
+	if metas, err := n.snaps.List(); err == nil && len(metas) > 0 {
+		st.LastSnapshotIndex = metas[0].Index
+	}
+	return st
+}
