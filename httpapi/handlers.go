@@ -248,4 +248,3 @@ func remoteStatus(msg string) int {
 }
 
 func hasCode(msg, prefix string) bool { return len(msg) >= len(prefix) && msg[:len(prefix)] == prefix }
-
