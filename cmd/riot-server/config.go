@@ -11,8 +11,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v2"
 
 	"github.com/riotkv/riot/cluster"
 	"github.com/riotkv/riot/gossip"
@@ -88,15 +91,21 @@ func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&o.leaderWait, "leader-wait", cluster.DefaultConfig().LeaderWait, "how long a request waits for a leader election")
 	fs.Uint64Var(&o.snapThresh, "snapshot-threshold", 16384, "new raft log entries that trigger a snapshot")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.String("config", "", "YAML file of flag: value settings (flags and RIOT_* variables override it)")
 	fs.BoolVar(&o.unsafeReads, "test-unsafe-local-reads", false, "TESTING ONLY: serve linearizable reads from local state without a read index (not linearizable)")
 	return fs
 }
 
-// parseOptions reads flags, with RIOT_<FLAG> environment variables as
-// defaults (flags win).
+// parseOptions reads, in increasing precedence, the --config file, the
+// RIOT_<FLAG> environment variables and the flags.
 func parseOptions(args []string, getenv func(string) string, out io.Writer) (options, error) {
 	var o options
 	fs := newFlagSet(&o, io.Discard)
+	if path := configPath(args, getenv); path != "" {
+		if err := applyConfigFile(fs, path); err != nil {
+			return o, usageError{err}
+		}
+	}
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		name := "RIOT_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
@@ -160,6 +169,62 @@ func (o *options) validate() error {
 			if host, _, err := net.SplitHostPort(a.addr); err == nil && (host == "" || net.ParseIP(host).IsUnspecified()) {
 				return fmt.Errorf("%s %s binds every interface: set --advertise to the host other nodes should use", a.flag, a.addr)
 			}
+		}
+	}
+	return nil
+}
+
+// configPath finds --config (or -config, RIOT_CONFIG) before the flags are
+// parsed, since the file's values must be applied first.
+func configPath(args []string, getenv func(string) string) string {
+	path := getenv("RIOT_CONFIG")
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		for _, p := range []string{"--config=", "-config="} {
+			if v, ok := strings.CutPrefix(a, p); ok {
+				path = v
+			}
+		}
+		if (a == "--config" || a == "-config") && i+1 < len(args) {
+			path = args[i+1]
+		}
+	}
+	return path
+}
+
+// applyConfigFile sets flags from a YAML map of flag names to values.
+// Unknown names are an error, so a typo does not pass silently.
+func applyConfigFile(fs *flag.FlagSet, path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		f := fs.Lookup(k)
+		if f == nil || k == "config" {
+			return fmt.Errorf("config file %s: unknown setting %q", path, k)
+		}
+		v := fmt.Sprint(m[k])
+		if list, ok := m[k].([]any); ok { // join: [a, b]
+			parts := make([]string, len(list))
+			for i, x := range list {
+				parts[i] = fmt.Sprint(x)
+			}
+			v = strings.Join(parts, ",")
+		}
+		if err := f.Value.Set(v); err != nil {
+			return fmt.Errorf("config file %s: %s: %v", path, k, err)
 		}
 	}
 	return nil

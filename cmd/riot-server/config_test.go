@@ -1,0 +1,95 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// Precedence: flags > RIOT_* environment > --config file > defaults.
+func TestOptionsPrecedence(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "riot.yaml")
+	cfg := "addr: 127.0.0.1:1111\nraft-addr: 127.0.0.1:2222\ndata-dir: /from/file\njoin: [a:1, b:2]\nleader-wait: 3s\nvoters: 5\n"
+	if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o, err := parseOptions(
+		[]string{"--config", file, "--addr", "127.0.0.1:3333"},
+		env(map[string]string{"RIOT_ADDR": "127.0.0.1:4444", "RIOT_RAFT_ADDR": "127.0.0.1:5555"}),
+		io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, got, want string }{
+		{"addr (flag beats env and file)", o.addr, "127.0.0.1:3333"},
+		{"raft-addr (env beats file)", o.raftAddr, "127.0.0.1:5555"},
+		{"data-dir (file beats default)", o.dataDir, "/from/file"},
+		{"join (YAML list)", o.join, "a:1,b:2"},
+		{"gossip-addr (default)", o.gossipAddr, "127.0.0.1:7946"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
+		}
+	}
+	if o.leaderWait != 3*time.Second || o.voters != 5 {
+		t.Errorf("leader-wait, voters = %v, %d; want 3s, 5 from the file", o.leaderWait, o.voters)
+	}
+	// RIOT_CONFIG names the file too.
+	o, err = parseOptions(nil, env(map[string]string{"RIOT_CONFIG": file}), io.Discard)
+	if err != nil || o.addr != "127.0.0.1:1111" {
+		t.Errorf("RIOT_CONFIG: addr = %q, err %v; want the file's", o.addr, err)
+	}
+}
+
+func TestOptionsErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"unknown flag", []string{"--nope"}, nil, "flag provided but not defined"},
+		{"bad engine", []string{"--engine", "rocks"}, nil, "unknown engine"},
+		{"bad env", nil, map[string]string{"RIOT_VOTERS": "x"}, "RIOT_VOTERS"},
+		{"even voters", []string{"--voters", "4"}, nil, "odd"},
+		{"stray argument", []string{"extra"}, nil, "unexpected argument"},
+		{"unknown file setting", []string{"--config", write("u.yaml", "adress: x\n")}, nil, `unknown setting "adress"`},
+		{"bad file value", []string{"--config", write("v.yaml", "voters: lots\n")}, nil, "voters"},
+		{"bad YAML", []string{"--config", write("y.yaml", "a: [\n")}, nil, "config file"},
+		{"missing file", []string{"--config", filepath.Join(dir, "none.yaml")}, nil, "config file"},
+		{"bad gossip key", []string{"--gossip-key", "abc"}, nil, "gossip-key"},
+		{"wildcard without advertise", []string{"--join", "a:1", "--addr", "0.0.0.0:6379"}, nil, "--advertise"},
+	}
+	for _, tt := range tests {
+		_, err := parseOptions(tt.args, env(tt.env), io.Discard)
+		var ue usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: parseOptions(%q) error = %v, want a usage error containing %q", tt.name, tt.args, err, tt.want)
+		}
+	}
+}
+
+// The sample configuration in docs/ stays valid.
+func TestSampleConfig(t *testing.T) {
+	o, err := parseOptions([]string{"--config", "../../docs/riot.yaml"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatalf("docs/riot.yaml: %v", err)
+	}
+	if o.dataDir != "/var/lib/riot" || o.voters != 3 {
+		t.Errorf("docs/riot.yaml read as data-dir %q, voters %d", o.dataDir, o.voters)
+	}
+}
