@@ -311,7 +311,7 @@ func (g *Gossip) Leave(timeout time.Duration) error {
 	// Tell every live member directly, over TCP, before the leave itself:
 	// memberlist reports a leave and a failure the same way, and the
 	// metadata update can arrive after the leave.
-	msg := append([]byte(leavingMsg), g.cfg.Meta.ID...)
+	msg := fmt.Appendf(nil, "%s%d:%s", leavingMsg, g.cfg.Meta.Started, g.cfg.Meta.ID)
 	for _, n := range g.ml.Members() {
 		if n.Name != g.cfg.Meta.ID {
 			if err := g.ml.SendReliable(n, msg); err != nil {
@@ -442,13 +442,25 @@ func (d delegate) NodeMeta(limit int) []byte {
 	return b
 }
 
-// NotifyMsg records "leaving" messages from members about to leave.
+// NotifyMsg records "leaving" messages ("riot-leaving:<started>:<id>") from
+// members about to leave. A message from another incarnation than the
+// member known under that ID (a refused duplicate) is ignored.
 func (d delegate) NotifyMsg(b []byte) {
-	if id, ok := bytes.CutPrefix(b, []byte(leavingMsg)); ok && len(id) > 0 {
-		d.g.mu.Lock()
-		d.g.leaving[string(id)] = true
-		d.g.mu.Unlock()
+	rest, ok := bytes.CutPrefix(b, []byte(leavingMsg))
+	if !ok {
+		return
 	}
+	started, id, ok := bytes.Cut(rest, []byte(":"))
+	if !ok || len(id) == 0 {
+		return
+	}
+	d.g.mu.Lock()
+	defer d.g.mu.Unlock()
+	if m, known := d.g.members[string(id)]; known && strconv.FormatInt(m.Started, 10) != string(started) {
+		d.g.logger.Warn("gossip: ignoring a leave from another node using this ID", "id", string(id))
+		return
+	}
+	d.g.leaving[string(id)] = true
 }
 func (delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
 func (delegate) LocalState(join bool) []byte                { return nil }

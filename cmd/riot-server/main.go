@@ -206,7 +206,13 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	case runErr = <-serveErr:
 	case err := <-g.Conflict():
 		if !node.HasState() {
-			runErr = fmt.Errorf("refusing to start: %w", err)
+			// Another live node owns this ID. Stop without leaving: a
+			// leave would announce that ID as gone, and the leader would
+			// remove the real member.
+			rec.Stop()
+			g.Shutdown()
+			srv.Close(context.Background())
+			return fmt.Errorf("refusing to start: %w", err)
 		} else {
 			logger.Error("node ID conflict in gossip; still running because this node has raft state (a restart at a new address is accepted once the old one is declared dead)", "err", err)
 			select {
