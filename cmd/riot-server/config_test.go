@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -91,5 +92,30 @@ func TestSampleConfig(t *testing.T) {
 	}
 	if o.dataDir != "/var/lib/riot" || o.voters != 3 {
 		t.Errorf("docs/riot.yaml read as data-dir %q, voters %d", o.dataDir, o.voters)
+	}
+}
+
+func TestHelpListsEveryFlag(t *testing.T) {
+	var o options
+	fs := newFlagSet(&o, io.Discard)
+	grouped := map[string]bool{}
+	for _, g := range flagGroups {
+		for _, f := range g.flags {
+			grouped[f] = true
+		}
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		if !grouped[f.Name] {
+			t.Errorf("flag --%s is in no --help group", f.Name)
+		}
+	})
+	var out strings.Builder
+	if _, err := parseOptions([]string{"--help"}, env(nil), &out); !errors.Is(err, errHelp) {
+		t.Fatalf("--help: err = %v, want errHelp", err)
+	}
+	for _, want := range []string{"Addresses:", "--join", "--gossip-key", "(default 127.0.0.1:6379)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--help output lacks %q:\n%s", want, out.String())
+		}
 	}
 }
