@@ -97,7 +97,7 @@ func (s *Server) keyCount() int64 {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_ = s.r.Read(ctx, cluster.Stale, func(v *raftkv.View) error {
-		n, err := v.Count()
+		n, err := v.Count(time.Now().UnixMilli())
 		if err == nil {
 			s.keys = n
 		}

@@ -9,7 +9,7 @@ import (
 // kvGet and kvSet are the string read and write the REST API uses. Time is
 // decided here, before proposing, as for RESP commands.
 func kvGet(v *raftkv.View, key []byte) ([]byte, bool, error) {
-	return v.Get(key)
+	return v.Get(key, time.Now().UnixMilli())
 }
 
 func kvSet(key, value []byte) *raftkv.Command {

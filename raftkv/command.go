@@ -32,6 +32,29 @@ const (
 	OpDelMember Op = 7
 	// OpPruneRequests drops dedup records applied at or before index Int.
 	OpPruneRequests Op = 8
+
+	// Strings. Every data op treats a key whose deadline is at or before
+	// the command's Now as absent. The Int and Args conventions of each are
+	// documented next to its apply function.
+	OpMSetNX      Op = 9  // Args: key, value...; Result.Int 1 if all were set
+	OpGetDel      Op = 10 // Args: key; Result.Value or Null
+	OpGetEx       Op = 11 // Args: key; Int: getEx* flags; ExpireAt
+	OpAppend      Op = 12 // Args: key, suffix, max length
+	OpSetRange    Op = 13 // Args: key, value, max length; Int: offset
+	OpSetBit      Op = 14 // Args: key, bit ("0"/"1"); Int: bit offset
+	OpIncrByFloat Op = 15 // Args: key, increment (as the client sent it)
+
+	// Keyspace.
+	OpRename Op = 16 // Args: src, dst; Int: 1 for RENAMENX
+	OpCopy   Op = 17 // Args: src, dst; Int: 1 to REPLACE
+	OpFlush  Op = 18 // no args: deletes every key
+
+	// Expiry.
+	OpPExpireAt Op = 19 // Args: key; Int: deadline (Unix ms); ExpireAt unused; Args[1]: condition flags
+	OpPersist   Op = 20 // Args: key
+	// OpExpire deletes each key that is still expired at Now: the leader's
+	// active expiry. Args: keys. Result.Int: keys deleted.
+	OpExpire Op = 21
 )
 
 func (o Op) String() string {
@@ -44,6 +67,10 @@ func (o Op) String() string {
 var opNames = map[Op]string{
 	OpNoop: "noop", OpSet: "set", OpDel: "del", OpIncrBy: "incrby", OpMSet: "mset",
 	OpSetMember: "setmember", OpDelMember: "delmember", OpPruneRequests: "prunerequests",
+	OpMSetNX: "msetnx", OpGetDel: "getdel", OpGetEx: "getex", OpAppend: "append",
+	OpSetRange: "setrange", OpSetBit: "setbit", OpIncrByFloat: "incrbyfloat",
+	OpRename: "rename", OpCopy: "copy", OpFlush: "flush",
+	OpPExpireAt: "pexpireat", OpPersist: "persist", OpExpire: "expire",
 }
 
 // Command is one state machine operation, as proposed to raft. Everything
@@ -55,6 +82,12 @@ type Command struct {
 	Int int64
 	// ExpireAt is an absolute deadline in Unix milliseconds; 0 means none.
 	ExpireAt int64
+	// Now is the proposer's clock (Unix milliseconds) when it built the
+	// command. Apply uses it, never the local clock, to decide which keys
+	// have expired: max(Now, the largest Now applied before) is the
+	// command's time, so time never runs backwards along the log. 0 (an
+	// entry from before Now existed) means the time of the previous entry.
+	Now int64
 	// ClientID and Seq identify a request that may be retried (a forwarded
 	// write). The state machine applies each (ClientID, Seq) at most once
 	// and answers a repeat with the first outcome. ClientID 0: no ID.
@@ -67,18 +100,23 @@ type Command struct {
 //	version  byte  (1)
 //	op       byte
 //	flags    byte  (bit 0: Int present, bit 1: ExpireAt present,
-//	                bit 2: request ID present)
+//	                bit 2: request ID present, bit 3: Now present)
 //	[Int      varint]
 //	[ExpireAt varint]
 //	[ClientID uvarint, Seq uvarint]
+//	[Now      varint]
 //	nargs    uvarint
 //	nargs x (len uvarint, bytes)
+//
+// Bit 3 was added after the first release; entries written before it have
+// the bit clear and decode with Now 0.
 const (
 	encodingV1   = 1
 	flagInt      = 1 << 0
 	flagExpireAt = 1 << 1
 	flagRequest  = 1 << 2
-	knownFlags   = flagInt | flagExpireAt | flagRequest
+	flagNow      = 1 << 3
+	knownFlags   = flagInt | flagExpireAt | flagRequest | flagNow
 )
 
 // ErrBadEntry is returned by DecodeCommand for data that is not a valid
@@ -97,6 +135,9 @@ func (c *Command) AppendEncode(dst []byte) []byte {
 	if c.ClientID != 0 {
 		flags |= flagRequest
 	}
+	if c.Now != 0 {
+		flags |= flagNow
+	}
 	dst = append(dst, encodingV1, byte(c.Op), flags)
 	if c.Int != 0 {
 		dst = binary.AppendVarint(dst, c.Int)
@@ -108,6 +149,9 @@ func (c *Command) AppendEncode(dst []byte) []byte {
 		dst = binary.AppendUvarint(dst, c.ClientID)
 		dst = binary.AppendUvarint(dst, c.Seq)
 	}
+	if c.Now != 0 {
+		dst = binary.AppendVarint(dst, c.Now)
+	}
 	dst = binary.AppendUvarint(dst, uint64(len(c.Args)))
 	for _, a := range c.Args {
 		dst = binary.AppendUvarint(dst, uint64(len(a)))
@@ -118,7 +162,7 @@ func (c *Command) AppendEncode(dst []byte) []byte {
 
 // Encode returns the encoding of c.
 func (c *Command) Encode() []byte {
-	n := 16
+	n := 24
 	for _, a := range c.Args {
 		n += len(a) + binary.MaxVarintLen32
 	}
@@ -160,6 +204,12 @@ func DecodeCommand(data []byte) (Command, error) {
 		p = p[n:]
 		if c.Seq, n = binary.Uvarint(p); n <= 0 {
 			return c, fmt.Errorf("%w: bad sequence", ErrBadEntry)
+		}
+		p = p[n:]
+	}
+	if flags&flagNow != 0 {
+		if c.Now, n = binary.Varint(p); n <= 0 {
+			return c, fmt.Errorf("%w: bad now", ErrBadEntry)
 		}
 		p = p[n:]
 	}

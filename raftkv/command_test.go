@@ -14,7 +14,7 @@ import (
 // sameCommand reports whether a and b are the same command. A nil and an
 // empty Args (or arg) are the same: the encoding does not tell them apart.
 func sameCommand(a, b raftkv.Command) bool {
-	if a.Op != b.Op || a.Int != b.Int || a.ExpireAt != b.ExpireAt || a.ClientID != b.ClientID || a.Seq != b.Seq || len(a.Args) != len(b.Args) {
+	if a.Op != b.Op || a.Int != b.Int || a.ExpireAt != b.ExpireAt || a.Now != b.Now || a.ClientID != b.ClientID || a.Seq != b.Seq || len(a.Args) != len(b.Args) {
 		return false
 	}
 	for i := range a.Args {
@@ -27,7 +27,7 @@ func sameCommand(a, b raftkv.Command) bool {
 
 func fmtCommand(c raftkv.Command) string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "{Op:%s Int:%d ExpireAt:%d ClientID:%d Seq:%d Args:[", c.Op, c.Int, c.ExpireAt, c.ClientID, c.Seq)
+	fmt.Fprintf(&sb, "{Op:%s Int:%d ExpireAt:%d Now:%d ClientID:%d Seq:%d Args:[", c.Op, c.Int, c.ExpireAt, c.Now, c.ClientID, c.Seq)
 	for i, a := range c.Args {
 		if i > 0 {
 			sb.WriteByte(' ')
@@ -74,6 +74,23 @@ var roundTripCommands = []struct {
 	{"nil arg", raftkv.Command{Op: raftkv.OpSet, Args: [][]byte{nil, []byte("v")}}},
 	{"binary args", raftkv.Command{Op: raftkv.OpSet, Args: [][]byte{{0, 0xff, '\r', '\n', 0x80}, {0x01, 0x00, 0x00}}}},
 	{"long arg", raftkv.Command{Op: raftkv.OpSet, Args: [][]byte{[]byte("k"), bytes.Repeat([]byte{0xab}, 70000)}}},
+	{"set now", raftkv.Command{Op: raftkv.OpSet, Args: bs("k", "v"), ExpireAt: 1_700_000_000_123, Now: 1_700_000_000_000}},
+	{"now negative", raftkv.Command{Op: raftkv.OpIncrBy, Args: bs("n"), Int: 1, Now: -1}},
+	{"now max", raftkv.Command{Op: raftkv.OpNoop, Now: math.MaxInt64}},
+	{"all fields", raftkv.Command{Op: raftkv.OpSet, Args: bs("k", "v"), Int: raftkv.SetNX | raftkv.SetGet, ExpireAt: 5, Now: 4, ClientID: 9, Seq: 10}},
+	{"msetnx", raftkv.Command{Op: raftkv.OpMSetNX, Args: bs("a", "1", "b", "2"), Now: 1}},
+	{"getdel", raftkv.Command{Op: raftkv.OpGetDel, Args: bs("k"), Now: 1}},
+	{"getex", raftkv.Command{Op: raftkv.OpGetEx, Args: bs("k"), Int: raftkv.GetExSet, ExpireAt: 9, Now: 1}},
+	{"append", raftkv.Command{Op: raftkv.OpAppend, Args: bs("k", "x", "536870912"), Now: 1}},
+	{"setrange", raftkv.Command{Op: raftkv.OpSetRange, Args: bs("k", "x", "536870912"), Int: 7, Now: 1}},
+	{"setbit", raftkv.Command{Op: raftkv.OpSetBit, Args: bs("k", "1"), Int: 4294967295, Now: 1}},
+	{"incrbyfloat", raftkv.Command{Op: raftkv.OpIncrByFloat, Args: bs("k", "0.1"), Now: 1}},
+	{"rename", raftkv.Command{Op: raftkv.OpRename, Args: bs("a", "b"), Int: 1, Now: 1}},
+	{"copy", raftkv.Command{Op: raftkv.OpCopy, Args: bs("a", "b"), Int: 1, Now: 1}},
+	{"flush", raftkv.Command{Op: raftkv.OpFlush, Now: 1}},
+	{"pexpireat", raftkv.Command{Op: raftkv.OpPExpireAt, Args: [][]byte{[]byte("k"), {raftkv.ExpireGT}}, Int: -5, Now: 1}},
+	{"persist", raftkv.Command{Op: raftkv.OpPersist, Args: bs("k"), Now: 1}},
+	{"expire", raftkv.Command{Op: raftkv.OpExpire, Args: bs("a", "b", "c"), Now: 1}},
 	{"unknown op", raftkv.Command{Op: raftkv.Op(200), Args: bs("x")}},
 	{"op zero", raftkv.Command{Op: 0}},
 }
@@ -115,7 +132,7 @@ func TestDecodeCommandAliases(t *testing.T) {
 }
 
 func TestDecodeCommandMalformed(t *testing.T) {
-	valid := (&raftkv.Command{Op: raftkv.OpSet, Args: bs("k", "v"), Int: 5, ExpireAt: 9}).Encode()
+	valid := (&raftkv.Command{Op: raftkv.OpSet, Args: bs("k", "v"), Int: 5, ExpireAt: 9, Now: 11, ClientID: 3, Seq: 4}).Encode()
 	tests := []struct {
 		name string
 		in   []byte
@@ -134,6 +151,9 @@ func TestDecodeCommandMalformed(t *testing.T) {
 		{"int overlong varint", []byte{1, 4, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0}},
 		{"expire missing", []byte{1, 2, 2}},
 		{"expire truncated varint", []byte{1, 2, 2, 0x80}},
+		{"now missing", []byte{1, 2, 8}},
+		{"now truncated varint", []byte{1, 2, 8, 0x80}},
+		{"unknown flag bit 4", []byte{1, 2, 16, 0}},
 		{"nargs truncated varint", []byte{1, 2, 0, 0x80}},
 		{"nargs huge", []byte{1, 2, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}},
 		{"nargs beyond data", []byte{1, 2, 0, 5, 0}},
@@ -205,6 +225,9 @@ func TestOpString(t *testing.T) {
 		{raftkv.OpDel, "del"},
 		{raftkv.OpIncrBy, "incrby"},
 		{raftkv.OpMSet, "mset"},
+		{raftkv.OpIncrByFloat, "incrbyfloat"},
+		{raftkv.OpPExpireAt, "pexpireat"},
+		{raftkv.OpExpire, "expire"},
 		{raftkv.Op(0), "op(0)"},
 		{raftkv.Op(99), "op(99)"},
 	}

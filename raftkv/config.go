@@ -48,6 +48,13 @@ type Config struct {
 	SnapshotRetain int
 	// ApplyTimeout bounds the wait to hand a command to raft. Default 5s.
 	ApplyTimeout time.Duration
+	// ActiveExpireInterval is how often the leader looks for expired keys
+	// to delete (reads hide them anyway). Default 100ms; 0 turns active
+	// expiry off.
+	ActiveExpireInterval time.Duration
+	// ActiveExpireBatch bounds the keys deleted by one log entry. Default
+	// 256.
+	ActiveExpireBatch int
 
 	// InMemory keeps the raft log, stable store and snapshots in memory
 	// (tests only: nothing survives the process).
@@ -73,6 +80,9 @@ func DefaultConfig() Config {
 		TrailingLogs:       10240,
 		SnapshotRetain:     2,
 		ApplyTimeout:       5 * time.Second,
+
+		ActiveExpireInterval: 100 * time.Millisecond,
+		ActiveExpireBatch:    256,
 	}
 }
 
@@ -91,6 +101,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("raftkv: config: SnapshotRetain %d < 1", c.SnapshotRetain)
 	case c.ApplyTimeout <= 0:
 		return errors.New("raftkv: config: ApplyTimeout must be positive")
+	case c.ActiveExpireInterval < 0:
+		return errors.New("raftkv: config: ActiveExpireInterval must not be negative")
+	case c.ActiveExpireInterval > 0 && (c.ActiveExpireBatch < 1 || c.ActiveExpireBatch > 4096):
+		return fmt.Errorf("raftkv: config: ActiveExpireBatch %d not in 1..4096", c.ActiveExpireBatch)
 	}
 	return nil
 }

@@ -103,7 +103,7 @@ func TestAddressBook(t *testing.T) {
 		t.Errorf("Member(b) = %+v, %v; want client h:6390", m, ok)
 	}
 	// Address book entries are not user keys.
-	if n, err := v.Count(); err != nil || n != 0 {
+	if n, err := v.Count(0); err != nil || n != 0 {
 		t.Errorf("Count() = %d, %v; want 0", n, err)
 	}
 }
@@ -130,6 +130,13 @@ func TestResultCodec(t *testing.T) {
 		}
 		if r.Err == ErrNotInteger && !errors.Is(got.Err, ErrNotInteger) {
 			t.Errorf("sentinel lost: %v", got.Err)
+		}
+	}
+	// Every sentinel an operation can return survives forwarding as itself.
+	for _, e := range resultErrors[1:] {
+		got, err := DecodeResult(AppendEncodeResult(nil, Result{Err: e, Null: true}))
+		if err != nil || got.Err != e || !got.Null {
+			t.Errorf("round trip of {Err: %v, Null} = %+v, %v; want the same sentinel", e, got, err)
 		}
 	}
 	for _, bad := range [][]byte{nil, {1}, {2, 0}, {1, 0xf0}, {1, 2}, {1, 2, 99}, {1, 0, 0}} {

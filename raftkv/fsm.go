@@ -29,6 +29,7 @@ type FSM struct {
 	restoreMu sync.RWMutex
 
 	applied atomic.Uint64 // last raft index reflected in the engine
+	clock   atomic.Int64  // the largest Command.Now applied (Unix ms)
 	waiters appliedWaiters
 
 	failed atomic.Pointer[error] // set once a storage write fails
@@ -49,8 +50,28 @@ func NewFSM(eng storage.Engine, logger *slog.Logger) (*FSM, error) {
 		return nil, err
 	}
 	f.applied.Store(idx)
+	clock, err := readClock(eng)
+	if err != nil {
+		return nil, err
+	}
+	f.clock.Store(clock)
 	return f, nil
 }
+
+func readClock(r storage.Reader) (int64, error) {
+	b, err := r.Get(keyClock)
+	if errors.Is(err, storage.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("raftkv: read clock: %w", err)
+	}
+	return decodeClock(b)
+}
+
+// Clock returns the state machine's time: the largest Command.Now applied,
+// in Unix ms. Applying never uses an earlier time, and reads neither.
+func (f *FSM) Clock() int64 { return f.clock.Load() }
 
 func readApplied(r storage.Reader) (uint64, error) {
 	b, err := r.Get(keyApplied)
@@ -104,7 +125,8 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	}
 	applied := f.applied.Load()
 	last := applied
-	tx := newTxn(f.eng)
+	clock := f.clock.Load()
+	tx := newTxn(f.eng, clock)
 	for i, l := range logs {
 		if l.Index <= applied {
 			continue // already in the engine: replayed after a restart
@@ -125,6 +147,9 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	}
 
 	tx.batch.Put(keyApplied, encodeIndex(last))
+	if tx.clock != clock {
+		tx.batch.Put(keyClock, encodeIndex(uint64(tx.clock)))
+	}
 	if err := f.eng.Write(&tx.batch); err != nil {
 		// The engine and the log now disagree about what is applied; going
 		// on would diverge from the other replicas. Stop applying.
@@ -137,6 +162,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		f.waiters.fail()
 		return res
 	}
+	f.clock.Store(tx.clock)
 	f.applied.Store(last)
 	f.waiters.notify(last)
 	return res
@@ -154,6 +180,7 @@ func applyCommand(tx *txn, c *Command, index uint64) Result {
 			return r
 		}
 	}
+	tx.begin(c)
 	fn, ok := ops[c.Op]
 	var r Result
 	if ok {
@@ -171,7 +198,7 @@ func applyCommand(tx *txn, c *Command, index uint64) Result {
 // when done. Reads wait while a restore is rewriting the engine.
 func (f *FSM) View() (v *View, release func()) {
 	f.restoreMu.RLock()
-	return &View{r: f.eng}, f.restoreMu.RUnlock
+	return &View{r: f.eng, floor: f.clock.Load()}, f.restoreMu.RUnlock
 }
 
 // SnapshotView is View over a consistent point-in-time snapshot, for reads
@@ -183,7 +210,7 @@ func (f *FSM) SnapshotView() (*View, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return &View{r: s}, s.Release, nil
+	return &View{r: s, floor: f.clock.Load()}, s.Release, nil
 }
 
 // EngineStats reports the storage engine's figures.

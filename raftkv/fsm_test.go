@@ -83,7 +83,7 @@ func get(t testing.TB, f *FSM, key string) (string, bool) {
 	t.Helper()
 	v, release := f.View()
 	defer release()
-	val, ok, err := v.Get([]byte(key))
+	val, ok, err := v.Get([]byte(key), 0)
 	if err != nil {
 		t.Fatalf("Get(%q): %v", key, err)
 	}

@@ -9,19 +9,27 @@ import (
 // that user data and state machine metadata never collide:
 //
 //	'd' + user key      -> encoded value (see encodeValue)
+//	'e' + expireAt (8 bytes big-endian Unix ms) + user key -> empty: the
+//	                      expiry index, one entry per key with a deadline,
+//	                      written in the same batch as the key
 //	'm' + "applied"     -> last applied raft index, 8 bytes big-endian
+//	'm' + "clock"       -> the largest Command.Now applied, 8 bytes
+//	                      big-endian Unix ms (time never runs backwards)
 //	'm' + "restoring"   -> present while a snapshot restore is under way
 //	'm' + "member/" + id -> a server's addresses (the address book)
 //	'm' + "req/" + client + seq (8+8 bytes) -> applied index + encoded Result
 //	                      of a request that carried an ID (dedup)
 const (
-	prefixData = 'd'
-	prefixMeta = 'm'
+	prefixData   = 'd'
+	prefixExpire = 'e'
+	prefixMeta   = 'm'
 )
 
 var (
 	dataPrefix   = []byte{prefixData}
+	expirePrefix = []byte{prefixExpire}
 	keyApplied   = []byte("mapplied")
+	keyClock     = []byte("mclock")
 	keyRestoring = []byte("mrestoring")
 	memberPrefix = []byte("mmember/")
 	reqPrefix    = []byte("mreq/")
@@ -42,16 +50,64 @@ func dataKey(user []byte) []byte {
 	return k
 }
 
+// expireKey is the expiry index entry of user key with deadline at.
+func expireKey(at int64, user []byte) []byte {
+	k := make([]byte, 9, 9+len(user))
+	k[0] = prefixExpire
+	binary.BigEndian.PutUint64(k[1:], uint64(at))
+	return append(k, user...)
+}
+
+// splitExpireKey returns the deadline and user key of an expiry index entry.
+func splitExpireKey(k []byte) (at int64, user []byte, ok bool) {
+	if len(k) < 9 || k[0] != prefixExpire {
+		return 0, nil, false
+	}
+	return int64(binary.BigEndian.Uint64(k[1:9])), k[9:], true
+}
+
 // Value encoding:
 //
-//	type   byte (typeString)
+//	type   byte (a Type: typeString, ...)
 //	flags  byte (bit 0: expiry present)
 //	[expireAt 8 bytes big-endian Unix ms]
 //	payload
+//
+// Only strings exist yet. The other type bytes are reserved so that a key of
+// a type this version does not implement (written by a newer one) is still
+// a key: it has a TYPE, expires, renames and is deleted like any other, and
+// every string command on it answers WRONGTYPE.
 const (
 	typeString   = 's'
+	typeList     = 'l'
+	typeHash     = 'h'
+	typeSet      = 'S'
+	typeZSet     = 'z'
+	typeStream   = 'x'
 	valueExpires = 1 << 0
 )
+
+// Type is the type of a stored value.
+type Type byte
+
+// String returns the type's name as Redis's TYPE reports it.
+func (t Type) String() string {
+	switch t {
+	case typeString:
+		return "string"
+	case typeList:
+		return "list"
+	case typeHash:
+		return "hash"
+	case typeSet:
+		return "set"
+	case typeZSet:
+		return "zset"
+	case typeStream:
+		return "stream"
+	}
+	return "unknown"
+}
 
 // value is a decoded stored value.
 type value struct {
@@ -74,6 +130,9 @@ func encodeValue(v value) []byte {
 	return append(b, v.data...)
 }
 
+// expired reports whether v's deadline is at or before now.
+func (v value) expired(now int64) bool { return v.expireAt != 0 && v.expireAt <= now }
+
 func decodeValue(b []byte) (value, error) {
 	if len(b) < 2 {
 		return value{}, fmt.Errorf("raftkv: stored value of %d bytes", len(b))
@@ -92,6 +151,13 @@ func decodeValue(b []byte) (value, error) {
 }
 
 func encodeIndex(i uint64) []byte { return binary.BigEndian.AppendUint64(nil, i) }
+
+func decodeClock(b []byte) (int64, error) {
+	if len(b) != 8 {
+		return 0, fmt.Errorf("raftkv: clock of %d bytes", len(b))
+	}
+	return int64(binary.BigEndian.Uint64(b)), nil
+}
 
 func decodeIndex(b []byte) (uint64, error) {
 	if len(b) != 8 {

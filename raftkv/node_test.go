@@ -48,7 +48,7 @@ func nodeGet(t *testing.T, n *raftkv.Node, key string) (string, bool) {
 	t.Helper()
 	v, release := n.FSM().View()
 	defer release()
-	val, ok, err := v.Get([]byte(key))
+	val, ok, err := v.Get([]byte(key), time.Now().UnixMilli())
 	if err != nil {
 		t.Fatalf("Get(%q): %v", key, err)
 	}

@@ -2,7 +2,6 @@ package raftkv
 
 import (
 	"fmt"
-	"strconv"
 )
 
 // applyFunc applies one command inside a transaction. It must be
@@ -11,11 +10,30 @@ type applyFunc func(tx *txn, c *Command) Result
 
 // ops is the state machine's op table, built once.
 var ops = map[Op]applyFunc{
-	OpNoop:   func(*txn, *Command) Result { return Result{} },
-	OpSet:    applySet,
+	OpNoop: func(*txn, *Command) Result { return Result{} },
+
+	// strings (strings.go)
+	OpSet:         applySet,
+	OpIncrBy:      applyIncrBy,
+	OpMSet:        applyMSet,
+	OpMSetNX:      applyMSetNX,
+	OpGetDel:      applyGetDel,
+	OpGetEx:       applyGetEx,
+	OpAppend:      applyAppend,
+	OpSetRange:    applySetRange,
+	OpSetBit:      applySetBit,
+	OpIncrByFloat: applyIncrByFloat,
+
+	// keyspace (keyspace.go)
 	OpDel:    applyDel,
-	OpIncrBy: applyIncrBy,
-	OpMSet:   applyMSet,
+	OpRename: applyRename,
+	OpCopy:   applyCopy,
+	OpFlush:  applyFlush,
+
+	// expiry (expire.go)
+	OpPExpireAt: applyPExpireAt,
+	OpPersist:   applyPersist,
+	OpExpire:    applyExpire,
 
 	OpSetMember:     applySetMember,
 	OpDelMember:     applyDelMember,
@@ -26,62 +44,16 @@ func argError(c *Command, want string) Result {
 	return Result{Err: fmt.Errorf("%w: %s needs %s, got %d args", ErrBadEntry, c.Op, want, len(c.Args))}
 }
 
-func applySet(tx *txn, c *Command) Result {
-	if len(c.Args) != 2 {
-		return argError(c, "2")
-	}
-	tx.put(c.Args[0], value{typ: typeString, expireAt: c.ExpireAt, data: c.Args[1]})
-	return Result{}
-}
+// errResult is the Result of an operation that failed with err.
+func errResult(err error) Result { return Result{Err: err} }
 
-func applyMSet(tx *txn, c *Command) Result {
-	if len(c.Args) == 0 || len(c.Args)%2 != 0 {
-		return argError(c, "pairs")
+// bulk returns b as a Result value: never nil, so that an empty string is
+// not taken for "no value".
+func bulk(b []byte) Result {
+	if b == nil {
+		b = []byte{}
 	}
-	for i := 0; i < len(c.Args); i += 2 {
-		tx.put(c.Args[i], value{typ: typeString, data: c.Args[i+1]})
-	}
-	return Result{}
-}
-
-func applyDel(tx *txn, c *Command) Result {
-	var n int64
-	for _, k := range c.Args {
-		_, ok, err := tx.get(k)
-		if err != nil {
-			return Result{Err: err}
-		}
-		if ok {
-			tx.del(k)
-			n++
-		}
-	}
-	return Result{Int: n}
-}
-
-func applyIncrBy(tx *txn, c *Command) Result {
-	if len(c.Args) != 1 {
-		return argError(c, "1")
-	}
-	v, ok, err := tx.get(c.Args[0])
-	if err != nil {
-		return Result{Err: err}
-	}
-	var cur int64
-	if ok {
-		if v.typ != typeString {
-			return Result{Err: ErrWrongType}
-		}
-		if cur, err = ParseInt(v.data); err != nil {
-			return Result{Err: err}
-		}
-	}
-	if (c.Int > 0 && cur > maxInt64-c.Int) || (c.Int < 0 && cur < minInt64-c.Int) {
-		return Result{Err: ErrOverflow}
-	}
-	cur += c.Int
-	tx.put(c.Args[0], value{typ: typeString, expireAt: v.expireAt, data: strconv.AppendInt(nil, cur, 10)})
-	return Result{Int: cur}
+	return Result{Value: b}
 }
 
 const (

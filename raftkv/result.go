@@ -10,6 +10,18 @@ var (
 	ErrOverflow   = errors.New("raftkv: increment or decrement would overflow")
 	ErrWrongType  = errors.New("raftkv: wrong type")
 	ErrUnknownOp  = errors.New("raftkv: unknown operation")
+	// ErrTooLong: the string would grow past the limit the command
+	// carries (Redis's proto-max-bulk-len).
+	ErrTooLong = errors.New("raftkv: string exceeds maximum allowed size")
+	// ErrNotFloat: INCRBYFLOAT's value or increment is not a float.
+	ErrNotFloat = errors.New("raftkv: value is not a valid float")
+	// ErrNaNOrInf: INCRBYFLOAT's result would be NaN or infinite.
+	ErrNaNOrInf = errors.New("raftkv: increment would produce NaN or Infinity")
+	// ErrNoSuchKey: RENAME of a key that does not exist.
+	ErrNoSuchKey = errors.New("raftkv: no such key")
+	// ErrInvalidExpire: GETEX's expiry is out of range (reported only
+	// once the key is known to hold a string, as Redis does).
+	ErrInvalidExpire = errors.New("raftkv: invalid expire time")
 )
 
 // Errors from proposing a Command.

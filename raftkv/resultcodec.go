@@ -26,12 +26,17 @@ const (
 // resultErrors are the sentinel errors a Result can carry, by wire code.
 // Codes are part of the format: never renumber.
 var resultErrors = []error{
-	1: ErrNotInteger,
-	2: ErrOverflow,
-	3: ErrWrongType,
-	4: ErrUnknownOp,
-	5: ErrBadEntry,
-	6: ErrFailed,
+	1:  ErrNotInteger,
+	2:  ErrOverflow,
+	3:  ErrWrongType,
+	4:  ErrUnknownOp,
+	5:  ErrBadEntry,
+	6:  ErrFailed,
+	7:  ErrTooLong,
+	8:  ErrNotFloat,
+	9:  ErrNaNOrInf,
+	10: ErrNoSuchKey,
+	11: ErrInvalidExpire,
 }
 
 const codeOther = 0xff

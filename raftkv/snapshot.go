@@ -140,6 +140,11 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if f.failed.Swap(nil) != nil {
 		f.waiters.recover()
 	}
+	clock, err := readClock(f.eng)
+	if err != nil {
+		return err
+	}
+	f.clock.Store(clock)
 	f.applied.Store(idx)
 	f.waiters.notify(idx)
 	f.logger.Info("restored snapshot", "applied_index", idx)

@@ -453,7 +453,7 @@ func TestSnapshotCompressed(t *testing.T) {
 	}
 	v, release := dst.View()
 	defer release()
-	if n, err := v.Count(); err != nil || n != keys {
+	if n, err := v.Count(0); err != nil || n != keys {
 		t.Errorf("Count() after restore = %d, %v; want %d", n, err, keys)
 	}
 }

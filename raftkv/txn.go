@@ -10,14 +10,27 @@ import (
 // txn accumulates one raft batch's writes into a single storage batch, with
 // an overlay so that later commands in the batch see earlier ones. Keys are
 // engine keys (prefixed); get/put/del work on user data keys.
+//
+// The txn also keeps the state machine's clock: each command runs at
+// max(its Now, the clock so far), so time never runs backwards along the
+// log, whatever the proposers' clocks say.
 type txn struct {
 	eng     storage.Reader
 	batch   storage.Batch
 	overlay map[string][]byte // engine key -> raw value; nil: deleted in this batch
+
+	now   int64 // the time of the command being applied (Unix ms)
+	clock int64 // the largest time so far
 }
 
-func newTxn(eng storage.Reader) *txn {
-	return &txn{eng: eng, overlay: make(map[string][]byte)}
+func newTxn(eng storage.Reader, clock int64) *txn {
+	return &txn{eng: eng, overlay: make(map[string][]byte), now: clock, clock: clock}
+}
+
+// begin starts applying c: it sets the time the command runs at.
+func (t *txn) begin(c *Command) {
+	t.clock = max(t.clock, c.Now)
+	t.now = t.clock
 }
 
 // getRaw returns the raw value at engine key k.
@@ -46,8 +59,8 @@ func (t *txn) delRaw(k []byte) {
 	t.batch.Delete(k)
 }
 
-// get returns the value of user key key.
-func (t *txn) get(key []byte) (value, bool, error) {
+// load returns the stored value of user key key, expired or not.
+func (t *txn) load(key []byte) (value, bool, error) {
 	raw, ok, err := t.getRaw(dataKey(key))
 	if !ok || err != nil {
 		return value{}, false, err
@@ -59,6 +72,73 @@ func (t *txn) get(key []byte) (value, bool, error) {
 	return v, true, nil
 }
 
-func (t *txn) put(key []byte, v value) { t.putRaw(dataKey(key), encodeValue(v)) }
+// get returns the live value of user key key at the command's time. A
+// value whose deadline has passed is absent, and is deleted in this batch.
+func (t *txn) get(key []byte) (value, bool, error) {
+	v, ok, err := t.load(key)
+	if !ok || err != nil {
+		return value{}, false, err
+	}
+	if v.expired(t.now) {
+		t.remove(key, v)
+		return value{}, false, nil
+	}
+	return v, true, nil
+}
 
-func (t *txn) del(key []byte) { t.delRaw(dataKey(key)) }
+// getString is get for commands that work on strings: ErrWrongType for a
+// key of another type.
+func (t *txn) getString(key []byte) (value, bool, error) {
+	v, ok, err := t.get(key)
+	if ok && v.typ != typeString {
+		return value{}, false, ErrWrongType
+	}
+	return v, ok, err
+}
+
+// put stores v at key, replacing whatever is there, and keeps the expiry
+// index in step. A v whose deadline has already passed deletes the key.
+func (t *txn) put(key []byte, v value) error {
+	old, had, err := t.load(key)
+	if err != nil {
+		return err
+	}
+	if v.expired(t.now) {
+		if had {
+			t.remove(key, old)
+		}
+		return nil
+	}
+	if had && old.expireAt != 0 && old.expireAt != v.expireAt {
+		t.delRaw(expireKey(old.expireAt, key))
+	}
+	t.putRaw(dataKey(key), encodeValue(v))
+	if v.expireAt != 0 && (!had || old.expireAt != v.expireAt) {
+		t.putRaw(expireKey(v.expireAt, key), nil)
+	}
+	return nil
+}
+
+// putString stores a string value.
+func (t *txn) putString(key, data []byte, expireAt int64) error {
+	return t.put(key, value{typ: typeString, expireAt: expireAt, data: data})
+}
+
+// del deletes key and reports whether it was live (an expired key is
+// deleted too, but does not count).
+func (t *txn) del(key []byte) (bool, error) {
+	v, ok, err := t.load(key)
+	if !ok || err != nil {
+		return false, err
+	}
+	t.remove(key, v)
+	return !v.expired(t.now), nil
+}
+
+// remove deletes key, whose stored value is v, and its expiry index entry.
+func (t *txn) remove(key []byte, v value) {
+	t.delRaw(dataKey(key))
+	if v.expireAt != 0 {
+		t.delRaw(expireKey(v.expireAt, key))
+	}
+}

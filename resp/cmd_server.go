@@ -164,46 +164,10 @@ func cmdConfig(s *session, args [][]byte) {
 	}
 }
 
-// globMatch matches name against a glob pattern with * and ?. It runs in
-// O(len(pat)*len(name)): on a mismatch it only retries the last '*' one
-// byte further, so a client's pattern cannot make it take exponential time.
+// globMatch matches name against a CONFIG GET pattern: Redis's glob,
+// ignoring ASCII case (see glob.go).
 func globMatch(pat, name string) bool {
-	p, n := 0, 0
-	star, starN := -1, 0 // the last '*' seen and where its match ends
-	for n < len(name) {
-		switch {
-		case p < len(pat) && pat[p] == '*':
-			star, starN = p, n
-			p++
-		case p < len(pat) && (pat[p] == '?' || pat[p] == name[n]):
-			p++
-			n++
-		case star >= 0:
-			starN++
-			p, n = star+1, starN
-		default:
-			return false
-		}
-	}
-	for p < len(pat) && pat[p] == '*' {
-		p++
-	}
-	return p == len(pat)
-}
-
-// Reference: https://redis.io/docs/latest/commands/dbsize/
-func cmdDBSize(s *session, _ [][]byte) {
-	var n int64
-	err := s.read(func(v *raftkv.View) error {
-		var err error
-		n, err = v.Count()
-		return err
-	})
-	if err != nil {
-		s.writeErr(err)
-		return
-	}
-	s.out = appendInt(s.out, n)
+	return compileGlob([]byte(pat), true).match([]byte(name))
 }
 
 // Reference: https://redis.io/docs/latest/commands/info/
@@ -260,15 +224,18 @@ func cmdInfo(s *session, args [][]byte) {
 	})
 	section("Raft", srv.backend.RaftInfo())
 	if all || want["keyspace"] {
-		var keys int64
+		var keys, expires int64
 		err := srv.backend.Read(s.ctx, s.readLevel, func(v *raftkv.View) error {
 			var err error
-			keys, err = v.Count()
+			if keys, err = v.Count(s.now); err != nil {
+				return err
+			}
+			expires, err = v.CountExpiring(s.now)
 			return err
 		})
 		var fields []raftkv.Field
 		if err == nil && keys > 0 {
-			fields = append(fields, raftkv.Field{Name: "db0", Value: fmt.Sprintf("keys=%d,expires=0,avg_ttl=0", keys)})
+			fields = append(fields, raftkv.Field{Name: "db0", Value: fmt.Sprintf("keys=%d,expires=%d,avg_ttl=0", keys, expires)})
 		}
 		section("Keyspace", fields)
 	}

@@ -1,21 +1,26 @@
 package resp
 
 import (
+	"math"
+	"strconv"
+
 	"github.com/riotkv/riot/raftkv"
 )
+
+// String commands. Writes are decided here down to what the state machine
+// needs: options parsed, relative TTLs turned into deadlines from the
+// request's time (s.now), argument errors answered without proposing.
+// Whatever depends on the key's current value (its type, its existence, its
+// length) is decided by the state machine, in the order Redis checks it.
 
 // Reference: https://redis.io/docs/latest/commands/get/
 func cmdGet(s *session, args [][]byte) {
 	err := s.read(func(v *raftkv.View) error {
-		val, ok, err := v.Get(args[1])
+		val, ok, err := v.Get(args[1], s.now)
 		if err != nil {
 			return err
 		}
-		if !ok {
-			s.out = appendNull(s.out, s.proto)
-		} else {
-			s.out = appendBulk(s.out, val)
-		}
+		s.appendBulkOrNull(val, ok)
 		return nil
 	})
 	if err != nil {
@@ -30,7 +35,7 @@ func cmdMGet(s *session, args [][]byte) {
 	vals := make([][]byte, len(keys))
 	err := s.readConsistent(func(v *raftkv.View) error {
 		for i, k := range keys {
-			val, ok, err := v.Get(k)
+			val, ok, err := v.Get(k, s.now)
 			if err != nil && err != raftkv.ErrWrongType {
 				return err
 			}
@@ -46,47 +51,201 @@ func cmdMGet(s *session, args [][]byte) {
 	}
 	s.out = appendArrayLen(s.out, len(vals))
 	for _, v := range vals {
-		if v == nil {
-			s.out = appendNull(s.out, s.proto)
-		} else {
-			s.out = appendBulk(s.out, v)
-		}
+		s.appendBulkOrNull(v, v != nil)
 	}
 }
 
-// Reference: https://redis.io/docs/latest/commands/exists/ (a key named
-// twice counts twice).
-func cmdExists(s *session, args [][]byte) {
-	var n int64
-	err := s.readConsistent(func(v *raftkv.View) error {
-		for _, k := range args[1:] {
-			ok, err := v.Exists(k)
-			if err != nil {
-				return err
-			}
-			if ok {
-				n++
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		s.writeErr(err)
-		return
+func (s *session) appendBulkOrNull(v []byte, ok bool) {
+	if ok {
+		s.out = appendBulk(s.out, v)
+	} else {
+		s.out = appendNull(s.out, s.proto)
 	}
-	s.out = appendInt(s.out, n)
 }
 
 func replyOK(s *session, _ raftkv.Result)  { s.out = appendOK(s.out) }
 func replyInt(s *session, r raftkv.Result) { s.out = appendInt(s.out, r.Int) }
 
-// Reference: https://redis.io/docs/latest/commands/set/ (plain form; the
-// options arrive with the Redis-compatibility work).
-func buildSet(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
-	if len(args) != 3 {
-		return nil, nil, errSyntax
+// replyBulkOrNull replies with the result's value, or null.
+func replyBulkOrNull(s *session, r raftkv.Result) { s.appendBulkOrNull(r.Value, !r.Null) }
+
+// replyOKOrNull replies +OK, or null when a condition was not met.
+func replyOKOrNull(s *session, r raftkv.Result) {
+	if r.Null {
+		s.out = appendNull(s.out, s.proto)
+	} else {
+		s.out = appendOK(s.out)
 	}
-	return &raftkv.Command{Op: raftkv.OpSet, Args: args[1:3]}, replyOK, nil
+}
+
+// String command options (t_string.c parseExtendedStringArgumentsOrReply).
+const (
+	optNX = 1 << iota
+	optXX
+	optGet
+	optKeepTTL
+	optPersist
+	optEX
+	optPX
+	optEXAT
+	optPXAT
+
+	optExpiry = optEX | optPX | optEXAT | optPXAT
+)
+
+// stringOptions are SET's or GETEX's parsed options.
+type stringOptions struct {
+	flags  int
+	expiry []byte // the EX/PX/EXAT/PXAT argument
+}
+
+// parseStringOptions parses args[from:] as SET's options (getex false) or
+// GETEX's, with Redis's rules: an option may repeat, but not combine with
+// one it excludes; anything else is a syntax error.
+func parseStringOptions(args [][]byte, from int, getex bool) (stringOptions, error) {
+	var o stringOptions
+	set := !getex
+	for j := from; j < len(args); j++ {
+		opt, next := args[j], j+1 < len(args)
+		f := o.flags
+		switch {
+		case set && equalFold(opt, "nx") && f&optXX == 0:
+			o.flags |= optNX
+		case set && equalFold(opt, "xx") && f&optNX == 0:
+			o.flags |= optXX
+		case set && equalFold(opt, "get"):
+			o.flags |= optGet
+		case set && equalFold(opt, "keepttl") && f&(optPersist|optExpiry) == 0:
+			o.flags |= optKeepTTL
+		case getex && equalFold(opt, "persist") && f&(optKeepTTL|optExpiry) == 0:
+			o.flags |= optPersist
+		case expiryOption(opt) != 0 && next && f&(optKeepTTL|optPersist|optExpiry&^expiryOption(opt)) == 0:
+			o.flags |= expiryOption(opt)
+			o.expiry = args[j+1]
+			j++
+		default:
+			return o, errSyntax
+		}
+	}
+	return o, nil
+}
+
+// expiryOption returns the flag of EX, PX, EXAT or PXAT, 0 for other
+// words.
+func expiryOption(opt []byte) int {
+	switch {
+	case equalFold(opt, "ex"):
+		return optEX
+	case equalFold(opt, "px"):
+		return optPX
+	case equalFold(opt, "exat"):
+		return optEXAT
+	case equalFold(opt, "pxat"):
+		return optPXAT
+	}
+	return 0
+}
+
+// expiryDeadline turns an EX/PX/EXAT/PXAT argument into a deadline in
+// Unix ms (t_string.c getExpireMillisecondsOrReply): relative ones count
+// from now; zero, negative and overflowing values are invalid.
+func expiryDeadline(arg []byte, flags int, now int64, cmd string) (int64, error) {
+	ms, err := raftkv.ParseInt(arg)
+	if err != nil {
+		return 0, errNotInteger
+	}
+	seconds := flags&(optEX|optEXAT) != 0
+	if ms <= 0 || (seconds && ms > math.MaxInt64/1000) {
+		return 0, errExpireTime(cmd)
+	}
+	if seconds {
+		ms *= 1000
+	}
+	if flags&(optEX|optPX) != 0 {
+		ms += now // wraps on overflow, which the check below catches
+	}
+	if ms <= 0 {
+		return 0, errExpireTime(cmd)
+	}
+	return ms, nil
+}
+
+// Reference: https://redis.io/docs/latest/commands/set/ (EX, PX, EXAT,
+// PXAT, NX, XX, GET, KEEPTTL)
+func buildSet(s *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
+	o, err := parseStringOptions(args, 3, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := &raftkv.Command{Op: raftkv.OpSet, Args: args[1:3]}
+	if o.expiry != nil {
+		if c.ExpireAt, err = expiryDeadline(o.expiry, o.flags, s.now, "set"); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, f := range [][2]int{{optNX, raftkv.SetNX}, {optXX, raftkv.SetXX}, {optGet, raftkv.SetGet}, {optKeepTTL, raftkv.SetKeepTTL}} {
+		if o.flags&f[0] != 0 {
+			c.Int |= int64(f[1])
+		}
+	}
+	if o.flags&optGet != 0 {
+		return c, replyBulkOrNull, nil
+	}
+	return c, replyOKOrNull, nil
+}
+
+// Reference: https://redis.io/docs/latest/commands/setnx/
+func buildSetNX(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
+	return &raftkv.Command{Op: raftkv.OpSet, Args: args[1:3], Int: raftkv.SetNX}, replyInt, nil
+}
+
+// buildSetEx builds SETEX (seconds) and PSETEX (milliseconds): key, TTL,
+// value.
+// Reference: https://redis.io/docs/latest/commands/setex/, psetex/
+func buildSetEx(name string, unit int) func(*session, [][]byte) (*raftkv.Command, replyFunc, error) {
+	return func(s *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
+		at, err := expiryDeadline(args[2], unit, s.now, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &raftkv.Command{Op: raftkv.OpSet, Args: [][]byte{args[1], args[3]}, ExpireAt: at}, replyOK, nil
+	}
+}
+
+// Reference: https://redis.io/docs/latest/commands/getset/ (the TTL is
+// dropped, as by SET)
+func buildGetSet(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
+	return &raftkv.Command{Op: raftkv.OpSet, Args: args[1:3], Int: raftkv.SetGet}, replyBulkOrNull, nil
+}
+
+// Reference: https://redis.io/docs/latest/commands/getdel/
+func buildGetDel(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
+	return &raftkv.Command{Op: raftkv.OpGetDel, Args: args[1:2]}, replyBulkOrNull, nil
+}
+
+// Reference: https://redis.io/docs/latest/commands/getex/ (a bad expiry is
+// reported only when the key holds a string; a missing key is nil first)
+func buildGetEx(s *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
+	o, err := parseStringOptions(args, 2, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := &raftkv.Command{Op: raftkv.OpGetEx, Args: args[1:2]}
+	switch {
+	case o.expiry != nil:
+		at, err := expiryDeadline(o.expiry, o.flags, s.now, "getex")
+		switch {
+		case err == errNotInteger:
+			c.Int = raftkv.GetExBadInt
+		case err != nil:
+			c.Int = raftkv.GetExBadTime
+		default:
+			c.Int, c.ExpireAt = raftkv.GetExSet, at
+		}
+	case o.flags&optPersist != 0:
+		c.Int = raftkv.GetExPersist
+	}
+	return c, replyBulkOrNull, nil
 }
 
 // Reference: https://redis.io/docs/latest/commands/mset/
@@ -97,9 +256,12 @@ func buildMSet(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
 	return &raftkv.Command{Op: raftkv.OpMSet, Args: args[1:]}, replyOK, nil
 }
 
-// Reference: https://redis.io/docs/latest/commands/del/
-func buildDel(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
-	return &raftkv.Command{Op: raftkv.OpDel, Args: args[1:]}, replyInt, nil
+// Reference: https://redis.io/docs/latest/commands/msetnx/
+func buildMSetNX(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
+	if len(args)%2 != 1 {
+		return nil, nil, errArity("msetnx")
+	}
+	return &raftkv.Command{Op: raftkv.OpMSetNX, Args: args[1:]}, replyInt, nil
 }
 
 // buildIncr builds INCR (sign 1) and DECR (sign -1).
@@ -125,4 +287,90 @@ func buildIncrBy(sign int64) func(*session, [][]byte) (*raftkv.Command, replyFun
 		}
 		return &raftkv.Command{Op: raftkv.OpIncrBy, Args: args[1:2], Int: d}, replyInt, nil
 	}
+}
+
+// Reference: https://redis.io/docs/latest/commands/incrbyfloat/ (80-bit
+// long double arithmetic and "%.17Lf" formatting, as Redis on x86-64)
+func buildIncrByFloat(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
+	return &raftkv.Command{Op: raftkv.OpIncrByFloat, Args: args[1:3]}, replyBulkOrNull, nil
+}
+
+// Reference: https://redis.io/docs/latest/commands/append/ (keeps the TTL)
+func buildAppend(s *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
+	return &raftkv.Command{Op: raftkv.OpAppend, Args: [][]byte{args[1], args[2], s.srv.maxLenArg()}}, replyInt, nil
+}
+
+// maxLenArg is the string length limit carried by commands that grow a
+// string: proto-max-bulk-len, as Redis's checkStringLength.
+func (s *Server) maxLenArg() []byte { return []byte(strconv.Itoa(s.cfg.MaxBulkLen)) }
+
+// Reference: https://redis.io/docs/latest/commands/strlen/
+func cmdStrlen(s *session, args [][]byte) {
+	err := s.read(func(v *raftkv.View) error {
+		val, _, err := v.Get(args[1], s.now)
+		if err == nil {
+			s.out = appendInt(s.out, int64(len(val)))
+		}
+		return err
+	})
+	if err != nil {
+		s.writeErr(err)
+	}
+}
+
+// Reference: https://redis.io/docs/latest/commands/getrange/ (a missing
+// key is ""; the range is clamped as Redis 7 does)
+func cmdGetRange(s *session, args [][]byte) {
+	start, err1 := raftkv.ParseInt(args[2])
+	end, err2 := raftkv.ParseInt(args[3])
+	if err1 != nil || err2 != nil {
+		s.writeErr(errNotInteger)
+		return
+	}
+	err := s.read(func(v *raftkv.View) error {
+		val, _, err := v.Get(args[1], s.now)
+		if err == nil {
+			s.out = appendBulk(s.out, substr(val, start, end))
+		}
+		return err
+	})
+	if err != nil {
+		s.writeErr(err)
+	}
+}
+
+// substr returns val[start..end] (inclusive, negative counting from the
+// end) as t_string.c getrangeCommand computes it.
+func substr(val []byte, start, end int64) []byte {
+	n := int64(len(val))
+	if start < 0 && end < 0 && start > end {
+		return nil
+	}
+	if start < 0 {
+		start += n
+	}
+	if end < 0 {
+		end += n
+	}
+	start, end = max(start, 0), max(end, 0)
+	if end >= n {
+		end = n - 1
+	}
+	if start > end || n == 0 {
+		return nil
+	}
+	return val[start : end+1]
+}
+
+// Reference: https://redis.io/docs/latest/commands/setrange/ (keeps the
+// TTL; the offset is limited by proto-max-bulk-len)
+func buildSetRange(s *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
+	off, err := raftkv.ParseInt(args[2])
+	if err != nil {
+		return nil, nil, errNotInteger
+	}
+	if off < 0 {
+		return nil, nil, redisError("ERR offset is out of range")
+	}
+	return &raftkv.Command{Op: raftkv.OpSetRange, Args: [][]byte{args[1], args[3], s.srv.maxLenArg()}, Int: off}, replyInt, nil
 }

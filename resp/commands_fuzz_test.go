@@ -27,6 +27,14 @@ func FuzzCommands(f *testing.F) {
 	ts := startServer(f, func(c *Config) { c.MaxBulkLen = fuzzMaxBulk })
 	control := dialRaw(f, ts)
 	f.Add([]byte("SET\x00k\x00v"))
+	for _, seed := range []string{
+		"SET\x00k\x00v\x00EX\x0010\x00GET", "GETEX\x00k\x00PERSIST", "EXPIRE\x00k\x0010\x00GT",
+		"SCAN\x000\x00MATCH\x00*a[b-\x00COUNT\x002", "KEYS\x00[^a-", "INCRBYFLOAT\x00f\x000x1p-3",
+		"SETRANGE\x00k\x004090\x00xxxxxxxx", "SETBIT\x00k\x0032767\x001", "BITCOUNT\x00k\x00-3\x00-1\x00BIT",
+		"OBJECT\x00ENCODING\x00k", "COPY\x00k\x00j\x00DB\x000\x00REPLACE", "FLUSHALL\x00ASYNC", "MSETNX\x00a\x001",
+	} {
+		f.Add([]byte(seed))
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		args := fuzzArgs(in)
 		tooBig := false

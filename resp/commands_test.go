@@ -101,23 +101,31 @@ func TestUnknownCommandText(t *testing.T) {
 }
 
 // globRef is a plain recursive glob with * and ?, exponential in the worst
-// case; TestGlobMatch checks globMatch against it on small inputs.
+// case; TestGlobMatch checks globMatch against it on small inputs. As in
+// Redis, an empty name matches only the empty pattern.
 func globRef(pat, name string) bool {
+	if name == "" {
+		return pat == ""
+	}
+	return globRefRec(pat, name)
+}
+
+func globRefRec(pat, name string) bool {
 	if pat == "" {
 		return name == ""
 	}
 	switch pat[0] {
 	case '*':
 		for i := 0; i <= len(name); i++ {
-			if globRef(pat[1:], name[i:]) {
+			if globRefRec(pat[1:], name[i:]) {
 				return true
 			}
 		}
 		return false
 	case '?':
-		return name != "" && globRef(pat[1:], name[1:])
+		return name != "" && globRefRec(pat[1:], name[1:])
 	}
-	return name != "" && name[0] == pat[0] && globRef(pat[1:], name[1:])
+	return name != "" && name[0] == pat[0] && globRefRec(pat[1:], name[1:])
 }
 
 func TestGlobMatch(t *testing.T) {
@@ -126,7 +134,7 @@ func TestGlobMatch(t *testing.T) {
 		want      bool
 	}{
 		{"*", "maxmemory", true},
-		{"*", "", true},
+		{"*", "", false}, // Redis: an empty string matches only ""
 		{"", "", true},
 		{"", "a", false},
 		{"max*", "maxmemory", true},

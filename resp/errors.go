@@ -25,6 +25,28 @@ const (
 	errInvalidName = redisError("ERR Client names cannot contain spaces, newlines or special characters.")
 )
 
+// errExpireTime is Redis's reply to an expiry out of range.
+func errExpireTime(cmd string) redisError {
+	return redisError(fmt.Sprintf("ERR invalid expire time in '%s' command", cmd))
+}
+
+// equalFold reports whether b equals the lower-case word w, ignoring ASCII
+// case only (as Redis's strcasecmp: no Unicode folding).
+func equalFold(b []byte, w string) bool {
+	if len(b) != len(w) {
+		return false
+	}
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != w[i] {
+			return false
+		}
+	}
+	return true
+}
+
 func errArity(name string) redisError {
 	return redisError(fmt.Sprintf("ERR wrong number of arguments for '%s' command", name))
 }
@@ -52,6 +74,16 @@ func errorText(err error) string {
 		return "ERR increment or decrement would overflow"
 	case errors.Is(err, raftkv.ErrWrongType):
 		return string(errWrongType)
+	case errors.Is(err, raftkv.ErrTooLong):
+		return "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+	case errors.Is(err, raftkv.ErrNotFloat):
+		return "ERR value is not a valid float"
+	case errors.Is(err, raftkv.ErrNaNOrInf):
+		return "ERR increment would produce NaN or Infinity"
+	case errors.Is(err, raftkv.ErrNoSuchKey):
+		return "ERR no such key"
+	case errors.Is(err, raftkv.ErrInvalidExpire):
+		return string(errExpireTime("getex")) // only GETEX reports it while applying
 	case errors.Is(err, cluster.ErrNoLeader):
 		return "CLUSTERDOWN no raft leader is elected; try again later"
 	case errors.Is(err, cluster.ErrNotLeader), errors.Is(err, raftkv.ErrNotLeader):

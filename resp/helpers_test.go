@@ -39,6 +39,14 @@ type testServer struct {
 // configure, when not nil, adjusts the Config before NewServer.
 func startServer(tb testing.TB, configure func(*Config)) *testServer {
 	tb.Helper()
+	ts, _ := startServerEngine(tb, configure)
+	return ts
+}
+
+// startServerEngine is startServer that also returns the storage engine,
+// for tests that plant values no command can write.
+func startServerEngine(tb testing.TB, configure func(*Config)) (*testServer, storage.Engine) {
+	tb.Helper()
 	eng := storage.NewMemory()
 	tb.Cleanup(func() {
 		if err := eng.Close(); err != nil {
@@ -70,7 +78,7 @@ func startServer(tb testing.TB, configure func(*Config)) *testServer {
 			tb.Errorf("close server: %v", err)
 		}
 	})
-	return ts
+	return ts, eng
 }
 
 // startNode starts a bootstrapped one-node raft cluster over eng. For a
@@ -241,4 +249,52 @@ func (c *rawConn) expectClosed(sent string) {
 
 func isClosed(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// exchange is one request and the reply expected for it, as replyText
+// prints what go-redis returns.
+type exchange struct {
+	args []string
+	want string
+}
+
+// ex builds an exchange: the request's words, then the reply.
+func ex(want string, args ...string) exchange { return exchange{args: args, want: want} }
+
+// replyText prints a go-redis result: "(nil)" for a null, the error's
+// text for an error reply, else the value with %v.
+func replyText(v any, err error) string {
+	switch {
+	case errors.Is(err, redis.Nil):
+		return "(nil)"
+	case err != nil:
+		return err.Error()
+	}
+	return fmt.Sprint(v)
+}
+
+// runExchanges sends each request in turn and checks its reply.
+func runExchanges(ctx context.Context, t *testing.T, rdb *redis.Client, steps []exchange) {
+	t.Helper()
+	for _, s := range steps {
+		args := make([]any, len(s.args))
+		for i, a := range s.args {
+			args[i] = a
+		}
+		if got := replyText(rdb.Do(ctx, args...).Result()); got != s.want {
+			t.Errorf("%q = %q, want %q", s.args, got, s.want)
+		}
+	}
+}
+
+// putForeignType stores key as a value of a type riot does not implement
+// (a list), straight into the engine: the layout is raftkv's documented
+// one ('d' + key -> type byte, flags, payload).
+func putForeignType(tb testing.TB, eng storage.Engine, key string) {
+	tb.Helper()
+	var b storage.Batch
+	b.Put(append([]byte{'d'}, key...), []byte{'l', 0, 'x'})
+	if err := eng.Write(&b); err != nil {
+		tb.Fatalf("plant %q: %v", key, err)
+	}
 }

@@ -308,7 +308,7 @@ func TestServerStrings(t *testing.T) {
 		wantVal(t, `SET s ""`, st, err, "OK")
 		v, err = rdb.Get(ctx, k("s")).Result()
 		wantVal(t, "GET s after SET empty", v, err, "")
-		wantErr(t, "SET s v EX 10", rdb.Do(ctx, "SET", k("s"), "v", "EX", "10").Err(), "ERR syntax error")
+		wantErr(t, "SET s v FOO", rdb.Do(ctx, "SET", k("s"), "v", "FOO").Err(), "ERR syntax error")
 
 		n, err := rdb.Exists(ctx, k("s"), k("s"), k("missing")).Result()
 		wantVal(t, "EXISTS s s missing", n, err, 2)

@@ -29,6 +29,11 @@ type session struct {
 	pending []pendingWrite // proposed writes whose replies come next
 	ctx     context.Context
 
+	// now is the time (Unix ms) of the request being executed: the time
+	// reads are made at, and the Now of the command a write proposes
+	// (relative TTLs become deadlines from it).
+	now int64
+
 	proto     int
 	readLevel cluster.ReadLevel
 	authed    bool
@@ -181,6 +186,7 @@ func (s *session) flush() error {
 // the connection's earlier writes.
 func (s *session) exec(args [][]byte) {
 	s.srv.stats.commands.Add(1)
+	s.now = time.Now().UnixMilli()
 	cmd, errMsg := lookup(s.srv.commands, args)
 	if cmd == nil {
 		s.drain()
@@ -207,6 +213,9 @@ func (s *session) exec(args [][]byte) {
 		return
 	}
 	pw := pendingWrite{reply: reply, raw: cmd.local}
+	if !cmd.local && c.Now == 0 {
+		c.Now = s.now
+	}
 	if cmd.local {
 		pw.p = s.srv.backend.ProposeLocal(c)
 	} else {
@@ -238,6 +247,9 @@ func (s *session) drain() {
 // apply proposes c and waits for it; for commands that need the result
 // before they can reply (none are pipelined through here).
 func (s *session) apply(c *raftkv.Command) (raftkv.Result, error) {
+	if c.Now == 0 {
+		c.Now = s.now
+	}
 	res, err := s.srv.backend.Propose(s.ctx, c).Wait()
 	if err == nil && res.Err != nil {
 		err = res.Err

@@ -1,0 +1,312 @@
+package resp
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"strconv"
+
+	"github.com/riotkv/riot/raftkv"
+)
+
+// Keyspace commands: they work on keys of any type.
+
+// Reference: https://redis.io/docs/latest/commands/exists/ (a key named
+// twice counts twice).
+func cmdExists(s *session, args [][]byte) { s.countExisting(args[1:]) }
+
+// Reference: https://redis.io/docs/latest/commands/touch/ (riot keeps no
+// access times: TOUCH only counts the keys that exist)
+func cmdTouch(s *session, args [][]byte) { s.countExisting(args[1:]) }
+
+func (s *session) countExisting(keys [][]byte) {
+	var n int64
+	err := s.readConsistent(func(v *raftkv.View) error {
+		for _, k := range keys {
+			ok, err := v.Exists(k, s.now)
+			if err != nil {
+				return err
+			}
+			if ok {
+				n++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.writeErr(err)
+		return
+	}
+	s.out = appendInt(s.out, n)
+}
+
+// Reference: https://redis.io/docs/latest/commands/del/, unlink/ (UNLINK
+// is DEL: the deletion is one log entry either way)
+func buildDel(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
+	return &raftkv.Command{Op: raftkv.OpDel, Args: args[1:]}, replyInt, nil
+}
+
+// Reference: https://redis.io/docs/latest/commands/type/
+func cmdType(s *session, args [][]byte) {
+	err := s.read(func(v *raftkv.View) error {
+		info, ok, err := v.Lookup(args[1], s.now)
+		if err != nil {
+			return err
+		}
+		if ok {
+			s.out = appendSimple(s.out, info.Type.String())
+		} else {
+			s.out = appendSimple(s.out, "none")
+		}
+		return nil
+	})
+	if err != nil {
+		s.writeErr(err)
+	}
+}
+
+// Reference: https://redis.io/docs/latest/commands/dbsize/ (a scan of the
+// key space)
+func cmdDBSize(s *session, _ [][]byte) {
+	var n int64
+	err := s.read(func(v *raftkv.View) error {
+		var err error
+		n, err = v.Count(s.now)
+		return err
+	})
+	if err != nil {
+		s.writeErr(err)
+		return
+	}
+	s.out = appendInt(s.out, n)
+}
+
+// keyFilter is KEYS's and SCAN's MATCH: nil matches every key (the pattern
+// "*" is not even matched, so that it also covers the empty key, as in
+// Redis).
+func keyFilter(pat []byte) *glob {
+	if len(pat) == 1 && pat[0] == '*' {
+		return nil
+	}
+	return compileGlob(pat, false)
+}
+
+// Reference: https://redis.io/docs/latest/commands/keys/
+func cmdKeys(s *session, args [][]byte) {
+	g := keyFilter(args[1])
+	var keys [][]byte
+	err := s.readConsistent(func(v *raftkv.View) error {
+		return v.Scan(nil, s.now, func(k []byte, _ raftkv.KeyInfo) bool {
+			if g == nil || g.match(k) {
+				keys = append(keys, bytes.Clone(k))
+			}
+			return true
+		})
+	})
+	if err != nil {
+		s.writeErr(err)
+		return
+	}
+	s.out = appendArrayLen(s.out, len(keys))
+	for _, k := range keys {
+		s.out = appendBulk(s.out, k)
+	}
+}
+
+// scanPrefixLen is the number of leading key bytes a SCAN cursor holds.
+const scanPrefixLen = 7
+
+// scanGroup is the cursor group of a key: its first 7 bytes, zero-padded.
+func scanGroup(key []byte) [scanPrefixLen]byte {
+	var g [scanPrefixLen]byte
+	copy(g[:], key)
+	return g
+}
+
+// scanCursor is the cursor that resumes at the group g: g as a big-endian
+// integer, plus 1 (0 means "done").
+func scanCursor(g [scanPrefixLen]byte) uint64 {
+	var b [8]byte
+	copy(b[1:], g[:])
+	return binary.BigEndian.Uint64(b[:]) + 1
+}
+
+// scanStart is the key a SCAN with cursor c resumes at: the smallest key of
+// the cursor's group (its prefix without the zero padding).
+func scanStart(c uint64) []byte {
+	if c == 0 {
+		return nil
+	}
+	c = min(c-1, 1<<(8*scanPrefixLen)-1) // a cursor riot never gave: clamp
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], c)
+	return bytes.TrimRight(b[1:], "\x00")
+}
+
+// parseCursor parses a cursor as Redis does (strtoul: an optional sign, a
+// wrapping minus, no leading space, nothing after the digits).
+func parseCursor(b []byte) (uint64, bool) {
+	if len(b) > 0 && (b[0] == ' ' || (b[0] >= '\t' && b[0] <= '\r')) {
+		return 0, false
+	}
+	neg := false
+	if len(b) > 0 && (b[0] == '+' || b[0] == '-') {
+		neg = b[0] == '-'
+		b = b[1:]
+	}
+	if len(b) == 0 {
+		return 0, !neg // strtoul("") converts nothing and stops at the end
+	}
+	v, err := strconv.ParseUint(string(b), 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// Reference: https://redis.io/docs/latest/commands/scan/
+//
+// Keys are scanned in byte order. The cursor is the first 7 bytes of the
+// next key to examine, as a big-endian integer plus 1; a call examines at
+// least COUNT keys and always every key of the group (the 7-byte prefix) it
+// starts in and ends in, so the cursor only grows, every key present from
+// the first call to the last is returned, and a key may be returned twice.
+func cmdScan(s *session, args [][]byte) {
+	cursor, ok := parseCursor(args[1])
+	if !ok {
+		s.writeErr(redisError("ERR invalid cursor"))
+		return
+	}
+	count := int64(10)
+	var g *glob
+	var typ []byte
+	for i := 2; i < len(args); i += 2 {
+		if i+1 >= len(args) {
+			s.writeErr(errSyntax)
+			return
+		}
+		switch {
+		case equalFold(args[i], "count"):
+			n, err := raftkv.ParseInt(args[i+1])
+			if err != nil {
+				s.writeErr(errNotInteger)
+				return
+			}
+			if n < 1 {
+				s.writeErr(errSyntax)
+				return
+			}
+			count = n
+		case equalFold(args[i], "match"):
+			g = keyFilter(args[i+1])
+		case equalFold(args[i], "type"):
+			typ = args[i+1]
+		default:
+			s.writeErr(errSyntax)
+			return
+		}
+	}
+	var keys [][]byte
+	var next uint64
+	err := s.read(func(v *raftkv.View) error {
+		var examined int64
+		var group [scanPrefixLen]byte
+		return v.Scan(scanStart(cursor), s.now, func(k []byte, info raftkv.KeyInfo) bool {
+			kg := scanGroup(k)
+			if examined >= count && kg != group {
+				next = scanCursor(kg)
+				return false
+			}
+			examined++
+			group = kg
+			if (g == nil || g.match(k)) && (typ == nil || equalFold(typ, info.Type.String())) {
+				keys = append(keys, bytes.Clone(k))
+			}
+			return true
+		})
+	})
+	if err != nil {
+		s.writeErr(err)
+		return
+	}
+	s.out = appendArrayLen(s.out, 2)
+	s.out = appendBulkString(s.out, strconv.FormatUint(next, 10))
+	s.out = appendArrayLen(s.out, len(keys))
+	for _, k := range keys {
+		s.out = appendBulk(s.out, k)
+	}
+}
+
+// Reference: https://redis.io/docs/latest/commands/randomkey/ (the first
+// key at or after a random point of the key space, wrapping around: any
+// key can come back, but not with equal chances)
+func cmdRandomKey(s *session, _ [][]byte) {
+	var key []byte
+	first := func(k []byte, _ raftkv.KeyInfo) bool { key = bytes.Clone(k); return false }
+	err := s.read(func(v *raftkv.View) error {
+		var start [8]byte
+		binary.BigEndian.PutUint64(start[:], rand.Uint64())
+		if err := v.Scan(start[:], s.now, first); err != nil || key != nil {
+			return err
+		}
+		return v.Scan(nil, s.now, first)
+	})
+	if err != nil {
+		s.writeErr(err)
+		return
+	}
+	s.appendBulkOrNull(key, key != nil)
+}
+
+// Reference: https://redis.io/docs/latest/commands/rename/ (keeps the
+// TTL; overwrites a key of any type)
+func buildRename(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
+	return &raftkv.Command{Op: raftkv.OpRename, Args: args[1:3]}, replyOK, nil
+}
+
+// Reference: https://redis.io/docs/latest/commands/renamenx/
+func buildRenameNX(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
+	return &raftkv.Command{Op: raftkv.OpRename, Args: args[1:3], Int: 1}, replyInt, nil
+}
+
+// Reference: https://redis.io/docs/latest/commands/copy/ (riot has only
+// database 0: DB with another index is "ERR DB index is out of range")
+func buildCopy(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
+	c := &raftkv.Command{Op: raftkv.OpCopy, Args: args[1:3]}
+	for j := 3; j < len(args); j++ {
+		switch {
+		case equalFold(args[j], "replace"):
+			c.Int = 1
+		case equalFold(args[j], "db") && j+1 < len(args):
+			db, err := raftkv.ParseInt(args[j+1])
+			switch {
+			case err != nil:
+				return nil, nil, errNotInteger
+			case db < math.MinInt32 || db > math.MaxInt32:
+				return nil, nil, redisError("ERR value is out of range, value must between -2147483648 and 2147483647")
+			case db != 0:
+				return nil, nil, errDBIndex
+			}
+			j++
+		default:
+			return nil, nil, errSyntax
+		}
+	}
+	if bytes.Equal(args[1], args[2]) {
+		return nil, nil, redisError("ERR source and destination objects are the same")
+	}
+	return c, replyInt, nil
+}
+
+// Reference: https://redis.io/docs/latest/commands/flushdb/, flushall/
+// (ASYNC and SYNC are accepted; the flush is one log entry)
+func buildFlush(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
+	if len(args) > 2 || (len(args) == 2 && !equalFold(args[1], "sync") && !equalFold(args[1], "async")) {
+		return nil, nil, errSyntax
+	}
+	return &raftkv.Command{Op: raftkv.OpFlush}, replyOK, nil
+}

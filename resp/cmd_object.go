@@ -1,0 +1,194 @@
+package resp
+
+import (
+	"github.com/riotkv/riot/raftkv"
+)
+
+// OBJECT and MEMORY: what Redis reports about a key's representation,
+// answered from what riot stores.
+
+var objectHelp = []string{
+	"OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	"ENCODING <key>",
+	"    Return the kind of internal representation used in order to store the value",
+	"    associated with a <key>.",
+	"FREQ <key>",
+	"    Return the access frequency index of the <key>. The returned integer is",
+	"    proportional to the logarithm of the recent access frequency of the key.",
+	"IDLETIME <key>",
+	"    Return the idle time of the <key>, that is the approximated number of",
+	"    seconds elapsed since the last access to the key.",
+	"REFCOUNT <key>",
+	"    Return the number of references of the value associated with the specified",
+	"    <key>.",
+	"HELP",
+	"    Prints this help.",
+}
+
+var memoryHelp = []string{
+	"MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	"USAGE <key> [SAMPLES <count>]",
+	"    Return memory in bytes used by <key> and its value. Nested values are",
+	"    sampled up to <count> times (default: 5, 0 means sample all).",
+	"HELP",
+	"    Prints this help.",
+}
+
+func (s *session) appendHelp(lines []string) {
+	s.out = appendArrayLen(s.out, len(lines))
+	for _, l := range lines {
+		s.out = appendSimple(s.out, l)
+	}
+}
+
+// subcommandArity checks a subcommand's argument count (Redis convention:
+// n exactly, -n at least n) and writes Redis's error when it is wrong.
+func (s *session) subcommandArity(args [][]byte, name string, arity int) bool {
+	if (arity > 0 && len(args) != arity) || (arity < 0 && len(args) < -arity) {
+		s.writeErr(errArity(name))
+		return false
+	}
+	return true
+}
+
+// lookupForObject reads key for OBJECT/MEMORY; a missing key gets the null
+// reply.
+func (s *session) lookupForObject(key []byte, fn func(raftkv.KeyInfo)) {
+	err := s.read(func(v *raftkv.View) error {
+		info, ok, err := v.Lookup(key, s.now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			s.out = appendNull(s.out, s.proto)
+			return nil
+		}
+		fn(info)
+		return nil
+	})
+	if err != nil {
+		s.writeErr(err)
+	}
+}
+
+// Reference: https://redis.io/docs/latest/commands/object-encoding/ and
+// the other OBJECT subcommands. Riot keeps no access statistics: IDLETIME
+// is 0, and FREQ answers as Redis does without an LFU policy.
+func cmdObject(s *session, args [][]byte) {
+	sub := args[1]
+	switch {
+	case equalFold(sub, "help"):
+		if s.subcommandArity(args, "object|help", 2) {
+			s.appendHelp(objectHelp)
+		}
+	case equalFold(sub, "encoding"):
+		if s.subcommandArity(args, "object|encoding", 3) {
+			s.lookupForObject(args[2], func(info raftkv.KeyInfo) {
+				s.out = appendBulkString(s.out, encodingOf(info))
+			})
+		}
+	case equalFold(sub, "refcount"):
+		if s.subcommandArity(args, "object|refcount", 3) {
+			s.lookupForObject(args[2], func(info raftkv.KeyInfo) {
+				s.out = appendInt(s.out, refcountOf(info))
+			})
+		}
+	case equalFold(sub, "idletime"):
+		if s.subcommandArity(args, "object|idletime", 3) {
+			s.lookupForObject(args[2], func(raftkv.KeyInfo) { s.out = appendInt(s.out, 0) })
+		}
+	case equalFold(sub, "freq"):
+		if s.subcommandArity(args, "object|freq", 3) {
+			s.lookupForObject(args[2], func(raftkv.KeyInfo) {
+				s.writeErr(redisError("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."))
+			})
+		}
+	default:
+		s.writeErr(errSubcommand("OBJECT", sub))
+	}
+}
+
+// encodingOf names the encoding Redis would report: for a string, "int"
+// when it is an integer Redis would store as one, "embstr" up to 44 bytes,
+// else "raw".
+func encodingOf(info raftkv.KeyInfo) string {
+	switch info.Type.String() {
+	case "string":
+		if _, err := raftkv.ParseInt(info.Value); err == nil {
+			return "int"
+		}
+		if len(info.Value) <= 44 {
+			return "embstr"
+		}
+		return "raw"
+	case "list":
+		return "quicklist"
+	case "hash", "set":
+		return "hashtable"
+	case "zset":
+		return "skiplist"
+	case "stream":
+		return "stream"
+	}
+	return "raw"
+}
+
+// refcountOf is OBJECT REFCOUNT: Redis shares the integers 0..9999
+// (reported as INT_MAX); every other value has one reference.
+func refcountOf(info raftkv.KeyInfo) int64 {
+	if encodingOf(info) == "int" {
+		if n, _ := raftkv.ParseInt(info.Value); n >= 0 && n < 10000 {
+			return 1<<31 - 1
+		}
+	}
+	return 1
+}
+
+// Reference: https://redis.io/docs/latest/commands/memory-usage/ (riot
+// reports the bytes it stores for the key: key, value, header and a fixed
+// per-key overhead, not an allocator's figure)
+func cmdMemory(s *session, args [][]byte) {
+	sub := args[1]
+	switch {
+	case equalFold(sub, "help"):
+		if s.subcommandArity(args, "memory|help", 2) {
+			s.appendHelp(memoryHelp)
+		}
+	case equalFold(sub, "usage"):
+		if !s.subcommandArity(args, "memory|usage", -3) {
+			return
+		}
+		for j := 3; j < len(args); j += 2 {
+			if !equalFold(args[j], "samples") || j+1 >= len(args) {
+				s.writeErr(errSyntax)
+				return
+			}
+			n, err := raftkv.ParseInt(args[j+1])
+			if err != nil {
+				s.writeErr(errNotInteger)
+				return
+			}
+			if n < 0 {
+				s.writeErr(errSyntax)
+				return
+			}
+		}
+		key := args[2]
+		s.lookupForObject(key, func(info raftkv.KeyInfo) {
+			s.out = appendInt(s.out, memoryUsage(key, info))
+		})
+	default:
+		s.writeErr(errSubcommand("MEMORY", sub))
+	}
+}
+
+// keyOverhead approximates the per-key bookkeeping of the engine.
+const keyOverhead = 48
+
+func memoryUsage(key []byte, info raftkv.KeyInfo) int64 {
+	n := int64(1+len(key)) + 2 + int64(len(info.Value)) + keyOverhead
+	if info.ExpireAt != 0 {
+		n += 8 + 9 + int64(len(key)) // the deadline and its index entry
+	}
+	return n
+}
