@@ -22,6 +22,8 @@ var mayImport = map[string][]string{
 	"httpapi":           {"cluster", "raftkv"},
 	"cmd/riot-server":   {"storage", "raftkv", "cluster", "resp", "httpapi", "gossip"},
 	"systemtest":        {},
+	"jepsen":            {},
+	"jepsen/cmd/jepsen": {},
 	"internal/testutil": {},
 }
 
