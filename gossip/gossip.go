@@ -455,12 +455,26 @@ func (d delegate) NotifyMsg(b []byte) {
 		return
 	}
 	d.g.mu.Lock()
-	defer d.g.mu.Unlock()
-	if m, known := d.g.members[string(id)]; known && strconv.FormatInt(m.Started, 10) != string(started) {
+	m, known := d.g.members[string(id)]
+	if known && strconv.FormatInt(m.Started, 10) != string(started) {
+		d.g.mu.Unlock()
 		d.g.logger.Warn("gossip: ignoring a leave from another node using this ID", "id", string(id))
 		return
 	}
 	d.g.leaving[string(id)] = true
+	var ev *Event
+	if known && m.State == Failed {
+		// The leave itself got here first and was taken for a failure.
+		m.State, m.Since = Left, time.Now()
+		ev = &Event{Kind: EventLeave, Member: *m}
+	}
+	d.g.mu.Unlock()
+	if ev != nil {
+		select {
+		case d.g.events <- *ev:
+		default:
+		}
+	}
 }
 func (delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
 func (delegate) LocalState(join bool) []byte                { return nil }

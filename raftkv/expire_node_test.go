@@ -1,6 +1,7 @@
 package raftkv_test
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -36,15 +37,31 @@ func openNode(t *testing.T, configure func(*raftkv.Config)) *raftkv.Node {
 
 // writeKeys proposes SET key v for count keys named prefix+i, at time now
 // with deadline expireAt (0: none), and waits for all of them.
-func writeKeys(t *testing.T, n *raftkv.Node, prefix string, count int, now, expireAt int64) {
+func writeKeys(t *testing.T, nodes []*raftkv.Node, prefix string, count int, now, expireAt int64) {
 	t.Helper()
-	ps := make([]*raftkv.Proposal, count)
-	for i := range ps {
-		ps[i] = n.Propose(&raftkv.Command{Op: raftkv.OpSet, Args: [][]byte{fmt.Appendf(nil, "%s%04d", prefix, i), []byte("v")}, Now: now, ExpireAt: expireAt})
-	}
-	for i, p := range ps {
-		if r, err := p.Wait(); err != nil || r.Err != nil {
-			t.Fatalf("SET %s%04d: %v, %v", prefix, i, err, r.Err)
+	// SETs are idempotent, so the whole batch is proposed again to the
+	// current leader when leadership moves under load.
+	for attempt := 0; ; attempt++ {
+		n := leaderOf(t, nodes)
+		ps := make([]*raftkv.Proposal, count)
+		for i := range ps {
+			ps[i] = n.Propose(&raftkv.Command{Op: raftkv.OpSet, Args: [][]byte{fmt.Appendf(nil, "%s%04d", prefix, i), []byte("v")}, Now: now, ExpireAt: expireAt})
+		}
+		var retry error
+		for i, p := range ps {
+			r, err := p.Wait()
+			switch {
+			case errors.Is(err, raftkv.ErrNotLeader) || errors.Is(err, raftkv.ErrLeadershipLost):
+				retry = err
+			case err != nil || r.Err != nil:
+				t.Fatalf("SET %s%04d: %v, %v", prefix, i, err, r.Err)
+			}
+		}
+		if retry == nil {
+			return
+		}
+		if attempt == 20 {
+			t.Fatalf("SET %s*: leadership kept moving: %v", prefix, retry)
 		}
 	}
 }
@@ -68,9 +85,9 @@ func TestNodeExpireOnceBatches(t *testing.T) {
 	n := openNode(t, func(c *raftkv.Config) { c.ActiveExpireInterval = 0 }) // rounds by hand
 	now := time.Now().UnixMilli()
 	past := now - time.Hour.Milliseconds()
-	writeKeys(t, n, "gone", 600, past, past+1) // expired long ago, still stored
-	writeKeys(t, n, "later", 10, now, now+time.Hour.Milliseconds())
-	writeKeys(t, n, "plain", 10, now, 0)
+	writeKeys(t, []*raftkv.Node{n}, "gone", 600, past, past+1) // expired long ago, still stored
+	writeKeys(t, []*raftkv.Node{n}, "later", 10, now, now+time.Hour.Milliseconds())
+	writeKeys(t, []*raftkv.Node{n}, "plain", 10, now, 0)
 	if left := expiredLeft(t, n); left != 600 {
 		t.Fatalf("%d expired keys in the index before active expiry, want 600", left)
 	}
@@ -95,8 +112,8 @@ func TestNodeActiveExpiry(t *testing.T) {
 	n := openNode(t, func(c *raftkv.Config) { c.ActiveExpireInterval = 10 * time.Millisecond })
 	now := time.Now().UnixMilli()
 	past := now - time.Hour.Milliseconds()
-	writeKeys(t, n, "gone", 700, past, past+1)
-	writeKeys(t, n, "stay", 5, now, now+time.Hour.Milliseconds())
+	writeKeys(t, []*raftkv.Node{n}, "gone", 700, past, past+1)
+	writeKeys(t, []*raftkv.Node{n}, "stay", 5, now, now+time.Hour.Milliseconds())
 	ctx := testCtx(t)
 	for expiredLeft(t, n) > 0 {
 		// Each round of active expiry is a log entry: wait for the next.
@@ -121,13 +138,6 @@ func openCluster(t *testing.T) []*raftkv.Node {
 		cfgs = append(cfgs, c)
 		servers = append(servers, raftkv.Server{ID: c.ID, RaftAddr: string(c.Transport.LocalAddr()), Voter: true})
 	}
-	for i := range cfgs {
-		for j := range cfgs {
-			if i != j {
-				cfgs[i].Transport.(*raft.InmemTransport).Connect(cfgs[j].Transport.LocalAddr(), cfgs[j].Transport)
-			}
-		}
-	}
 	nodes := make([]*raftkv.Node, len(cfgs))
 	for i, c := range cfgs {
 		eng := storage.NewMemory()
@@ -141,6 +151,15 @@ func openCluster(t *testing.T) []*raftkv.Node {
 			t.Fatalf("BootstrapWith on %s: %v", c.ID, err)
 		}
 		nodes[i] = n
+	}
+	// Connect only after every node bootstrapped: a node that hears from
+	// an elected leader first has state and cannot bootstrap any more.
+	for i := range cfgs {
+		for j := range cfgs {
+			if i != j {
+				cfgs[i].Transport.(*raft.InmemTransport).Connect(cfgs[j].Transport.LocalAddr(), cfgs[j].Transport)
+			}
+		}
 	}
 	ctx := testCtx(t)
 	for {
@@ -168,7 +187,7 @@ func leaderOf(t *testing.T, nodes []*raftkv.Node) *raftkv.Node {
 		}
 		select {
 		case <-nodes[0].LeaderChanged():
-		case <-nodes[1].LeaderChanged():
+		case <-time.After(10 * time.Millisecond): // another node may win: look again
 		case <-ctx.Done():
 			t.Fatalf("no leader: %v", ctx.Err())
 		}
@@ -183,9 +202,9 @@ func TestExpiryAcrossLeaderChange(t *testing.T) {
 	leader := leaderOf(t, nodes)
 	now := time.Now().UnixMilli()
 	past := now - time.Hour.Milliseconds()
-	writeKeys(t, leader, "stale", 300, past, past+1)
-	writeKeys(t, leader, "short", 50, now, now+300)
-	writeKeys(t, leader, "long", 50, now, now+time.Hour.Milliseconds())
+	writeKeys(t, nodes, "stale", 300, past, past+1)
+	writeKeys(t, nodes, "short", 50, now, now+300)
+	writeKeys(t, nodes, "long", 50, now, now+time.Hour.Milliseconds())
 	ctx := testCtx(t)
 	check := func(when string) {
 		t.Helper()
