@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/riotkv/riot/gossip"
 	"github.com/riotkv/riot/raftkv"
 )
 
@@ -50,7 +51,9 @@ func (r *Router) Peers() ([]Peer, error) {
 	}
 	if r.gossip != nil {
 		for _, gm := range r.gossip.Members() {
-			if !seen[gm.ID] {
+			// Gossip-only entries: nodes on their way in. Nodes that left or
+			// failed and are out of raft are history, not peers.
+			if !seen[gm.ID] && (gm.State == gossip.Alive || gm.State == gossip.Suspect) {
 				out = append(out, Peer{ID: gm.ID, RaftAddr: gm.RaftAddr, ClientAddr: gm.ClientAddr, Gossip: string(gm.State), HTTPAddr: gm.HTTPAddr})
 			}
 		}
