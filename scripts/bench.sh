@@ -31,7 +31,8 @@ CGO_ENABLED=0 go build -o "$work/riot-server" ./cmd/riot-server
 start_riot() { # name, client port, raft port, extra flags...
   local name=$1 port=$2 rport=$3; shift 3
   "$work/riot-server" --node-id "$name" --data-dir "$work/$name" --addr "127.0.0.1:$port" \
-    --raft-addr "127.0.0.1:$rport" --log-level warn "$@" 2>"$work/$name.log" &
+    --raft-addr "127.0.0.1:$rport" --gossip-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 \
+    --log-level warn "$@" 2>"$work/$name.log" &
   pids+=($!)
 }
 wait_leader() { # port: until a write succeeds through it
