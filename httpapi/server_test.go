@@ -1,0 +1,174 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/riotkv/riot/cluster"
+	"github.com/riotkv/riot/httpapi"
+	"github.com/riotkv/riot/raftkv/raftkvtest"
+)
+
+// startAPI serves the admin API of a real single-node cluster.
+func startAPI(t *testing.T, password string) string {
+	t.Helper()
+	node := raftkvtest.SingleNode(t, nil)
+	router, err := cluster.New(cluster.DefaultConfig(), node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(router.Close)
+	reg := prometheus.NewRegistry()
+	if err := httpapi.RegisterClusterMetrics(reg, router); err != nil {
+		t.Fatal(err)
+	}
+	cfg := httpapi.DefaultConfig()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.Password = password
+	cfg.NodeID = node.ID()
+	cfg.Version = "test"
+	cfg.Registry = reg
+	cfg.MaxValueBytes = 1 << 10
+	s, err := httpapi.New(cfg, router)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve()
+	t.Cleanup(func() { s.Close(context.Background()) })
+	return "http://" + s.Addr().String()
+}
+
+// do sends a request and returns the status and body.
+func do(t *testing.T, method, url, body string, hdr ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	c := &http.Client{Timeout: 15 * time.Second}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestEndpoints(t *testing.T) {
+	base := startAPI(t, "")
+	tests := []struct {
+		method, path, body string
+		code               int
+		contains           string
+	}{
+		{"GET", "/healthz", "", 200, `"ok"`},
+		{"GET", "/readyz", "", 200, `"ready"`},
+		{"GET", "/status", "", 200, `"role": "leader"`},
+		{"GET", "/peers", "", 200, `"suffrage": "voter"`},
+		{"GET", "/leader", "", 200, `"id": "node1"`},
+		{"GET", "/cluster", "", 200, `"status"`},
+		{"GET", "/", "", 200, "<title>Riot cluster</title>"},
+		{"PUT", "/v1/kv/greeting", "hello", 200, `"ok"`},
+		{"GET", "/v1/kv/greeting", "", 200, "hello"},
+		{"GET", "/v1/kv/greeting?consistency=stale", "", 200, "hello"},
+		{"GET", "/v1/kv/greeting?consistency=eventual", "", 400, "consistency must be"},
+		{"GET", "/v1/kv/missing", "", 404, `"error": "no such key"`},
+		{"PUT", "/v1/kv/big", strings.Repeat("x", 2000), 413, "value too large"},
+		{"DELETE", "/v1/kv/greeting", "", 200, `"deleted": 1`},
+		{"GET", "/v1/kv/greeting", "", 404, "no such key"},
+		{"POST", "/snapshot", "", 200, `"last_snapshot_index"`},
+		{"POST", "/join", `{"id": "n9", "raft_addr": "bad"}`, 400, "invalid raft address"},
+		{"POST", "/join", `{bad`, 400, "bad JSON"},
+		{"POST", "/join", `{"id": "n9"}`, 400, "required"},
+		{"POST", "/join", `{"id": "node1", "raft_addr": "127.0.0.1:1", "extra": 1}`, 400, "unknown field"},
+		{"DELETE", "/peers/nope", "", 404, "no such server"},
+		{"DELETE", "/peers/node1", "", 409, "last voter"},
+		{"POST", "/leader/transfer", "", 409, "no other voter"},
+		{"POST", "/status", "", 405, `{"error":"method not allowed"}`},
+		{"GET", "/nothing-here", "", 404, `{"error":"not found"}`},
+	}
+	for _, tt := range tests {
+		code, body := do(t, tt.method, base+tt.path, tt.body)
+		if code != tt.code || !strings.Contains(body, tt.contains) {
+			t.Errorf("%s %s %q = %d %s; want %d containing %q", tt.method, tt.path, tt.body, code, body, tt.code, tt.contains)
+		}
+	}
+}
+
+func TestStatusFields(t *testing.T) {
+	base := startAPI(t, "")
+	code, body := do(t, "GET", base+"/status", "")
+	var st map[string]any
+	if err := json.Unmarshal([]byte(body), &st); code != 200 || err != nil {
+		t.Fatalf("GET /status = %d %s (%v)", code, body, err)
+	}
+	for _, k := range []string{"id", "role", "term", "commit_index", "applied_index", "leader", "last_contact_ms", "storage", "version", "uptime_seconds", "keys"} {
+		if _, ok := st[k]; !ok {
+			t.Errorf("/status lacks %q: %s", k, body)
+		}
+	}
+}
+
+func TestMetricsMove(t *testing.T) {
+	base := startAPI(t, "")
+	metric := func(name string) string {
+		t.Helper()
+		_, body := do(t, "GET", base+"/metrics", "")
+		for _, line := range strings.Split(body, "\n") {
+			if v, ok := strings.CutPrefix(line, name+" "); ok {
+				return v
+			}
+		}
+		t.Fatalf("/metrics has no %s:\n%s", name, body)
+		return ""
+	}
+	if v := metric("riot_raft_leader"); v != "1" {
+		t.Errorf("riot_raft_leader = %s, want 1", v)
+	}
+	before := metric("riot_raft_commit_index")
+	for i := range 3 {
+		if code, body := do(t, "PUT", base+"/v1/kv/k"+string(rune('a'+i)), "v"); code != 200 {
+			t.Fatalf("PUT: %d %s", code, body)
+		}
+	}
+	if after := metric("riot_raft_commit_index"); after == before {
+		t.Errorf("riot_raft_commit_index stayed %s after 3 writes", after)
+	}
+}
+
+func TestAuth(t *testing.T) {
+	base := startAPI(t, "s3cret")
+	for _, tt := range []struct {
+		method, path string
+		hdr          []string
+		code         int
+	}{
+		{"PUT", "/v1/kv/a", nil, 401},
+		{"PUT", "/v1/kv/a", []string{"Authorization", "Bearer wrong"}, 401},
+		{"PUT", "/v1/kv/a", []string{"Authorization", "Bearer s3cret"}, 200},
+		{"GET", "/v1/kv/a", []string{"Authorization", "Basic " + "dXNlcjpzM2NyZXQ="}, 200}, // user:s3cret
+		{"POST", "/snapshot", nil, 401},
+		{"DELETE", "/peers/x", nil, 401},
+		{"GET", "/status", nil, 200},
+		{"GET", "/metrics", nil, 200},
+	} {
+		code, body := do(t, tt.method, base+tt.path, "v", tt.hdr...)
+		if code != tt.code {
+			t.Errorf("%s %s with %v = %d %s; want %d", tt.method, tt.path, tt.hdr, code, body, tt.code)
+		}
+	}
+}
