@@ -50,3 +50,17 @@ system: deps
 
 clean:
 	rm -rf bin
+
+## jepsen: the long fault-injection run (root; docs/testing.md), e.g.
+##   make jepsen DURATION=30m FAULTS=all NODES=5 SEED=42 HOLD=5s QUIET=2s JEPSEN_OUT=/tmp/jepsen
+DURATION ?= 10m
+FAULTS   ?= all
+NODES    ?= 5
+SEED     ?=
+HOLD     ?= 5s
+QUIET    ?= 2s
+.PHONY: jepsen
+jepsen:
+	JEPSEN_DURATION=$(DURATION) JEPSEN_FAULTS=$(FAULTS) JEPSEN_NODES=$(NODES) JEPSEN_SEED=$(SEED) \
+	  JEPSEN_HOLD=$(HOLD) JEPSEN_QUIET=$(QUIET) \
+	  $(GO) test -race -count=1 -v -timeout 0 -run '^TestJepsenLong$$' ./jepsen/

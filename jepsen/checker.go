@@ -1,0 +1,397 @@
+package jepsen
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// input and output are what porcupine sees of an Op.
+type input struct {
+	Key   string
+	Kind  OpKind
+	Value string // OpWrite
+}
+
+type output struct {
+	Value   string // OpRead
+	Count   int64  // OpIncr, OpCount
+	Unknown bool   // indeterminate: the reply is not known
+}
+
+func partitionByKey(history []porcupine.Operation) [][]porcupine.Operation {
+	byKey := map[string][]porcupine.Operation{}
+	var keys []string
+	for _, op := range history {
+		k := op.Input.(input).Key
+		if _, ok := byKey[k]; !ok {
+			keys = append(keys, k)
+		}
+		byKey[k] = append(byKey[k], op)
+	}
+	sort.Strings(keys)
+	out := make([][]porcupine.Operation, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, byKey[k])
+	}
+	return out
+}
+
+func describeOp(in, out any) string {
+	i, o := in.(input), out.(output)
+	switch i.Kind {
+	case OpWrite:
+		if o.Unknown {
+			return fmt.Sprintf("set(%s, %s) ?", i.Key, i.Value)
+		}
+		return fmt.Sprintf("set(%s, %s)", i.Key, i.Value)
+	case OpRead:
+		if o.Value == "" {
+			return fmt.Sprintf("get(%s) -> nil", i.Key)
+		}
+		return fmt.Sprintf("get(%s) -> %s", i.Key, o.Value)
+	case OpIncr:
+		if o.Unknown {
+			return fmt.Sprintf("incr(%s) -> ?", i.Key)
+		}
+		return fmt.Sprintf("incr(%s) -> %d", i.Key, o.Count)
+	default:
+		return fmt.Sprintf("get(%s) -> %d", i.Key, o.Count)
+	}
+}
+
+// RegisterModel is a register per key: SET stores a value, GET returns the
+// last one stored ("" for none).
+var RegisterModel = porcupine.Model{
+	Partition: partitionByKey,
+	Init:      func() any { return "" },
+	Step: func(state, in, out any) (bool, any) {
+		st, i, o := state.(string), in.(input), out.(output)
+		if i.Kind == OpWrite {
+			return true, i.Value
+		}
+		return o.Value == st, st
+	},
+	DescribeOperation: describeOp,
+	DescribeState: func(state any) string {
+		if state.(string) == "" {
+			return "nil"
+		}
+		return state.(string)
+	},
+	DescribeOperationMetadata: func(m any) string { s, _ := m.(string); return s },
+}
+
+// CounterModel is a counter per key: INCR adds one and returns the new
+// value (any value when the reply is unknown), GET returns the value (0
+// for a missing key).
+var CounterModel = porcupine.Model{
+	Partition: partitionByKey,
+	Init:      func() any { return int64(0) },
+	Step: func(state, in, out any) (bool, any) {
+		st, i, o := state.(int64), in.(input), out.(output)
+		if i.Kind == OpIncr {
+			return o.Unknown || o.Count == st+1, st + 1
+		}
+		return o.Count == st, st
+	},
+	DescribeOperation:         describeOp,
+	DescribeState:             func(state any) string { return fmt.Sprint(state) },
+	DescribeOperationMetadata: func(m any) string { s, _ := m.(string); return s },
+}
+
+// porcupineOps turns the ops of the given kinds into porcupine operations.
+// Definite failures are left out (they did not happen); so are
+// indeterminate reads (they changed nothing). Indeterminate writes and
+// INCRs never return: their return time is after the end of the history,
+// so they may be linearized anywhere after their call, including after
+// every other op (not having happened).
+func porcupineOps(ops []Op, kinds ...OpKind) []porcupine.Operation {
+	var end int64
+	for _, op := range ops {
+		end = max(end, op.Call, op.Return)
+	}
+	end++
+	var out []porcupine.Operation
+	for _, op := range ops {
+		if !slices.Contains(kinds, op.Kind) || op.Status == StatusFail {
+			continue
+		}
+		ret, o := op.Return, output{Value: op.Value, Count: op.Count}
+		if op.Status == StatusInfo {
+			if op.Kind == OpRead || op.Kind == OpCount {
+				continue
+			}
+			ret, o = end, output{Unknown: true}
+		}
+		in := input{Key: op.Key, Kind: op.Kind}
+		if op.Kind == OpWrite {
+			in.Value = op.Value
+		}
+		meta := "via " + op.Node
+		if op.Status == StatusInfo {
+			meta += ": indeterminate: " + op.Err
+		}
+		if op.Final {
+			meta += " (final read)"
+		}
+		out = append(out, porcupine.Operation{ClientId: op.Process, Input: in, Call: op.Call, Output: o, Return: ret, Metadata: meta})
+	}
+	return out
+}
+
+// Linearizability is the outcome of checking one model.
+type Linearizability struct {
+	Model   string // "register" or "counter"
+	Result  porcupine.CheckResult
+	Ops     int
+	Elapsed time.Duration
+	// BadKeys are the keys whose own history is not linearizable (set once
+	// the artifacts are written).
+	BadKeys []string
+
+	model porcupine.Model
+	info  porcupine.LinearizationInfo
+	ops   []porcupine.Operation
+}
+
+// checkTimeout bounds one model's check; a history that takes longer is
+// reported as Unknown (a failure: make the keys' histories shorter).
+const checkTimeout = 2 * time.Minute
+
+// CheckLinearizability checks registers and counters of ops.
+func CheckLinearizability(ops []Op) []*Linearizability {
+	var out []*Linearizability
+	for _, m := range []struct {
+		name  string
+		model porcupine.Model
+		kinds []OpKind
+	}{
+		{"register", RegisterModel, []OpKind{OpRead, OpWrite}},
+		{"counter", CounterModel, []OpKind{OpIncr, OpCount}},
+	} {
+		pops := porcupineOps(ops, m.kinds...)
+		begin := time.Now()
+		res := porcupine.CheckOperationsTimeout(m.model, pops, checkTimeout)
+		out = append(out, &Linearizability{Model: m.name, Result: res, Ops: len(pops), Elapsed: time.Since(begin), model: m.model, ops: pops})
+	}
+	return out
+}
+
+// maxVisualizedKeys bounds the keys drawn in a visualization.
+const maxVisualizedKeys = 10
+
+// Visualize writes porcupine's HTML visualization of the check to path,
+// with the nemesis's faults as annotations. Only the keys whose own
+// history is not linearizable are drawn (at most maxVisualizedKeys; all
+// keys if none alone is), so that the page stays readable after a long
+// run. It re-runs the check in verbose mode (done for failures only) and
+// returns the keys drawn.
+func (l *Linearizability) Visualize(path string, faults []FaultEvent) ([]string, error) {
+	var bad []string
+	var ops []porcupine.Operation
+	for _, part := range partitionByKey(l.ops) {
+		if len(bad) < maxVisualizedKeys && porcupine.CheckOperationsTimeout(l.model, part, checkTimeout) != porcupine.Ok {
+			bad = append(bad, part[0].Input.(input).Key)
+			ops = append(ops, part...)
+		}
+	}
+	if len(ops) == 0 {
+		ops = l.ops
+	}
+	_, info := porcupine.CheckOperationsVerbose(l.model, ops, checkTimeout)
+	var anns []porcupine.Annotation
+	for _, f := range faults {
+		anns = append(anns, porcupine.Annotation{
+			Tag: "nemesis", Start: f.Start, End: max(f.End, f.Start),
+			Description: f.Kind, Details: f.Desc + errSuffix(f.Err),
+			BackgroundColor: "#f7d6d6",
+		})
+	}
+	info.AddAnnotations(anns)
+	return bad, porcupine.VisualizePath(l.model, info, path)
+}
+
+func errSuffix(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (" + s + ")"
+}
+
+// finalState is what the cluster holds after healing: the final
+// linearizable read of each key and every member's local (READONLY) view.
+type finalState struct {
+	reads map[string]Op                 // key -> final read (OpRead or OpCount)
+	nodes map[string]map[string]*string // node -> key -> value (nil: missing)
+}
+
+// checkDurability: every acknowledged SET is the final value or was
+// overwritten by a write that may follow it; no value comes from nowhere
+// or from a write reported as failed; each counter lies between the
+// acknowledged INCRs and the acknowledged plus indeterminate ones.
+func checkDurability(ops []Op, regKeys, ctrKeys []string, fs finalState) []string {
+	var problems []string
+	add := func(format string, args ...any) {
+		if len(problems) < 50 {
+			problems = append(problems, fmt.Sprintf(format, args...))
+		}
+	}
+	writes := map[string]map[string]Op{} // key -> value -> write
+	acked := map[string][]Op{}
+	incr := map[string][3]int64{} // key -> ok, fail, info
+	for _, op := range ops {
+		switch op.Kind {
+		case OpWrite:
+			if writes[op.Key] == nil {
+				writes[op.Key] = map[string]Op{}
+			}
+			writes[op.Key][op.Value] = op
+			if op.Status == StatusOK {
+				acked[op.Key] = append(acked[op.Key], op)
+			}
+		case OpIncr:
+			t := incr[op.Key]
+			t[op.Status]++
+			incr[op.Key] = t
+		}
+	}
+	for _, k := range regKeys {
+		fr, ok := fs.reads[k]
+		if !ok {
+			add("durability: no final read of %s", k)
+			continue
+		}
+		v := fr.Value
+		if v == "" {
+			if len(acked[k]) > 0 {
+				add("durability: %s is missing after healing, but %d SETs of it were acknowledged, e.g. %s", k, len(acked[k]), acked[k][0])
+			}
+			continue
+		}
+		wv, ok := writes[k][v]
+		switch {
+		case !ok:
+			add("durability: %s = %q after healing, a value never written", k, v)
+			continue
+		case wv.Status == StatusFail:
+			add("durability: %s = %q after healing, written by a SET that failed definitely: %s", k, v, wv)
+		}
+		if wv.Status != StatusOK {
+			continue // it may have been applied at any time: it overwrites anything
+		}
+		for _, w := range acked[k] {
+			if wv.Return < w.Call {
+				add("durability: acknowledged %s lost: %s holds %q, written by %s, which finished before it started", w, k, v, wv)
+				break
+			}
+		}
+	}
+	for _, k := range ctrKeys {
+		fr, ok := fs.reads[k]
+		if !ok {
+			add("durability: no final read of counter %s", k)
+			continue
+		}
+		t := incr[k]
+		if fr.Count < t[StatusOK] || fr.Count > t[StatusOK]+t[StatusInfo] {
+			add("counter: %s = %d after healing; want between %d acknowledged INCRs and %d (plus %d indeterminate); %d failed definitely",
+				k, fr.Count, t[StatusOK], t[StatusOK]+t[StatusInfo], t[StatusInfo], t[StatusFail])
+		}
+	}
+	return problems
+}
+
+// checkConvergence: every member's local state equals the final reads.
+func checkConvergence(keys []string, fs finalState) []string {
+	var problems []string
+	nodes := make([]string, 0, len(fs.nodes))
+	for n := range fs.nodes {
+		nodes = append(nodes, n)
+	}
+	sort.Strings(nodes)
+	for _, n := range nodes {
+		bad := 0
+		for _, k := range keys {
+			fr, ok := fs.reads[k]
+			if !ok {
+				continue
+			}
+			want := fr.Value
+			if fr.Kind == OpCount {
+				want = fmt.Sprint(fr.Count)
+				if fr.Count == 0 {
+					want = ""
+				}
+			}
+			got := ""
+			if p := fs.nodes[n][k]; p != nil {
+				got = *p
+			}
+			if got != want {
+				if bad++; bad <= 5 {
+					problems = append(problems, fmt.Sprintf("convergence: %s holds %s = %q locally, the final linearizable read says %q", n, k, got, want))
+				}
+			}
+		}
+		if bad > 5 {
+			problems = append(problems, fmt.Sprintf("convergence: %s differs on %d keys in all", n, bad))
+		}
+	}
+	return problems
+}
+
+// writeArtifacts writes everything needed to understand a failed run to
+// dir: the summary, the history, the faults, porcupine's visualizations
+// and every server's log.
+func writeArtifacts(dir string, r *Report, ops []Op, lin []*Linearizability, servers []*Server) error {
+	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
+		return err
+	}
+	var errs []string
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	sorted := append([]Op(nil), ops...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Call < sorted[j].Call })
+	var b strings.Builder
+	b.WriteString("# call..return (seconds since start), process, node, operation [status: error]\n")
+	b.WriteString("# info = indeterminate (may or may not have taken effect); fail = definitely not applied\n")
+	for _, op := range sorted {
+		b.WriteString(op.String())
+		b.WriteByte('\n')
+	}
+	write("history.txt", b.String())
+	b.Reset()
+	for _, f := range r.Faults {
+		b.WriteString(f.String())
+		b.WriteByte('\n')
+	}
+	write("nemesis.txt", b.String())
+	for _, l := range lin {
+		if l.Result == porcupine.Ok {
+			continue
+		}
+		keys, err := l.Visualize(filepath.Join(dir, l.Model+".html"), r.Faults)
+		if err != nil {
+			errs = append(errs, err.Error())
+		}
+		l.BadKeys = keys
+	}
+	for _, s := range servers {
+		write(filepath.Join("logs", s.ID+".log"), s.Logs())
+	}
+	write("summary.txt", r.String()+"\n")
+	if len(errs) > 0 {
+		return fmt.Errorf("jepsen: write artifacts: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}

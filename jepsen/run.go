@@ -1,0 +1,346 @@
+package jepsen
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// RunConfig is one test run: a cluster, a workload, a fault schedule.
+type RunConfig struct {
+	Name        string
+	Seed        uint64
+	Nodes       int
+	Nemesis     NemesisConfig
+	Workload    WorkloadConfig // zero: DefaultWorkload(Nodes)
+	UnsafeReads bool           // --test-unsafe-local-reads (the checker must catch it)
+	Bin         string         // riot-server
+	Dir         string         // data directories
+	// OutDir receives the artifacts of a failed run. Empty: $JEPSEN_OUT/<name>
+	// when $JEPSEN_OUT is set, else a new directory under the system temp
+	// dir (kept, and named in the report).
+	OutDir string
+	Logf   func(string, ...any)
+}
+
+// Report is what a run did and found.
+type Report struct {
+	Name  string
+	Seed  uint64
+	Nodes int
+
+	Ops           int            // operations invoked
+	OK            int            // acknowledged
+	Failed        int            // definitely not applied
+	Indeterminate int            // outcome unknown (writes and INCRs kept as such; reads dropped)
+	Errors        map[string]int // failed and indeterminate ops by error class
+	Keys          int            // registers and counters used
+
+	Faults []FaultEvent
+	Lin    []*Linearizability
+	// Problems are the safety violations (and liveness failures) found;
+	// a run passes when it has none and every model is linearizable.
+	Problems []string
+	OutDir   string // where the artifacts went, for a failed run
+	Elapsed  time.Duration
+}
+
+// Linearizable reports whether every model checked Ok.
+func (r *Report) Linearizable() bool {
+	for _, l := range r.Lin {
+		if l.Result != porcupine.Ok {
+			return false
+		}
+	}
+	return len(r.Lin) > 0
+}
+
+// Bad reports whether the run found anything wrong.
+func (r *Report) Bad() bool { return len(r.Problems) > 0 || !r.Linearizable() }
+
+// FaultCounts counts the injected faults by kind.
+func (r *Report) FaultCounts() map[string]int {
+	m := map[string]int{}
+	for _, f := range r.Faults {
+		m[f.Kind]++
+	}
+	return m
+}
+
+func (r *Report) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "run %s: seed %d, %d nodes, %s\n", r.Name, r.Seed, r.Nodes, r.Elapsed.Round(100*time.Millisecond))
+	fmt.Fprintf(&b, "  ops: %d invoked, %d ok, %d failed, %d indeterminate; %d keys; errors %s\n",
+		r.Ops, r.OK, r.Failed, r.Indeterminate, r.Keys, fmtCounts(r.Errors))
+	fmt.Fprintf(&b, "  faults: %d %s\n", len(r.Faults), fmtCounts(r.FaultCounts()))
+	for _, f := range r.Faults {
+		fmt.Fprintf(&b, "    %s\n", f)
+	}
+	for _, l := range r.Lin {
+		fmt.Fprintf(&b, "  linearizability (%s, %d ops): %s in %s", l.Model, l.Ops, l.Result, l.Elapsed.Round(time.Millisecond))
+		if len(l.BadKeys) > 0 {
+			fmt.Fprintf(&b, "; keys not linearizable: %s (see %s.html)", strings.Join(l.BadKeys, " "), l.Model)
+		}
+		b.WriteByte('\n')
+	}
+	for _, p := range r.Problems {
+		fmt.Fprintf(&b, "  PROBLEM: %s\n", p)
+	}
+	if r.OutDir != "" {
+		fmt.Fprintf(&b, "  artifacts: %s\n", r.OutDir)
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func fmtCounts(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
+	}
+	return "{" + strings.Join(parts, " ") + "}"
+}
+
+// Run is a run in progress: a cluster with a workload on it.
+type Run struct {
+	Cfg      RunConfig
+	Cluster  *Cluster
+	History  *History
+	Workload *Workload
+	Nemesis  *Nemesis
+	begin    time.Time
+	logf     func(string, ...any)
+}
+
+// StartRun starts the cluster and the workload; the nemesis is created but
+// not started. The caller must Close the run.
+func StartRun(cfg RunConfig) (*Run, error) {
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	if cfg.Workload.Workers == 0 {
+		wl := DefaultWorkload(cfg.Nodes)
+		wl.Prefix = cfg.Workload.Prefix
+		if wl.Prefix == "" {
+			wl.Prefix = "j"
+		}
+		cfg.Workload = wl
+	}
+	spare := 0
+	for _, k := range cfg.Nemesis.Kinds {
+		if k == FaultGrow {
+			spare = 1
+		}
+	}
+	r := &Run{Cfg: cfg, begin: time.Now(), logf: cfg.Logf}
+	c, err := StartCluster(ClusterConfig{Bin: cfg.Bin, Dir: cfg.Dir, Nodes: cfg.Nodes, Spare: spare, UnsafeReads: cfg.UnsafeReads, Logf: cfg.Logf})
+	if err != nil {
+		return nil, err
+	}
+	r.Cluster = c
+	r.History = NewHistory()
+	r.Nemesis = NewNemesis(c, r.History, cfg.Nemesis, cfg.Seed, cfg.Logf)
+	r.Workload = StartWorkload(c, r.History, cfg.Workload, cfg.Seed)
+	return r, nil
+}
+
+// Close stops the workload and tears the cluster and network down. It is
+// safe to call more than once.
+func (r *Run) Close() {
+	r.Workload.Stop()
+	r.Cluster.Close()
+}
+
+// Finish heals everything, lets the workload show the cluster serves
+// again, stops it, reads the final state and checks the history. Failed
+// runs get their artifacts written (Report.OutDir).
+func (r *Run) Finish() *Report {
+	rep := &Report{Name: r.Cfg.Name, Seed: r.Cfg.Seed, Nodes: r.Cfg.Nodes, Errors: map[string]int{}}
+	if err := r.Nemesis.HealAll(); err != nil {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("harness: healing: %v", err))
+	}
+	if err := r.Cluster.WaitHealthy(2 * recoverTimeout); err != nil {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("liveness: the cluster is not whole %s after healing: %v", 2*recoverTimeout, err))
+	}
+	// The healed cluster must serve the workload again.
+	base := r.History.Acked()
+	err := waitFor(recoverTimeout, func() error {
+		if n := r.History.Acked() - base; n < 20 {
+			return fmt.Errorf("%d ops acknowledged since healing", n)
+		}
+		return nil
+	})
+	if err != nil {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("liveness: the healed cluster does not serve clients: %v", err))
+	}
+	r.Workload.Stop()
+	regs, ctrs := r.Workload.Keys()
+	fs, err := r.finalState(regs, ctrs)
+	if err != nil {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("final state: %v", err))
+	}
+	ops := r.History.Ops()
+	rep.Keys = len(regs) + len(ctrs)
+	for _, op := range ops {
+		if op.Final {
+			continue
+		}
+		rep.Ops++
+		switch op.Status {
+		case StatusOK:
+			rep.OK++
+		case StatusFail:
+			rep.Failed++
+		case StatusInfo:
+			rep.Indeterminate++
+		}
+		if op.Status != StatusOK {
+			rep.Errors[op.Status.String()+":"+errClass(op.Err)]++
+		}
+	}
+	rep.Faults = r.Nemesis.Events()
+	for _, f := range rep.Faults {
+		if f.Err != "" && !(f.Kind == FaultSlow && strings.HasPrefix(f.Desc, "slow network unavailable")) {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("fault %s (%s): %s", f.Kind, f.Desc, f.Err))
+		}
+		if f.Recovered < 0 {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("liveness: the cluster was not whole %s after healing %s (%s)", recoverTimeout, f.Kind, f.Desc))
+		}
+	}
+	rep.Lin = CheckLinearizability(ops)
+	for _, l := range rep.Lin {
+		if l.Result != porcupine.Ok {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("linearizability: %s history (%d ops) is %s", l.Model, l.Ops, l.Result))
+		}
+	}
+	if err == nil {
+		rep.Problems = append(rep.Problems, checkDurability(ops, regs, ctrs, fs)...)
+		rep.Problems = append(rep.Problems, checkConvergence(append(append([]string(nil), regs...), ctrs...), fs)...)
+	}
+	rep.Elapsed = time.Since(r.begin)
+	if rep.Bad() {
+		rep.OutDir = r.outDir()
+		if err := writeArtifacts(rep.OutDir, rep, ops, rep.Lin, r.Cluster.All()); err != nil {
+			rep.Problems = append(rep.Problems, err.Error())
+		}
+	}
+	return rep
+}
+
+func (r *Run) outDir() string {
+	if r.Cfg.OutDir != "" {
+		return r.Cfg.OutDir
+	}
+	name := strings.NewReplacer("/", "_", " ", "_").Replace(r.Cfg.Name)
+	if base := os.Getenv("JEPSEN_OUT"); base != "" {
+		return filepath.Join(base, fmt.Sprintf("%s-seed%d-%s", name, r.Cfg.Seed, time.Now().Format("20060102-150405")))
+	}
+	dir, err := os.MkdirTemp("", fmt.Sprintf("riot-jepsen-%s-seed%d-", name, r.Cfg.Seed))
+	if err != nil {
+		return filepath.Join(os.TempDir(), fmt.Sprintf("riot-jepsen-%s-seed%d", name, r.Cfg.Seed))
+	}
+	return dir
+}
+
+// finalState reads every key through the leader (linearizable reads,
+// recorded in the history as final reads) and, once every member has
+// caught up, every member's local copy (READONLY). A write a server was
+// still retrying when its client gave up may land after the final reads,
+// so the rounds repeat (a few times at most) until the local copies match
+// the final reads.
+func (r *Run) finalState(regs, ctrs []string) (finalState, error) {
+	var fs finalState
+	var err error
+	for round := range 5 {
+		fs, err = r.finalRound(regs, ctrs)
+		if err != nil || len(checkConvergence(append(append([]string(nil), regs...), ctrs...), fs)) == 0 {
+			return fs, err
+		}
+		r.logf("final state: round %d: members differ from the final reads; reading again", round+1)
+	}
+	return fs, err
+}
+
+func (r *Run) finalRound(regs, ctrs []string) (finalState, error) {
+	fs := finalState{reads: map[string]Op{}, nodes: map[string]map[string]*string{}}
+	c := r.Cluster
+	ld, err := c.WaitLeader(recoverTimeout)
+	if err != nil {
+		return fs, fmt.Errorf("no leader for the final reads: %w", err)
+	}
+	cl := newDataClient(ld.Addr, 5*time.Second, false)
+	defer cl.Close()
+	proc := r.History.newProcess()
+	read := func(key string, kind OpKind) error {
+		return waitFor(recoverTimeout, func() error {
+			op := Op{Process: proc, Kind: kind, Key: key, Final: true}
+			Invoke(r.History, cl, ld, &op, 5*time.Second)
+			if op.Status != StatusOK {
+				if op.Status == StatusInfo {
+					proc = r.History.newProcess()
+				}
+				return fmt.Errorf("final GET %s via %s: %s", key, ld.ID, op.Err)
+			}
+			r.History.add(op)
+			fs.reads[key] = op
+			return nil
+		})
+	}
+	for _, k := range regs {
+		if err := read(k, OpRead); err != nil {
+			return fs, err
+		}
+	}
+	for _, k := range ctrs {
+		if err := read(k, OpCount); err != nil {
+			return fs, err
+		}
+	}
+	if err := c.WaitCaughtUp(recoverTimeout); err != nil {
+		return fs, fmt.Errorf("members did not catch up: %w", err)
+	}
+	keys := append(append([]string(nil), regs...), ctrs...)
+	for _, s := range c.Members() {
+		vals, err := localValues(s, keys)
+		if err != nil {
+			return fs, err
+		}
+		fs.nodes[s.ID] = vals
+	}
+	return fs, nil
+}
+
+// localValues reads keys from s's local state (READONLY), in batches.
+func localValues(s *Server, keys []string) (map[string]*string, error) {
+	cl := newDataClient(s.Addr, 5*time.Second, true)
+	defer cl.Close()
+	out := map[string]*string{}
+	const batch = 200
+	for lo := 0; lo < len(keys); lo += batch {
+		part := keys[lo:min(lo+batch, len(keys))]
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		vals, err := cl.MGet(ctx, part...).Result()
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("READONLY MGET on %s: %w", s.ID, err)
+		}
+		for i, k := range part {
+			if v, ok := vals[i].(string); ok {
+				out[k] = &v
+			} else if vals[i] != nil {
+				return nil, fmt.Errorf("READONLY MGET on %s: %s = %#v", s.ID, k, vals[i])
+			}
+		}
+	}
+	return out, nil
+}

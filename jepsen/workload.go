@@ -1,0 +1,394 @@
+package jepsen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// OpKind is what an operation did.
+type OpKind uint8
+
+const (
+	OpRead  OpKind = iota // GET of a register
+	OpWrite               // SET of a register to a unique value
+	OpIncr                // INCR of a counter: returns the new value
+	OpCount               // GET of a counter
+)
+
+func (k OpKind) String() string {
+	return [...]string{"read", "write", "incr", "count"}[k]
+}
+
+// Status is how an operation ended.
+type Status uint8
+
+const (
+	// StatusOK: acknowledged; Value/Count hold the reply.
+	StatusOK Status = iota
+	// StatusFail: definitely did not happen (CLUSTERDOWN, TRYAGAIN,
+	// LOADING, or a connection that could not be opened).
+	StatusFail
+	// StatusInfo: indeterminate (a timeout, UNCERTAIN, TIMEOUT, a
+	// connection broken after sending): it may take effect at any time
+	// after it was invoked, or never.
+	StatusInfo
+)
+
+func (s Status) String() string { return [...]string{"ok", "fail", "info"}[s] }
+
+// Op is one operation of a history. Times are nanoseconds since the
+// history started, on the monotonic clock.
+type Op struct {
+	Process int // porcupine client: a new one after each indeterminate op
+	Kind    OpKind
+	Key     string
+	Value   string // OpWrite: the value sent; OpRead: the value read ("" if none)
+	Count   int64  // OpIncr, OpCount: the value returned
+	Call    int64
+	Return  int64
+	Status  Status
+	Err     string // the error, for StatusFail and StatusInfo
+	Node    string // the server the client talked to
+	Final   bool   // a read of the final state after healing
+}
+
+func (o Op) String() string {
+	var res string
+	switch o.Kind {
+	case OpWrite:
+		res = fmt.Sprintf("SET %s %s", o.Key, o.Value)
+	case OpRead:
+		res = fmt.Sprintf("GET %s -> %q", o.Key, o.Value)
+	case OpIncr:
+		res = fmt.Sprintf("INCR %s -> %d", o.Key, o.Count)
+	case OpCount:
+		res = fmt.Sprintf("GET %s -> %d", o.Key, o.Count)
+	}
+	if o.Status != StatusOK {
+		if o.Kind == OpRead || o.Kind == OpCount || o.Kind == OpIncr {
+			res, _, _ = strings.Cut(res, " ->")
+		}
+		res += fmt.Sprintf(" [%s: %s]", o.Status, o.Err)
+	}
+	final := ""
+	if o.Final {
+		final = " (final)"
+	}
+	return fmt.Sprintf("%10.3fs..%10.3fs p%-3d %-3s %s%s", float64(o.Call)/1e9, float64(o.Return)/1e9, o.Process, o.Node, res, final)
+}
+
+// History records operations from many goroutines.
+type History struct {
+	start time.Time
+	mu    sync.Mutex
+	ops   []Op
+	procs int
+	acked int // ops with StatusOK so far
+}
+
+// NewHistory starts an empty history now.
+func NewHistory() *History { return &History{start: time.Now()} }
+
+// Now is the current time on the history's clock.
+func (h *History) Now() int64 { return int64(time.Since(h.start)) }
+
+func (h *History) add(op Op) {
+	h.mu.Lock()
+	h.ops = append(h.ops, op)
+	if op.Status == StatusOK {
+		h.acked++
+	}
+	h.mu.Unlock()
+}
+
+// Acked returns how many acknowledged ops the history holds.
+func (h *History) Acked() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.acked
+}
+
+// newProcess returns an unused process number.
+func (h *History) newProcess() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.procs++
+	return h.procs - 1
+}
+
+// Ops returns a copy of the operations, in completion order.
+func (h *History) Ops() []Op {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]Op(nil), h.ops...)
+}
+
+// WorkloadConfig shapes the client load.
+type WorkloadConfig struct {
+	Workers      int           // concurrent clients; each does one op at a time
+	Interval     time.Duration // each worker's pause between ops
+	OpTimeout    time.Duration // client deadline of one op
+	RegisterKeys int           // registers in use at a time
+	CounterKeys  int           // counters in use at a time
+	OpsPerKey    int           // ops on a key before it is replaced by a fresh one
+	CounterShare float64       // fraction of ops on counters
+	Prefix       string        // key prefix (unique per run)
+}
+
+// DefaultWorkload returns the load used by the tests for a cluster of n
+// nodes.
+func DefaultWorkload(n int) WorkloadConfig {
+	return WorkloadConfig{
+		Workers: 2 * n, Interval: 15 * time.Millisecond, OpTimeout: 2 * time.Second,
+		RegisterKeys: 4, CounterKeys: 2, OpsPerKey: 150, CounterShare: 0.3, Prefix: "j",
+	}
+}
+
+// keyspace hands out keys: a few in use at a time, each replaced by a
+// fresh one after OpsPerKey operations, so that no key's history grows too
+// long for the checker.
+type keyspace struct {
+	mu     sync.Mutex
+	prefix string
+	perKey int
+	active []string
+	used   []int
+	gen    int
+	all    []string
+}
+
+func newKeyspace(prefix string, n, perKey int) *keyspace {
+	k := &keyspace{prefix: prefix, perKey: perKey}
+	for range n {
+		k.active = append(k.active, k.fresh())
+		k.used = append(k.used, 0)
+	}
+	return k
+}
+
+func (k *keyspace) fresh() string {
+	k.gen++
+	key := fmt.Sprintf("%s%d", k.prefix, k.gen)
+	k.all = append(k.all, key)
+	return key
+}
+
+func (k *keyspace) pick(rng *rand.Rand) string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	i := rng.IntN(len(k.active))
+	if k.used[i] >= k.perKey {
+		k.active[i], k.used[i] = k.fresh(), 0
+	}
+	k.used[i]++
+	return k.active[i]
+}
+
+func (k *keyspace) keys() []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]string(nil), k.all...)
+}
+
+// Workload runs the workers until Stop.
+type Workload struct {
+	cfg     WorkloadConfig
+	c       *Cluster
+	h       *History
+	regs    *keyspace
+	ctrs    *keyspace
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	stop    sync.Once
+	clients sync.Map // clientKey -> *redis.Client
+}
+
+type clientKey struct {
+	worker int
+	addr   string
+}
+
+// StartWorkload starts cfg.Workers workers, each with its own generator
+// seeded from seed, sending ops to random members of c.
+func StartWorkload(c *Cluster, h *History, cfg WorkloadConfig, seed uint64) *Workload {
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &Workload{
+		cfg: cfg, c: c, h: h, cancel: cancel,
+		regs: newKeyspace(cfg.Prefix+":r", cfg.RegisterKeys, cfg.OpsPerKey),
+		ctrs: newKeyspace(cfg.Prefix+":c", cfg.CounterKeys, cfg.OpsPerKey),
+	}
+	for i := range cfg.Workers {
+		w.wg.Add(1)
+		go w.worker(ctx, i, rand.New(rand.NewPCG(seed, uint64(i)+1)))
+	}
+	return w
+}
+
+// Stop ends the workers once their current op is done.
+func (w *Workload) Stop() {
+	w.stop.Do(func() {
+		w.cancel()
+		w.wg.Wait()
+		w.clients.Range(func(_, v any) bool {
+			_ = v.(*redis.Client).Close()
+			return true
+		})
+	})
+}
+
+// Keys returns every register and counter key used.
+func (w *Workload) Keys() (registers, counters []string) { return w.regs.keys(), w.ctrs.keys() }
+
+func (w *Workload) client(worker int, s *Server) *redis.Client {
+	k := clientKey{worker, s.Addr}
+	if c, ok := w.clients.Load(k); ok {
+		return c.(*redis.Client)
+	}
+	c := newDataClient(s.Addr, w.cfg.OpTimeout, false)
+	if prev, loaded := w.clients.LoadOrStore(k, c); loaded {
+		_ = c.Close()
+		return prev.(*redis.Client)
+	}
+	return c
+}
+
+// newDataClient returns a client that sends every command once (no
+// retries), bounded by the op's context; readonly sends READONLY on
+// every new connection (stale local reads).
+func newDataClient(addr string, opTimeout time.Duration, readonly bool) *redis.Client {
+	o := &redis.Options{
+		Addr: addr, Protocol: 2, DisableIdentity: true,
+		DialTimeout: opTimeout / 2, ReadTimeout: opTimeout, WriteTimeout: opTimeout,
+		ContextTimeoutEnabled: true, MaxRetries: -1, PoolSize: 1, PoolTimeout: opTimeout,
+	}
+	if readonly {
+		o.OnConnect = func(ctx context.Context, cn *redis.Conn) error { return cn.ReadOnly(ctx).Err() }
+	}
+	return redis.NewClient(o)
+}
+
+func (w *Workload) worker(ctx context.Context, id int, rng *rand.Rand) {
+	defer w.wg.Done()
+	proc := w.h.newProcess()
+	tick := time.NewTicker(w.cfg.Interval)
+	defer tick.Stop()
+	seq := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		members := w.c.Members()
+		if len(members) == 0 {
+			continue
+		}
+		s := members[rng.IntN(len(members))]
+		var op Op
+		if rng.Float64() < w.cfg.CounterShare {
+			op = Op{Kind: OpCount, Key: w.ctrs.pick(rng)}
+			if rng.IntN(2) == 0 {
+				op.Kind = OpIncr
+			}
+		} else {
+			op = Op{Kind: OpRead, Key: w.regs.pick(rng)}
+			if rng.IntN(2) == 0 {
+				seq++
+				op.Kind, op.Value = OpWrite, fmt.Sprintf("%d-%d", id, seq)
+			}
+		}
+		op.Process = proc
+		Invoke(w.h, w.client(id, s), s, &op, w.cfg.OpTimeout)
+		w.h.add(op)
+		if op.Status == StatusInfo {
+			proc = w.h.newProcess() // this one may still be running
+		}
+	}
+}
+
+// Invoke runs op through cl (a client of server s), records call and
+// return times on h's clock and classifies the outcome.
+func Invoke(h *History, cl *redis.Client, s *Server, op *Op, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	op.Node = s.ID
+	op.Call = h.Now()
+	var err error
+	switch op.Kind {
+	case OpWrite:
+		var r string
+		r, err = cl.Set(ctx, op.Key, op.Value, 0).Result()
+		if err == nil && r != "OK" {
+			err = fmt.Errorf("SET replied %q", r)
+		}
+	case OpRead:
+		op.Value, err = cl.Get(ctx, op.Key).Result()
+		if errors.Is(err, redis.Nil) {
+			op.Value, err = "", nil
+		}
+	case OpIncr:
+		op.Count, err = cl.Incr(ctx, op.Key).Result()
+	case OpCount:
+		var v string
+		v, err = cl.Get(ctx, op.Key).Result()
+		switch {
+		case errors.Is(err, redis.Nil):
+			op.Count, err = 0, nil
+		case err == nil:
+			op.Count, err = strconv.ParseInt(v, 10, 64)
+		}
+	}
+	op.Return = h.Now()
+	op.Status = StatusOK
+	if err != nil {
+		op.Status, op.Err = classify(err), err.Error()
+	}
+}
+
+// classify tells definite failures (nothing applied) from indeterminate
+// ones.
+func classify(err error) Status {
+	var re redis.Error
+	if errors.As(err, &re) {
+		code, _, _ := strings.Cut(re.Error(), " ")
+		switch code {
+		case "CLUSTERDOWN", "TRYAGAIN", "LOADING":
+			return StatusFail
+		}
+		return StatusInfo // UNCERTAIN, TIMEOUT, anything unexpected
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" {
+		return StatusFail // never sent
+	}
+	if errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrPoolExhausted) {
+		return StatusFail
+	}
+	return StatusInfo
+}
+
+// errClass names an error for the tallies: the reply's code or a kind of
+// transport error.
+func errClass(msg string) string {
+	code, _, _ := strings.Cut(msg, " ")
+	switch {
+	case code != "" && code == strings.ToUpper(code) && !strings.ContainsAny(code, ":."):
+		return code
+	case strings.Contains(msg, "connection refused"):
+		return "refused"
+	case strings.Contains(msg, "timeout"), strings.Contains(msg, "deadline exceeded"):
+		return "timeout"
+	case strings.Contains(msg, "EOF"), strings.Contains(msg, "reset"), strings.Contains(msg, "broken pipe"):
+		return "conn-broken"
+	}
+	return "other"
+}
