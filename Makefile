@@ -39,6 +39,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzServerStream$$' -fuzztime $(FUZZTIME) ./resp/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCommand$$' -fuzztime $(FUZZTIME) ./raftkv/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseInt$$' -fuzztime $(FUZZTIME) ./raftkv/
+	$(GO) test -run '^$$' -fuzz '^FuzzIncrByFloat$$' -fuzztime $(FUZZTIME) ./raftkv/
+	$(GO) test -run '^$$' -fuzz '^FuzzGlob$$' -fuzztime $(FUZZTIME) ./resp/
 
 ## bench: Go benchmarks of the hot paths
 bench:

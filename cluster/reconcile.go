@@ -320,6 +320,11 @@ func (rc *Reconciler) isCaughtUp(m gossip.Member) bool {
 	if err != nil || replyError(raw) != "" {
 		return false
 	}
+	// A node whose raft shut down (it was removed) keeps a frozen applied
+	// index that can look caught up: only a live follower counts.
+	if !strings.Contains(string(raw), "\nstate:Follower\r\n") {
+		return false
+	}
 	applied, ok := infoField(raw, "fsm_applied_index")
 	if !ok {
 		return false

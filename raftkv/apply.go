@@ -46,8 +46,8 @@ func (p *Proposal) Wait() (Result, error) {
 	return r, nil
 }
 
-// Apply proposes c and waits for its outcome. ctx bounds only the wait to
-// enqueue; once proposed, the outcome is always awaited so that it is known.
+// Apply proposes c and waits for its outcome, until ctx ends (then the
+// outcome is unknown).
 func (n *Node) Apply(ctx context.Context, c *Command) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
@@ -60,7 +60,22 @@ func (n *Node) Apply(ctx context.Context, c *Command) (Result, error) {
 		return Result{}, err
 	}
 	p := &Proposal{f: n.raft.Apply(c.Encode(), timeout)}
-	return p.Wait()
+	type outcome struct {
+		res Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := p.Wait()
+		done <- outcome{res, err}
+	}()
+	select {
+	case o := <-done:
+		return o.res, o.err
+	case <-ctx.Done():
+		// raft may never answer a future enqueued as it shut down.
+		return Result{}, fmt.Errorf("%w: outcome unknown: %w", ErrLeadershipLost, ctx.Err())
+	}
 }
 
 // raftError maps hashicorp/raft's errors to ours.

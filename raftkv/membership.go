@@ -220,3 +220,10 @@ func (n *Node) UpdateServerAddr(id, addr string, voter bool) error {
 	n.logger.Info("updated server address", "id", id, "raft_addr", addr)
 	return nil
 }
+
+// Removed reports whether this node's raft has shut down on its own: the
+// cluster removed it from the configuration (hashicorp/raft shuts a removed
+// server down). The process should then leave.
+func (n *Node) Removed() bool {
+	return n.raft.State() == raft.Shutdown && !n.closing.Load()
+}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -28,8 +29,9 @@ type Node struct {
 	bolt   *raftboltdb.BoltStore // nil when InMemory
 	snaps  raft.SnapshotStore
 
-	reads  *readIndexer
-	leader leaderWatch
+	reads   *readIndexer
+	leader  leaderWatch
+	closing atomic.Bool // Close was called
 }
 
 // Open starts a raft node that applies to eng. The engine stays owned by the
@@ -148,8 +150,21 @@ func (n *Node) openTransport() error {
 	if err != nil {
 		return fmt.Errorf("raftkv: raft transport on %s: %w", n.cfg.RaftAddr, err)
 	}
-	n.trans = t
+	n.trans = noPipeline{t}
 	return nil
+}
+
+// noPipeline is the TCP transport with pipelined replication turned off.
+// hashicorp/raft v1.7.3's pipeline can deadlock after a follower rejects an
+// entry (pipelineSend blocks handing off a request while decodeResponses
+// blocks on the response channel): replication to that follower stops and
+// raft.Shutdown never returns. Our fault suite hit it when a leader lost
+// leadership under load (jepsen TestShutdownAfterOneWayLeaderLoss). Without
+// pipelining, raft sends one AppendEntries batch at a time per follower.
+type noPipeline struct{ *raft.NetworkTransport }
+
+func (noPipeline) AppendEntriesPipeline(raft.ServerID, raft.ServerAddress) (raft.AppendPipeline, error) {
+	return nil, raft.ErrPipelineReplicationNotSupported
 }
 
 func (n *Node) closeStores() {
@@ -239,7 +254,16 @@ func (n *Node) replayLocal(logs raft.LogStore, from, to uint64) (bool, error) {
 
 // Close shuts raft down and closes the log store. The engine is left open.
 func (n *Node) Close() error {
-	err := n.raft.Shutdown().Error()
+	n.closing.Store(true)
+	done := make(chan error, 1)
+	go func() { done <- n.raft.Shutdown().Error() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second):
+		// Closing the transport below unblocks replication stuck on it.
+		n.logger.Error("raft shutdown did not finish in 10s; closing the stores anyway")
+	}
 	n.reads.stop()
 	n.closeStores()
 	if err != nil {

@@ -216,7 +216,12 @@ func (s *Server) Close(ctx context.Context) error {
 			sess.conn.Close()
 		}
 		s.mu.Unlock()
-		<-done
+		// A handler stuck waiting on raft must not keep the process up.
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			s.logger.Warn("RESP server closed with handlers still running")
+		}
 	}
 	if errors.Is(err, net.ErrClosed) {
 		err = nil

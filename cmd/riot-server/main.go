@@ -199,10 +199,13 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 		"raft_addr", node.RaftAddr(), "gossip_addr", g.Addr(), "http_addr", admin.Addr().String(), "data_dir", o.dataDir,
 		"engine", o.engine, "version", version)
 
+	removed := watchRemoved(ctx, node)
 	var runErr error
 	select {
 	case <-ctx.Done():
 		logger.Info("shutting down")
+	case <-removed:
+		logger.Info("this node was removed from the cluster; shutting down")
 	case runErr = <-serveErr:
 	case err := <-g.Conflict():
 		if !node.HasState() {
@@ -224,6 +227,40 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	rec.Stop()
 	shutdown(logger, srv, node, g)
 	return runErr
+}
+
+// watchRemoved returns a channel closed when the cluster removes this node:
+// it was in the raft configuration since this process started and no longer
+// is, or its raft shut down by itself (a leader that removed itself). A node
+// restarted after it left is not "removed": it never saw itself in the
+// configuration yet, and waits to be added again.
+func watchRemoved(ctx context.Context, node *raftkv.Node) <-chan struct{} {
+	ch := make(chan struct{})
+	go func() {
+		member := false
+		for {
+			changed := node.LeaderChanged()
+			if node.Removed() {
+				close(ch)
+				return
+			}
+			if servers, err := node.Servers(); err == nil {
+				in := inServers(servers, node.ID())
+				if member && !in {
+					close(ch)
+					return
+				}
+				member = member || in
+			}
+			select {
+			case <-changed:
+			case <-time.After(time.Second): // raft reports no event for its own shutdown
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch
 }
 
 // shutdown stops a node gracefully: stop serving clients, hand leadership
