@@ -194,3 +194,23 @@ func inConfig(servers []raftkv.Server, id string) bool {
 	}
 	return false
 }
+
+// Labels returns how the peer is shown: suffrage (voter, nonvoter, none),
+// role (leader, follower, none) and gossip state (unknown when gossip does
+// not know the node).
+func (p Peer) Labels() (suffrage, role, gossipState string) {
+	suffrage, role, gossipState = "nonvoter", "follower", p.Gossip
+	switch {
+	case !p.InRaft:
+		suffrage, role = "none", "none"
+	case p.Voter:
+		suffrage = "voter"
+	}
+	if p.Leader {
+		role = "leader"
+	}
+	if gossipState == "" {
+		gossipState = "unknown"
+	}
+	return suffrage, role, gossipState
+}

@@ -69,20 +69,8 @@ func (s *Server) statusBody() statusBody {
 }
 
 func toPeerBody(p cluster.Peer) peerBody {
-	b := peerBody{ID: p.ID, RaftAddr: p.RaftAddr, ClientAddr: p.ClientAddr, Suffrage: "nonvoter", Role: "follower", Gossip: p.Gossip}
-	switch {
-	case !p.InRaft:
-		b.Suffrage, b.Role = "none", "none"
-	case p.Voter:
-		b.Suffrage = "voter"
-	}
-	if p.Leader {
-		b.Role = "leader"
-	}
-	if b.Gossip == "" {
-		b.Gossip = "unknown"
-	}
-	return b
+	suffrage, role, g := p.Labels()
+	return peerBody{ID: p.ID, RaftAddr: p.RaftAddr, ClientAddr: p.ClientAddr, Suffrage: suffrage, Role: role, Gossip: g}
 }
 
 func (s *Server) handlePeers(w http.ResponseWriter, _ *http.Request) {

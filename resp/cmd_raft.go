@@ -74,19 +74,7 @@ func cmdRaftPeers(s *session, _ [][]byte) {
 	}
 	s.out = appendArrayLen(s.out, len(peers))
 	for _, p := range peers {
-		suffrage, role, g := "nonvoter", "follower", p.Gossip
-		switch {
-		case !p.InRaft:
-			suffrage, role = "none", "none"
-		case p.Voter:
-			suffrage = "voter"
-		}
-		if p.Leader {
-			role = "leader"
-		}
-		if g == "" {
-			g = "unknown"
-		}
+		suffrage, role, g := p.Labels()
 		s.out = appendMapLen(s.out, 6, s.proto)
 		for _, kv := range [][2]string{{"id", p.ID}, {"raft_addr", p.RaftAddr}, {"client_addr", p.ClientAddr}, {"suffrage", suffrage}, {"role", role}, {"gossip", g}} {
 			s.out = appendBulkString(s.out, kv[0])

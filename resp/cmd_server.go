@@ -223,6 +223,15 @@ func cmdInfo(s *session, args [][]byte) {
 		{Name: "raft_state", Value: srv.backend.RaftState()},
 	})
 	section("Raft", srv.backend.RaftInfo())
+	if peers, err := srv.backend.Peers(); err == nil {
+		fields := make([]raftkv.Field, 0, len(peers))
+		for i, p := range peers {
+			suffrage, role, g := p.Labels()
+			fields = append(fields, raftkv.Field{Name: fmt.Sprintf("peer%d", i),
+				Value: fmt.Sprintf("id=%s,raft_addr=%s,client_addr=%s,suffrage=%s,role=%s,gossip=%s", p.ID, p.RaftAddr, p.ClientAddr, suffrage, role, g)})
+		}
+		section("Cluster", fields)
+	}
 	if all || want["keyspace"] {
 		var keys, expires int64
 		err := srv.backend.Read(s.ctx, s.readLevel, func(v *raftkv.View) error {
