@@ -94,6 +94,9 @@ func joinArgs(id, addr string, voter bool) [][]byte {
 // Leave removes server id from the cluster and from the address book.
 func (r *Router) Leave(ctx context.Context, id string) error {
 	return r.onLeader(ctx, func() error {
+		if err := r.node.CheckRemove(id); err != nil {
+			return err
+		}
 		// The address book entry goes first: removing the leader itself
 		// shuts its raft down, after which it can apply nothing.
 		if _, err := r.node.Apply(ctx, &raftkv.Command{Op: raftkv.OpDelMember, Args: [][]byte{[]byte(id)}}); err != nil {

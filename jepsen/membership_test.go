@@ -55,8 +55,8 @@ func TestRaftLeaveLeader(t *testing.T) {
 			}
 		}
 		begin = time.Now()
-		if err := ld.Term(); err != nil {
-			t.Fatalf("round %d: SIGTERM of %s, removed by RAFT.LEAVE: %v after %s; where it was stuck:\n%s", round, ld.ID, err, time.Since(begin).Round(time.Millisecond), ld.Stacks())
+		if err := ld.AwaitRemovedExit(); err != nil {
+			t.Fatalf("round %d: %s, removed by RAFT.LEAVE: %v after %s; where it was stuck:\n%s", round, ld.ID, err, time.Since(begin).Round(time.Millisecond), ld.Stacks())
 		}
 		if t.Failed() {
 			return

@@ -402,8 +402,13 @@ func (n *Nemesis) inject(kind string) (desc string, heal func() error, err error
 		}
 		mark := n.leaderMark(s)
 		errLeave := c.do(via, changeTimeout, "RAFT.LEAVE", s.ID).Err()
-		errTerm := s.Term()
-		return fmt.Sprintf("RAFT.LEAVE %s%s (sent to %s), then SIGTERM it", s.ID, mark, via.ID), func() error {
+		var errTerm error
+		if errLeave == nil {
+			errTerm = s.AwaitRemovedExit() // a removed node shuts itself down
+		} else {
+			errTerm = s.Term()
+		}
+		return fmt.Sprintf("RAFT.LEAVE %s%s (sent to %s); it shuts itself down", s.ID, mark, via.ID), func() error {
 			if err := s.Wipe(); err != nil {
 				return err
 			}

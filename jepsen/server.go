@@ -291,6 +291,28 @@ func (s *Server) Term() error {
 	return nil
 }
 
+// AwaitRemovedExit waits for a node removed with RAFT.LEAVE to shut itself
+// down (riot-server exits with code 0 when the cluster drops it), and sends
+// SIGTERM if it has not within exitTimeout.
+func (s *Server) AwaitRemovedExit() error {
+	s.mu.Lock()
+	p := s.proc
+	s.mu.Unlock()
+	if p == nil {
+		return fmt.Errorf("jepsen: %s: %w", s.ID, errNotRunning)
+	}
+	if err := waitExit(p, exitTimeout); err != nil {
+		if terr := s.Term(); terr != nil {
+			return fmt.Errorf("jepsen: %s did not shut down after its removal (%v), and: %w", s.ID, err, terr)
+		}
+		return fmt.Errorf("jepsen: %s did not shut down by itself after its removal: %w", s.ID, err)
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+		return fmt.Errorf("jepsen: %s exited with %s after its removal, want 0", s.ID, p.cmd.ProcessState)
+	}
+	return nil
+}
+
 // Pause sends SIGSTOP.
 func (s *Server) Pause() error {
 	_, err := s.signal(syscall.SIGSTOP)

@@ -104,9 +104,9 @@ func (n *Node) addServer(id, addr string, voter bool) error {
 	return nil
 }
 
-// RemoveServer removes id from the configuration. Removing the last voter
-// is refused. Must run on the leader.
-func (n *Node) RemoveServer(id string) error {
+// CheckRemove reports whether RemoveServer(id) would be refused: id is not
+// a member (ErrUnknownServer) or is the last voter (ErrLastVoter).
+func (n *Node) CheckRemove(id string) error {
 	servers, err := n.Servers()
 	if err != nil {
 		return err
@@ -126,7 +126,43 @@ func (n *Node) RemoveServer(id string) error {
 	if isVoter && voters == 1 {
 		return ErrLastVoter
 	}
-	if err := n.raft.RemoveServer(raft.ServerID(id), 0, membershipTimeout).Error(); err != nil {
+	return nil
+}
+
+// RemoveServer removes id from the configuration. Removing the last voter
+// is refused. Must run on the leader. A leader that removes itself shuts
+// its raft down once the change commits; that counts as success.
+func (n *Node) RemoveServer(id string) error {
+	if err := n.CheckRemove(id); err != nil {
+		return err
+	}
+	f := n.raft.RemoveServer(raft.ServerID(id), 0, membershipTimeout)
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	var err error
+	deadline := time.After(membershipTimeout + 5*time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case err = <-done:
+			break wait
+		case <-tick.C:
+			// A leader that removed itself shuts down, and raft may not
+			// answer the future any more.
+			if id == n.cfg.ID && n.raft.State() == raft.Shutdown {
+				break wait
+			}
+		case <-deadline:
+			err = fmt.Errorf("%w: removing %s did not finish", ErrLeadershipLost, id)
+			break wait
+		}
+	}
+	if err != nil && id == n.cfg.ID && errors.Is(err, raft.ErrRaftShutdown) {
+		err = nil
+	}
+	if err != nil {
 		return raftError(err)
 	}
 	n.logger.Info("removed server", "id", id)
