@@ -11,11 +11,10 @@ import (
 // machine once it has applied the index is linearizable. It must be called
 // on the leader (ErrNotLeader otherwise).
 //
-// How: the leader first commits an entry of its own term (a no-op barrier,
-// once per term), so its commit index covers everything any earlier leader
-// committed. Each read then records the commit index and confirms with a
-// quorum that this node is still the leader (raft.VerifyLeader). Concurrent
-// reads share one confirmation round.
+// How: concurrent reads share one no-op entry proposed after they arrived;
+// when it has committed and been applied, the local state machine reflects
+// every write acknowledged before the reads began (see readIndexer.loop for
+// why not raft.VerifyLeader).
 func (n *Node) ReadIndex(ctx context.Context) (uint64, error) {
 	if n.raft.State() != raft.Leader {
 		return 0, ErrNotLeader
@@ -118,13 +117,20 @@ func (r *readIndexer) loop() {
 		if len(batch) == 0 {
 			continue
 		}
-		// The commit index is read after every request in the batch
-		// arrived, and leadership is confirmed after that.
-		idx := r.n.raft.CommitIndex()
-		err := r.n.raft.VerifyLeader().Error()
-		if err != nil {
-			err = raftError(err)
-		}
+		// Every request in the batch arrived before this no-op is
+		// proposed. Once it commits, this node led in the no-op's term and
+		// its log holds every entry committed before; once applied, local
+		// state reflects all of them.
+		//
+		// Not raft.VerifyLeader: hashicorp/raft counts any heartbeat
+		// response that arrives after the call, including one to a request
+		// sent before a pause, so a leader resumed after SIGSTOP could
+		// "confirm" leadership it had lost and serve a stale read
+		// (systemtest TestClusterPausedLeaderNoStaleRead, jepsen CI).
+		ctx, cancel := context.WithTimeout(context.Background(), r.n.cfg.ApplyTimeout)
+		_, err := r.n.Apply(ctx, &Command{Op: OpNoop})
+		cancel()
+		idx := r.n.fsm.AppliedIndex()
 		for _, ch := range batch {
 			ch <- readResult{index: idx, err: err}
 		}
