@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/riotkv/riot/cluster"
@@ -223,16 +224,14 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 // remoteStatus maps a leader's RESP error reply to an HTTP status.
 func remoteStatus(msg string) int {
 	switch {
-	case hasCode(msg, "ERR no such server"):
+	case strings.HasPrefix(msg, "ERR no such server"):
 		return http.StatusNotFound
-	case hasCode(msg, "ERR invalid raft address"):
+	case strings.HasPrefix(msg, "ERR invalid raft address"):
 		return http.StatusBadRequest
-	case hasCode(msg, "ERR"):
+	case strings.HasPrefix(msg, "ERR"):
 		return http.StatusConflict
-	case hasCode(msg, "CLUSTERDOWN"), hasCode(msg, "TRYAGAIN"):
+	case strings.HasPrefix(msg, "CLUSTERDOWN"), strings.HasPrefix(msg, "TRYAGAIN"):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
-
-func hasCode(msg, prefix string) bool { return len(msg) >= len(prefix) && msg[:len(prefix)] == prefix }

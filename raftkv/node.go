@@ -316,19 +316,6 @@ func (n *Node) Snapshot() error {
 	return nil
 }
 
-// Shutdown hands leadership to another voter when this node leads (so the
-// cluster does not wait an election timeout), then closes the node.
-func (n *Node) Shutdown(ctx context.Context) error {
-	if n.IsLeader() {
-		if err := n.TransferLeadership(ctx, ""); err != nil && !errors.Is(err, ErrNoOtherVoter) {
-			n.logger.Warn("leadership transfer before shutdown failed", "err", err)
-		} else if err == nil {
-			n.logger.Info("transferred leadership before shutdown")
-		}
-	}
-	return n.Close()
-}
-
 // maintain runs leader housekeeping: it proposes OpPruneRequests so that
 // request records older than DedupRetain entries are dropped on every
 // replica at the same point of the log.

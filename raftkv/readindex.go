@@ -19,9 +19,6 @@ func (n *Node) ReadIndex(ctx context.Context) (uint64, error) {
 	if n.raft.State() != raft.Leader {
 		return 0, ErrNotLeader
 	}
-	if err := n.termBarrier(ctx); err != nil {
-		return 0, err
-	}
 	return n.reads.readIndex(ctx)
 }
 
@@ -30,35 +27,16 @@ func (n *Node) WaitApplied(ctx context.Context, idx uint64) error {
 	return n.fsm.WaitApplied(ctx, idx)
 }
 
-func (n *Node) termBarrier(ctx context.Context) error {
-	term := n.raft.CurrentTerm()
-	if n.reads.barrierTerm(term) {
-		return nil
-	}
-	n.reads.barrierMu.Lock()
-	defer n.reads.barrierMu.Unlock()
-	if n.reads.barrierTerm(term) {
-		return nil
-	}
-	if _, err := n.Apply(ctx, &Command{Op: OpNoop}); err != nil {
-		return err
-	}
-	n.reads.setBarrierTerm(term)
-	return nil
-}
-
-// readIndexer batches concurrent read-index requests into one leadership
-// confirmation round each.
+// readIndexer batches concurrent read-index requests into one no-op entry
+// each.
 type readIndexer struct {
 	n *Node
 
-	barrierMu sync.Mutex // serializes barrier proposals
-	mu        sync.Mutex
-	term      uint64 // the term whose barrier has been applied
-	waiting   []chan readResult
-	kick      chan struct{}
-	done      chan struct{}
-	stopOnce  sync.Once
+	mu       sync.Mutex
+	waiting  []chan readResult
+	kick     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
 }
 
 type readResult struct {
@@ -70,18 +48,6 @@ func newReadIndexer(n *Node) *readIndexer {
 	r := &readIndexer{n: n, kick: make(chan struct{}, 1), done: make(chan struct{})}
 	go r.loop()
 	return r
-}
-
-func (r *readIndexer) barrierTerm(term uint64) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.term == term
-}
-
-func (r *readIndexer) setBarrierTerm(term uint64) {
-	r.mu.Lock()
-	r.term = term
-	r.mu.Unlock()
 }
 
 func (r *readIndexer) readIndex(ctx context.Context) (uint64, error) {

@@ -164,10 +164,10 @@ func cmdConfig(s *session, args [][]byte) {
 	}
 }
 
-// globMatch matches name against a CONFIG GET pattern: Redis's glob,
-// ignoring ASCII case (see glob.go).
+// globMatch matches name against a glob pattern, with the same matcher as
+// KEYS and SCAN (glob.go).
 func globMatch(pat, name string) bool {
-	return compileGlob([]byte(pat), true).match([]byte(name))
+	return compileGlob([]byte(pat), false).match([]byte(name))
 }
 
 // Reference: https://redis.io/docs/latest/commands/info/
