@@ -17,9 +17,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	mrand "math/rand/v2"
 	"net"
+	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -265,27 +268,62 @@ func without(nodes []*node, drop ...*node) []*node {
 	return out
 }
 
-// freeGossipAddr returns a 127.0.0.1 address whose port was free for both
-// TCP and UDP a moment ago (memberlist binds both), for a node that must
-// be known before it starts.
+// freeGossipAddr returns a 127.0.0.1 address whose port is free for both
+// TCP and UDP (memberlist binds both), for a node that must be known
+// before it starts. The port comes from below the kernel's ephemeral
+// range, so no other process's ":0" listener (raft, RESP and HTTP of
+// every parallel test bind ":0") can take it between this check and the
+// node's bind; ports handed out once are never handed out again.
 func freeGossipAddr(t *testing.T) string {
 	t.Helper()
-	for range 20 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("reserve a port: %v", err)
+	lo := ephemeralLow()
+	fixedPorts.Lock()
+	defer fixedPorts.Unlock()
+	for range 200 {
+		port := 10000 + mrand.IntN(lo-10000)
+		if fixedPorts.used[port] {
+			continue
 		}
-		addr := ln.Addr().String()
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
 		pc, err := net.ListenPacket("udp", addr)
 		ln.Close()
 		if err != nil {
 			continue // the UDP port is taken: try another
 		}
 		pc.Close()
+		fixedPorts.used[port] = true
 		return addr
 	}
-	t.Fatalf("no port free for both TCP and UDP")
+	t.Fatalf("no port below %d free for both TCP and UDP", lo)
 	return ""
+}
+
+// fixedPorts are the ports freeGossipAddr handed out in this process.
+var fixedPorts = struct {
+	sync.Mutex
+	used map[int]bool
+}{used: map[int]bool{}}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (the
+// ports ":0" binds draw from), 32768 when it cannot be read.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 32768
+	}
+	lo, err := strconv.Atoi(f[0])
+	if err != nil || lo <= 11000 {
+		return 32768
+	}
+	return lo
 }
 
 // logLines returns the lines the process wrote, without the command line
