@@ -6,7 +6,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/riotkv/riot/gossip"
 	"github.com/riotkv/riot/raftkv"
 )
 
@@ -25,6 +24,17 @@ type Peer struct {
 	Gossip string
 	// HTTPAddr is the node's admin API address, from gossip ("" if unknown).
 	HTTPAddr string
+	// Applied is the server's applied index as it last reported it to this
+	// node (this node's own for itself); 0 when unknown.
+	Applied uint64
+	// Lag is how many entries Applied is behind this node's commit index.
+	Lag uint64
+	// LastContact is how long ago the server last answered this node's
+	// health poll (0 for this node itself); -1 when it never did.
+	LastContact time.Duration
+	// CaughtUp: the server answered recently and Lag is within the
+	// configured CaughtUpLag.
+	CaughtUp bool
 }
 
 // Peers returns the raft configuration joined with the address book, as
@@ -35,11 +45,13 @@ func (r *Router) Peers() ([]Peer, error) {
 		return nil, err
 	}
 	leaderID, _ := r.node.Leader()
+	commit := r.node.CommitIndex()
 	out := make([]Peer, 0, len(servers))
 	seen := make(map[string]bool)
 	for _, s := range servers {
 		m, _ := r.member(s.ID)
 		p := Peer{ID: s.ID, RaftAddr: s.RaftAddr, ClientAddr: m.ClientAddr, Voter: s.Voter, Leader: s.ID == leaderID, InRaft: true}
+		r.addHealth(&p, commit)
 		if r.gossip != nil {
 			if gm, ok := r.gossip.Member(s.ID); ok {
 				p.Gossip = string(gm.State)
@@ -53,13 +65,29 @@ func (r *Router) Peers() ([]Peer, error) {
 		for _, gm := range r.gossip.Members() {
 			// Gossip-only entries: nodes on their way in. Nodes that left or
 			// failed and are out of raft are history, not peers.
-			if !seen[gm.ID] && (gm.State == gossip.Alive || gm.State == gossip.Suspect) {
+			if !seen[gm.ID] && live(gm) {
 				out = append(out, Peer{ID: gm.ID, RaftAddr: gm.RaftAddr, ClientAddr: gm.ClientAddr, Gossip: string(gm.State), HTTPAddr: gm.HTTPAddr})
 			}
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
+}
+
+// addHealth fills in p's progress: this node's own status for itself, the
+// last health poll answer for the others.
+func (r *Router) addHealth(p *Peer, commit uint64) {
+	p.LastContact = -1
+	if p.ID == r.node.ID() {
+		p.Applied, p.LastContact = r.node.FSM().AppliedIndex(), 0
+	} else if h, ok := r.health(p.ID); ok {
+		p.Applied, p.LastContact = h.applied, time.Since(h.seen)
+	}
+	if p.Applied < commit {
+		p.Lag = commit - p.Applied
+	}
+	recent := p.LastContact >= 0 && p.LastContact <= 3*r.cfg.HealthInterval
+	p.CaughtUp = recent && r.caughtUp(p.Applied)
 }
 
 // Leader returns the leader as this node knows it; ErrNoLeader when none.
@@ -196,6 +224,14 @@ func inConfig(servers []raftkv.Server, id string) bool {
 		}
 	}
 	return false
+}
+
+// LastContactMS is LastContact in milliseconds, -1 when unknown.
+func (p Peer) LastContactMS() int64 {
+	if p.LastContact < 0 {
+		return -1
+	}
+	return p.LastContact.Milliseconds()
 }
 
 // Labels returns how the peer is shown: suffrage (voter, nonvoter, none),

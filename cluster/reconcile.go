@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -29,9 +27,6 @@ type ReconcileConfig struct {
 	// Stabilization is how long a non-voter must be alive and caught up
 	// before it is promoted. Default 10s.
 	Stabilization time.Duration
-	// MaxLag is how many entries behind the leader's commit index a
-	// non-voter may be and still count as caught up. Default 1000.
-	MaxLag uint64
 	// Interval is how often the leader reconciles without an event.
 	// Default 1s.
 	Interval time.Duration
@@ -46,7 +41,7 @@ type ReconcileConfig struct {
 func DefaultReconcileConfig() ReconcileConfig {
 	return ReconcileConfig{
 		Voters: 3, MinQuorum: 3, DeadNodeTimeout: 5 * time.Minute,
-		Stabilization: 10 * time.Second, MaxLag: 1000, Interval: time.Second,
+		Stabilization: 10 * time.Second, Interval: time.Second,
 	}
 }
 
@@ -156,7 +151,7 @@ func (rc *Reconciler) maybeBootstrap() {
 	}
 	var voters []raftkv.Server
 	for _, m := range rc.g.Members() {
-		if m.State != gossip.Alive {
+		if !live(m) {
 			continue
 		}
 		if m.HasState {
@@ -197,7 +192,7 @@ func (rc *Reconciler) reconcile() error {
 	// 1. Live members not in the configuration join as non-voters; a member
 	// back at a new raft address keeps its ID and suffrage.
 	for _, m := range members {
-		if m.State != gossip.Alive || m.RaftAddr == "" || m.ID == self {
+		if !live(m) || m.RaftAddr == "" || m.ID == self {
 			continue
 		}
 		s, ok := inConf[m.ID]
@@ -225,7 +220,7 @@ func (rc *Reconciler) reconcile() error {
 			continue
 		}
 		voters++
-		if m, ok := members[s.ID]; s.ID == self || (ok && m.State == gossip.Alive) {
+		if m, ok := members[s.ID]; s.ID == self || (ok && live(m)) {
 			healthy++
 		}
 	}
@@ -252,7 +247,8 @@ func (rc *Reconciler) reconcile() error {
 	}
 
 	// 3. Promote caught-up, stable non-voters while healthy voters are
-	// below the target, keeping the number of healthy voters odd.
+	// below the target, keeping the number of healthy voters odd. A
+	// suspected member is not promoted (yet).
 	var cands []string
 	for _, s := range servers {
 		if s.Voter || s.ID == self {
@@ -275,6 +271,10 @@ func (rc *Reconciler) reconcile() error {
 	}
 	return nil
 }
+
+// live reports whether gossip sees m up: alive, or suspected but not yet
+// declared failed (suspicion alone must not change membership).
+func live(m gossip.Member) bool { return m.State == gossip.Alive || m.State == gossip.Suspect }
 
 func (rc *Reconciler) remove(id string) error {
 	if err := rc.r.node.RemoveServer(id); err != nil {
@@ -308,42 +308,15 @@ func (rc *Reconciler) stable(id string, m gossip.Member) bool {
 	return time.Since(since) >= rc.cfg.Stabilization && time.Since(m.Since) >= rc.cfg.Stabilization
 }
 
-// isCaughtUp asks the member for its applied index (RAFT.INFO) and
-// compares it with the leader's commit index.
+// isCaughtUp reports whether the member answered the health poll
+// recently, as a live follower, with an applied index within CaughtUpLag
+// of the leader's commit index. A node whose raft shut down (it was
+// removed) keeps a frozen applied index that can look caught up: only a
+// live follower counts.
 func (rc *Reconciler) isCaughtUp(m gossip.Member) bool {
-	if m.ClientAddr == "" {
+	h, ok := rc.r.health(m.ID)
+	if !ok || time.Since(h.seen) > 3*rc.r.cfg.HealthInterval || h.state != "Follower" {
 		return false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	raw, err := rc.r.peers.do(ctx, m.ClientAddr, appendRequest(nil, []byte("RAFT.INFO")))
-	if err != nil || replyError(raw) != "" {
-		return false
-	}
-	// A node whose raft shut down (it was removed) keeps a frozen applied
-	// index that can look caught up: only a live follower counts.
-	if !strings.Contains(string(raw), "\nstate:Follower\r\n") {
-		return false
-	}
-	applied, ok := infoField(raw, "fsm_applied_index")
-	if !ok {
-		return false
-	}
-	commit := rc.r.node.CommitIndex()
-	return applied+rc.cfg.MaxLag >= commit
-}
-
-// infoField finds "name:value" in a RAFT.INFO reply.
-func infoField(raw []byte, name string) (uint64, bool) {
-	// Every line, the first included, follows a "\n" (the bulk header's).
-	i := strings.Index(string(raw), "\n"+name+":")
-	if i < 0 {
-		return 0, false
-	}
-	rest := string(raw[i+len(name)+2:])
-	if j := strings.IndexAny(rest, "\r\n"); j >= 0 {
-		rest = rest[:j]
-	}
-	v, err := strconv.ParseUint(rest, 10, 64)
-	return v, err == nil
+	return rc.r.caughtUp(h.applied)
 }

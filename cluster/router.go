@@ -68,6 +68,13 @@ type Config struct {
 	// AnnounceInterval is how often the node checks that the address book
 	// holds its current addresses. Default 10s.
 	AnnounceInterval time.Duration
+	// HealthInterval is how often the node asks every other server how far
+	// it has applied (shown as lag and last contact; the reconciler
+	// promotes non-voters from it). Default 1s.
+	HealthInterval time.Duration
+	// CaughtUpLag is how many entries behind this node's commit index a
+	// server may be and still count as caught up. Default 1000.
+	CaughtUpLag uint64
 	// UnsafeLocalReads makes linearizable reads read local state without a
 	// read index: NOT linearizable. Only for showing that the fault tests
 	// catch stale reads.
@@ -84,6 +91,8 @@ func DefaultConfig() Config {
 		ForwardConns:     4,
 		DialTimeout:      2 * time.Second,
 		AnnounceInterval: 10 * time.Second,
+		HealthInterval:   time.Second,
+		CaughtUpLag:      1000,
 	}
 }
 
@@ -98,6 +107,8 @@ func (c *Config) Validate() error {
 		return errors.New("cluster: config: DialTimeout must be positive")
 	case c.AnnounceInterval <= 0:
 		return errors.New("cluster: config: AnnounceInterval must be positive")
+	case c.HealthInterval <= 0:
+		return errors.New("cluster: config: HealthInterval must be positive")
 	}
 	return nil
 }
@@ -132,6 +143,7 @@ type Router struct {
 
 	remoteIndex *coalescer     // read indexes asked of the leader
 	gossip      *gossip.Gossip // nil without gossip
+	tracker     healthTracker  // what the other servers last said of themselves
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -156,6 +168,7 @@ func New(cfg Config, node *raftkv.Node) (*Router, error) {
 		peers:    newPeerPool(cfg.ForwardConns, cfg.Password, cfg.DialTimeout),
 		clientID: binary.BigEndian.Uint64(id[:]),
 		stop:     make(chan struct{}),
+		tracker:  healthTracker{peers: make(map[string]peerHealth)},
 	}
 	r.remoteIndex = &coalescer{fn: r.askReadIndex, timeout: 2 * cfg.LeaderWait}
 	return r, nil
@@ -168,8 +181,9 @@ func New(cfg Config, node *raftkv.Node) (*Router, error) {
 func (r *Router) Start(clientAddr string, g *gossip.Gossip) {
 	r.clientAddr = clientAddr
 	r.gossip = g
-	r.wg.Add(1)
+	r.wg.Add(2)
 	go r.announceLoop()
+	go r.healthLoop()
 }
 
 // Close stops background work and closes connections to other nodes.

@@ -251,13 +251,15 @@ func (g *Gossip) Events() <-chan Event { return g.events }
 func (g *Gossip) Conflict() <-chan error { return g.conflict }
 
 // Members returns every node this one has seen, by ID, including nodes
-// that left or failed (until memberlist forgets them).
+// that left or failed (until memberlist forgets them). An alive node that
+// memberlist currently suspects shows as Suspect.
 func (g *Gossip) Members() []Member {
+	suspect := g.suspects()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	out := make([]Member, 0, len(g.members))
 	for _, m := range g.members {
-		out = append(out, *m)
+		out = append(out, withSuspicion(*m, suspect))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
@@ -265,13 +267,38 @@ func (g *Gossip) Members() []Member {
 
 // Member returns the member with id.
 func (g *Gossip) Member(id string) (Member, bool) {
+	suspect := g.suspects()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	m, ok := g.members[id]
 	if !ok {
 		return Member{}, false
 	}
-	return *m, true
+	return withSuspicion(*m, suspect), true
+}
+
+// suspects returns the names memberlist suspects now. Suspicion is not an
+// event memberlist reports, so it is read from its node table. It takes
+// memberlist's lock, which memberlist holds while calling into this
+// package: never call it with g.mu held.
+func (g *Gossip) suspects() map[string]bool {
+	var out map[string]bool
+	for _, n := range g.ml.Members() {
+		if n.State == memberlist.StateSuspect {
+			if out == nil {
+				out = make(map[string]bool)
+			}
+			out[n.Name] = true
+		}
+	}
+	return out
+}
+
+func withSuspicion(m Member, suspect map[string]bool) Member {
+	if m.State == Alive && suspect[m.ID] {
+		m.State = Suspect
+	}
+	return m
 }
 
 // UpdateMeta changes this node's metadata and gossips it. It refuses to

@@ -37,12 +37,21 @@ type engineBody struct {
 
 // peerBody is one server in /peers and /leader.
 type peerBody struct {
-	ID         string `json:"id"`
-	RaftAddr   string `json:"raft_addr"`
-	ClientAddr string `json:"client_addr,omitempty"`
-	Suffrage   string `json:"suffrage,omitempty"` // voter, nonvoter, none
-	Role       string `json:"role,omitempty"`     // leader, follower, none
-	Gossip     string `json:"gossip,omitempty"`   // alive, failed, left, unknown
+	ID            string `json:"id"`
+	RaftAddr      string `json:"raft_addr"`
+	ClientAddr    string `json:"client_addr,omitempty"`
+	Suffrage      string `json:"suffrage,omitempty"` // voter, nonvoter, none
+	Role          string `json:"role,omitempty"`     // leader, follower, none
+	Gossip        string `json:"gossip,omitempty"`   // alive, suspect, failed, left, unknown
+	*peerProgress        // absent in GET /leader
+}
+
+// peerProgress is how far a peer has applied, as the answering node sees it.
+type peerProgress struct {
+	AppliedIndex  uint64 `json:"applied_index"`
+	Lag           uint64 `json:"lag"`
+	LastContactMS int64  `json:"last_contact_ms"` // -1: never answered this node
+	CaughtUp      bool   `json:"caught_up"`
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, _ *http.Request) {
@@ -71,7 +80,8 @@ func (s *Server) statusBody() statusBody {
 
 func toPeerBody(p cluster.Peer) peerBody {
 	suffrage, role, g := p.Labels()
-	return peerBody{ID: p.ID, RaftAddr: p.RaftAddr, ClientAddr: p.ClientAddr, Suffrage: suffrage, Role: role, Gossip: g}
+	return peerBody{ID: p.ID, RaftAddr: p.RaftAddr, ClientAddr: p.ClientAddr, Suffrage: suffrage, Role: role, Gossip: g,
+		peerProgress: &peerProgress{AppliedIndex: p.Applied, Lag: p.Lag, LastContactMS: p.LastContactMS(), CaughtUp: p.CaughtUp}}
 }
 
 func (s *Server) handlePeers(w http.ResponseWriter, _ *http.Request) {

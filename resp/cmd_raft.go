@@ -2,6 +2,7 @@ package resp
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/riotkv/riot/raftkv"
@@ -75,8 +76,12 @@ func cmdRaftPeers(s *session, _ [][]byte) {
 	s.out = appendArrayLen(s.out, len(peers))
 	for _, p := range peers {
 		suffrage, role, g := p.Labels()
-		s.out = appendMapLen(s.out, 6, s.proto)
-		for _, kv := range [][2]string{{"id", p.ID}, {"raft_addr", p.RaftAddr}, {"client_addr", p.ClientAddr}, {"suffrage", suffrage}, {"role", role}, {"gossip", g}} {
+		fields := [][2]string{{"id", p.ID}, {"raft_addr", p.RaftAddr}, {"client_addr", p.ClientAddr},
+			{"suffrage", suffrage}, {"role", role}, {"gossip", g},
+			{"applied_index", strconv.FormatUint(p.Applied, 10)}, {"lag", strconv.FormatUint(p.Lag, 10)},
+			{"last_contact_ms", strconv.FormatInt(p.LastContactMS(), 10)}, {"caught_up", yesNo(p.CaughtUp)}}
+		s.out = appendMapLen(s.out, len(fields), s.proto)
+		for _, kv := range fields {
 			s.out = appendBulkString(s.out, kv[0])
 			s.out = appendBulkString(s.out, kv[1])
 		}
@@ -129,4 +134,11 @@ func (s *session) okOrErr(err error) {
 		return
 	}
 	s.out = appendOK(s.out)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }

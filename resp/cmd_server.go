@@ -228,7 +228,8 @@ func cmdInfo(s *session, args [][]byte) {
 		for i, p := range peers {
 			suffrage, role, g := p.Labels()
 			fields = append(fields, raftkv.Field{Name: fmt.Sprintf("peer%d", i),
-				Value: fmt.Sprintf("id=%s,raft_addr=%s,client_addr=%s,suffrage=%s,role=%s,gossip=%s", p.ID, p.RaftAddr, p.ClientAddr, suffrage, role, g)})
+				Value: fmt.Sprintf("id=%s,raft_addr=%s,client_addr=%s,suffrage=%s,role=%s,gossip=%s,applied_index=%d,lag=%d,last_contact_ms=%d,caught_up=%s",
+					p.ID, p.RaftAddr, p.ClientAddr, suffrage, role, g, p.Applied, p.Lag, p.LastContactMS(), yesNo(p.CaughtUp))})
 		}
 		section("Cluster", fields)
 	}
