@@ -16,7 +16,7 @@ var errBitOffset = redisError("ERR bit offset is not an integer or out of range"
 // proto-max-bulk-len (bitops.c getBitOffsetFromArgument).
 func (s *session) bitOffset(arg []byte) (int64, error) {
 	off, err := raftkv.ParseInt(arg)
-	if err != nil || off < 0 || off>>3 >= int64(s.srv.cfg.MaxBulkLen) {
+	if err != nil || off < 0 || off>>3 >= int64(s.srv.maxBulkLen()) {
 		return 0, errBitOffset
 	}
 	return off, nil

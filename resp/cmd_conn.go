@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/riotkv/riot/cluster"
@@ -171,6 +172,11 @@ func validClientName(b []byte) bool {
 // Reference: https://redis.io/docs/latest/commands/client/
 func cmdClient(s *session, args [][]byte) {
 	sub := strings.ToLower(string(args[1]))
+	if _, known := clientSubcommands[sub]; known {
+		s.mu.Lock()
+		s.lastCmd = "client|" + sub // as Redis shows it in CLIENT LIST
+		s.mu.Unlock()
+	}
 	switch {
 	case sub == "id" && len(args) == 2:
 		s.out = appendInt(s.out, s.id)
@@ -212,13 +218,10 @@ func cmdClient(s *session, args [][]byte) {
 		s.out = appendOK(s.out)
 	case sub == "info" && len(args) == 2:
 		s.out = appendVerbatim(s.out, s.describe()+"\n", s.proto)
-	case sub == "list" && len(args) == 2:
-		var b strings.Builder
-		for _, o := range s.srv.sessionList() {
-			b.WriteString(o.describe())
-			b.WriteByte('\n')
-		}
-		s.out = appendVerbatim(s.out, b.String(), s.proto)
+	case sub == "list":
+		clientList(s, args)
+	case sub == "kill" && len(args) >= 3:
+		clientKill(s, args)
 	case sub == "help":
 		help := []string{
 			"CLIENT <subcommand> [<arg> ...]. Subcommands are:",
@@ -227,25 +230,222 @@ func cmdClient(s *session, args [][]byte) {
 			"SETNAME <name>", "    Assign the name <name> to the current connection.",
 			"SETINFO <LIB-NAME|LIB-VER> <value>", "    Set client meta attributes.",
 			"INFO", "    Return information about the current client connection.",
-			"LIST", "    Return information about client connections.",
+			"KILL <ip:port>", "    Kill connection made from <ip:port>.",
+			"KILL <option> <value> [<option> <value> [...]]",
+			"    Kill connections. Options are:",
+			"    * ADDR (<ip:port>|<unixsocket>:0)",
+			"      Kill connections made from the specified address",
+			"    * LADDR (<ip:port>|<unixsocket>:0)",
+			"      Kill connections made to specified local address",
+			"    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+			"      Kill connections by type.",
+			"    * USER <username>",
+			"      Kill connections authenticated by <username>.",
+			"    * SKIPME (YES|NO)",
+			"      Skip killing current connection (default: yes).",
+			"    * ID <client-id>",
+			"      Kill connections by client id.",
+			"LIST [options ...]",
+			"    Return information about client connections. Options:",
+			"    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+			"      Return clients of specified type.",
+			"    * ID <client-id> [<client-id> ...]",
+			"      Return clients with the given IDs.",
 		}
 		s.out = appendArrayLen(s.out, len(help))
 		for _, h := range help {
 			s.out = appendSimple(s.out, h)
 		}
-	case sub == "id" || sub == "getname" || sub == "setname" || sub == "setinfo" || sub == "info" || sub == "list":
+	case clientSubcommands[sub]:
 		s.writeErr(redisError(fmt.Sprintf("ERR wrong number of arguments for 'client|%s' command", sub)))
 	default:
 		s.writeErr(errSubcommand("CLIENT", args[1]))
 	}
 }
 
-// describe formats the session as one CLIENT LIST line.
+// clientSubcommands are the CLIENT subcommands riot has.
+var clientSubcommands = map[string]bool{
+	"id": true, "getname": true, "setname": true, "setinfo": true,
+	"info": true, "list": true, "kill": true, "help": true,
+}
+
+// clientType parses a client type as Redis's getClientTypeByName does. riot
+// has only normal clients: every other type matches none.
+func clientType(b []byte) (normal, ok bool) {
+	switch strings.ToLower(string(b)) {
+	case "normal":
+		return true, true
+	case "master", "slave", "replica", "pubsub":
+		return false, true
+	}
+	return false, false
+}
+
+// Reference: https://redis.io/docs/latest/commands/client-list/ (TYPE t,
+// or ID id...)
+func clientList(s *session, args [][]byte) {
+	sessions := s.srv.sessionList()
+	switch {
+	case len(args) == 2:
+	case len(args) == 4 && equalFold(args[2], "type"):
+		normal, ok := clientType(args[3])
+		if !ok {
+			s.writeErr(redisError(fmt.Sprintf("ERR Unknown client type '%s'", truncate(args[3], 128))))
+			return
+		}
+		if !normal {
+			sessions = nil
+		}
+	case len(args) > 3 && equalFold(args[2], "id"):
+		byID := make(map[int64]*session, len(sessions))
+		for _, o := range sessions {
+			byID[o.id] = o
+		}
+		var picked []*session
+		for _, a := range args[3:] {
+			id, err := strconv.ParseInt(string(a), 10, 64)
+			if err != nil {
+				s.writeErr(redisError("ERR Invalid client ID"))
+				return
+			}
+			if o, ok := byID[id]; ok {
+				picked = append(picked, o) // in the order asked, repeats included
+			}
+		}
+		sessions = picked
+	default:
+		s.writeErr(errSyntax)
+		return
+	}
+	var b strings.Builder
+	for _, o := range sessions {
+		b.WriteString(o.describe())
+		b.WriteByte('\n')
+	}
+	s.out = appendVerbatim(s.out, b.String(), s.proto)
+}
+
+// Reference: https://redis.io/docs/latest/commands/client-kill/ (the old
+// form CLIENT KILL addr:port replies OK or "No such client" and may kill
+// the caller; the new form takes ID, ADDR, LADDR, TYPE, USER and SKIPME
+// filters, all of which must match, and replies with the number killed)
+func clientKill(s *session, args [][]byte) {
+	var addr, laddr []byte
+	var id int64
+	skipMe, typeNormal := true, true
+	if len(args) == 3 {
+		addr, skipMe = args[2], false
+	} else {
+		for i := 2; i < len(args); i += 2 {
+			if i+1 >= len(args) {
+				s.writeErr(errSyntax)
+				return
+			}
+			v := args[i+1]
+			switch {
+			case equalFold(args[i], "id"):
+				n, err := strconv.ParseInt(string(v), 10, 64)
+				if err != nil || n < 1 {
+					s.writeErr(redisError("ERR client-id should be greater than 0"))
+					return
+				}
+				id = n
+			case equalFold(args[i], "type"):
+				normal, ok := clientType(v)
+				if !ok {
+					s.writeErr(redisError(fmt.Sprintf("ERR Unknown client type '%s'", truncate(v, 128))))
+					return
+				}
+				typeNormal = normal
+			case equalFold(args[i], "addr"):
+				addr = v
+			case equalFold(args[i], "laddr"):
+				laddr = v
+			case equalFold(args[i], "user"):
+				if string(v) != "default" {
+					s.writeErr(redisError(fmt.Sprintf("ERR No such user '%s'", truncate(v, 128))))
+					return
+				}
+			case equalFold(args[i], "skipme"):
+				switch {
+				case equalFold(v, "yes"):
+					skipMe = true
+				case equalFold(v, "no"):
+					skipMe = false
+				default:
+					s.writeErr(errSyntax)
+					return
+				}
+			default:
+				s.writeErr(errSyntax)
+				return
+			}
+		}
+	}
+	killed := 0
+	for _, o := range s.srv.sessionList() {
+		switch {
+		case !typeNormal,
+			addr != nil && string(addr) != o.addr,
+			laddr != nil && string(laddr) != o.conn.LocalAddr().String(),
+			id != 0 && o.id != id,
+			o == s && skipMe:
+			continue
+		}
+		if o == s {
+			s.quit = true // closed once this reply is written, as Redis does
+		} else {
+			o.kill()
+		}
+		killed++
+	}
+	switch {
+	case len(args) != 3:
+		s.out = appendInt(s.out, int64(killed))
+	case killed == 0:
+		s.writeErr(redisError("ERR No such client"))
+	default:
+		s.out = appendOK(s.out)
+	}
+}
+
+// kill closes another session's connection and takes it off the client
+// list at once, as Redis frees a killed client: its reads and writes fail
+// and its goroutine ends (a command it is running finishes first; the reply
+// is lost).
+func (s *session) kill() {
+	_ = s.conn.Close()
+	s.srv.removeSession(s)
+}
+
+// fd returns the connection's file descriptor, or -1.
+func (s *session) fd() int {
+	fd := -1
+	if sc, ok := s.conn.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			_ = raw.Control(func(f uintptr) { fd = int(f) })
+		}
+	}
+	return fd
+}
+
+// describe formats the session as one CLIENT LIST line, in Redis 7.2's
+// format; the fields riot has no equivalent for (memory, buffers) are 0.
 func (s *session) describe() string {
+	fd := s.fd()
+	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	idle := int64(0)
+	if s.lastAt > 0 {
+		idle = max(0, (now.UnixMilli()-s.lastAt)/1000)
+	}
+	cmd := s.lastCmd
+	if cmd == "" {
+		cmd = "NULL"
+	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "id=%d addr=%s laddr=%s fd=0 name=%s age=%d idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 watch=0 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
-		s.id, s.addr, s.conn.LocalAddr(), s.name, int64(time.Since(s.created).Seconds()), s.lastCmd, s.proto, s.libName, s.libVer)
+	fmt.Fprintf(&b, "id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 watch=0 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+		s.id, s.addr, s.conn.LocalAddr(), fd, s.name, int64(now.Sub(s.created).Seconds()), idle, cmd, s.proto, s.libName, s.libVer)
 	return b.String()
 }

@@ -112,64 +112,6 @@ func (s *session) appendCommandInfo(c *command) {
 	s.out = appendArrayLen(s.out, 0)
 }
 
-// configParams are the CONFIG GET parameters riot answers, with the value
-// it reports.
-func (s *Server) configParams() map[string]string {
-	return map[string]string{
-		"databases":          "1",
-		"appendonly":         "yes",
-		"appendfsync":        "always",
-		"save":               "",
-		"proto-max-bulk-len": fmt.Sprint(s.cfg.MaxBulkLen),
-		"maxmemory":          "0",
-		"bind":               s.cfg.Addr,
-	}
-}
-
-// Reference: https://redis.io/docs/latest/commands/config-get/ (unknown
-// parameters are simply absent from the reply).
-func cmdConfig(s *session, args [][]byte) {
-	sub := strings.ToLower(string(args[1]))
-	if sub != "get" {
-		if sub == "set" || sub == "resetstat" || sub == "rewrite" {
-			s.writeErr(redisError("ERR CONFIG " + strings.ToUpper(sub) + " is not supported by riot; restart with new flags"))
-			return
-		}
-		s.writeErr(errSubcommand("CONFIG", args[1]))
-		return
-	}
-	if len(args) < 3 {
-		s.writeErr(redisError("ERR wrong number of arguments for 'config|get' command"))
-		return
-	}
-	params := s.srv.configParams()
-	names := make([]string, 0, len(params))
-	for n := range params {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	var match []string
-	for _, n := range names {
-		for _, pat := range args[2:] {
-			if globMatch(strings.ToLower(string(pat)), n) {
-				match = append(match, n)
-				break
-			}
-		}
-	}
-	s.out = appendMapLen(s.out, len(match), s.proto)
-	for _, n := range match {
-		s.out = appendBulkString(s.out, n)
-		s.out = appendBulkString(s.out, params[n])
-	}
-}
-
-// globMatch matches name against a glob pattern, with the same matcher as
-// KEYS and SCAN (glob.go).
-func globMatch(pat, name string) bool {
-	return compileGlob([]byte(pat), false).match([]byte(name))
-}
-
 // Reference: https://redis.io/docs/latest/commands/info/
 func cmdInfo(s *session, args [][]byte) {
 	want := map[string]bool{}

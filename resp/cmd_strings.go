@@ -302,7 +302,7 @@ func buildAppend(s *session, args [][]byte) (*raftkv.Command, replyFunc, error) 
 
 // maxLenArg is the string length limit carried by commands that grow a
 // string: proto-max-bulk-len, as Redis's checkStringLength.
-func (s *Server) maxLenArg() []byte { return []byte(strconv.Itoa(s.cfg.MaxBulkLen)) }
+func (s *Server) maxLenArg() []byte { return []byte(strconv.Itoa(s.maxBulkLen())) }
 
 // Reference: https://redis.io/docs/latest/commands/strlen/
 func cmdStrlen(s *session, args [][]byte) {

@@ -60,7 +60,7 @@ func newCommandTable() map[string]*command {
 		// server
 		{name: "command", arity: -1, flags: flagStale, group: "server", summary: "Returns details about commands.", run: cmdCommand},
 		{name: "info", arity: -1, flags: flagStale, group: "server", summary: "Returns information and statistics about the server.", run: cmdInfo},
-		{name: "config", arity: -2, flags: flagAdmin | flagStale, group: "server", summary: "CONFIG GET for the settings riot has.", run: cmdConfig},
+		{name: "config", arity: -2, flags: flagAdmin | flagStale, group: "server", summary: "CONFIG GET, SET, RESETSTAT, REWRITE for the settings riot has.", run: cmdConfig},
 		{name: "time", arity: 1, flags: flagFast | flagStale, group: "server", summary: "Returns this node's time.", run: cmdTime},
 		{name: "flushdb", arity: -1, flags: flagWrite, group: "server", summary: "Deletes every key (one log entry).", build: buildFlush},
 		{name: "flushall", arity: -1, flags: flagWrite, group: "server", summary: "Deletes every key (one log entry).", build: buildFlush},
@@ -88,6 +88,7 @@ func newCommandTable() map[string]*command {
 		{name: "setrange", arity: 4, flags: flagWrite, firstKey: 1, lastKey: 1, step: 1, group: "string", summary: "Overwrites part of a string.", build: buildSetRange},
 		{name: "setbit", arity: 4, flags: flagWrite, firstKey: 1, lastKey: 1, step: 1, group: "bitmap", summary: "Sets or clears a bit.", build: buildSetBit},
 		{name: "getbit", arity: 3, flags: flagReadonly | flagFast, firstKey: 1, lastKey: 1, step: 1, group: "bitmap", summary: "Returns a bit.", run: cmdGetBit},
+		{name: "lcs", arity: -3, flags: flagReadonly, firstKey: 1, lastKey: 2, step: 1, group: "string", summary: "Finds the longest common subsequence of two strings.", run: cmdLCS},
 		{name: "bitcount", arity: -2, flags: flagReadonly, firstKey: 1, lastKey: 1, step: 1, group: "bitmap", summary: "Counts the set bits of a string or a range.", run: cmdBitCount},
 		// keyspace (cmd_keys.go, cmd_object.go)
 		{name: "exists", arity: -2, flags: flagReadonly | flagFast, firstKey: 1, lastKey: -1, step: 1, group: "generic", summary: "Counts how many of the keys exist.", run: cmdExists},

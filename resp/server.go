@@ -108,6 +108,10 @@ type Server struct {
 	sessions map[int64]*session
 
 	stats serverStats
+
+	// bulkOverride is proto-max-bulk-len once CONFIG SET changed it
+	// (0: cfg.MaxBulkLen); see maxBulkLen.
+	bulkOverride atomic.Int64
 }
 
 type serverStats struct {

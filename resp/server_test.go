@@ -513,7 +513,8 @@ func TestServerConfigGet(t *testing.T) {
 		if err != nil || len(got) != 0 {
 			t.Errorf("CONFIG GET %s = %v, %v; want an empty reply", pat, got, err)
 		}
-		wantErr(t, "CONFIG SET", rdb.Do(ctx, "CONFIG", "SET", "maxmemory", "1").Err(), "ERR CONFIG SET is not supported by riot; restart with new flags")
+		wantErr(t, "CONFIG SET", rdb.Do(ctx, "CONFIG", "SET", "maxmemory", "1").Err(),
+			"ERR CONFIG SET failed (possibly related to argument 'maxmemory') - riot cannot change it; see docs/commands.md")
 		wantErr(t, "CONFIG GET", rdb.Do(ctx, "CONFIG", "GET").Err(), "ERR wrong number of arguments for 'config|get' command")
 		wantErr(t, "CONFIG FOO", rdb.Do(ctx, "CONFIG", "FOO").Err(), "ERR unknown subcommand 'FOO'. Try CONFIG HELP.")
 	})

@@ -45,6 +45,7 @@ type session struct {
 	libVer  string
 	created time.Time
 	lastCmd string
+	lastAt  int64 // Unix ms of the last command, for CLIENT LIST idle=
 }
 
 // pendingWrite is a proposed write and how to turn its result into a reply.
@@ -107,7 +108,7 @@ func (s *session) runBuffered() error {
 	s.ctx = ctx
 	defer s.drain()
 	for s.start < s.end && !s.quit {
-		lim := limits{maxBulk: s.srv.cfg.MaxBulkLen, maxArgs: maxMultibulkLen}
+		lim := limits{maxBulk: s.srv.maxBulkLen(), maxArgs: maxMultibulkLen}
 		if !s.authed {
 			lim = unauthLimits
 		}
@@ -194,7 +195,7 @@ func (s *session) exec(args [][]byte) {
 		return
 	}
 	s.mu.Lock()
-	s.lastCmd = cmd.name
+	s.lastCmd, s.lastAt = cmd.name, s.now
 	s.mu.Unlock()
 	if !s.authed && cmd.flags&flagNoAuth == 0 {
 		s.drain()
