@@ -182,11 +182,13 @@ func newPeerPool(size int, password string, dialTimeout time.Duration) *peerPool
 	return &peerPool{size: size, password: password, timeout: dialTimeout, conns: make(map[string][]*peerConn)}
 }
 
-// get returns a live connection to addr, dialing one when needed.
+// get returns a live connection to addr, dialing one when needed. The dial
+// runs without the pool's lock, so a peer that does not answer (cut off
+// by a partition) never holds up requests to the others.
 func (pp *peerPool) get(ctx context.Context, addr string) (*peerConn, error) {
 	pp.mu.Lock()
-	defer pp.mu.Unlock()
 	if pp.closed {
+		pp.mu.Unlock()
 		return nil, errPeerClosed
 	}
 	conns := pp.conns[addr]
@@ -197,13 +199,26 @@ func (pp *peerPool) get(ctx context.Context, addr string) (*peerConn, error) {
 	pp.next++
 	i := pp.next % pp.size
 	if c := conns[i]; c != nil && c.alive() {
+		pp.mu.Unlock()
 		return c, nil
 	}
+	pp.mu.Unlock()
+
 	c, err := dialPeer(ctx, addr, pp.password, pp.timeout)
 	if err != nil {
 		return nil, err
 	}
-	conns[i] = c
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if pp.closed {
+		c.close()
+		return nil, errPeerClosed
+	}
+	if old := pp.conns[addr][i]; old != nil && old.alive() {
+		c.close() // another caller dialed this slot meanwhile
+		return old, nil
+	}
+	pp.conns[addr][i] = c
 	return c, nil
 }
 

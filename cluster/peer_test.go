@@ -203,3 +203,45 @@ func TestPeerPoolBrokenConnectionFailsCallsAndRedials(t *testing.T) {
 		t.Fatalf("after redial: %q, %v; want the echo", raw, err)
 	}
 }
+
+// TestPeerPoolSilentPeerDoesNotBlockOthers: while a dial to a peer that
+// never answers is in progress (here: it accepts and never answers AUTH),
+// requests to another peer go through.
+func TestPeerPoolSilentPeerDoesNotBlockOthers(t *testing.T) {
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := silent.Accept(); err == nil {
+			accepted <- c
+		}
+	}()
+	good := echoServer(t)
+	pool := newPeerPool(1, "pw", time.Minute) // the silent dial waits up to a minute
+	defer pool.close()
+
+	stuck := make(chan error, 1)
+	go func() {
+		_, err := pool.do(context.Background(), silent.Addr().String(), appendRequest(nil, []byte("PING")))
+		stuck <- err
+	}()
+	var held net.Conn
+	select {
+	case held = <-accepted: // the silent dial is now waiting for AUTH
+	case <-time.After(10 * time.Second):
+		t.Fatal("the dial to the silent peer never connected")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	raw, err := pool.do(ctx, good, appendRequest(nil, []byte("ECHO"), []byte("hi")))
+	if got, _ := replyBulk(raw); err != nil || string(got) != "ECHO hi" {
+		t.Fatalf("request to a live peer during a stuck dial = %q, %v; want ECHO hi", raw, err)
+	}
+	held.Close() // ends the stuck dial
+	if err := <-stuck; err == nil {
+		t.Error("request to the silent peer succeeded")
+	}
+}
