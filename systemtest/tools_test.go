@@ -3,8 +3,10 @@ package systemtest
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -115,54 +117,104 @@ func TestRedisCLI(t *testing.T) {
 	}
 }
 
+var benchRPS = regexp.MustCompile(`^([A-Z_]+(?: \(10 keys\))?): ([0-9.]+) requests per second`)
+
+// redisBenchmark runs redis-benchmark against addr and fails the test on a
+// non-zero exit, on any line mentioning an error, on a test at 0 requests
+// per second, and unless every test in want printed its requests-per-second
+// line (it completed). It returns the requests-per-second lines.
+func redisBenchmark(t *testing.T, bench, addr string, want []string, args ...string) []string {
+	t.Helper()
+	args = append([]string{"-h", "127.0.0.1", "-p", port(t, addr)}, args...)
+	begin := time.Now()
+	out, errOut, code := runTool(t, 3*time.Minute, bench, args...)
+	t.Logf("redis-benchmark %s: %s", strings.Join(args, " "), time.Since(begin).Round(time.Millisecond))
+	if code != 0 {
+		t.Fatalf("redis-benchmark %q: exit code %d\nstdout:\n%s\nstderr:\n%s", args, code, out, errOut)
+	}
+	got := map[string]bool{}
+	var lines []string
+	// Progress lines end in \r; the final line of each test in \n.
+	for _, l := range strings.FieldsFunc(out+"\n"+errOut, func(r rune) bool { return r == '\r' || r == '\n' }) {
+		l = strings.TrimSpace(l)
+		if strings.Contains(l, "ERR") || strings.Contains(strings.ToLower(l), "error") {
+			t.Errorf("redis-benchmark %q printed %q", args, l)
+		}
+		if m := benchRPS.FindStringSubmatch(l); m != nil {
+			if m[2] == "0.00" {
+				t.Errorf("redis-benchmark %q: %q", args, l)
+			}
+			got[m[1]] = true
+			lines = append(lines, l)
+			t.Log(l)
+		}
+	}
+	for _, name := range want {
+		if !got[name] {
+			t.Errorf("redis-benchmark %q: no requests-per-second line for %s in:\n%s", args, name, out)
+		}
+	}
+	return lines
+}
+
+// benchRequests is redis-benchmark's -n for the -t ping,set,get,incr,mset
+// runs: RIOT_BENCH_REQUESTS, default 10000. On 2 busy cores -n 50000 takes
+// about 45s on one node and 70s (leader) to 120s (follower) on a 3-node
+// cluster, too slow for every test run; make system RIOT_BENCH_REQUESTS=50000
+// runs the full size.
+func benchRequests(t *testing.T) int {
+	t.Helper()
+	s := os.Getenv("RIOT_BENCH_REQUESTS")
+	if s == "" {
+		return 10000
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		t.Fatalf("RIOT_BENCH_REQUESTS=%q: want a positive integer", s)
+	}
+	return n
+}
+
+// benchAllTests are the tests of redis-benchmark -t ping,set,get,incr,mset.
+var benchAllTests = []string{"PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "MSET (10 keys)"}
+
 // TestRedisBenchmark runs redis-benchmark, which opens 50 connections and
 // checks every reply it gets.
 func TestRedisBenchmark(t *testing.T) {
 	t.Parallel()
 	bench := lookTool(t, "redis-benchmark")
 	n := start(t, t.TempDir())
-	p := port(t, n.Addr)
-
-	rps := regexp.MustCompile(`^([A-Z_]+(?: \(10 keys\))?): ([0-9.]+) requests per second`)
-	run := func(want []string, args ...string) {
-		t.Helper()
-		args = append([]string{"-h", "127.0.0.1", "-p", p}, args...)
-		begin := time.Now()
-		out, errOut, code := runTool(t, 3*time.Minute, bench, args...)
-		t.Logf("redis-benchmark %s: %s", strings.Join(args, " "), time.Since(begin).Round(time.Millisecond))
-		if code != 0 {
-			t.Fatalf("redis-benchmark %q: exit code %d\nstdout:\n%s\nstderr:\n%s", args, code, out, errOut)
-		}
-		got := map[string]bool{}
-		// Progress lines end in \r; the final line of each test in \n.
-		for _, l := range strings.FieldsFunc(out+"\n"+errOut, func(r rune) bool { return r == '\r' || r == '\n' }) {
-			l = strings.TrimSpace(l)
-			if strings.Contains(l, "ERR") || strings.Contains(strings.ToLower(l), "error") {
-				t.Errorf("redis-benchmark %q printed %q", args, l)
-			}
-			if m := rps.FindStringSubmatch(l); m != nil {
-				if m[2] == "0.00" {
-					t.Errorf("redis-benchmark %q: %q", args, l)
-				}
-				got[m[1]] = true
-				t.Log(l)
-			}
-		}
-		for _, name := range want {
-			if !got[name] {
-				t.Errorf("redis-benchmark %q: no requests-per-second line for %s in:\n%s", args, name, out)
-			}
-		}
-	}
-	run([]string{"PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "MSET (10 keys)"},
-		"-t", "ping,set,get,incr,mset", "-n", "20000", "-q")
-	run([]string{"SET", "GET"}, "-t", "set,get", "-n", "20000", "-P", "16", "-q")
+	reqs := benchRequests(t)
+	redisBenchmark(t, bench, n.Addr, benchAllTests, "-t", "ping,set,get,incr,mset", "-n", strconv.Itoa(reqs), "-q")
+	redisBenchmark(t, bench, n.Addr, []string{"SET", "GET"}, "-t", "set,get", "-n", "20000", "-P", "16", "-q")
 
 	// The benchmark's writes went through raft: its counter holds one
 	// increment per INCR request.
 	ctx := testCtx(t, time.Minute)
 	c := newClient(t, n.Addr, 2)
-	if got, err := c.Get(ctx, "counter:__rand_int__").Int64(); err != nil || got != 20000 {
-		t.Errorf("GET counter:__rand_int__ = %d, %v; want 20000 (one per INCR request)", got, err)
+	if got, err := c.Get(ctx, "counter:__rand_int__").Int64(); err != nil || got != int64(reqs) {
+		t.Errorf("GET counter:__rand_int__ = %d, %v; want %d (one per INCR request)", got, err, reqs)
+	}
+}
+
+// TestRedisBenchmarkCluster runs the same redis-benchmark against a 3-node
+// cluster, through the leader and through a follower (which forwards the
+// writes and asks the leader for read indexes): no error reply, every test
+// completes, and every INCR counted once.
+func TestRedisBenchmarkCluster(t *testing.T) {
+	t.Parallel()
+	bench := lookTool(t, "redis-benchmark")
+	nodes := startCluster(t, 3)
+	ld := leader(t, nodes)
+	f := followersOf(nodes, ld)[0]
+	reqs := benchRequests(t)
+	for i, n := range []*node{ld, f} {
+		redisBenchmark(t, bench, n.Addr, benchAllTests, "-t", "ping,set,get,incr,mset", "-n", strconv.Itoa(reqs), "-q")
+		want := int64(reqs * (i + 1))
+		for _, m := range nodes {
+			if got, err := m.do("GET", "counter:__rand_int__").Int64(); err != nil || got != want {
+				t.Errorf("GET counter:__rand_int__ on %s after %d runs = %d, %v; want %d (one per INCR request)", m.NodeID, i+1, got, err, want)
+			}
+		}
 	}
 }
