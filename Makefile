@@ -50,6 +50,12 @@ bench:
 system: deps
 	$(GO) test -race -count=1 ./systemtest/
 
+## docker: bin/riot-server, then the image $(IMAGE) (FROM scratch: nothing is pulled; see Dockerfile)
+IMAGE ?= riot-server:latest
+.PHONY: docker
+docker: build
+	docker build -t $(IMAGE) .
+
 clean:
 	rm -rf bin
 

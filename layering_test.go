@@ -22,6 +22,7 @@ var mayImport = map[string][]string{
 	"httpapi":           {"cluster", "raftkv"},
 	"cmd/riot-server":   {"storage", "raftkv", "cluster", "resp", "httpapi", "gossip"},
 	"systemtest":        {},
+	"dockertest":        {},
 	"jepsen":            {},
 	"jepsen/cmd/jepsen": {},
 	"internal/testutil": {},

@@ -69,7 +69,7 @@ func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.dataDir, "data-dir", "./riot-data", "directory for the raft log, snapshots and the storage engine")
 	fs.StringVar(&o.addr, "addr", def.Addr, "RESP client address (HOST:PORT; port 0 picks a free one)")
 	fs.StringVar(&o.raftAddr, "raft-addr", "127.0.0.1:16379", "raft transport address")
-	fs.StringVar(&o.advertise, "advertise", "", "host other nodes use to reach this one when binding 0.0.0.0")
+	fs.StringVar(&o.advertise, "advertise", "", "host other nodes use to reach this one when binding 0.0.0.0: an IP address, or a name resolved at start")
 	rdef := cluster.DefaultReconcileConfig()
 	fs.StringVar(&o.join, "join", "", "gossip seeds H:P[,H:P...] of a cluster to join; the node then never bootstraps itself")
 	fs.StringVar(&o.join, "seed", "", "alias of --join")

@@ -72,6 +72,11 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	if err := checkListen(o.addr); err != nil {
 		return usageError{fmt.Errorf("--addr %s: %w", o.addr, err)}
 	}
+	adv, err := advertiseHost(o.advertise, o.raftAddr, systemResolver)
+	if err != nil {
+		return usageError{err}
+	}
+	o.advertise = adv // an IP address, or "" to advertise the bound ones
 	id, err := nodeID(o.nodeID, o.dataDir)
 	if err != nil {
 		return err
@@ -347,6 +352,9 @@ func clientAddr(o options, bound string) string {
 
 // advertiseAddr combines the --advertise host with the port of addr.
 func advertiseAddr(host, addr string) string {
+	if _, port, err := net.SplitHostPort(addr); err == nil {
+		return net.JoinHostPort(host, port) // brackets an IPv6 host
+	}
 	for i := len(addr) - 1; i >= 0; i-- {
 		if addr[i] == ':' {
 			return host + addr[i:]
