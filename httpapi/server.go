@@ -28,7 +28,8 @@ type Config struct {
 	// Addr is the HTTP address. Default 127.0.0.1:8379; port 0 picks one.
 	Addr string
 	// Password, when set, is required (bearer token, or the password of
-	// basic auth) by state-changing endpoints and the key/value API.
+	// basic auth) by state-changing endpoints, the key/value API and
+	// /backup.
 	Password string
 	// MaxValueBytes bounds a PUT body of the key/value API. Default 512 MB.
 	MaxValueBytes int64
@@ -108,6 +109,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("DELETE /peers/{id}", s.auth(s.handleRemove))
 	mux.HandleFunc("POST /snapshot", s.auth(s.handleSnapshot))
 	mux.HandleFunc("POST /leader/transfer", s.auth(s.handleTransfer))
+	mux.HandleFunc("GET /backup", s.auth(s.handleBackup))
 	mux.HandleFunc("GET /v1/kv/{key...}", s.auth(s.handleKVGet))
 	mux.HandleFunc("PUT /v1/kv/{key...}", s.auth(s.handleKVPut))
 	mux.HandleFunc("DELETE /v1/kv/{key...}", s.auth(s.handleKVDelete))

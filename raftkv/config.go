@@ -3,6 +3,7 @@ package raftkv
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -55,6 +56,15 @@ type Config struct {
 	// ActiveExpireBatch bounds the keys deleted by one log entry. Default
 	// 256.
 	ActiveExpireBatch int
+
+	// RestoreFrom, when not nil, starts a new one-server cluster of this
+	// node from a backup (the format Backup writes) instead of an empty
+	// state: the data is loaded, the old cluster's address book and
+	// request records are dropped, and raft starts from a snapshot of it
+	// (servers that join receive that snapshot). Open refuses a Dir that
+	// has raft state (ErrHasState) or an engine that holds data
+	// (ErrEngineNotEmpty). Default nil.
+	RestoreFrom io.Reader
 
 	// InMemory keeps the raft log, stable store and snapshots in memory
 	// (tests only: nothing survives the process).

@@ -64,11 +64,21 @@ func Open(cfg Config, eng storage.Engine) (*Node, error) {
 		return nil, err
 	}
 	n.snaps = snaps
+	if cfg.RestoreFrom != nil {
+		if err := n.openTransport(); err != nil {
+			return fail(err)
+		}
+		if err := n.seed(logs, stable, snaps); err != nil {
+			return fail(err)
+		}
+	}
 	if err := n.catchUp(logs, snaps); err != nil {
 		return fail(err)
 	}
-	if err := n.openTransport(); err != nil {
-		return fail(err)
+	if n.trans == nil {
+		if err := n.openTransport(); err != nil {
+			return fail(err)
+		}
 	}
 	rc := cfg.raftConfig()
 	if cfg.Bootstrap {

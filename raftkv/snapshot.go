@@ -151,7 +151,15 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	return nil
 }
 
-func (f *FSM) restore(r io.Reader) (uint64, error) {
+func (f *FSM) restore(r io.Reader) (uint64, error) { return f.load(r, nil) }
+
+// load replaces the engine's contents with the snapshot stream's and
+// returns the applied index it recorded. With imp (a backup imported into a
+// new cluster, see backup.go), the records imp drops are skipped, the
+// applied index is imp.index instead of the stream's, and the restore
+// marker stays: the caller removes it once the new cluster's first
+// snapshot is on disk.
+func (f *FSM) load(r io.Reader, imp *importer) (uint64, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	hdr := make([]byte, len(snapMagic)+1)
 	if _, err := io.ReadFull(br, hdr); err != nil {
@@ -223,8 +231,11 @@ func (f *FSM) restore(r io.Reader) (uint64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("%w: record %d value: %w", ErrBadSnapshot, count, err)
 		}
-		b.Put(k, v)
 		count++
+		if imp != nil && imp.drop(k) {
+			continue
+		}
+		b.Put(k, v)
 		if err := flush(false); err != nil {
 			return 0, err
 		}
@@ -233,8 +244,12 @@ func (f *FSM) restore(r io.Reader) (uint64, error) {
 	if err != nil || want != count {
 		return 0, fmt.Errorf("%w: %d records, trailer says %d (%v)", ErrBadSnapshot, count, want, err)
 	}
+	if imp != nil {
+		imp.source, applied = applied, imp.index
+	} else {
+		b.Delete(keyRestoring)
+	}
 	b.Put(keyApplied, encodeIndex(applied))
-	b.Delete(keyRestoring)
 	if err := flush(true); err != nil {
 		return 0, err
 	}

@@ -30,6 +30,7 @@ type Backend interface {
 	RaftInfo() []raftkv.Field
 	RaftState() string
 	Snapshot() error
+	Backup(ctx context.Context) (*raftkv.Backup, error)
 	Engine() (name string, diskBytes int64)
 	Join(ctx context.Context, id, raftAddr string, voter bool) error
 	Leave(ctx context.Context, id string) error

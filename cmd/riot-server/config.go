@@ -49,6 +49,7 @@ type options struct {
 	logFormat   string
 	leaderWait  time.Duration
 	snapThresh  uint64
+	restore     string
 	version     bool
 	unsafeReads bool
 }
@@ -90,6 +91,7 @@ func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&o.leaderWait, "leader-wait", cluster.DefaultConfig().LeaderWait, "how long a request waits for a leader election")
 	fs.Uint64Var(&o.snapThresh, "snapshot-threshold", 16384, "new raft log entries that trigger a snapshot")
+	fs.StringVar(&o.restore, "restore", "", "start a new single-node cluster from a backup FILE (GET /backup, RAFT.BACKUP; - reads stdin); the data dir must be empty")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.String("config", "", "YAML file of flag: value settings (flags and RIOT_* variables override it)")
 	fs.BoolVar(&o.unsafeReads, "test-unsafe-local-reads", false, "TESTING ONLY: serve linearizable reads from local state without a read index (not linearizable)")
@@ -163,6 +165,9 @@ func (o *options) validate() error {
 	if err := rc.Validate(); err != nil {
 		return err
 	}
+	if o.restore != "" && (o.join != "" || o.bootExpect > 0) {
+		return errors.New("--restore starts a new cluster: it cannot be combined with --join or --bootstrap-expect (start the restored node alone, then join the others to it)")
+	}
 	if (o.join != "" || o.bootExpect > 0) && o.advertise == "" {
 		for _, a := range []struct{ flag, addr string }{{"--addr", o.addr}, {"--raft-addr", o.raftAddr}, {"--gossip-addr", o.gossipAddr}, {"--http-addr", o.httpAddr}} {
 			if host, _, err := net.SplitHostPort(a.addr); err == nil && (host == "" || net.ParseIP(host).IsUnspecified()) {
@@ -179,7 +184,7 @@ var flagGroups = []struct {
 	title string
 	flags []string
 }{
-	{"Node", []string{"node-id", "data-dir", "engine", "config", "version"}},
+	{"Node", []string{"node-id", "data-dir", "engine", "config", "restore", "version"}},
 	{"Addresses", []string{"addr", "raft-addr", "gossip-addr", "http-addr", "advertise"}},
 	{"Cluster", []string{"join", "seed", "bootstrap-expect", "voters", "min-quorum", "dead-node-timeout", "stabilization", "gossip-key", "gossip-fast", "leader-wait", "snapshot-threshold"}},
 	{"Clients", []string{"requirepass", "read-level", "max-bulk-len"}},

@@ -100,7 +100,7 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	rc.Bootstrap = o.join == "" && o.bootExpect == 0
 	rc.SnapshotThreshold = o.snapThresh
 	rc.Logger = logger
-	node, err := raftkv.Open(rc, eng)
+	node, err := openNode(rc, eng, o.restore)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,23 @@
+package resp
+
+import "bytes"
+
+// RAFT.BACKUP: a consistent backup of the data, taken from this node's own
+// state after a linearizable read barrier (so it holds every write
+// acknowledged before the command), as one bulk string in the snapshot
+// format that riot-server --restore reads. The whole backup is built in
+// memory; GET /backup on the admin API streams it instead.
+func cmdRaftBackup(s *session, _ [][]byte) {
+	b, err := s.srv.backend.Backup(s.ctx)
+	if err != nil {
+		s.writeErr(err)
+		return
+	}
+	defer b.Close()
+	var buf bytes.Buffer
+	if _, err := b.WriteTo(&buf); err != nil {
+		s.writeErr(err)
+		return
+	}
+	s.out = appendBulk(s.out, buf.Bytes())
+}
