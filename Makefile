@@ -18,9 +18,13 @@ build:
 deps:
 	./scripts/deps.sh
 
-## test: the whole suite (what CI runs): deps, lint, then every test with -race
+## test: the whole suite (what CI runs): deps, lint, then every test with -race;
+## then each jepsen run's summary line (go test ./... hides a passing package's output)
 test: deps lint
-	$(GO) test -race -count=1 -timeout 20m ./...
+	@summary=$$(mktemp); \
+	  echo "$(GO) test -race -count=1 -timeout 20m ./..."; \
+	  JEPSEN_SUMMARY=$$summary $(GO) test -race -count=1 -timeout 20m ./...; rc=$$?; \
+	  cat $$summary; rm -f $$summary; exit $$rc
 
 ## short: the fast unit tests only
 short:

@@ -3,6 +3,8 @@ package jepsen
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -25,8 +27,9 @@ var ciRuns = []struct {
 	{"5nodes", 5, 2, AllFaults},
 }
 
-// TestJepsenCI runs the CI mode. Run with -v to see each run's summary:
-// operations (ok, failed, indeterminate), faults, checker results.
+// TestJepsenCI runs the CI mode. Each run prints a one-line summary
+// (printSummary), -v or not; -v also shows the full report: operations (ok,
+// failed, indeterminate), every fault, checker results.
 func TestJepsenCI(t *testing.T) {
 	needRoot(t)
 	seen := map[string]int{}
@@ -69,11 +72,38 @@ func execute(t *testing.T, cfg RunConfig) *Report {
 	r.Nemesis.Run(ctx)
 	rep := r.Finish()
 	t.Logf("\n%s", rep)
+	printSummary(t, rep)
 	if rep.Bad() {
 		t.Errorf("run %s (seed %d) failed; artifacts (history, porcupine HTML, node logs) in %s:\n%s",
 			cfg.Name, cfg.Seed, rep.OutDir, strings.Join(rep.Problems, "\n"))
 	}
 	return rep
+}
+
+// printSummary prints rep's one-line summary with a "jepsen:" prefix where
+// a passing run shows it too: on stderr (go test -v, or go test run in this
+// directory) and appended to the file $JEPSEN_SUMMARY names, when set.
+// `go test ./...` hides the output of a package that passes, so `make test`
+// sets JEPSEN_SUMMARY and prints the file after the tests.
+func printSummary(t *testing.T, rep *Report) {
+	t.Helper()
+	if err := writeSummary(os.Stderr, os.Getenv("JEPSEN_SUMMARY"), rep); err != nil {
+		t.Errorf("JEPSEN_SUMMARY: %v", err)
+	}
+}
+
+func writeSummary(w io.Writer, path string, rep *Report) error {
+	line := "jepsen: " + rep.Summary() + "\n"
+	fmt.Fprint(w, line)
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(line)
+	return errors.Join(err, f.Close())
 }
 
 // testContext ends a minute before the test's deadline, so that a run

@@ -98,6 +98,35 @@ func (r *Report) String() string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
+// Summary is the report in one line, for CI logs: operations (with the
+// indeterminate ones), the faults injected per kind (and those that could
+// not be), the checkers' verdict and the result.
+func (r *Report) Summary() string {
+	injected, notInjected := map[string]int{}, 0
+	slow := ""
+	for _, f := range r.Faults {
+		if f.Err != "" {
+			notInjected++
+			continue
+		}
+		injected[f.Kind]++
+		if f.Kind == FaultSlow && strings.HasPrefix(f.Desc, "tc tbf") {
+			slow = " (slow as tbf: no sch_netem)"
+		}
+	}
+	lin := "linearizable"
+	if !r.Linearizable() {
+		lin = "NOT linearizable"
+	}
+	result := "PASS"
+	if r.Bad() {
+		result = fmt.Sprintf("FAIL (problems: %d; artifacts: %s)", len(r.Problems), r.OutDir)
+	}
+	return fmt.Sprintf("run %s: seed %d, %d nodes, %s; ops %d (ok %d, failed %d, indeterminate %d); faults %d %s%s, %d not injected; %s; %s",
+		r.Name, r.Seed, r.Nodes, r.Elapsed.Round(100*time.Millisecond), r.Ops, r.OK, r.Failed, r.Indeterminate,
+		len(r.Faults)-notInjected, fmtCounts(injected), slow, notInjected, lin, result)
+}
+
 func fmtCounts(m map[string]int) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
