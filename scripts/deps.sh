@@ -11,8 +11,24 @@ command -v redis-benchmark >/dev/null 2>&1 || missing+=(redis-tools)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 /usr/bin/python3 -c 'import redis' >/dev/null 2>&1 || missing+=(python3-redis)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+# The jepsen suite: iptables (partitions) and tc (iproute2; slow links). Its
+# slow nemesis wants the netem qdisc, kernel module sch_netem, which kmod's
+# modprobe loads where the running kernel has modules (/lib/modules/RELEASE).
+# A kernel built without CONFIG_NET_SCH_NETEM or without module support (our
+# CI sandbox) cannot have it: the nemesis then limits bandwidth with tbf.
+command -v iptables >/dev/null 2>&1 || missing+=(iptables)
+command -v tc >/dev/null 2>&1 || missing+=(iproute2)
+if [ -d "/lib/modules/$(uname -r)" ]; then
+  command -v modprobe >/dev/null 2>&1 || missing+=(kmod)
+fi
+load_netem() {
+  if [ "$(id -u)" -eq 0 ] && [ -d "/lib/modules/$(uname -r)" ] && command -v modprobe >/dev/null 2>&1; then
+    modprobe -q sch_netem 2>/dev/null || echo "deps: cannot load sch_netem; the jepsen slow nemesis will use tbf" >&2
+  fi
+}
 
 if [ ${#missing[@]} -eq 0 ]; then
+  load_netem
   exit 0
 fi
 # De-duplicate.
@@ -37,3 +53,4 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "deps: installed ${missing[*]}" >&2
+load_netem
