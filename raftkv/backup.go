@@ -21,14 +21,14 @@ import (
 // Restoring starts a new one-server cluster (Config.RestoreFrom): the
 // records are loaded into an empty engine, minus the old cluster's address
 // book and request records, and the node's raft state starts as a snapshot
-// at index seedIndex, term 1, whose configuration is this server alone. The
-// node then elects itself and appends from seedIndex+1; servers that join
-// need entries at or below seedIndex, which no log holds, so raft sends them
-// the snapshot, and with it the data.
-
-// seedIndex is the raft index of a restored node's first snapshot: the
-// applied index its engine records after the import.
-const seedIndex = 1
+// at the backup's index, term 1, whose configuration is this server alone.
+// The node then elects itself and appends after that index, so its fresh
+// log is never skipped as already applied; servers that join need entries
+// at or below it, which no log holds, so raft sends them the snapshot, and
+// with it the data. Starting at the backup's index rather than at 1 keeps
+// every raft index the restored data mentions (a key's version, which
+// WATCH compares, is the index that last wrote it) below every index of the
+// new log, as in the old cluster. See docs/design/0002-backups.md.
 
 // Errors of RestoreFrom.
 var (
@@ -94,8 +94,7 @@ func (c *byteCounter) Write(p []byte) (int, error) {
 
 // importer filters a backup loaded into a new cluster.
 type importer struct {
-	index  uint64 // the applied index to record
-	source uint64 // the backup's own applied index, set by load
+	source uint64 // the backup's applied index, set by load
 
 	records, members, requests int
 }
@@ -143,10 +142,10 @@ func (n *Node) seed(logs raft.LogStore, stable raft.StableStore, snaps raft.Snap
 		}
 	}
 
-	imp := &importer{index: seedIndex}
+	imp := &importer{}
 	f := n.fsm
 	f.restoreMu.Lock()
-	_, err = f.load(n.cfg.RestoreFrom, imp)
+	index, err := f.load(n.cfg.RestoreFrom, imp)
 	f.restoreMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("raftkv: restore: %w", err)
@@ -156,13 +155,13 @@ func (n *Node) seed(logs raft.LogStore, stable raft.StableStore, snaps raft.Snap
 		return err
 	}
 	f.clock.Store(clock)
-	f.applied.Store(seedIndex)
+	f.applied.Store(index)
 
-	// The first snapshot: index seedIndex, term 1, this server alone.
+	// The first snapshot: the backup's index, term 1, this server alone.
 	conf := raft.Configuration{Servers: []raft.Server{{
 		Suffrage: raft.Voter, ID: raft.ServerID(n.cfg.ID), Address: n.trans.LocalAddr(),
 	}}}
-	sink, err := snaps.Create(raft.SnapshotVersionMax, seedIndex, 1, conf, seedIndex, n.trans)
+	sink, err := snaps.Create(raft.SnapshotVersionMax, index, 1, conf, index, n.trans)
 	if err != nil {
 		return fmt.Errorf("raftkv: restore: create snapshot: %w", err)
 	}
@@ -186,7 +185,7 @@ func (n *Node) seed(logs raft.LogStore, stable raft.StableStore, snaps raft.Snap
 	}
 	n.logger.Info("restored a backup into a new cluster",
 		"backup_index", imp.source, "records", imp.records,
-		"dropped_members", imp.members, "dropped_requests", imp.requests, "applied_index", seedIndex)
+		"dropped_members", imp.members, "dropped_requests", imp.requests, "snapshot_index", index)
 	return nil
 }
 

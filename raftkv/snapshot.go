@@ -155,10 +155,9 @@ func (f *FSM) restore(r io.Reader) (uint64, error) { return f.load(r, nil) }
 
 // load replaces the engine's contents with the snapshot stream's and
 // returns the applied index it recorded. With imp (a backup imported into a
-// new cluster, see backup.go), the records imp drops are skipped, the
-// applied index is imp.index instead of the stream's, and the restore
-// marker stays: the caller removes it once the new cluster's first
-// snapshot is on disk.
+// new cluster, see backup.go), the records imp drops are skipped (the
+// applied index is the stream's, at least 1), and the restore marker stays:
+// the caller removes it once the new cluster's first snapshot is on disk.
 func (f *FSM) load(r io.Reader, imp *importer) (uint64, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	hdr := make([]byte, len(snapMagic)+1)
@@ -245,7 +244,7 @@ func (f *FSM) load(r io.Reader, imp *importer) (uint64, error) {
 		return 0, fmt.Errorf("%w: %d records, trailer says %d (%v)", ErrBadSnapshot, count, want, err)
 	}
 	if imp != nil {
-		imp.source, applied = applied, imp.index
+		imp.source, applied = applied, max(applied, 1)
 	} else {
 		b.Delete(keyRestoring)
 	}

@@ -5,6 +5,7 @@ package systemtest
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -50,6 +51,24 @@ func deadlines(ctx context.Context, c *redis.Client, keys []string) (map[string]
 		out[k] = ms
 	}
 	return out, nil
+}
+
+// backupIndex returns the raft index a backup file's header records.
+func backupIndex(t *testing.T, file string) uint64 {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const hdr = len("RIOTSNAP") + 1 // magic, version
+	if len(b) <= hdr || string(b[:hdr-1]) != "RIOTSNAP" {
+		t.Fatalf("%s: no RIOTSNAP header", file)
+	}
+	idx, n := binary.Uvarint(b[hdr:])
+	if n <= 0 || idx == 0 {
+		t.Fatalf("%s: bad index in the header", file)
+	}
+	return idx
 }
 
 // diffKeyspace describes how got differs from want, or returns nil.
@@ -163,8 +182,8 @@ func TestBackupRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	idx, err := strconv.ParseUint(r.header.Get("X-Riot-Backup-Index"), 10, 64)
-	if err != nil || idx == 0 {
-		t.Errorf("X-Riot-Backup-Index %q: want the raft index of the backup", r.header.Get("X-Riot-Backup-Index"))
+	if err != nil || idx != backupIndex(t, httpFile) {
+		t.Errorf("X-Riot-Backup-Index %q: want the raft index of the backup, %d", r.header.Get("X-Riot-Backup-Index"), backupIndex(t, httpFile))
 	}
 	respBackup, err := newClient(t, fs[1].Addr, 2).Do(ctx, "RAFT.BACKUP").Text()
 	if err != nil {
@@ -225,15 +244,15 @@ func TestBackupRestore(t *testing.T) {
 		if ttl, err := c.TTL(ctx, "bk:ttl:0").Result(); err != nil || ttl <= 50*time.Minute || ttl > time.Hour {
 			t.Errorf("restored from the %s backup: TTL bk:ttl:0 = %v, %v; want about an hour", b.name, ttl, err)
 		}
-		// A new cluster: this node alone, raft from a snapshot at index 1,
-		// counters go on counting.
+		// A new cluster: this node alone, raft from a snapshot at the
+		// backup's index, counters go on counting.
 		ps, err := gpeersOf(n)
 		if err != nil || len(ps) != 1 || ps[0].ID != n.NodeID || ps[0].Suffrage != "voter" {
 			t.Errorf("RAFT.PEERS of the node restored from the %s backup = %+v, %v; want itself alone (the old address book dropped)", b.name, ps, err)
 		}
 		info := raftInfo(ctx, t, c)
-		if info["last_snapshot_index"] != "1" {
-			t.Errorf("restored from the %s backup: RAFT.INFO last_snapshot_index %q, want 1", b.name, info["last_snapshot_index"])
+		if want := strconv.FormatUint(backupIndex(t, b.file), 10); info["last_snapshot_index"] != want {
+			t.Errorf("restored from the %s backup: RAFT.INFO last_snapshot_index %q, want the backup's index %s", b.name, info["last_snapshot_index"], want)
 		}
 		if v, err := c.Incr(ctx, "bk:counter:0").Result(); err != nil || strconv.FormatInt(v-1, 10) != want["bk:counter:0"] {
 			t.Errorf("restored from the %s backup: INCR bk:counter:0 = %d, %v; want %s + 1", b.name, v, err, want["bk:counter:0"])
