@@ -35,6 +35,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd bench && $(GO) vet ./...
 
 ## fuzz: run each fuzz target for FUZZTIME
 fuzz:
@@ -49,6 +50,15 @@ fuzz:
 ## bench: Go benchmarks of the hot paths
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./storage/ ./raftkv/ ./resp/
+
+## bench-compare: riot (1 and 3 nodes) next to etcd 3.4 (3 and 1 members) and redis-server
+##   (appendfsync always), same Go load generator; writes docs/performance.md and docs/bench/*.svg.
+##   About 50 minutes with the defaults on an idle machine; e.g. BENCH_FLAGS='-duration 2s -runs 1 -sweep "" -doc ""'
+BENCH_FLAGS ?=
+.PHONY: bench-compare
+bench-compare:
+	./scripts/bench-deps.sh
+	cd bench && $(GO) run . -repo .. $(BENCH_FLAGS)
 
 ## system: only the process-level tests (real riot-server processes)
 system: deps

@@ -1,0 +1,428 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+)
+
+// protocol is how the load generator talks to a system.
+type protocol int
+
+const (
+	resp protocol = iota // go-redis
+	etcd                 // the etcd v3 client (gRPC)
+)
+
+// system is one server setup under test.
+type system struct {
+	key   string // short id: riot1, riot3, etcd3, etcd1, redis
+	label string // row label in the report
+	proto protocol
+	nodes int
+	start func(ctx context.Context, ps *procs, s *system) (*cluster, error)
+}
+
+// cluster is a started system: the client address of every node.
+type cluster struct {
+	sys   *system
+	addrs []string
+	procs []*proc
+	riot  []riotNode // riot only: how each node was started, to restart it
+}
+
+func (c *cluster) stop() {
+	for _, p := range c.procs {
+		p.stop(10 * time.Second)
+	}
+}
+
+// alive returns an error naming the first node that has exited.
+func (c *cluster) alive() error {
+	for _, p := range c.procs {
+		if err := p.exited(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// peakRSS lists every node's peak resident set, in node order.
+func (c *cluster) peakRSS() []int64 {
+	var out []int64
+	for _, p := range c.procs {
+		out = append(out, p.peakRSS())
+	}
+	return out
+}
+
+func systems(riotBin string) []*system {
+	riot := func(n int) func(ctx context.Context, ps *procs, s *system) (*cluster, error) {
+		return func(ctx context.Context, ps *procs, s *system) (*cluster, error) {
+			return startRiot(ctx, ps, s, riotBin, n)
+		}
+	}
+	return []*system{
+		{key: "riot1", label: "riot, 1 node", proto: resp, nodes: 1, start: riot(1)},
+		{key: "riot3", label: "riot, 3 nodes", proto: resp, nodes: 3, start: riot(3)},
+		{key: "etcd3", label: "etcd 3.4, 3 members", proto: etcd, nodes: 3, start: startEtcd},
+		{key: "etcd1", label: "etcd 3.4, 1 member", proto: etcd, nodes: 1, start: startEtcd},
+		{key: "redis", label: "redis-server, appendfsync always", proto: resp, nodes: 1, start: startRedis},
+	}
+}
+
+// riotNode is what it takes to start (and restart) one riot-server.
+type riotNode struct {
+	id                 string
+	addr, raft, gossip string
+	dir                string
+	join               bool
+}
+
+func (n riotNode) args() []string {
+	a := []string{"--node-id", n.id, "--data-dir", n.dir, "--addr", n.addr, "--raft-addr", n.raft,
+		"--gossip-addr", n.gossip, "--http-addr", "127.0.0.1:0", "--log-level", "warn"}
+	if n.join {
+		// A seed nobody answers: the node never bootstraps itself and waits
+		// for RAFT.JOIN, as scripts/bench.sh does.
+		a = append(a, "--join", "127.0.0.1:1")
+	}
+	return a
+}
+
+func newRiotNode(ps *procs, prefix string, i int) (riotNode, error) {
+	var ports [3]int
+	for j := range ports {
+		p, err := ps.port()
+		if err != nil {
+			return riotNode{}, err
+		}
+		ports[j] = p
+	}
+	id := fmt.Sprintf("%s-n%d", prefix, i+1)
+	return riotNode{
+		id:     id,
+		addr:   fmt.Sprintf("127.0.0.1:%d", ports[0]),
+		raft:   fmt.Sprintf("127.0.0.1:%d", ports[1]),
+		gossip: fmt.Sprintf("127.0.0.1:%d", ports[2]),
+		dir:    filepath.Join(ps.dir, id),
+		join:   i > 0,
+	}, nil
+}
+
+func startRiot(ctx context.Context, ps *procs, s *system, bin string, n int) (*cluster, error) {
+	c := &cluster{sys: s}
+	var nodes []riotNode
+	for i := range n {
+		node, err := newRiotNode(ps, s.key, i)
+		if err != nil {
+			return c, err
+		}
+		p, err := ps.start(node.id, bin, node.args()...)
+		if err != nil {
+			return c, err
+		}
+		nodes = append(nodes, node)
+		c.riot = append(c.riot, node)
+		c.procs = append(c.procs, p)
+		c.addrs = append(c.addrs, node.addr)
+	}
+	if err := waitRESPWrite(ctx, c, 0, 30*time.Second); err != nil {
+		return c, err
+	}
+	leader := respClient(nodes[0].addr, false)
+	defer leader.Close()
+	for _, node := range nodes[1:] {
+		if err := poll(30*time.Second, func() error {
+			return leader.Do(ctx, "raft.join", node.id, node.raft).Err()
+		}); err != nil {
+			return c, fmt.Errorf("bench: RAFT.JOIN %s: %w", node.id, err)
+		}
+	}
+	for i := range nodes {
+		if err := waitRESPWrite(ctx, c, i, 30*time.Second); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// waitRESPWrite waits until a SET through node i succeeds.
+func waitRESPWrite(ctx context.Context, c *cluster, i int, timeout time.Duration) error {
+	cl := respClient(c.addrs[i], false)
+	defer cl.Close()
+	return poll(timeout, func() error {
+		if err := c.procs[i].exited(); err != nil {
+			return err
+		}
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := cl.Set(cctx, "bench:warmup", "1", 0).Err(); err != nil {
+			return fmt.Errorf("bench: %s not writable yet: %w", c.addrs[i], err)
+		}
+		return ctx.Err()
+	})
+}
+
+func startRedis(ctx context.Context, ps *procs, s *system) (*cluster, error) {
+	c := &cluster{sys: s}
+	port, err := ps.port()
+	if err != nil {
+		return c, err
+	}
+	dir := filepath.Join(ps.dir, "redis")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return c, err
+	}
+	p, err := ps.start("redis", "redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--dir", dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+		"--daemonize", "no", "--protected-mode", "yes")
+	if err != nil {
+		return c, err
+	}
+	c.procs = append(c.procs, p)
+	c.addrs = append(c.addrs, fmt.Sprintf("127.0.0.1:%d", port))
+	return c, waitRESPWrite(ctx, c, 0, 30*time.Second)
+}
+
+func startEtcd(ctx context.Context, ps *procs, s *system) (*cluster, error) {
+	c := &cluster{sys: s}
+	type member struct{ name, client, peer string }
+	var ms []member
+	var initial []string
+	for i := range s.nodes {
+		cp, err := ps.port()
+		if err != nil {
+			return c, err
+		}
+		pp, err := ps.port()
+		if err != nil {
+			return c, err
+		}
+		m := member{name: fmt.Sprintf("%s-e%d", s.key, i+1),
+			client: fmt.Sprintf("http://127.0.0.1:%d", cp), peer: fmt.Sprintf("http://127.0.0.1:%d", pp)}
+		ms = append(ms, m)
+		initial = append(initial, m.name+"="+m.peer)
+	}
+	for _, m := range ms {
+		// Defaults otherwise (fsync on, serializable=false reads); a bigger
+		// backend quota so repeated runs never hit the 2 GiB NOSPACE alarm.
+		p, err := ps.start(m.name, "etcd", "--name", m.name, "--data-dir", filepath.Join(ps.dir, m.name),
+			"--listen-client-urls", m.client, "--advertise-client-urls", m.client,
+			"--listen-peer-urls", m.peer, "--initial-advertise-peer-urls", m.peer,
+			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new",
+			"--initial-cluster-token", s.key, "--quota-backend-bytes", strconv.Itoa(8<<30),
+			"--logger", "zap", "--log-level", "warn")
+		if err != nil {
+			return c, err
+		}
+		c.procs = append(c.procs, p)
+		c.addrs = append(c.addrs, strings.TrimPrefix(m.client, "http://"))
+	}
+	for i, addr := range c.addrs {
+		cl, err := etcdClient(addr)
+		if err != nil {
+			return c, err
+		}
+		err = poll(30*time.Second, func() error {
+			if err := c.procs[i].exited(); err != nil {
+				return err
+			}
+			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			_, err := cl.Put(cctx, "bench:warmup", "1")
+			if err == nil {
+				err = ctx.Err()
+			}
+			return err
+		})
+		cl.Close()
+		if err != nil {
+			return c, fmt.Errorf("bench: etcd %s not writable: %w", addr, err)
+		}
+	}
+	return c, nil
+}
+
+func respClient(addr string, readonly bool) *redis.Client {
+	opt := &redis.Options{
+		Addr:            addr,
+		Protocol:        2,
+		DisableIdentity: true,
+		PoolSize:        1,
+		MaxRetries:      -1,
+		DialTimeout:     5 * time.Second,
+		ReadTimeout:     30 * time.Second,
+		WriteTimeout:    30 * time.Second,
+	}
+	if readonly {
+		opt.OnConnect = func(ctx context.Context, cn *redis.Conn) error {
+			return cn.ReadOnly(ctx).Err()
+		}
+	}
+	return redis.NewClient(opt)
+}
+
+func etcdClient(addr string) (*clientv3.Client, error) {
+	return clientv3.New(clientv3.Config{
+		Endpoints:   []string{addr},
+		DialTimeout: 5 * time.Second,
+		Logger:      zap.NewNop(),
+	})
+}
+
+// conn is one load-generator client: its own connection to one node.
+type conn interface {
+	// do runs one request: a SET or GET of each key, pipelined when there
+	// are several.
+	do(ctx context.Context, keys []string, value []byte) error
+	close()
+}
+
+func dial(c *cluster, node int, w workload) (conn, error) {
+	addr := c.addrs[node%len(c.addrs)]
+	switch c.sys.proto {
+	case etcd:
+		cl, err := etcdClient(addr)
+		if err != nil {
+			return nil, err
+		}
+		return &etcdConn{cl: cl, get: w.op == opGet}, nil
+	default:
+		return &respConn{cl: respClient(addr, w.readonly), get: w.op == opGet}, nil
+	}
+}
+
+type respConn struct {
+	cl  *redis.Client
+	get bool
+}
+
+func (r *respConn) do(ctx context.Context, keys []string, value []byte) error {
+	if len(keys) == 1 {
+		if r.get {
+			if err := r.cl.Get(ctx, keys[0]).Err(); err != nil && !errors.Is(err, redis.Nil) {
+				return err
+			}
+			return nil
+		}
+		return r.cl.Set(ctx, keys[0], value, 0).Err()
+	}
+	p := r.cl.Pipeline()
+	for _, k := range keys {
+		if r.get {
+			p.Get(ctx, k)
+		} else {
+			p.Set(ctx, k, value, 0)
+		}
+	}
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return err
+	}
+	return nil
+}
+
+func (r *respConn) close() { r.cl.Close() }
+
+type etcdConn struct {
+	cl  *clientv3.Client
+	get bool
+}
+
+func (e *etcdConn) do(ctx context.Context, keys []string, value []byte) error {
+	if len(keys) != 1 {
+		return errors.New("bench: etcd has no pipelining")
+	}
+	if e.get {
+		_, err := e.cl.Get(ctx, keys[0]) // linearizable: the client default
+		return err
+	}
+	_, err := e.cl.Put(ctx, keys[0], string(value))
+	return err
+}
+
+func (e *etcdConn) close() { e.cl.Close() }
+
+// preload writes keys 0..n-1 so GETs find values: pipelines (RESP) or
+// transactions (etcd) of 100 writes from 16 connections spread over the nodes.
+func preload(ctx context.Context, c *cluster, n int, value []byte) error {
+	const batch, workers = 100, 16
+	next := make(chan int)
+	errc := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			errc <- preloadWorker(ctx, c, w, next, batch, n, value)
+		}()
+	}
+	for start := 0; start < n && ctx.Err() == nil; start += batch {
+		next <- start // workers drain next even after an error: this never blocks for good
+	}
+	close(next)
+	var err error
+	for range workers {
+		if e := <-errc; e != nil && err == nil {
+			err = e
+		}
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	return err
+}
+
+func preloadWorker(ctx context.Context, c *cluster, w int, next <-chan int, batch, n int, value []byte) error {
+	addr := c.addrs[w%len(c.addrs)]
+	var write func(keys []string) error
+	switch c.sys.proto {
+	case etcd:
+		cl, err := etcdClient(addr)
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		write = func(keys []string) error {
+			ops := make([]clientv3.Op, len(keys))
+			for i, k := range keys {
+				ops[i] = clientv3.OpPut(k, string(value))
+			}
+			_, err := cl.Txn(ctx).Then(ops...).Commit()
+			return err
+		}
+	default:
+		cl := respClient(addr, false)
+		defer cl.Close()
+		write = func(keys []string) error {
+			p := cl.Pipeline()
+			for _, k := range keys {
+				p.Set(ctx, k, value, 0)
+			}
+			_, err := p.Exec(ctx)
+			return err
+		}
+	}
+	keys := make([]string, 0, batch)
+	for start := range next {
+		keys = keys[:0]
+		for i := start; i < min(start+batch, n); i++ {
+			keys = append(keys, key(i))
+		}
+		if err := write(keys); err != nil {
+			for range next { // drain so the feeder never blocks
+			}
+			return fmt.Errorf("bench: preload %s: %w", addr, err)
+		}
+	}
+	return nil
+}
+
+// key is the name of key i, in redis-benchmark's style.
+func key(i int) string { return fmt.Sprintf("key:%012d", i) }
