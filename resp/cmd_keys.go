@@ -170,16 +170,22 @@ func parseCursor(b []byte) (uint64, bool) {
 
 // Reference: https://redis.io/docs/latest/commands/scan/
 //
-// Keys are scanned in byte order. The cursor is the first 7 bytes of the
-// next key to examine, as a big-endian integer plus 1; a call examines at
-// least COUNT keys and always every key of the group (the 7-byte prefix) it
-// starts in and ends in, so the cursor only grows, every key present from
-// the first call to the last is returned, and a key may be returned twice.
+// Keys are scanned in byte order; a call examines COUNT keys and returns a
+// group cursor or a key cursor (scan_cursors.go) for the next one.
 func cmdScan(s *session, args [][]byte) {
 	cursor, ok := parseCursor(args[1])
 	if !ok {
 		s.writeErr(redisError("ERR invalid cursor"))
 		return
+	}
+	start := scanStart(cursor)
+	if isKeyCursor(cursor) {
+		after, ok := s.srv.scans.get(cursor)
+		if !ok {
+			s.writeErr(redisError("ERR invalid cursor"))
+			return
+		}
+		start = append(append(make([]byte, 0, len(after)+1), after...), 0) // the first key after it
 	}
 	count := int64(10)
 	var g *glob
@@ -212,17 +218,21 @@ func cmdScan(s *session, args [][]byte) {
 	}
 	var keys [][]byte
 	var next uint64
+	var last []byte     // the last key examined
+	var resumeKey []byte // set when the call stops inside a 7-byte group
 	err := s.read(func(v *raftkv.View) error {
 		var examined int64
-		var group [scanPrefixLen]byte
-		return v.Scan(scanStart(cursor), s.now, func(k []byte, info raftkv.KeyInfo) bool {
-			kg := scanGroup(k)
-			if examined >= count && kg != group {
-				next = scanCursor(kg)
+		return v.Scan(start, s.now, func(k []byte, info raftkv.KeyInfo) bool {
+			if examined >= count {
+				if kg := scanGroup(k); kg != scanGroup(last) {
+					next = scanCursor(kg)
+				} else {
+					resumeKey = bytes.Clone(last)
+				}
 				return false
 			}
 			examined++
-			group = kg
+			last = append(last[:0], k...)
 			if (g == nil || g.match(k)) && (typ == nil || equalFold(typ, info.Type.String())) {
 				keys = append(keys, bytes.Clone(k))
 			}
@@ -232,6 +242,9 @@ func cmdScan(s *session, args [][]byte) {
 	if err != nil {
 		s.writeErr(err)
 		return
+	}
+	if resumeKey != nil {
+		next = s.srv.scans.put(resumeKey)
 	}
 	s.out = appendArrayLen(s.out, 2)
 	s.out = appendBulkString(s.out, strconv.FormatUint(next, 10))

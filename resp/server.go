@@ -113,6 +113,8 @@ type Server struct {
 	// bulkOverride is proto-max-bulk-len once CONFIG SET changed it
 	// (0: cfg.MaxBulkLen); see maxBulkLen.
 	bulkOverride atomic.Int64
+	// scans holds this node's SCAN key cursors (scan_cursors.go).
+	scans scanTable
 }
 
 type serverStats struct {
