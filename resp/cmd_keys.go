@@ -218,7 +218,7 @@ func cmdScan(s *session, args [][]byte) {
 	}
 	var keys [][]byte
 	var next uint64
-	var last []byte     // the last key examined
+	var last []byte      // the last key examined
 	var resumeKey []byte // set when the call stops inside a 7-byte group
 	err := s.read(func(v *raftkv.View) error {
 		var examined int64
