@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +30,9 @@ import (
 const (
 	CmdApply     = "RIOT.APPLY"
 	CmdReadIndex = "RIOT.READINDEX"
+	// CmdConfirm asks a voter for its term and leader during a leader's
+	// read-index round.
+	CmdConfirm = "RIOT.CONFIRM"
 )
 
 // forward sends c to the leader with a fresh request ID.
@@ -51,6 +55,12 @@ type forwarded struct {
 	call  *peerCall // in flight to a remote leader
 	local *raftkv.Proposal
 	err   error // a reason to retry, or the final error
+
+	// maybeApplied: an earlier attempt ended without a definite answer (a
+	// connection broke after sending, leadership was lost after proposing),
+	// so the write may have been applied even if a later attempt finds
+	// nothing was.
+	maybeApplied bool
 }
 
 // send dispatches the request to the current leader: locally when this node
@@ -66,7 +76,7 @@ func (f *forwarded) send() {
 	default:
 		conn, err := f.r.peers.get(f.ctx, addr)
 		if err != nil {
-			f.err = retryable{err}
+			f.err = retryable{err: err}
 			return
 		}
 		f.call = conn.send(f.req)
@@ -79,8 +89,9 @@ func (f *forwarded) Wait() (raftkv.Result, error) {
 		res, err := f.outcome()
 		var re retryable
 		if !errors.As(err, &re) {
-			return res, err
+			return res, f.final(err)
 		}
+		f.maybeApplied = f.maybeApplied || re.ambiguous
 		if f.ctx.Err() != nil {
 			return raftkv.Result{}, fmt.Errorf("%w (last error: %v)", f.ctx.Err(), re.err)
 		}
@@ -93,6 +104,31 @@ func (f *forwarded) Wait() (raftkv.Result, error) {
 	}
 }
 
+// final turns an error that says "nothing was applied" into an uncertain
+// one when an earlier attempt may have been applied: the client must not
+// be told a write failed that may have committed (Jepsen: a forward to a
+// leader that stepped down broke, the retry found no leader, and the
+// client got CLUSTERDOWN for an INCR that had committed).
+func (f *forwarded) final(err error) error {
+	if err == nil || !f.maybeApplied || !notApplied(err) {
+		return err
+	}
+	return fmt.Errorf("%w: an earlier attempt may have been applied (then: %v)", raftkv.ErrLeadershipLost, err)
+}
+
+// notApplied reports whether err says the attempt it ended was not applied.
+func notApplied(err error) bool {
+	var re *RemoteError
+	switch {
+	case errors.Is(err, ErrNoLeader), errors.Is(err, ErrNotLeader), errors.Is(err, ErrClosed),
+		errors.Is(err, raftkv.ErrNotLeader), errors.Is(err, raftkv.ErrTimeout):
+		return true
+	case errors.As(err, &re):
+		return retryableReply(re.Msg, false)
+	}
+	return false
+}
+
 // outcome waits for the current attempt. A retryable error means the write
 // may be sent again with the same ID.
 func (f *forwarded) outcome() (raftkv.Result, error) {
@@ -101,8 +137,11 @@ func (f *forwarded) outcome() (raftkv.Result, error) {
 		return raftkv.Result{}, f.err
 	case f.local != nil:
 		res, err := f.local.Wait()
-		if errors.Is(err, raftkv.ErrNotLeader) || errors.Is(err, raftkv.ErrLeadershipLost) {
-			return res, retryable{err}
+		switch {
+		case errors.Is(err, raftkv.ErrNotLeader):
+			return res, retryable{err: err}
+		case errors.Is(err, raftkv.ErrLeadershipLost):
+			return res, retryable{err: err, ambiguous: true}
 		}
 		return res, err
 	}
@@ -112,11 +151,11 @@ func (f *forwarded) outcome() (raftkv.Result, error) {
 		return raftkv.Result{}, f.ctx.Err()
 	}
 	if f.call.err != nil {
-		return raftkv.Result{}, retryable{f.call.err}
+		return raftkv.Result{}, retryable{err: f.call.err, ambiguous: true}
 	}
 	if msg := replyError(f.call.reply); msg != "" {
 		if retryableReply(msg, true) {
-			return raftkv.Result{}, retryable{&RemoteError{msg}}
+			return raftkv.Result{}, retryable{err: &RemoteError{msg}, ambiguous: !retryableReply(msg, false)}
 		}
 		return raftkv.Result{}, &RemoteError{msg}
 	}
@@ -127,8 +166,12 @@ func (f *forwarded) outcome() (raftkv.Result, error) {
 	return raftkv.DecodeResult(payload)
 }
 
-// retryable marks an error after which the request may be sent again.
-type retryable struct{ err error }
+// retryable marks an error after which the request may be sent again;
+// ambiguous when the attempt may have been applied.
+type retryable struct {
+	err       error
+	ambiguous bool
+}
 
 func (r retryable) Error() string { return r.err.Error() }
 func (r retryable) Unwrap() error { return r.err }
@@ -255,9 +298,11 @@ func (r *Router) readIndex(ctx context.Context) (uint64, error) {
 	for {
 		if r.node.IsLeader() {
 			idx, err := r.node.ReadIndex(ctx)
-			if !errors.Is(err, raftkv.ErrNotLeader) {
+			lost := errors.Is(err, raftkv.ErrNotLeader) || (errors.Is(err, raftkv.ErrNotConfirmed) && !r.node.IsLeader())
+			if !lost {
 				return idx, err
 			}
+			// No longer the leader: ask the new one.
 		}
 		idx, err := r.remoteIndex.do(ctx)
 		if errors.Is(err, errBecameLeader) {
@@ -265,6 +310,26 @@ func (r *Router) readIndex(ctx context.Context) (uint64, error) {
 		}
 		return idx, err
 	}
+}
+
+// confirm asks voter id whether it still follows this node in term (a
+// raftkv.Confirmer). The peer pool matches each reply to its own request,
+// so only an answer to this request, sent after the call began, counts.
+func (r *Router) confirm(ctx context.Context, id string, term uint64) bool {
+	addr := r.clientAddrOf(id)
+	if addr == "" {
+		return false
+	}
+	raw, err := r.peers.do(ctx, addr, appendRequest(nil, []byte(CmdConfirm)))
+	if err != nil {
+		return false
+	}
+	b, err := replyBulk(raw)
+	if err != nil {
+		return false
+	}
+	t, leader, ok := strings.Cut(string(b), " ")
+	return ok && t == strconv.FormatUint(term, 10) && leader == r.node.ID()
 }
 
 // askReadIndex asks the leader for a read index.

@@ -2,10 +2,15 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/raftkv/raftkvtest"
+	"github.com/riotkv/riot/storage"
 )
 
 func TestRetryableReply(t *testing.T) {
@@ -87,5 +92,48 @@ func TestCoalescerSharesFreshCalls(t *testing.T) {
 	}
 	if n := calls.Load(); n > 40 {
 		t.Errorf("%d calls for 51 callers; want them shared", n)
+	}
+}
+
+// TestForwardBrokenThenNoLeaderIsUncertain (found by the fault suite): a
+// forwarded INCR whose connection to the leader broke after it was sent,
+// and whose retry then found no leader, was answered CLUSTERDOWN ("nothing
+// was applied") although it had committed. An attempt that may have been
+// applied makes every later "not applied" answer uncertain.
+func TestForwardBrokenThenNoLeaderIsUncertain(t *testing.T) {
+	eng := storage.NewMemory()
+	defer eng.Close()
+	nc := raftkvtest.Config(t, "lonely") // never bootstrapped: no leader, ever
+	node, err := raftkv.Open(nc, eng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+	cfg := DefaultConfig()
+	cfg.LeaderWait = 100 * time.Millisecond
+	r, err := New(cfg, node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := r.peers.get(ctx, echoServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &forwarded{r: r, ctx: ctx, c: &raftkv.Command{Op: raftkv.OpIncrBy, Args: [][]byte{[]byte("c")}, Int: 1}}
+	f.call = conn.send(appendRequest(nil, []byte("CLOSE"))) // the "leader" drops the connection after reading it
+	_, err = f.Wait()
+	if !errors.Is(err, raftkv.ErrLeadershipLost) || errors.Is(err, ErrNoLeader) {
+		t.Fatalf("Wait = %v; want an uncertain outcome (ErrLeadershipLost), not ErrNoLeader", err)
+	}
+
+	// Without the broken attempt, no leader is a definite failure.
+	f = &forwarded{r: r, ctx: ctx, c: &raftkv.Command{Op: raftkv.OpIncrBy, Args: [][]byte{[]byte("c")}, Int: 1}}
+	f.send()
+	if _, err := f.Wait(); !errors.Is(err, ErrNoLeader) {
+		t.Fatalf("Wait with no leader = %v; want ErrNoLeader", err)
 	}
 }

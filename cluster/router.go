@@ -171,6 +171,7 @@ func New(cfg Config, node *raftkv.Node) (*Router, error) {
 		tracker:  healthTracker{peers: make(map[string]peerHealth)},
 	}
 	r.remoteIndex = &coalescer{fn: r.askReadIndex, timeout: 2 * cfg.LeaderWait}
+	node.SetConfirmer(r.confirm)
 	return r, nil
 }
 
@@ -304,6 +305,10 @@ func (r *Router) ReadIndexLocal(ctx context.Context) (uint64, error) {
 	}
 	return r.node.ReadIndex(ctx)
 }
+
+// Following returns this node's raft term and the leader it follows: what
+// a leader's read-index round asks of each voter (RIOT.CONFIRM).
+func (r *Router) Following() (term uint64, leaderID string) { return r.node.Following() }
 
 // RaftInfo returns the local node's raft figures.
 func (r *Router) RaftInfo() []raftkv.Field { return r.node.Info() }

@@ -32,6 +32,10 @@ var (
 	// ErrLeadershipLost: the command was proposed but leadership was lost
 	// before it committed. It may or may not be applied.
 	ErrLeadershipLost = errors.New("raftkv: leadership lost, outcome unknown")
+	// ErrNotConfirmed: a read index could not be confirmed (no majority of
+	// voters confirmed this leader's term in time, or leadership moved).
+	// Nothing was read; the read may be retried.
+	ErrNotConfirmed = errors.New("raftkv: leadership not confirmed for a read")
 	// ErrShutdown: the node is shutting down.
 	ErrShutdown = errors.New("raftkv: node is shut down")
 	// ErrTimeout: the command could not be handed to raft in time; it was

@@ -128,6 +128,14 @@ func cmdRiotReadIndex(s *session, _ [][]byte) {
 	s.out = appendInt(s.out, int64(idx))
 }
 
+// RIOT.CONFIRM: this node's current term and the leader it follows, as
+// "term leader-id"; a leader's read-index round counts the answers (see
+// raftkv.Node.ReadIndex).
+func cmdRiotConfirm(s *session, _ [][]byte) {
+	term, leader := s.srv.backend.Following()
+	s.out = appendBulkString(s.out, strconv.FormatUint(term, 10)+" "+leader)
+}
+
 func (s *session) okOrErr(err error) {
 	if err != nil {
 		s.writeErr(err)

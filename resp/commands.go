@@ -126,6 +126,7 @@ func newCommandTable() map[string]*command {
 		{name: "raft.transfer", arity: -1, flags: flagAdmin | flagStale, group: "cluster", summary: "Moves leadership to another voter.", run: cmdRaftTransfer},
 		{name: "riot.apply", arity: 2, flags: flagWrite | flagInternal, group: "internal", summary: "Applies a write forwarded by another node (internal).", build: buildRiotApply, local: true},
 		{name: "riot.readindex", arity: 1, flags: flagInternal | flagStale, group: "internal", summary: "Returns a read index confirmed by the leader (internal).", run: cmdRiotReadIndex},
+		{name: "riot.confirm", arity: 1, flags: flagInternal | flagStale, group: "internal", summary: "Returns this node's term and leader, for a leader's read-index round (internal).", run: cmdRiotConfirm},
 		{name: "raft.snapshot", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Takes a raft snapshot on this node.", run: cmdRaftSnapshot},
 		{name: "raft.backup", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Returns a consistent backup of the data (for riot-server --restore).", run: cmdRaftBackup},
 	}

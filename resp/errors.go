@@ -88,6 +88,8 @@ func errorText(err error) string {
 		return "CLUSTERDOWN no raft leader is elected; try again later"
 	case errors.Is(err, cluster.ErrNotLeader), errors.Is(err, raftkv.ErrNotLeader):
 		return "TRYAGAIN " + err.Error() + "; nothing was applied"
+	case errors.Is(err, raftkv.ErrNotConfirmed):
+		return "TRYAGAIN leadership could not be confirmed for a linearizable read; nothing was read"
 	case errors.Is(err, raftkv.ErrTimeout):
 		return "TRYAGAIN raft is overloaded; nothing was applied"
 	case errors.Is(err, raftkv.ErrLeadershipLost):

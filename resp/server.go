@@ -24,6 +24,7 @@ type Backend interface {
 	Propose(ctx context.Context, c *raftkv.Command) cluster.Pending
 	ProposeLocal(c *raftkv.Command) cluster.Pending
 	ReadIndexLocal(ctx context.Context) (uint64, error)
+	Following() (term uint64, leaderID string)
 	Read(ctx context.Context, lvl cluster.ReadLevel, fn func(v *raftkv.View) error) error
 	ReadConsistent(ctx context.Context, lvl cluster.ReadLevel, fn func(v *raftkv.View) error) error
 	DefaultReadLevel() cluster.ReadLevel
