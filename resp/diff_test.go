@@ -15,11 +15,16 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/riotkv/riot/cluster"
+	"github.com/riotkv/riot/raftkv/raftkvtest"
 )
 
 // The differential test sends the same seeded random sequence of string,
 // keyspace and expiry commands to a real redis-server and to an in-process
-// riot, and compares the replies. Replies that depend on the clock or on
+// riot (a single node, then a 3-node cluster where every command goes to a
+// random node, so that most writes are forwarded to the leader and most
+// reads take a read index from it), and compares the replies. Replies that depend on the clock or on
 // chance are normalized (TTLs: present or not) or left out (TIME,
 // RANDOMKEY, MEMORY USAGE). The differences riot documents
 // (docs/commands.md) are listed in knownDifferences: a mismatch they do not
@@ -260,7 +265,14 @@ func (g *cmdGen) next() []string {
 		}
 		return args
 	case 24:
-		return []string{"DBSIZE"}
+		if g.r.IntN(2) == 0 {
+			return []string{"DBSIZE"}
+		}
+		args := []string{"LCS", k, g.key()}
+		for range g.r.IntN(3) {
+			args = append(args, g.pick("LEN", "IDX", "WITHMATCHLEN", "MINMATCHLEN", "2", "FOO"))
+		}
+		return args
 	case 25:
 		return []string{"KEYS", g.pick("*", "k*", "k[0-2]", "?", "*1*", "[^k]*", `\k*`, "", "[a-f]")}
 	case 26:
@@ -319,9 +331,12 @@ func normalizeReply(args []string, reply string) string {
 	return reply
 }
 
-// do sends args and returns the normalized reply. "SCAN* pattern count
-// type" is a whole SCAN iteration whose reply is the sorted set of keys.
-func do(ctx context.Context, rdb *redis.Client, args []string) string {
+// do sends args to the client pick returns and returns the normalized
+// reply. "SCAN* pattern count type" is a whole SCAN iteration whose reply
+// is the sorted set of keys; each of its calls goes to the client pick
+// returns then.
+func do(ctx context.Context, pick func() *redis.Client, args []string) string {
+	rdb := pick()
 	if args[0] == "SCAN*" {
 		seen := map[string]bool{}
 		cursor := "0"
@@ -330,7 +345,7 @@ func do(ctx context.Context, rdb *redis.Client, args []string) string {
 			if args[3] != "" {
 				req = append(req, "TYPE", args[3])
 			}
-			res, err := rdb.Do(ctx, req...).Slice()
+			res, err := pick().Do(ctx, req...).Slice()
 			if err != nil || len(res) != 2 {
 				return fmt.Sprintf("SCAN failed: %v %v", res, err)
 			}
@@ -372,8 +387,77 @@ func TestDifferentialRedis(t *testing.T) {
 		t.Skip("differential test skipped in -short mode")
 	}
 	redisAddr := startRedisServer(t)
-	ts := startServer(t, nil)
-	const perProto = 4000
+	t.Run("single", func(t *testing.T) {
+		ts := startServer(t, nil)
+		runDifferential(t, redisAddr, []string{ts.addr}, 4000)
+	})
+	t.Run("cluster3", func(t *testing.T) {
+		runDifferential(t, redisAddr, startClusterServers(t, 3), 2000)
+	})
+}
+
+// startClusterServers starts an in-process cluster of size nodes, each
+// with its Router and RESP server, and returns their client addresses.
+// The routers record those addresses in the replicated address book, so
+// that followers forward to the leader.
+func startClusterServers(t *testing.T, size int) []string {
+	t.Helper()
+	nodes := raftkvtest.Cluster(t, size, nil)
+	addrs := make([]string, size)
+	for i, n := range nodes {
+		router, err := cluster.New(cluster.DefaultConfig(), n)
+		if err != nil {
+			t.Fatalf("cluster.New: %v", err)
+		}
+		cfg := DefaultConfig()
+		cfg.Addr = "127.0.0.1:0"
+		srv, err := NewServer(cfg, router)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Listen(); err != nil {
+			t.Fatal(err)
+		}
+		ts := &testServer{Server: srv, addr: srv.Addr().String(), served: make(chan error, 1)}
+		go func() { ts.served <- srv.Serve() }()
+		router.Start(ts.addr, nil)
+		t.Cleanup(func() {
+			if err := ts.close(); err != nil {
+				t.Errorf("close server %s: %v", ts.addr, err)
+			}
+			router.Close()
+		})
+		addrs[i] = ts.addr
+	}
+	// Every node knows every other's client address (writes sent to a
+	// follower need the leader's).
+	for _, addr := range addrs {
+		c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+		deadline := time.Now().Add(ioTimeout)
+		for {
+			peers, err := c.Do(t.Context(), "RAFT.PEERS").Slice()
+			known := 0
+			for _, p := range peers {
+				if strings.Contains(fmt.Sprint(p), "127.0.0.1:") {
+					known++
+				}
+			}
+			if err == nil && known == size {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("RAFT.PEERS on %s = %v, %v; want %d servers with client addresses", addr, peers, err, size)
+			}
+			time.Sleep(20 * time.Millisecond) // polling the condition, with the deadline above
+		}
+		c.Close()
+	}
+	return addrs
+}
+
+// runDifferential compares perProto commands in RESP2, then in RESP3,
+// sent to redis-server and to riot at a random one of addrs each.
+func runDifferential(t *testing.T, redisAddr string, addrs []string, perProto int) {
 	total, known := 0, map[string]int{}
 	kinds := map[string]int{} // reply kinds, to show what the sequence exercised
 	for _, proto := range []int{2, 3} {
@@ -384,18 +468,27 @@ func TestDifferentialRedis(t *testing.T) {
 			return &redis.Options{Addr: addr, Protocol: proto, MaxRetries: -1, DisableIdentity: true,
 				ReadTimeout: ioTimeout, WriteTimeout: ioTimeout, DialTimeout: ioTimeout}
 		}
-		ref, riot := redis.NewClient(opts(redisAddr)), redis.NewClient(opts(ts.addr))
-		t.Cleanup(func() { ref.Close(); riot.Close() })
-		for _, c := range []*redis.Client{ref, riot} {
+		ref := redis.NewClient(opts(redisAddr))
+		t.Cleanup(func() { ref.Close() })
+		var riots []*redis.Client
+		for _, a := range addrs {
+			c := redis.NewClient(opts(a))
+			t.Cleanup(func() { c.Close() })
+			riots = append(riots, c)
+		}
+		for _, c := range append([]*redis.Client{ref}, riots[0]) {
 			if err := c.FlushAll(ctx).Err(); err != nil {
 				t.Fatalf("FLUSHALL: %v", err)
 			}
 		}
 		g := &cmdGen{r: rand.New(rand.NewPCG(uint64(proto), 2026)), start: time.Now().Unix()}
+		route := rand.New(rand.NewPCG(uint64(proto), 7))
+		pickRef := func() *redis.Client { return ref }
+		pickRiot := func() *redis.Client { return riots[route.IntN(len(riots))] }
 		var history []string
 		for range perProto {
 			args := g.next()
-			want, got := do(ctx, ref, args), do(ctx, riot, args)
+			want, got := do(ctx, pickRef, args), do(ctx, pickRiot, args)
 			total++
 			kinds[replyKind(want)]++
 			history = append(history, fmt.Sprintf("%q -> %q", args, want))
@@ -419,7 +512,8 @@ func TestDifferentialRedis(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("compared %d commands with redis-server (RESP2 and RESP3); replies: %v; known differences seen: %v", total, kinds, known)
+	t.Logf("compared %d commands with redis-server (RESP2 and RESP3) on %d riot node(s); replies: %v; known differences seen: %v",
+		total, len(addrs), kinds, known)
 	if kinds["error"] > total/3 || kinds["null"] > total/3 {
 		t.Errorf("the sequence is mostly errors or nulls (%v): it tests too little", kinds)
 	}

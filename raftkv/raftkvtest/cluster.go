@@ -1,0 +1,73 @@
+package raftkvtest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/storage"
+)
+
+// Cluster starts size in-process nodes (IDs node1, node2, ...) on memory
+// engines, connected by in-memory transports and bootstrapped together as
+// voters, waits until one leads, and closes them when the test ends.
+// configure, when not nil, adjusts each node's Config before it opens.
+func Cluster(t testing.TB, size int, configure func(*raftkv.Config)) []*raftkv.Node {
+	t.Helper()
+	cfgs := make([]raftkv.Config, size)
+	servers := make([]raftkv.Server, size)
+	for i := range cfgs {
+		c := Config(t, fmt.Sprintf("node%d", i+1))
+		if configure != nil {
+			configure(&c)
+		}
+		cfgs[i] = c
+		servers[i] = raftkv.Server{ID: c.ID, RaftAddr: string(c.Transport.LocalAddr()), Voter: true}
+	}
+	nodes := make([]*raftkv.Node, size)
+	for i, c := range cfgs {
+		eng := storage.NewMemory()
+		t.Cleanup(func() { eng.Close() })
+		n, err := raftkv.Open(c, eng)
+		if err != nil {
+			t.Fatalf("open %s: %v", c.ID, err)
+		}
+		t.Cleanup(func() {
+			if err := n.Close(); err != nil {
+				t.Errorf("close %s: %v", c.ID, err)
+			}
+		})
+		if err := n.BootstrapWith(servers); err != nil {
+			t.Fatalf("bootstrap %s: %v", c.ID, err)
+		}
+		nodes[i] = n
+	}
+	// Connect only after every node bootstrapped: a node that hears from an
+	// elected leader first has state and cannot bootstrap any more.
+	for i := range cfgs {
+		for j := range cfgs {
+			if i != j {
+				cfgs[i].Transport.(*raft.InmemTransport).Connect(cfgs[j].Transport.LocalAddr(), cfgs[j].Transport)
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		for _, n := range nodes {
+			if n.IsLeader() {
+				return nodes
+			}
+		}
+		select {
+		case <-nodes[0].LeaderChanged():
+		case <-time.After(10 * time.Millisecond): // another node may win: look again
+		case <-ctx.Done():
+			t.Fatalf("no leader among %d nodes within 10s", size)
+		}
+	}
+}
