@@ -85,12 +85,13 @@ func fetchStatus(ctx context.Context, addr string) (*statusBody, error) {
 	return &st, nil
 }
 
-// keyCount returns the number of keys in local state, counted at most every
-// 5s (counting walks the key space).
+// keyCount returns the number of keys in local state, counted at most once
+// a second (counting walks the key space; the status page refreshes every
+// 2s).
 func (s *Server) keyCount() int64 {
 	s.keysMu.Lock()
 	defer s.keysMu.Unlock()
-	if time.Since(s.keysTime) < 5*time.Second {
+	if time.Since(s.keysTime) < time.Second {
 		return s.keys
 	}
 	s.keys = -1

@@ -77,6 +77,10 @@ type Server struct {
 	keysMu   sync.Mutex
 	keys     int64
 	keysTime time.Time
+
+	leaders   leaderHistory // see leaders.go
+	stop      chan struct{} // closed by Close: stops watchLeaders
+	closeOnce sync.Once
 }
 
 // New returns a server over router. Call Listen, then Serve.
@@ -90,7 +94,7 @@ func New(cfg Config, router *cluster.Router) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, r: router, logger: cfg.Logger, started: time.Now()}
+	s := &Server{cfg: cfg, r: router, logger: cfg.Logger, started: time.Now(), stop: make(chan struct{})}
 	s.srv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
 	return s, nil
 }
@@ -102,6 +106,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /peers", s.handlePeers)
 	mux.HandleFunc("GET /cluster", s.handleCluster)
 	mux.HandleFunc("GET /leader", s.handleLeader)
+	mux.HandleFunc("GET /leader/history", s.handleLeaderHistory)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
@@ -131,6 +136,7 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Serve serves until Close; it returns nil after Close.
 func (s *Server) Serve() error {
+	go s.watchLeaders(s.stop)
 	if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("httpapi: serve: %w", err)
 	}
@@ -139,6 +145,7 @@ func (s *Server) Serve() error {
 
 // Close stops the server, letting requests in flight finish until ctx ends.
 func (s *Server) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() { close(s.stop) })
 	return s.srv.Shutdown(ctx)
 }
 

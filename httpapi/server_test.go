@@ -80,6 +80,8 @@ func TestEndpoints(t *testing.T) {
 		{"GET", "/status", "", 200, `"role": "leader"`},
 		{"GET", "/peers", "", 200, `"suffrage": "voter"`},
 		{"GET", "/leader", "", 200, `"id": "node1"`},
+		{"GET", "/leader/history", "", 200, `"leader": "node1"`},
+		{"GET", "/backup", "", 200, "RIOTSNAP"},
 		{"GET", "/cluster", "", 200, `"status"`},
 		{"GET", "/", "", 200, "<title>Riot cluster</title>"},
 		{"PUT", "/v1/kv/greeting", "hello", 200, `"ok"`},
@@ -162,6 +164,9 @@ func TestAuth(t *testing.T) {
 		{"PUT", "/v1/kv/a", []string{"Authorization", "Bearer s3cret"}, 200},
 		{"GET", "/v1/kv/a", []string{"Authorization", "Basic " + "dXNlcjpzM2NyZXQ="}, 200}, // user:s3cret
 		{"POST", "/snapshot", nil, 401},
+		{"GET", "/backup", nil, 401},
+		{"GET", "/backup", []string{"Authorization", "Bearer s3cret"}, 200},
+		{"GET", "/leader/history", nil, 200},
 		{"DELETE", "/peers/x", nil, 401},
 		{"GET", "/status", nil, 200},
 		{"GET", "/metrics", nil, 200},

@@ -2,10 +2,15 @@
 # Installs what the test suite needs when it is missing: Debian's redis-tools
 # (redis-cli, redis-benchmark), redis-server (the reference for benchmarks),
 # python3-redis (redis-py smoke tests) and iproute2 (network namespaces).
+# `scripts/deps.sh chromium` also installs Debian's chromium (large; only the
+# status page test in systemtest needs it, and it runs this itself).
 # Safe to run again: it installs nothing that is already there.
 set -euo pipefail
 
 missing=()
+if [ "${1:-}" = "chromium" ]; then
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+fi
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v redis-benchmark >/dev/null 2>&1 || missing+=(redis-tools)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
