@@ -3,6 +3,7 @@ package systemtest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
@@ -125,24 +126,33 @@ var benchRPS = regexp.MustCompile(`^([A-Z_]+(?: \(10 keys\))?): ([0-9.]+) reques
 // line (it completed). It returns the requests-per-second lines.
 func redisBenchmark(t *testing.T, bench, addr string, want []string, args ...string) []string {
 	t.Helper()
+	lines, problems := benchRun(t, bench, addr, want, args...)
+	if len(problems) > 0 {
+		t.Fatal(strings.Join(problems, "\n"))
+	}
+	return lines
+}
+
+// benchRun is redisBenchmark that returns the problems instead of failing.
+func benchRun(t *testing.T, bench, addr string, want []string, args ...string) (lines, problems []string) {
+	t.Helper()
 	args = append([]string{"-h", "127.0.0.1", "-p", port(t, addr)}, args...)
 	begin := time.Now()
 	out, errOut, code := runTool(t, 3*time.Minute, bench, args...)
 	t.Logf("redis-benchmark %s: %s", strings.Join(args, " "), time.Since(begin).Round(time.Millisecond))
 	if code != 0 {
-		t.Fatalf("redis-benchmark %q: exit code %d\nstdout:\n%s\nstderr:\n%s", args, code, out, errOut)
+		return nil, []string{fmt.Sprintf("redis-benchmark %q: exit code %d\nstdout:\n%s\nstderr:\n%s", args, code, out, errOut)}
 	}
 	got := map[string]bool{}
-	var lines []string
 	// Progress lines end in \r; the final line of each test in \n.
 	for _, l := range strings.FieldsFunc(out+"\n"+errOut, func(r rune) bool { return r == '\r' || r == '\n' }) {
 		l = strings.TrimSpace(l)
 		if strings.Contains(l, "ERR") || strings.Contains(strings.ToLower(l), "error") {
-			t.Errorf("redis-benchmark %q printed %q", args, l)
+			problems = append(problems, fmt.Sprintf("redis-benchmark %q printed %q", args, l))
 		}
 		if m := benchRPS.FindStringSubmatch(l); m != nil {
 			if m[2] == "0.00" {
-				t.Errorf("redis-benchmark %q: %q", args, l)
+				problems = append(problems, fmt.Sprintf("redis-benchmark %q: %q", args, l))
 			}
 			got[m[1]] = true
 			lines = append(lines, l)
@@ -151,10 +161,10 @@ func redisBenchmark(t *testing.T, bench, addr string, want []string, args ...str
 	}
 	for _, name := range want {
 		if !got[name] {
-			t.Errorf("redis-benchmark %q: no requests-per-second line for %s in:\n%s", args, name, out)
+			problems = append(problems, fmt.Sprintf("redis-benchmark %q: no requests-per-second line for %s in:\n%s", args, name, out))
 		}
 	}
-	return lines
+	return lines, problems
 }
 
 // benchRequests is redis-benchmark's -n for the -t ping,set,get,incr,mset
@@ -201,19 +211,49 @@ func TestRedisBenchmark(t *testing.T) {
 // cluster, through the leader and through a follower (which forwards the
 // writes and asks the leader for read indexes): no error reply, every test
 // completes, and every INCR counted once.
+//
+// On an overloaded machine (the whole suite on 2 cores) raft may elect a new
+// leader during a run, and the writes in flight then get UNCERTAIN, as they
+// must. A run that failed while the raft term changed is run once more
+// (and logged); a second failure, or one without an election, fails.
 func TestRedisBenchmarkCluster(t *testing.T) {
 	t.Parallel()
 	bench := lookTool(t, "redis-benchmark")
 	nodes := startCluster(t, 3)
-	ld := leader(t, nodes)
-	f := followersOf(nodes, ld)[0]
 	reqs := benchRequests(t)
-	for i, n := range []*node{ld, f} {
-		redisBenchmark(t, bench, n.Addr, benchAllTests, "-t", "ping,set,get,incr,mset", "-n", strconv.Itoa(reqs), "-q")
-		want := int64(reqs * (i + 1))
+	term := func(n *node) string {
+		info, err := n.do("RAFT.INFO").Text()
+		if err != nil {
+			return "(" + err.Error() + ")"
+		}
+		return parseFields(info)["term"]
+	}
+	for _, role := range []string{"leader", "follower"} {
+		for attempt := 1; ; attempt++ {
+			ld := leader(t, nodes)
+			n := ld
+			if role == "follower" {
+				n = followersOf(nodes, ld)[0]
+			}
+			if err := ld.do("DEL", "counter:__rand_int__").Err(); err != nil {
+				t.Fatalf("DEL counter:__rand_int__ on %s: %v", ld.NodeID, err)
+			}
+			before := term(ld)
+			_, problems := benchRun(t, bench, n.Addr, benchAllTests, "-t", "ping,set,get,incr,mset", "-n", strconv.Itoa(reqs), "-q")
+			if len(problems) == 0 {
+				break
+			}
+			if after := term(leader(t, nodes)); attempt == 1 && after != before {
+				t.Logf("raft elected a new leader during the run through the %s (term %s -> %s; machine overloaded?); running it again:\n%s",
+					role, before, after, strings.Join(problems, "\n"))
+				continue
+			}
+			t.Fatalf("through the %s (%s):\n%s", role, n.NodeID, strings.Join(problems, "\n"))
+		}
+		want := int64(reqs)
 		for _, m := range nodes {
 			if got, err := m.do("GET", "counter:__rand_int__").Int64(); err != nil || got != want {
-				t.Errorf("GET counter:__rand_int__ on %s after %d runs = %d, %v; want %d (one per INCR request)", m.NodeID, i+1, got, err, want)
+				t.Errorf("GET counter:__rand_int__ on %s after the run through the %s = %d, %v; want %d (one per INCR request)", m.NodeID, role, got, err, want)
 			}
 		}
 	}
