@@ -127,10 +127,15 @@ func (r *Router) Leave(ctx context.Context, id string) error {
 		}
 		// The address book entry goes first: removing the leader itself
 		// shuts its raft down, after which it can apply nothing.
+		m, known := r.member(id)
 		if _, err := r.node.Apply(ctx, &raftkv.Command{Op: raftkv.OpDelMember, Args: [][]byte{[]byte(id)}}); err != nil {
 			r.logger.Warn("remove address book entry", "id", id, "err", err)
 		}
-		return r.node.RemoveServer(id)
+		if err := r.node.RemoveServer(id); err != nil {
+			return err
+		}
+		r.notifyRemoved(id, m, known) // see removal.go
+		return nil
 	}, []byte("RAFT.LEAVE"), []byte(id))
 }
 

@@ -197,6 +197,9 @@ func (rc *Reconciler) reconcile() error {
 		}
 		s, ok := inConf[m.ID]
 		switch {
+		case !ok && rc.r.removal.recent(m.ID, m.HasState):
+			// Removed by RAFT.LEAVE and told so (removal.go): the same
+			// process, still gossiping on its way out, is not added back.
 		case !ok:
 			rc.logger.Info("adding member as non-voter", "id", m.ID, "raft_addr", m.RaftAddr)
 			if err := node.AddServer(m.ID, m.RaftAddr, false); err != nil {

@@ -144,6 +144,7 @@ type Router struct {
 	remoteIndex *coalescer     // read indexes asked of the leader
 	gossip      *gossip.Gossip // nil without gossip
 	tracker     healthTracker  // what the other servers last said of themselves
+	removal     removalNotice  // closed once the leader confirmed this node's removal
 
 	stop     chan struct{}
 	stopOnce sync.Once

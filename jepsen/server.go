@@ -292,8 +292,9 @@ func (s *Server) Term() error {
 }
 
 // AwaitRemovedExit waits for a node removed with RAFT.LEAVE to shut itself
-// down (riot-server exits with code 0 when the cluster drops it), and sends
-// SIGTERM if it has not within exitTimeout.
+// down (riot-server exits with code 0 when the cluster drops it: a leader
+// sees its raft shut down, a follower is told by the leader). If it has not
+// within exitTimeout, it gets SIGTERM and that is an error.
 func (s *Server) AwaitRemovedExit() error {
 	s.mu.Lock()
 	p := s.proc
@@ -302,9 +303,7 @@ func (s *Server) AwaitRemovedExit() error {
 		return fmt.Errorf("jepsen: %s: %w", s.ID, errNotRunning)
 	}
 	if err := waitExit(p, exitTimeout); err != nil {
-		// A removed follower that never received the entry removing it
-		// cannot know: stop it.
-		return s.Term()
+		return errors.Join(fmt.Errorf("jepsen: %s still ran %s after its removal (stopped with SIGTERM)", s.ID, exitTimeout), s.Term())
 	}
 	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
 		return fmt.Errorf("jepsen: %s exited with %s after its removal, want 0", s.ID, p.cmd.ProcessState)

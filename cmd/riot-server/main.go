@@ -211,6 +211,8 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 		logger.Info("shutting down")
 	case <-removed:
 		logger.Info("this node was removed from the cluster; shutting down")
+	case <-router.RemovalNoticed():
+		logger.Info("the leader confirms this node was removed from the cluster; shutting down")
 	case runErr = <-serveErr:
 	case err := <-g.Conflict():
 		if !node.HasState() {

@@ -1,0 +1,187 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/riotkv/riot/raftkv"
+)
+
+// A follower removed from the raft configuration usually never learns it
+// from raft: the leader stops replicating to it as soon as it appends the
+// configuration that leaves it out, so the entry never reaches it, and it
+// would keep running, campaigning for votes nobody grants. So the leader
+// tells it: after each RAFT.LEAVE it sends RIOT.REMOVED <id> <leader id> to
+// the removed node's client address (best effort, retried for
+// removalNoticeFor), and keeps the reconciler from adding the node, still
+// gossiping, back meanwhile. The removed node takes no message's word for it: it
+// asks the named leader, at the client address its own replicated address
+// book holds for that ID, RIOT.MEMBER <id>, and only a leader answering 0
+// (not in its configuration) makes it shut down (RemovalNoticed), the same
+// graceful way as a node that saw its own removal.
+
+// removalNoticeFor bounds how long the leader keeps trying to tell a
+// removed node.
+const removalNoticeFor = 30 * time.Second
+
+// ErrStillMember: a removal notice that the leader it names does not
+// confirm.
+var ErrStillMember = errors.New("cluster: the leader still has this node in its configuration")
+
+// removalNotice is, on the removed node, closed once a removal notice was
+// confirmed, and on the leader the servers recently removed by RAFT.LEAVE.
+// The zero value is ready to use.
+type removalNotice struct {
+	mu      sync.Mutex
+	ch      chan struct{}
+	closed  bool
+	removed map[string]time.Time // ID -> when RAFT.LEAVE removed it
+}
+
+// removedRecently is how long the reconciler does not add back a server
+// removed by RAFT.LEAVE that still gossips with its raft state: the
+// notice's time, and the removed node's shutdown.
+const removedRecently = removalNoticeFor + 30*time.Second
+
+func (n *removalNotice) left(id string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.removed == nil {
+		n.removed = make(map[string]time.Time)
+	}
+	now := time.Now()
+	for k, t := range n.removed {
+		if now.Sub(t) > removedRecently {
+			delete(n.removed, k)
+		}
+	}
+	n.removed[id] = now
+}
+
+// recent reports whether server id was removed by RAFT.LEAVE moments ago
+// and, having raft state, is the same node on its way out (a node back
+// with an empty data dir under the same ID is added again at once).
+func (n *removalNotice) recent(id string, hasState bool) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	t, ok := n.removed[id]
+	return ok && hasState && time.Since(t) < removedRecently
+}
+
+func (n *removalNotice) c() chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ch == nil {
+		n.ch = make(chan struct{})
+	}
+	return n.ch
+}
+
+func (n *removalNotice) fire() {
+	ch := n.c()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.closed {
+		n.closed = true
+		close(ch)
+	}
+}
+
+// RemovalNoticed is closed once the leader told this node it was removed
+// from the configuration and confirmed it (see RIOT.REMOVED). The server
+// then shuts down as when it sees its own removal.
+func (r *Router) RemovalNoticed() <-chan struct{} { return r.removal.c() }
+
+// notifyRemoved tells server id, removed from the configuration by this
+// leader with RAFT.LEAVE, that it was; m is its address book entry from
+// before the removal. (The reconciler's removals need no notice: a node
+// that left is on its way out, and a failed node that comes back is added
+// again.) It returns at once; the notice is retried in the background
+// until the node confirms, removalNoticeFor passes or the router closes.
+func (r *Router) notifyRemoved(id string, m raftkv.Member, known bool) {
+	if !known || m.ClientAddr == "" || id == r.node.ID() {
+		return
+	}
+	r.removal.left(id)
+	req := appendRequest(nil, []byte("RIOT.REMOVED"), []byte(id), []byte(r.node.ID()))
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), removalNoticeFor)
+		defer cancel()
+		backoff := 100 * time.Millisecond
+		for {
+			attempt, cancelAttempt := context.WithTimeout(ctx, 2*time.Second)
+			raw, err := r.peers.do(attempt, m.ClientAddr, req)
+			cancelAttempt()
+			if err == nil {
+				if msg := replyError(raw); msg != "" {
+					err = &RemoteError{msg}
+				} else {
+					r.logger.Info("told the removed node it was removed", "id", id, "addr", m.ClientAddr)
+					return
+				}
+			}
+			if err := r.pause(ctx, backoff); err != nil {
+				r.logger.Info("could not tell the removed node it was removed (it may be down)", "id", id, "addr", m.ClientAddr, "err", err)
+				return
+			}
+			backoff = min(2*backoff, 2*time.Second)
+		}
+	}()
+}
+
+// IsMember answers RIOT.MEMBER: whether server id is in the configuration.
+// Only the leader answers, so that a removed node asking gets the
+// configuration that removed it.
+func (r *Router) IsMember(id string) (bool, error) {
+	if !r.node.IsLeader() {
+		return false, ErrNotLeader
+	}
+	servers, err := r.node.Servers()
+	if err != nil {
+		return false, err
+	}
+	for _, s := range servers {
+		if s.ID == id {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// NoticeRemoved handles RIOT.REMOVED id leader: the leader says this node
+// was removed. It is believed only if leader, asked at the client address
+// this node's address book holds for it, answers RIOT.MEMBER id with 0;
+// then RemovalNoticed is closed.
+func (r *Router) NoticeRemoved(ctx context.Context, id, leader string) error {
+	if id != r.node.ID() {
+		return fmt.Errorf("cluster: removal notice for %s sent to %s", id, r.node.ID())
+	}
+	if leader == id {
+		return errors.New("cluster: a removal notice must name another node")
+	}
+	m, ok := r.member(leader)
+	if !ok || m.ClientAddr == "" {
+		return fmt.Errorf("cluster: removal notice from %s, which is not in the address book", leader)
+	}
+	raw, err := r.peers.do(ctx, m.ClientAddr, appendRequest(nil, []byte("RIOT.MEMBER"), []byte(id)))
+	if err != nil {
+		return fmt.Errorf("cluster: confirm the removal with %s: %w", leader, err)
+	}
+	switch string(raw) {
+	case ":0\r\n":
+		r.logger.Info("the leader confirms this node was removed from the configuration", "leader", leader)
+		r.removal.fire()
+		return nil
+	case ":1\r\n":
+		return fmt.Errorf("%w (%s)", ErrStillMember, leader)
+	}
+	if msg := replyError(raw); msg != "" {
+		return fmt.Errorf("cluster: confirm the removal with %s: %w", leader, &RemoteError{msg})
+	}
+	return fmt.Errorf("cluster: confirm the removal with %s: unexpected reply %q", leader, raw)
+}
