@@ -168,6 +168,8 @@ func (r *Router) NoticeRemoved(ctx context.Context, id, leader string) error {
 	if !ok || m.ClientAddr == "" {
 		return fmt.Errorf("cluster: removal notice from %s, which is not in the address book", leader)
 	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
 	raw, err := r.peers.do(ctx, m.ClientAddr, appendRequest(nil, []byte("RIOT.MEMBER"), []byte(id)))
 	if err != nil {
 		return fmt.Errorf("cluster: confirm the removal with %s: %w", leader, err)
