@@ -109,6 +109,11 @@ func FuzzServerStream(f *testing.F) {
 	control := dialRaw(f, ts)
 	f.Add([]byte("PING\r\n" + mbulk("SET", "k", "v") + "*1\r\nx"))
 	f.Fuzz(func(t *testing.T, in []byte) {
+		if l := bytes.ToLower(in); bytes.Contains(l, []byte("kill")) || bytes.Contains(l, []byte("config")) {
+			// CLIENT KILL closes connections (this one, the control one)
+			// and CONFIG SET changes the limits the model parses with.
+			t.Skip("CLIENT KILL and CONFIG SET change the server for later inputs")
+		}
 		want, protoErr := streamReplies(in)
 		c := dialRaw(t, ts)
 		written := make(chan error, 1)
