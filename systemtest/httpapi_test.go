@@ -222,6 +222,9 @@ func TestHTTPAPI(t *testing.T) {
 		if got := wantHTTP(t, "GET", f2.url("/v1/kv/http:counter"), "", 200).body; got != "1" {
 			t.Errorf("GET of a counter = %q, want 1", got)
 		}
+		if got := wantHTTP(t, "GET", f2.url("/v1/kv/http:bits"), "", 200).body; got != "\x40" {
+			t.Errorf("GET of a key written by SETBIT k 1 1 = %q, want \"\\x40\"", got)
+		}
 		wantHTTP(t, "DELETE", f2.url("/v1/kv/http:greeting"), "", 200, `"deleted": 1`)
 		wantHTTP(t, "DELETE", f2.url("/v1/kv/http:greeting"), "", 200, `"deleted": 0`)
 		wantHTTP(t, "GET", f1.url("/v1/kv/http:greeting"), "", 404, "no such key")
