@@ -40,6 +40,7 @@ func (r *Router) forward(ctx context.Context, c *raftkv.Command) Pending {
 	fc := *c
 	fc.ClientID = r.clientID
 	fc.Seq = r.seq.Add(1)
+	r.metrics.forwarded[fwdWrite].Add(1)
 	f := &forwarded{r: r, ctx: ctx, c: &fc, req: appendRequest(nil, []byte(CmdApply), fc.Encode())}
 	f.send() // start now so pipelined writes travel together
 	return f
@@ -89,17 +90,23 @@ func (f *forwarded) Wait() (raftkv.Result, error) {
 		res, err := f.outcome()
 		var re retryable
 		if !errors.As(err, &re) {
+			if err != nil {
+				f.r.metrics.failed[fwdWrite].Add(1)
+			}
 			return res, f.final(err)
 		}
 		f.maybeApplied = f.maybeApplied || re.ambiguous
 		if f.ctx.Err() != nil {
+			f.r.metrics.failed[fwdWrite].Add(1)
 			return raftkv.Result{}, fmt.Errorf("%w (last error: %v)", f.ctx.Err(), re.err)
 		}
 		f.r.logger.Debug("retrying forwarded write", "seq", f.c.Seq, "err", re.err)
 		if err := f.r.pause(f.ctx, backoff); err != nil {
+			f.r.metrics.failed[fwdWrite].Add(1)
 			return raftkv.Result{}, fmt.Errorf("%w (last error: %v)", err, re.err)
 		}
 		backoff = min(2*backoff, 200*time.Millisecond)
+		f.r.metrics.retries[fwdWrite].Add(1)
 		f.send()
 	}
 }
@@ -334,8 +341,12 @@ func (r *Router) confirm(ctx context.Context, id string, term uint64) bool {
 
 // askReadIndex asks the leader for a read index.
 func (r *Router) askReadIndex(ctx context.Context) (uint64, error) {
+	r.metrics.forwarded[fwdReadIndex].Add(1)
 	raw, err := r.call(ctx, []byte(CmdReadIndex))
 	if err != nil {
+		if !errors.Is(err, errBecameLeader) {
+			r.metrics.failed[fwdReadIndex].Add(1)
+		}
 		return 0, err
 	}
 	n, err := replyInt(raw)

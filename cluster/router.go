@@ -142,6 +142,7 @@ type Router struct {
 	clientAddr string // this node's RESP address, set by Start
 
 	remoteIndex *coalescer     // read indexes asked of the leader
+	metrics     routerMetrics  // forwarded requests (metrics.go)
 	gossip      *gossip.Gossip // nil without gossip
 	tracker     healthTracker  // what the other servers last said of themselves
 	removal     removalNotice  // closed once the leader confirmed this node's removal

@@ -33,6 +33,8 @@ type FSM struct {
 	waiters appliedWaiters
 
 	failed atomic.Pointer[error] // set once a storage write fails
+
+	metrics *fsmMetrics
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -43,7 +45,7 @@ func NewFSM(eng storage.Engine, logger *slog.Logger) (*FSM, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	f := &FSM{eng: eng, logger: logger}
+	f := &FSM{eng: eng, logger: logger, metrics: newFSMMetrics()}
 	f.waiters.init()
 	idx, err := readApplied(eng)
 	if err != nil {
@@ -117,6 +119,7 @@ func (f *FSM) Apply(l *raft.Log) any {
 // for a command entry, or nil for entries that carry none.
 func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	res := make([]any, len(logs))
+	f.metrics.observeBatch(len(logs))
 	if err := f.Err(); err != nil {
 		for i := range res {
 			res[i] = Result{Err: err}

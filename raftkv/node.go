@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.etcd.io/bbolt"
 
 	"github.com/riotkv/riot/storage"
@@ -32,6 +33,7 @@ type Node struct {
 	reads   *readIndexer
 	leader  leaderWatch
 	closing atomic.Bool // Close was called
+	metrics nodeMetrics
 }
 
 // Open starts a raft node that applies to eng. The engine stays owned by the
@@ -49,6 +51,11 @@ func Open(cfg Config, eng storage.Engine) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, logger: cfg.Logger}
+	n.metrics.logAppend = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "riot_raft_log_append_duration_seconds",
+		Help:    "Time to append a batch of entries to the raft log store (fsync included).",
+		Buckets: LatencyBuckets,
+	})
 	fsm, err := NewFSM(eng, cfg.Logger.With("component", "fsm"))
 	if err != nil {
 		return nil, err
@@ -111,7 +118,7 @@ func Open(cfg Config, eng storage.Engine) (*Node, error) {
 func (n *Node) openStores() (raft.LogStore, raft.StableStore, raft.SnapshotStore, error) {
 	if n.cfg.InMemory {
 		s := raft.NewInmemStore()
-		return s, s, raft.NewInmemSnapshotStore(), nil
+		return timedLogStore{s, &n.metrics}, s, raft.NewInmemSnapshotStore(), nil
 	}
 	if err := os.MkdirAll(n.cfg.Dir, 0o755); err != nil {
 		return nil, nil, nil, fmt.Errorf("raftkv: %w", err)
@@ -130,7 +137,7 @@ func (n *Node) openStores() (raft.LogStore, raft.StableStore, raft.SnapshotStore
 		return nil, nil, nil, fmt.Errorf("raftkv: open log store: %w", err)
 	}
 	n.bolt = bolt
-	logs, err := raft.NewLogCache(n.cfg.MaxAppendEntries, bolt)
+	logs, err := raft.NewLogCache(n.cfg.MaxAppendEntries, timedLogStore{bolt, &n.metrics})
 	if err != nil {
 		bolt.Close()
 		return nil, nil, nil, fmt.Errorf("raftkv: log cache: %w", err)

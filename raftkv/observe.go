@@ -31,7 +31,10 @@ func (n *Node) watchLeader() {
 	go func() {
 		for {
 			select {
-			case <-obsCh:
+			case o := <-obsCh:
+				if lo, ok := o.Data.(raft.LeaderObservation); ok {
+					n.metrics.noteLeader(string(lo.LeaderID))
+				}
 				n.leader.mu.Lock()
 				close(n.leader.ch)
 				n.leader.ch = make(chan struct{})
@@ -71,7 +74,7 @@ func (n *Node) Info() []Field {
 		st["last_contact_ms"] = strconv.FormatInt(time.Since(lc).Milliseconds(), 10)
 	}
 	delete(st, "last_contact")
-	fields := make([]Field, 0, len(st))
+	fields := n.metricFields()
 	for k, v := range st {
 		fields = append(fields, Field{Name: k, Value: v})
 	}

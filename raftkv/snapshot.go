@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/hashicorp/raft"
 	"github.com/klauspost/compress/s2"
@@ -47,20 +48,26 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 		s.Release()
 		return nil, err
 	}
-	return &fsmSnapshot{snap: s, applied: idx}, nil
+	return &fsmSnapshot{snap: s, applied: idx, metrics: f.metrics}, nil
 }
 
 type fsmSnapshot struct {
 	snap    storage.Snapshot
 	applied uint64
+	metrics *fsmMetrics
 }
 
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
-	if err := writeSnapshot(sink, s.snap, s.applied); err != nil {
+	start := time.Now()
+	w := &meteredWriter{w: sink}
+	err := writeSnapshot(w, s.snap, s.applied)
+	if err != nil {
 		_ = sink.Cancel()
-		return err
+	} else {
+		err = sink.Close()
 	}
-	return sink.Close()
+	s.metrics.observeSnapshot(snapPersist, w.n, time.Since(start), err)
+	return err
 }
 
 func (s *fsmSnapshot) Release() { s.snap.Release() }
@@ -125,7 +132,9 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
 	f.restoreMu.Lock()
 	defer f.restoreMu.Unlock()
-	idx, err := f.restore(rc)
+	start, cr := time.Now(), &meteredReader{r: rc}
+	idx, err := f.restore(cr)
+	f.metrics.observeSnapshot(snapRestore, cr.n, time.Since(start), err)
 	if err != nil {
 		if marked, _ := f.restoring(); marked {
 			// The engine holds a mix of old and new state: stop serving

@@ -159,14 +159,19 @@ func cmdInfo(s *session, args [][]byte) {
 	section("Stats", []raftkv.Field{
 		{Name: "total_connections_received", Value: fmt.Sprint(srv.stats.connections.Load())},
 		{Name: "total_commands_processed", Value: fmt.Sprint(srv.stats.commands.Load())},
+		{Name: "instantaneous_ops_per_sec", Value: fmt.Sprint(srv.ops.rate())},
+		{Name: "total_error_replies", Value: fmt.Sprint(srv.errorReplies())},
 	})
 	section("Replication", []raftkv.Field{
 		{Name: "role", Value: "master"},
 		{Name: "raft_state", Value: srv.backend.RaftState()},
 	})
 	section("Raft", srv.backend.RaftInfo())
+	if want["commandstats"] || want["all"] || want["everything"] { // not in the default set, as in Redis
+		section("Commandstats", srv.commandStats())
+	}
 	if peers, err := srv.backend.Peers(); err == nil {
-		fields := make([]raftkv.Field, 0, len(peers))
+		fields := srv.backend.ForwardInfo()
 		for i, p := range peers {
 			suffrage, role, g := p.Labels()
 			fields = append(fields, raftkv.Field{Name: fmt.Sprintf("peer%d", i),

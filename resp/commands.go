@@ -41,6 +41,9 @@ type command struct {
 	// errors to the reply function instead of replying with them. For
 	// writes other nodes forwarded here.
 	local bool
+
+	// stats counts this command's calls (metrics.go).
+	stats cmdStats
 }
 
 // newCommandTable builds the command table. The server builds it once and

@@ -38,6 +38,7 @@ type Backend interface {
 	Transfer(ctx context.Context, id string) error
 	Peers() ([]cluster.Peer, error)
 	Leader() (cluster.Peer, error)
+	ForwardInfo() []raftkv.Field
 }
 
 var _ Backend = (*cluster.Router)(nil)
@@ -110,6 +111,10 @@ type Server struct {
 	sessions map[int64]*session
 
 	stats serverStats
+	ops   opsSampler
+	// stopSampler ends sampleOps (started by Serve) on Close.
+	stopSampler     chan struct{}
+	stopSamplerOnce sync.Once
 
 	// bulkOverride is proto-max-bulk-len once CONFIG SET changed it
 	// (0: cfg.MaxBulkLen); see maxBulkLen.
@@ -121,6 +126,7 @@ type Server struct {
 type serverStats struct {
 	connections atomic.Int64
 	commands    atomic.Int64
+	unknown     atomic.Uint64 // unknown commands (the others count in their table row)
 }
 
 // NewServer returns a server for backend; call Listen then Serve.
@@ -136,6 +142,8 @@ func NewServer(cfg Config, backend Backend) (*Server, error) {
 		started: time.Now(), runID: newRunID(),
 		sessions: make(map[int64]*session),
 		commands: newCommandTable(),
+
+		stopSampler: make(chan struct{}),
 	}, nil
 }
 
@@ -154,6 +162,11 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Serve accepts connections until Close. It returns nil after Close.
 func (s *Server) Serve() error {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.sampleOps(s.stopSampler)
+	}()
 	for {
 		c, err := s.ln.Accept()
 		if err != nil {
@@ -207,6 +220,7 @@ func (s *Server) Close(ctx context.Context) error {
 		sess.interrupt()
 	}
 	s.mu.Unlock()
+	s.stopSamplerOnce.Do(func() { close(s.stopSampler) })
 	var err error
 	if s.ln != nil {
 		err = s.ln.Close()

@@ -53,6 +53,8 @@ type pendingWrite struct {
 	p     cluster.Pending
 	reply replyFunc
 	raw   bool // reply gets Result.Err too (forwarded writes)
+	stats *cmdStats
+	start time.Time // when the command was parsed
 }
 
 const initialBuf = 16 << 10
@@ -187,9 +189,11 @@ func (s *session) flush() error {
 // the connection's earlier writes.
 func (s *session) exec(args [][]byte) {
 	s.srv.stats.commands.Add(1)
-	s.now = time.Now().UnixMilli()
+	start := time.Now()
+	s.now = start.UnixMilli()
 	cmd, errMsg := lookup(s.srv.commands, args)
 	if cmd == nil {
+		s.srv.reject(args)
 		s.drain()
 		s.out = appendError(s.out, errMsg)
 		return
@@ -198,22 +202,26 @@ func (s *session) exec(args [][]byte) {
 	s.lastCmd, s.lastAt = cmd.name, s.now
 	s.mu.Unlock()
 	if !s.authed && cmd.flags&flagNoAuth == 0 {
+		cmd.stats.rejected.Add(1)
 		s.drain()
 		s.out = appendError(s.out, "NOAUTH Authentication required.")
 		return
 	}
 	if cmd.build == nil {
 		s.drain()
+		mark := len(s.out)
 		cmd.run(s, args)
+		cmd.stats.done(start, isErrorReply(s.out, mark))
 		return
 	}
 	c, reply, err := cmd.build(s, args)
 	if err != nil {
 		s.drain()
 		s.writeErr(err)
+		cmd.stats.done(start, true)
 		return
 	}
-	pw := pendingWrite{reply: reply, raw: cmd.local}
+	pw := pendingWrite{reply: reply, raw: cmd.local, stats: &cmd.stats, start: start}
 	if !cmd.local && c.Now == 0 {
 		c.Now = s.now
 	}
@@ -231,6 +239,7 @@ func (s *session) exec(args [][]byte) {
 // drain waits for every pending write, in order, and appends its reply.
 func (s *session) drain() {
 	for i, pw := range s.pending {
+		mark := len(s.out)
 		res, err := pw.p.Wait()
 		switch {
 		case err != nil:
@@ -240,6 +249,7 @@ func (s *session) drain() {
 		default:
 			pw.reply(s, res)
 		}
+		pw.stats.done(pw.start, isErrorReply(s.out, mark))
 		s.pending[i] = pendingWrite{}
 	}
 	s.pending = s.pending[:0]

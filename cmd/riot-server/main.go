@@ -142,7 +142,8 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	client := clientAddr(o, srv.Addr().String())
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		srv.Collector(), router.Collector(), node.Collector(), dataDirCollector(o.dataDir))
 	if err := httpapi.RegisterClusterMetrics(reg, router); err != nil {
 		return err
 	}
@@ -184,6 +185,11 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	gc.Logger = logger
 	g, err := gossip.New(gc)
 	if err != nil {
+		srv.Close(context.Background())
+		return err
+	}
+	if err := reg.Register(g.Collector()); err != nil {
+		g.Shutdown()
 		srv.Close(context.Background())
 		return err
 	}

@@ -1,0 +1,225 @@
+package raftkv
+
+import (
+	"io"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// LatencyBuckets are the upper bounds, in seconds, of riot's latency
+// histograms (commands, log appends): 50µs to 5s.
+var LatencyBuckets = []float64{
+	50e-6, 100e-6, 250e-6, 500e-6,
+	1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3,
+	1, 2.5, 5,
+}
+
+// Snapshot operations, the op label of the snapshot metrics.
+const (
+	snapPersist = iota
+	snapRestore
+)
+
+var snapOps = [...]string{snapPersist: "persist", snapRestore: "restore"}
+
+// fsmMetrics is what the state machine counts. Counters are atomics, so
+// that INFO can show them; histograms are prometheus's.
+type fsmMetrics struct {
+	batchEntries     prometheus.Histogram // entries per ApplyBatch
+	batches, entries atomic.Uint64
+
+	snap         [len(snapOps)]snapStats
+	snapDuration *prometheus.HistogramVec
+}
+
+type snapStats struct {
+	ok, failed atomic.Uint64
+	lastBytes  atomic.Int64 // size of the last successful one
+	duration   prometheus.Observer
+}
+
+func newFSMMetrics() *fsmMetrics {
+	m := &fsmMetrics{
+		batchEntries: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "riot_raft_apply_batch_entries",
+			Help:    "Log entries handed to the state machine in one ApplyBatch (one storage batch).",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 11), // 1 .. 1024 (MaxAppendEntries)
+		}),
+		snapDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "riot_snapshot_duration_seconds",
+			Help:    "Time to persist (write) or restore (install) a snapshot.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10), // 1ms .. 262s
+		}, []string{"op"}),
+	}
+	for op, name := range snapOps {
+		m.snap[op].duration = m.snapDuration.WithLabelValues(name)
+	}
+	return m
+}
+
+// observeBatch records one ApplyBatch of n entries.
+func (m *fsmMetrics) observeBatch(n int) {
+	m.batches.Add(1)
+	m.entries.Add(uint64(n))
+	m.batchEntries.Observe(float64(n))
+}
+
+// observeSnapshot records one snapshot persist or restore of size bytes
+// that took d.
+func (m *fsmMetrics) observeSnapshot(op int, size int64, d time.Duration, err error) {
+	s := &m.snap[op]
+	if err != nil {
+		s.failed.Add(1)
+	} else {
+		s.ok.Add(1)
+		s.lastBytes.Store(size)
+	}
+	s.duration.Observe(d.Seconds())
+}
+
+// nodeMetrics is what the node counts besides the state machine.
+type nodeMetrics struct {
+	leaderChanges atomic.Uint64
+	lastLeader    string // only the observer goroutine touches it
+
+	logAppend          prometheus.Histogram
+	appends, appendsNS atomic.Uint64
+}
+
+// noteLeader records a leader observation: a change to a known leader
+// (a new one, or the same one elected again after a time without) counts.
+func (m *nodeMetrics) noteLeader(id string) {
+	if id != "" && id != m.lastLeader {
+		m.leaderChanges.Add(1)
+	}
+	m.lastLeader = id
+}
+
+// timedLogStore times the appends to the raft log store (each one an
+// fsync with the bolt store).
+type timedLogStore struct {
+	raft.LogStore
+	m *nodeMetrics
+}
+
+func (s timedLogStore) StoreLog(l *raft.Log) error {
+	start := time.Now()
+	err := s.LogStore.StoreLog(l)
+	s.observe(time.Since(start))
+	return err
+}
+
+func (s timedLogStore) StoreLogs(logs []*raft.Log) error {
+	start := time.Now()
+	err := s.LogStore.StoreLogs(logs)
+	s.observe(time.Since(start))
+	return err
+}
+
+// IsMonotonic passes the optional raft.MonotonicLogStore through.
+func (s timedLogStore) IsMonotonic() bool {
+	m, ok := s.LogStore.(raft.MonotonicLogStore)
+	return ok && m.IsMonotonic()
+}
+
+func (s timedLogStore) observe(d time.Duration) {
+	s.m.appends.Add(1)
+	s.m.appendsNS.Add(uint64(d))
+	s.m.logAppend.Observe(d.Seconds())
+}
+
+// meteredWriter and meteredReader count the bytes of a snapshot stream.
+type meteredWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *meteredWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+type meteredReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *meteredReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// Collector returns the node's metrics, for a prometheus registry:
+// leader changes, apply batch sizes, log append latency, snapshots. (Term
+// and indexes are gauges read from Status; see package httpapi.)
+func (n *Node) Collector() prometheus.Collector {
+	fm := n.fsm.metrics
+	cs := collectors{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "riot_raft_leader_changes_total",
+			Help: "Leaders this node has seen elected (a new leader, or the same one again after a time without).",
+		}, func() float64 { return float64(n.metrics.leaderChanges.Load()) }),
+		n.metrics.logAppend,
+		fm.batchEntries,
+		fm.snapDuration,
+	}
+	for op, name := range snapOps {
+		s := &fm.snap[op]
+		for _, r := range []struct {
+			result string
+			v      *atomic.Uint64
+		}{{"ok", &s.ok}, {"err", &s.failed}} {
+			cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name:        "riot_snapshots_total",
+				Help:        "Snapshots written (persist) or installed (restore) by this node's state machine.",
+				ConstLabels: prometheus.Labels{"op": name, "result": r.result},
+			}, func() float64 { return float64(r.v.Load()) }))
+		}
+		cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "riot_snapshot_last_size_bytes",
+			Help:        "Compressed size of the last snapshot persisted or restored.",
+			ConstLabels: prometheus.Labels{"op": name},
+		}, func() float64 { return float64(s.lastBytes.Load()) }))
+	}
+	return cs
+}
+
+// collectors registers several collectors as one.
+type collectors []prometheus.Collector
+
+func (cs collectors) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range cs {
+		c.Describe(ch)
+	}
+}
+
+func (cs collectors) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range cs {
+		c.Collect(ch)
+	}
+}
+
+// metricFields are the riot_* fields RAFT.INFO and INFO's raft section add
+// to raft's own.
+func (n *Node) metricFields() []Field {
+	fm := n.fsm.metrics
+	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
+	appends := n.metrics.appends.Load()
+	return []Field{
+		{Name: "riot_leader_changes", Value: u(n.metrics.leaderChanges.Load())},
+		{Name: "riot_apply_batches", Value: u(fm.batches.Load())},
+		{Name: "riot_apply_entries", Value: u(fm.entries.Load())},
+		{Name: "riot_log_appends", Value: u(appends)},
+		{Name: "riot_log_append_usec", Value: u(n.metrics.appendsNS.Load() / 1e3)},
+		{Name: "riot_snapshots_persisted", Value: u(fm.snap[snapPersist].ok.Load())},
+		{Name: "riot_snapshots_restored", Value: u(fm.snap[snapRestore].ok.Load())},
+		{Name: "riot_snapshot_failures", Value: u(fm.snap[snapPersist].failed.Load() + fm.snap[snapRestore].failed.Load())},
+		{Name: "riot_last_snapshot_bytes", Value: strconv.FormatInt(fm.snap[snapPersist].lastBytes.Load(), 10)},
+	}
+}
