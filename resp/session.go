@@ -39,6 +39,13 @@ type session struct {
 	authed    bool
 	quit      bool
 
+	// Transactions (cmd_multi.go): multi is non-nil between MULTI and
+	// EXEC/DISCARD; watches are the WATCHed keys; txView, while EXEC
+	// formats a queued read, is what the transaction read.
+	multi   *multiState
+	watches []raftkv.Watch
+	txView  *raftkv.View
+
 	mu      sync.Mutex // guards the fields CLIENT LIST reads
 	name    string
 	libName string
@@ -195,7 +202,7 @@ func (s *session) exec(args [][]byte) {
 	if cmd == nil {
 		s.srv.reject(args)
 		s.drain()
-		s.out = appendError(s.out, errMsg)
+		s.out = appendError(s.out, s.txnRejected(args, errMsg))
 		return
 	}
 	s.mu.Lock()
@@ -204,7 +211,12 @@ func (s *session) exec(args [][]byte) {
 	if !s.authed && cmd.flags&flagNoAuth == 0 {
 		cmd.stats.rejected.Add(1)
 		s.drain()
-		s.out = appendError(s.out, "NOAUTH Authentication required.")
+		s.out = appendError(s.out, s.txnRejected(args, "NOAUTH Authentication required."))
+		return
+	}
+	if s.multi != nil && !txnControl(cmd) {
+		s.drain()
+		s.queue(cmd, args) // MULTI: queued until EXEC (cmd_multi.go)
 		return
 	}
 	if cmd.build == nil {
@@ -269,10 +281,16 @@ func (s *session) apply(c *raftkv.Command) (raftkv.Result, error) {
 }
 
 func (s *session) read(fn func(v *raftkv.View) error) error {
+	if s.txView != nil {
+		return fn(s.txView) // a read queued in MULTI, answered at EXEC
+	}
 	return s.srv.backend.Read(s.ctx, s.readLevel, fn)
 }
 
 func (s *session) readConsistent(fn func(v *raftkv.View) error) error {
+	if s.txView != nil {
+		return fn(s.txView)
+	}
 	return s.srv.backend.ReadConsistent(s.ctx, s.readLevel, fn)
 }
 
