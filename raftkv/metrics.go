@@ -10,9 +10,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// LatencyBuckets are the upper bounds, in seconds, of riot's latency
-// histograms (commands, log appends): 50µs to 5s.
-var LatencyBuckets = []float64{
+// latencyBuckets are the upper bounds, in seconds, of the log append
+// latency histogram: 50µs to 5s, as resp's command latency buckets.
+var latencyBuckets = []float64{
 	50e-6, 100e-6, 250e-6, 500e-6,
 	1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3,
 	1, 2.5, 5,

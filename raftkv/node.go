@@ -54,7 +54,7 @@ func Open(cfg Config, eng storage.Engine) (*Node, error) {
 	n.metrics.logAppend = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "riot_raft_log_append_duration_seconds",
 		Help:    "Time to append a batch of entries to the raft log store (fsync included).",
-		Buckets: LatencyBuckets,
+		Buckets: latencyBuckets,
 	})
 	fsm, err := NewFSM(eng, cfg.Logger.With("component", "fsm"))
 	if err != nil {
