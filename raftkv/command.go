@@ -55,6 +55,17 @@ const (
 	// OpExpire deletes each key that is still expired at Now: the leader's
 	// active expiry. Args: keys. Result.Int: keys deleted.
 	OpExpire Op = 21
+
+	// Transactions (multi.go).
+	// OpMulti is a MULTI/EXEC transaction: Args[0] the watched keys and
+	// the versions WATCH saw (EncodeWatches), Args[1:] the queued commands,
+	// each encoded by Command.Encode. Result.Array: one Result per command;
+	// Result.Null when a watched key changed (nothing applied).
+	OpMulti Op = 22
+	// OpLookup reads keys inside a transaction. Args: keys. Result.Int:
+	// the time it read at; Result.Array: per key, the stored value (see
+	// LookupView) or Null.
+	OpLookup Op = 23
 )
 
 func (o Op) String() string {
@@ -71,6 +82,7 @@ var opNames = map[Op]string{
 	OpSetRange: "setrange", OpSetBit: "setbit", OpIncrByFloat: "incrbyfloat",
 	OpRename: "rename", OpCopy: "copy", OpFlush: "flush",
 	OpPExpireAt: "pexpireat", OpPersist: "persist", OpExpire: "expire",
+	OpMulti: "multi", OpLookup: "lookup",
 }
 
 // Command is one state machine operation, as proposed to raft. Everything

@@ -91,8 +91,19 @@ var roundTripCommands = []struct {
 	{"pexpireat", raftkv.Command{Op: raftkv.OpPExpireAt, Args: [][]byte{[]byte("k"), {raftkv.ExpireGT}}, Int: -5, Now: 1}},
 	{"persist", raftkv.Command{Op: raftkv.OpPersist, Args: bs("k"), Now: 1}},
 	{"expire", raftkv.Command{Op: raftkv.OpExpire, Args: bs("a", "b", "c"), Now: 1}},
+	{"lookup", raftkv.Command{Op: raftkv.OpLookup, Args: bs("a", "b"), Now: 1}},
+	{"multi", *withRequest(raftkv.NewMulti(
+		[]raftkv.Watch{{Key: []byte("w"), Live: true, Version: 42}, {Key: []byte("x")}},
+		[]*raftkv.Command{{Op: raftkv.OpSet, Args: bs("k", "v"), ExpireAt: 9}, {Op: raftkv.OpLookup, Args: bs("k")}},
+	))},
 	{"unknown op", raftkv.Command{Op: raftkv.Op(200), Args: bs("x")}},
 	{"op zero", raftkv.Command{Op: 0}},
+}
+
+// withRequest gives c a time and a request ID, as a forwarded EXEC has.
+func withRequest(c *raftkv.Command) *raftkv.Command {
+	c.Now, c.ClientID, c.Seq = 5, 6, 7
+	return c
 }
 
 func TestCommandRoundTrip(t *testing.T) {

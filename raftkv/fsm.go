@@ -184,10 +184,12 @@ func applyCommand(tx *txn, c *Command, index uint64) Result {
 		}
 	}
 	tx.begin(c)
-	fn, ok := ops[c.Op]
+	tx.index = index
 	var r Result
-	if ok {
+	if fn, ok := ops[c.Op]; ok {
 		r = fn(tx, c)
+	} else if c.Op == OpMulti {
+		r = applyMulti(tx, c)
 	} else {
 		r = Result{Err: fmt.Errorf("%w: %s", ErrUnknownOp, c.Op)}
 	}

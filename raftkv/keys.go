@@ -69,9 +69,14 @@ func splitExpireKey(k []byte) (at int64, user []byte, ok bool) {
 // Value encoding:
 //
 //	type   byte (a Type: typeString, ...)
-//	flags  byte (bit 0: expiry present)
+//	flags  byte (bit 0: expiry present, bit 1: version present)
 //	[expireAt 8 bytes big-endian Unix ms]
+//	[version  8 bytes big-endian: the raft index of the entry that last
+//	          wrote the key; WATCH compares it]
 //	payload
+//
+// Bit 1 was added with transactions; values written before it have no
+// version (0).
 //
 // Only strings exist yet. The other type bytes are reserved so that a key of
 // a type this version does not implement (written by a newer one) is still
@@ -85,6 +90,7 @@ const (
 	typeZSet     = 'z'
 	typeStream   = 'x'
 	valueExpires = 1 << 0
+	valueVersion = 1 << 1
 )
 
 // Type is the type of a stored value.
@@ -113,7 +119,10 @@ func (t Type) String() string {
 type value struct {
 	typ      byte
 	expireAt int64 // Unix ms; 0: never
-	data     []byte
+	// version is the raft index of the entry that last wrote the value (0
+	// for values written before versions existed). txn.put sets it.
+	version uint64
+	data    []byte
 }
 
 func encodeValue(v value) []byte {
@@ -121,11 +130,18 @@ func encodeValue(v value) []byte {
 	if v.expireAt != 0 {
 		n += 8
 	}
+	if v.version != 0 {
+		n += 8
+	}
 	b := make([]byte, 2, n)
 	b[0] = v.typ
 	if v.expireAt != 0 {
-		b[1] = valueExpires
+		b[1] |= valueExpires
 		b = binary.BigEndian.AppendUint64(b, uint64(v.expireAt))
+	}
+	if v.version != 0 {
+		b[1] |= valueVersion
+		b = binary.BigEndian.AppendUint64(b, v.version)
 	}
 	return append(b, v.data...)
 }
@@ -144,6 +160,13 @@ func decodeValue(b []byte) (value, error) {
 			return value{}, fmt.Errorf("raftkv: stored value with short expiry")
 		}
 		v.expireAt = int64(binary.BigEndian.Uint64(p))
+		p = p[8:]
+	}
+	if b[1]&valueVersion != 0 {
+		if len(p) < 8 {
+			return value{}, fmt.Errorf("raftkv: stored value with short version")
+		}
+		v.version = binary.BigEndian.Uint64(p)
 		p = p[8:]
 	}
 	v.data = p

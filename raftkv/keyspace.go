@@ -117,6 +117,9 @@ type KeyInfo struct {
 	ExpireAt int64
 	// Value is the stored payload: for a string, the string.
 	Value []byte
+	// Version is the raft index of the entry that last wrote the key (0
+	// for a key written before versions existed). WATCH records it.
+	Version uint64
 }
 
 // Lookup returns what key holds at now; ok is false when it does not exist.
@@ -125,7 +128,7 @@ func (v *View) Lookup(key []byte, now int64) (KeyInfo, bool, error) {
 	if !ok || err != nil {
 		return KeyInfo{}, false, err
 	}
-	return KeyInfo{Type: Type(dv.typ), ExpireAt: dv.expireAt, Value: dv.data}, true, nil
+	return KeyInfo{Type: Type(dv.typ), ExpireAt: dv.expireAt, Value: dv.data, Version: dv.version}, true, nil
 }
 
 // Scan calls fn for each key live at now, in byte order, from the first key
@@ -143,7 +146,7 @@ func (v *View) Scan(start []byte, now int64, fn func(key []byte, info KeyInfo) b
 		if dv.expired(now) {
 			continue
 		}
-		if !fn(it.Key()[1:], KeyInfo{Type: Type(dv.typ), ExpireAt: dv.expireAt, Value: dv.data}) {
+		if !fn(it.Key()[1:], KeyInfo{Type: Type(dv.typ), ExpireAt: dv.expireAt, Value: dv.data, Version: dv.version}) {
 			break
 		}
 	}

@@ -78,10 +78,11 @@ func TestApplyFlush(t *testing.T) {
 	}
 }
 
-// TestOpsTableComplete: every named op has an apply function.
+// TestOpsTableComplete: every named op has an apply function (OpMulti's,
+// which applies ops from the table, is called by applyCommand).
 func TestOpsTableComplete(t *testing.T) {
 	for op, name := range opNames {
-		if ops[op] == nil {
+		if ops[op] == nil && op != OpMulti {
 			t.Errorf("op %s (%d) has no apply function", name, op)
 		}
 	}

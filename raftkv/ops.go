@@ -35,6 +35,10 @@ var ops = map[Op]applyFunc{
 	OpPersist:   applyPersist,
 	OpExpire:    applyExpire,
 
+	// transactions (multi.go); OpMulti is applied by applyCommand, as it
+	// applies other ops from this table.
+	OpLookup: applyLookup,
+
 	OpSetMember:     applySetMember,
 	OpDelMember:     applyDelMember,
 	OpPruneRequests: applyPruneRequests,

@@ -57,4 +57,7 @@ type Result struct {
 	Value []byte
 	// Null marks a nil reply where the command has one.
 	Null bool
+	// Array holds the results of a transaction's commands (OpMulti) or of
+	// a lookup's keys (OpLookup); nil for other operations.
+	Array []Result
 }

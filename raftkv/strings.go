@@ -228,7 +228,7 @@ func applySetBit(tx *txn, c *Command) Result {
 		return argError(c, "key, 0 or 1 and an offset")
 	}
 	key, on := c.Args[0], c.Args[1][0] == '1'
-	v, _, err := tx.getString(key)
+	v, found, err := tx.getString(key)
 	if err != nil {
 		return errResult(err)
 	}
@@ -239,6 +239,11 @@ func applySetBit(tx *txn, c *Command) Result {
 	old := int64(0)
 	if data[idx]&mask != 0 {
 		old = 1
+	}
+	if found && idx < len(v.data) && (old == 1) == on {
+		// Nothing changes: no write, as Redis 7 (a WATCH of the key is
+		// not invalidated).
+		return Result{Int: old}
 	}
 	if on {
 		data[idx] |= mask

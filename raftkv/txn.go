@@ -21,6 +21,9 @@ type txn struct {
 
 	now   int64 // the time of the command being applied (Unix ms)
 	clock int64 // the largest time so far
+	// index is the raft index of the entry being applied: the version
+	// put stamps on every value it writes.
+	index uint64
 }
 
 func newTxn(eng storage.Reader, clock int64) *txn {
@@ -112,6 +115,7 @@ func (t *txn) put(key []byte, v value) error {
 	if had && old.expireAt != 0 && old.expireAt != v.expireAt {
 		t.delRaw(expireKey(old.expireAt, key))
 	}
+	v.version = t.index
 	t.putRaw(dataKey(key), encodeValue(v))
 	if v.expireAt != 0 && (!had || old.expireAt != v.expireAt) {
 		t.putRaw(expireKey(v.expireAt, key), nil)

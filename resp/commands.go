@@ -118,6 +118,12 @@ func newCommandTable() map[string]*command {
 		{name: "pttl", arity: 2, flags: flagReadonly | flagFast, firstKey: 1, lastKey: 1, step: 1, group: "generic", summary: "Returns a key's TTL in milliseconds.", run: cmdTTL(ttlReply{ms: true})},
 		{name: "expiretime", arity: 2, flags: flagReadonly | flagFast, firstKey: 1, lastKey: 1, step: 1, group: "generic", summary: "Returns a key's deadline as a Unix time in seconds.", run: cmdTTL(ttlReply{absolute: true})},
 		{name: "pexpiretime", arity: 2, flags: flagReadonly | flagFast, firstKey: 1, lastKey: 1, step: 1, group: "generic", summary: "Returns a key's deadline as a Unix time in milliseconds.", run: cmdTTL(ttlReply{ms: true, absolute: true})},
+		// transactions (cmd_multi.go)
+		{name: "multi", arity: 1, flags: flagFast | flagStale, group: "transactions", summary: "Starts a transaction.", run: cmdMulti},
+		{name: "exec", arity: 1, flags: flagStale, group: "transactions", summary: "Executes the queued commands as one log entry.", run: cmdExec},
+		{name: "discard", arity: 1, flags: flagFast | flagStale, group: "transactions", summary: "Discards a transaction.", run: cmdDiscard},
+		{name: "watch", arity: -2, flags: flagFast | flagStale, firstKey: 1, lastKey: -1, step: 1, group: "transactions", summary: "Makes EXEC abort if a key changes before it.", run: cmdWatch},
+		{name: "unwatch", arity: 1, flags: flagFast | flagStale, group: "transactions", summary: "Forgets the watched keys.", run: cmdUnwatch},
 		// cluster
 		{name: "raft.state", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Returns this node's raft role.", run: cmdRaftState},
 		{name: "raft.info", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Returns this node's raft figures.", run: cmdRaftInfo},

@@ -32,6 +32,7 @@ func FuzzCommands(f *testing.F) {
 		"SCAN\x000\x00MATCH\x00*a[b-\x00COUNT\x002", "KEYS\x00[^a-", "INCRBYFLOAT\x00f\x000x1p-3",
 		"SETRANGE\x00k\x004090\x00xxxxxxxx", "SETBIT\x00k\x0032767\x001", "BITCOUNT\x00k\x00-3\x00-1\x00BIT",
 		"OBJECT\x00ENCODING\x00k", "COPY\x00k\x00j\x00DB\x000\x00REPLACE", "FLUSHALL\x00ASYNC", "MSETNX\x00a\x001",
+		"MULTI", "EXEC", "WATCH\x00k\x00k", "DISCARD", "UNWATCH",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -68,6 +69,8 @@ func FuzzCommands(f *testing.F) {
 				t.Fatalf("request %q: reply %q, want +OK", args, first)
 			}
 			c.expectClosed(req)
+		case bytes.EqualFold(args[0], []byte("multi")) && string(first) == "+OK\r\n":
+			c.expect(req, "+QUEUED\r\n") // the PING is queued in the transaction
 		default:
 			c.expect(req, "+PONG\r\n")
 		}

@@ -1,0 +1,265 @@
+package resp
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/riotkv/riot/cluster"
+	"github.com/riotkv/riot/raftkv"
+)
+
+// Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
+// Reference: https://redis.io/docs/latest/develop/interact/transactions/
+//
+// Between MULTI and EXEC a connection queues its commands (+QUEUED).
+// EXEC turns the queue into one raftkv.OpMulti log entry: every write as
+// its own command, every read as an OpLookup of its keys, and the keys the
+// connection WATCHed with the versions WATCH saw. The entry is applied
+// whole or not at all on every node; EXEC replies with one reply per queued
+// command, reads formatted from what the transaction read
+// (raftkv.LookupView), connection commands (PING, ECHO, ...) run as the
+// reply is built. A follower forwards the entry to the leader like any
+// write.
+//
+// As in Redis: a command that cannot be queued (unknown, wrong arity, not
+// allowed) gets an error and makes EXEC answer EXECABORT; an error while
+// running (INCR of a non-integer, a syntax error in SET's options) is that
+// command's reply and the others still apply. A watched key that changed
+// since WATCH makes EXEC answer a null array and apply nothing.
+
+// multiState is a connection's open transaction.
+type multiState struct {
+	queued []queuedCmd
+	dirty  bool // a command could not be queued: EXEC aborts
+}
+
+type queuedCmd struct {
+	cmd  *command
+	args [][]byte // copied: the read buffer is reused
+}
+
+// txnControl reports whether cmd runs at once inside MULTI instead of
+// being queued (as Redis's processCommand does for these).
+func txnControl(cmd *command) bool {
+	switch cmd.name {
+	case "multi", "exec", "discard", "watch", "quit":
+		return true
+	}
+	return false
+}
+
+// errNotInMulti is Redis's reply to commands a transaction refuses.
+const errNotInMulti = "ERR Command not allowed inside a transaction"
+
+// txnRejected returns the error reply for a command that was refused
+// before running (unknown, wrong arity, NOAUTH). Inside MULTI this also
+// marks the transaction to abort, and a malformed EXEC discards it at once,
+// with Redis's texts.
+func (s *session) txnRejected(args [][]byte, msg string) string {
+	if s.multi == nil {
+		return msg
+	}
+	if equalFold(args[0], "exec") {
+		s.multi, s.watches = nil, nil
+		return "EXECABORT Transaction discarded because of: " + strings.TrimPrefix(msg, "ERR ")
+	}
+	s.multi.dirty = true
+	return msg
+}
+
+// queue queues a command of an open transaction, or refuses it.
+func (s *session) queue(cmd *command, args [][]byte) {
+	switch {
+	case cmd.flags&flagInternal != 0 || strings.HasPrefix(cmd.name, "raft."):
+		s.multi.dirty = true
+		s.out = appendError(s.out, errNotInMulti)
+		return
+	case cmd.build == nil && cmd.flags&flagReadonly != 0 && cmd.firstKey == 0:
+		// KEYS, SCAN, RANDOMKEY, DBSIZE, MEMORY: a transaction reads the
+		// keys its commands name, not the whole keyspace.
+		s.multi.dirty = true
+		s.writeErr(redisError(fmt.Sprintf("ERR %s is not supported inside MULTI: riot runs a transaction as one log entry, whose reads must name their keys", strings.ToUpper(cmd.name))))
+		return
+	}
+	q := queuedCmd{cmd: cmd, args: make([][]byte, len(args))}
+	for i, a := range args {
+		q.args[i] = append([]byte(nil), a...)
+	}
+	s.multi.queued = append(s.multi.queued, q)
+	s.out = appendSimple(s.out, "QUEUED")
+}
+
+// Reference: https://redis.io/docs/latest/commands/multi/
+func cmdMulti(s *session, _ [][]byte) {
+	if s.multi != nil {
+		s.writeErr(redisError("ERR MULTI calls can not be nested"))
+		return
+	}
+	s.multi = &multiState{}
+	s.out = appendOK(s.out)
+}
+
+// Reference: https://redis.io/docs/latest/commands/discard/
+func cmdDiscard(s *session, _ [][]byte) {
+	if s.multi == nil {
+		s.writeErr(redisError("ERR DISCARD without MULTI"))
+		return
+	}
+	s.multi, s.watches = nil, nil
+	s.out = appendOK(s.out)
+}
+
+// Reference: https://redis.io/docs/latest/commands/unwatch/ (inside MULTI
+// it is queued, and EXEC has dropped the watches by the time it runs)
+func cmdUnwatch(s *session, _ [][]byte) {
+	s.watches = nil
+	s.out = appendOK(s.out)
+}
+
+// Reference: https://redis.io/docs/latest/commands/watch/
+//
+// WATCH reads each key's version and liveness with a linearizable read
+// (whatever the connection's read level), so that on a follower too EXEC
+// compares them with the state that was current. A key watched twice keeps
+// what the first WATCH saw, as in Redis.
+func cmdWatch(s *session, args [][]byte) {
+	if s.multi != nil {
+		s.writeErr(redisError("ERR WATCH inside MULTI is not allowed"))
+		return
+	}
+	seen := make(map[string]bool, len(s.watches)+len(args))
+	for _, w := range s.watches {
+		seen[string(w.Key)] = true
+	}
+	var ws []raftkv.Watch
+	err := s.srv.backend.ReadConsistent(s.ctx, cluster.Linearizable, func(v *raftkv.View) error {
+		for _, k := range args[1:] {
+			if seen[string(k)] {
+				continue
+			}
+			seen[string(k)] = true
+			info, ok, err := v.Lookup(k, s.now)
+			if err != nil {
+				return err
+			}
+			ws = append(ws, raftkv.WatchOf(k, info, ok))
+		}
+		return nil
+	})
+	if err != nil {
+		s.writeErr(err)
+		return
+	}
+	s.watches = append(s.watches, ws...)
+	s.out = appendOK(s.out)
+}
+
+// txnSlot is one queued command at EXEC: how its reply is made.
+type txnSlot struct {
+	q     queuedCmd
+	err   error     // refused when built (replied as its error)
+	sub   int       // index of its command in the entry; -1: none
+	reply replyFunc // for a write
+	keys  [][]byte  // for a read: the keys it looked up
+}
+
+// Reference: https://redis.io/docs/latest/commands/exec/
+func cmdExec(s *session, _ [][]byte) {
+	m, watches := s.multi, s.watches
+	if m == nil {
+		s.writeErr(redisError("ERR EXEC without MULTI"))
+		return
+	}
+	s.multi, s.watches = nil, nil
+	if m.dirty {
+		s.writeErr(redisError("EXECABORT Transaction discarded because of previous errors."))
+		return
+	}
+	slots := make([]txnSlot, len(m.queued))
+	var cmds []*raftkv.Command
+	for i, q := range m.queued {
+		sl := txnSlot{q: q, sub: -1}
+		switch {
+		case q.cmd.build != nil:
+			c, reply, err := q.cmd.build(s, q.args)
+			if err != nil {
+				sl.err = err
+				break
+			}
+			c.Now = 0 // the transaction's time applies
+			sl.sub, sl.reply = len(cmds), reply
+			cmds = append(cmds, c)
+		case q.cmd.flags&flagReadonly != 0:
+			sl.keys = commandKeys(q.cmd, q.args)
+			sl.sub = len(cmds)
+			cmds = append(cmds, &raftkv.Command{Op: raftkv.OpLookup, Args: sl.keys})
+		}
+		slots[i] = sl
+	}
+	var res raftkv.Result
+	if len(cmds) > 0 || len(watches) > 0 {
+		mc := raftkv.NewMulti(watches, cmds)
+		mc.Now = s.now
+		var err error
+		res, err = s.srv.backend.Propose(s.ctx, mc).Wait()
+		if err == nil && res.Err != nil {
+			err = res.Err
+		}
+		if err != nil {
+			s.writeErr(err)
+			return
+		}
+		if res.Null {
+			s.out = appendNullArray(s.out, s.proto) // a watched key changed
+			return
+		}
+		if len(res.Array) != len(cmds) {
+			s.writeErr(fmt.Errorf("transaction of %d commands returned %d results", len(cmds), len(res.Array)))
+			return
+		}
+	}
+	s.out = appendArrayLen(s.out, len(slots))
+	for _, sl := range slots {
+		switch {
+		case sl.err != nil:
+			s.writeErr(sl.err)
+		case sl.reply != nil:
+			r := res.Array[sl.sub]
+			if r.Err != nil {
+				s.writeErr(r.Err)
+			} else {
+				sl.reply(s, r)
+			}
+		case sl.sub >= 0:
+			v, err := raftkv.LookupView(sl.keys, res.Array[sl.sub])
+			if err != nil {
+				s.writeErr(err)
+				break
+			}
+			s.txView = v
+			sl.q.cmd.run(s, sl.q.args)
+			s.txView = nil
+		default:
+			sl.q.cmd.run(s, sl.q.args)
+		}
+	}
+}
+
+// commandKeys returns the keys of a command from the table's key positions
+// (first, last: -1 for the last argument, step).
+func commandKeys(cmd *command, args [][]byte) [][]byte {
+	if cmd.firstKey <= 0 || cmd.firstKey >= len(args) {
+		return nil
+	}
+	last := cmd.lastKey
+	if last < 0 {
+		last += len(args)
+	}
+	last = min(last, len(args)-1)
+	step := max(cmd.step, 1)
+	var keys [][]byte
+	for i := cmd.firstKey; i <= last; i += step {
+		keys = append(keys, args[i])
+	}
+	return keys
+}
