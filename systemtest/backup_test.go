@@ -257,6 +257,25 @@ func TestBackupRestore(t *testing.T) {
 		if v, err := c.Incr(ctx, "bk:counter:0").Result(); err != nil || strconv.FormatInt(v-1, 10) != want["bk:counter:0"] {
 			t.Errorf("restored from the %s backup: INCR bk:counter:0 = %d, %v; want %s + 1", b.name, v, err, want["bk:counter:0"])
 		}
+		// WATCH sees a write to a restored key (its version, the index
+		// that wrote it in the old cluster, is below every new index).
+		conn := c.Conn()
+		if err := conn.Do(ctx, "WATCH", "bk:counter:1").Err(); err != nil {
+			t.Fatalf("WATCH: %v", err)
+		}
+		if err := c.Incr(ctx, "bk:counter:1").Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.Do(ctx, "MULTI").Err(); err != nil {
+			t.Fatalf("MULTI: %v", err)
+		}
+		if err := conn.Do(ctx, "SET", "bk:counter:1", "0").Err(); err != nil {
+			t.Fatalf("SET in MULTI: %v", err)
+		}
+		if res, err := conn.Do(ctx, "EXEC").Result(); err != redis.Nil {
+			t.Errorf("restored from the %s backup: EXEC after a write to a WATCHed restored key = %v, %v; want a nil reply (aborted)", b.name, res, err)
+		}
+		conn.Close()
 	}
 
 	// A node that joins the restored cluster gets the data.
