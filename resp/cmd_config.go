@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // CONFIG GET, SET, RESETSTAT, REWRITE, HELP.
@@ -127,9 +128,7 @@ func cmdConfig(s *session, args [][]byte) {
 			s.writeErr(redisError("ERR wrong number of arguments for 'config|resetstat' command"))
 			return
 		}
-		// riot's counters are monotonic (Prometheus reads them too), so
-		// RESETSTAT resets nothing; it answers OK for the clients and
-		// test suites that call it (docs/commands.md).
+		s.srv.resetStats()
 		s.out = appendOK(s.out)
 	case "rewrite":
 		if len(args) != 2 {
@@ -253,4 +252,46 @@ func (s *Server) configParams() map[string]string {
 		m[n] = p.get(s)
 	}
 	return m
+}
+
+// statsBase holds what INFO's counters read at the last CONFIG RESETSTAT.
+// The counters themselves stay monotonic (Prometheus reads them); INFO
+// shows them minus the base. The zero value is "never reset".
+type statsBase struct {
+	mu  sync.Mutex
+	all statsTotals
+	cmd map[string]cmdCounts
+}
+
+// statsTotals are INFO # Stats counters.
+type statsTotals struct {
+	connections, commands int64
+	errors                uint64
+}
+
+func (b *statsBase) get() statsTotals {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.all
+}
+
+// sub returns a command's counts since the last reset.
+func (b *statsBase) sub(name string, c cmdCounts) cmdCounts {
+	b.mu.Lock()
+	base := b.cmd[name]
+	b.mu.Unlock()
+	return cmdCounts{calls: c.calls - base.calls, failed: c.failed - base.failed, rejected: c.rejected - base.rejected, nanos: c.nanos - base.nanos}
+}
+
+// resetStats is CONFIG RESETSTAT: INFO's totals and # Commandstats start
+// again from 0 (the Prometheus metrics do not).
+func (s *Server) resetStats() {
+	cmd := make(map[string]cmdCounts, len(s.commands))
+	for name, c := range s.commands {
+		cmd[name] = c.stats.counts()
+	}
+	all := statsTotals{connections: s.stats.connections.Load(), commands: s.stats.commands.Load(), errors: s.errorReplies()}
+	s.resetBase.mu.Lock()
+	s.resetBase.all, s.resetBase.cmd = all, cmd
+	s.resetBase.mu.Unlock()
 }

@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -77,4 +78,43 @@ func TestConfigSetProtoMaxBulkLen(t *testing.T) {
 	c.send("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1048577\r\n")
 	c.expect(in, "-ERR Protocol error: invalid bulk length\r\n")
 	c.expectClosed(in)
+}
+
+// TestConfigResetStat: INFO's totals and # Commandstats start again from 0
+// (the Prometheus counters do not).
+// Reference: https://redis.io/docs/latest/commands/config-resetstat/
+func TestConfigResetStat(t *testing.T) {
+	ts := startServer(t, nil)
+	c := dialRaw(t, ts)
+	for range 5 {
+		c.roundTrip("GET k\r\n", "$-1\r\n")
+	}
+	c.roundTrip("NOSUCH\r\n", "-ERR unknown command 'NOSUCH', with args beginning with: \r\n")
+	c.roundTrip("CONFIG RESETSTAT\r\n", "+OK\r\n")
+	info := func(section string) map[string]string {
+		t.Helper()
+		c.send("INFO " + section + "\r\n")
+		r, err := c.reply()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, l := range strings.Split(string(r), "\r\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok {
+				m[k] = v
+			}
+		}
+		return m
+	}
+	st := info("stats")
+	if n, _ := strconv.Atoi(st["total_commands_processed"]); n > 2 || st["total_error_replies"] != "0" || st["total_connections_received"] != "0" {
+		t.Errorf("INFO stats after CONFIG RESETSTAT = %v; want total_commands_processed at most 2 (RESETSTAT, INFO), no error reply, no connection", st)
+	}
+	if cs := info("commandstats"); cs["cmdstat_get"] != "" {
+		t.Errorf("INFO commandstats after CONFIG RESETSTAT has cmdstat_get:%s; want none", cs["cmdstat_get"])
+	}
+	c.roundTrip("GET k\r\n", "$-1\r\n")
+	if got := info("commandstats")["cmdstat_get"]; !strings.HasPrefix(got, "calls=1,") {
+		t.Errorf("cmdstat_get after one GET since RESETSTAT = %q; want calls=1", got)
+	}
 }

@@ -156,11 +156,12 @@ func cmdInfo(s *session, args [][]byte) {
 		{Name: "storage_engine", Value: engine},
 		{Name: "storage_disk_bytes", Value: fmt.Sprint(disk)},
 	})
+	base := srv.resetBase.get() // CONFIG RESETSTAT
 	section("Stats", []raftkv.Field{
-		{Name: "total_connections_received", Value: fmt.Sprint(srv.stats.connections.Load())},
-		{Name: "total_commands_processed", Value: fmt.Sprint(srv.stats.commands.Load())},
+		{Name: "total_connections_received", Value: fmt.Sprint(srv.stats.connections.Load() - base.connections)},
+		{Name: "total_commands_processed", Value: fmt.Sprint(srv.stats.commands.Load() - base.commands)},
 		{Name: "instantaneous_ops_per_sec", Value: fmt.Sprint(srv.ops.rate())},
-		{Name: "total_error_replies", Value: fmt.Sprint(srv.errorReplies())},
+		{Name: "total_error_replies", Value: fmt.Sprint(srv.errorReplies() - base.errors)},
 	})
 	section("Replication", []raftkv.Field{
 		{Name: "role", Value: "master"},

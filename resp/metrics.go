@@ -104,7 +104,7 @@ func (s *Server) errorReplies() uint64 {
 func (s *Server) commandStats() []raftkv.Field {
 	var fields []raftkv.Field
 	for _, name := range s.commandNames() {
-		st := s.commands[name].stats.counts()
+		st := s.resetBase.sub(name, s.commands[name].stats.counts()) // since CONFIG RESETSTAT
 		calls, failed, rejected := st.calls, st.failed, st.rejected
 		if calls == 0 && rejected == 0 {
 			continue

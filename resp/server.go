@@ -121,6 +121,9 @@ type Server struct {
 	bulkOverride atomic.Int64
 	// scans holds this node's SCAN key cursors (scan_cursors.go).
 	scans scanTable
+	// resetBase is what INFO's counters read at the last CONFIG
+	// RESETSTAT (cmd_config.go).
+	resetBase statsBase
 }
 
 type serverStats struct {
