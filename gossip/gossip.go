@@ -152,8 +152,11 @@ type Gossip struct {
 
 	mu      sync.Mutex
 	meta    Meta
-	leaving map[string]bool    // IDs that announced they are leaving
-	members map[string]*Member // by ID, every node ever seen (left/failed kept)
+	leaving map[string]bool // IDs that announced they are leaving
+	// suspected: IDs this node's probes got no ack from, since the last
+	// ack or event (see suspect).
+	suspected map[string]bool
+	members   map[string]*Member // by ID, every node ever seen (left/failed kept)
 
 	events   chan Event
 	conflict chan error
@@ -180,11 +183,12 @@ func New(cfg Config) (*Gossip, error) {
 	}
 	g := &Gossip{
 		cfg: cfg, logger: cfg.Logger, meta: cfg.Meta,
-		members:  make(map[string]*Member),
-		leaving:  make(map[string]bool),
-		events:   make(chan Event, 256),
-		conflict: make(chan error, 1),
-		stop:     make(chan struct{}),
+		members:   make(map[string]*Member),
+		leaving:   make(map[string]bool),
+		suspected: make(map[string]bool),
+		events:    make(chan Event, 256),
+		conflict:  make(chan error, 1),
+		stop:      make(chan struct{}),
 	}
 	mc, err := g.memberlistConfig()
 	if err != nil {
@@ -233,7 +237,8 @@ func (g *Gossip) memberlistConfig() (*memberlist.Config, error) {
 	mc.Delegate = delegate{g}
 	mc.Events = eventDelegate{g}
 	mc.Conflict = conflictDelegate{g}
-	mc.Logger = newStdLogger(g.logger)
+	mc.Ping = pingDelegate{g}
+	mc.Logger = newStdLogger(g.logger, g.suspect)
 	return mc, nil
 }
 
@@ -252,14 +257,13 @@ func (g *Gossip) Conflict() <-chan error { return g.conflict }
 
 // Members returns every node this one has seen, by ID, including nodes
 // that left or failed (until memberlist forgets them). An alive node that
-// memberlist currently suspects shows as Suspect.
+// this node's failure detector suspects shows as Suspect.
 func (g *Gossip) Members() []Member {
-	suspect := g.suspects()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	out := make([]Member, 0, len(g.members))
 	for _, m := range g.members {
-		out = append(out, withSuspicion(*m, suspect))
+		out = append(out, g.withSuspicion(*m))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
@@ -267,38 +271,57 @@ func (g *Gossip) Members() []Member {
 
 // Member returns the member with id.
 func (g *Gossip) Member(id string) (Member, bool) {
-	suspect := g.suspects()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	m, ok := g.members[id]
 	if !ok {
 		return Member{}, false
 	}
-	return withSuspicion(*m, suspect), true
+	return g.withSuspicion(*m), true
 }
 
-// suspects returns the names memberlist suspects now. Suspicion is not an
-// event memberlist reports, so it is read from its node table. It takes
-// memberlist's lock, which memberlist holds while calling into this
-// package: never call it with g.mu held.
-func (g *Gossip) suspects() map[string]bool {
-	var out map[string]bool
-	for _, n := range g.ml.Members() {
-		if n.State == memberlist.StateSuspect {
-			if out == nil {
-				out = make(map[string]bool)
-			}
-			out[n.Name] = true
-		}
+// Suspicion. memberlist reports joins, updates and failures as events, but
+// not suspicion, and the State of the nodes it returns is never updated
+// (v0.6.0). So suspicion is taken from where memberlist says it: its log
+// line when this node's probe of a member gets no ack ("Suspect X has
+// failed, no acks received"). It ends when this node's next probe of the
+// member succeeds (a ping delegate), or with any event for the member
+// (failed, left, back). Suspicions raised by other nodes and gossiped here
+// are not visible.
+
+// suspect marks the member named id as suspected by this node.
+func (g *Gossip) suspect(id string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if m, ok := g.members[id]; ok && m.State == Alive && !g.suspected[id] {
+		g.suspected[id] = true
+		g.logger.Info("gossip: member suspected (no ack to this node's probe)", "id", id)
 	}
-	return out
 }
 
-func withSuspicion(m Member, suspect map[string]bool) Member {
-	if m.State == Alive && suspect[m.ID] {
+// unsuspect ends this node's suspicion of id.
+func (g *Gossip) unsuspect(id string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.suspected, id)
+}
+
+// withSuspicion shows an alive member this node suspects as Suspect. g.mu
+// is held.
+func (g *Gossip) withSuspicion(m Member) Member {
+	if m.State == Alive && g.suspected[m.ID] {
 		m.State = Suspect
 	}
 	return m
+}
+
+type pingDelegate struct{ g *Gossip }
+
+func (pingDelegate) AckPayload() []byte { return nil }
+
+// NotifyPingComplete: a probe of other was acknowledged.
+func (p pingDelegate) NotifyPingComplete(other *memberlist.Node, _ time.Duration, _ []byte) {
+	p.g.unsuspect(other.Name)
 }
 
 // UpdateMeta changes this node's metadata and gossips it. It refuses to
@@ -448,6 +471,7 @@ func (g *Gossip) record(kind EventKind, n *memberlist.Node) {
 	if old, ok := g.members[m.ID]; ok && old.State == m.State {
 		m.Since = old.Since
 	}
+	delete(g.suspected, m.ID) // failed, left or back: no longer a suspicion
 	g.members[m.ID] = &m
 	g.mu.Unlock()
 	select {

@@ -370,6 +370,38 @@ func TestShutdownIsFailed(t *testing.T) {
 	}
 }
 
+// TestSuspectBeforeFailed: a member that stops answering is first shown as
+// suspect by the node whose probe got no ack, then as failed; a member that
+// answers again is alive.
+func TestSuspectBeforeFailed(t *testing.T) {
+	n1 := startNode(t, "n1")
+	n2 := startNode(t, "n2", n1.Addr())
+	waitFor(t, waitTimeout, "cluster forms", func() error {
+		return allAlive(map[string]*Gossip{"n1": n1, "n2": n2})
+	})
+	// A suspicion that an ack ends: alive again.
+	n1.suspect("n2")
+	if err := memberState(n1, "n2", Suspect); err != nil {
+		t.Fatalf("after suspect: %v", err)
+	}
+	waitFor(t, waitTimeout, "n2 alive after n1's next probe", func() error { return memberState(n1, "n2", Alive) })
+
+	n2.Shutdown()
+	seen := map[State]bool{}
+	deadline := time.Now().Add(waitTimeout)
+	for !seen[Failed] {
+		if time.Now().After(deadline) {
+			t.Fatalf("n1 never saw n2 fail; states seen %v", seen)
+		}
+		m, _ := n1.Member("n2")
+		seen[m.State] = true
+		time.Sleep(time.Millisecond) // sampling a state, not synchronizing
+	}
+	if !seen[Suspect] {
+		t.Errorf("n1 saw n2 go from alive to failed without suspecting it (states seen %v)", seen)
+	}
+}
+
 func TestUpdateMeta(t *testing.T) {
 	n1 := startNode(t, "n1")
 	n2 := startNode(t, "n2", n1.Addr())
