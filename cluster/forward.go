@@ -15,7 +15,7 @@ import (
 // Forwarding: a follower sends writes to the leader's client port as
 // internal RESP commands over a few pipelined connections.
 //
-//	RIOT.APPLY <encoded raftkv.Command>  -> bulk: encoded raftkv.Result
+//	RIOT.APPLY <encoded raftkv.Command without Args> <arg>...  -> bulk: encoded raftkv.Result
 //	RIOT.READINDEX                       -> integer: a confirmed read index
 //
 // A forwarded write carries a request ID (this router's client ID and a
@@ -41,9 +41,21 @@ func (r *Router) forward(ctx context.Context, c *raftkv.Command) Pending {
 	fc.ClientID = r.clientID
 	fc.Seq = r.seq.Add(1)
 	r.metrics.forwarded[fwdWrite].Add(1)
-	f := &forwarded{r: r, ctx: ctx, c: &fc, req: appendRequest(nil, []byte(CmdApply), fc.Encode())}
+	f := &forwarded{r: r, ctx: ctx, c: &fc, req: applyRequest(&fc)}
 	f.send() // start now so pipelined writes travel together
 	return f
+}
+
+// applyRequest encodes c as RIOT.APPLY <c without its arguments> <arg>...:
+// each argument travels as its own bulk, as the client sent it, so a value
+// the client could send (up to the protocol's bulk limit) can be forwarded
+// too. The leader also takes the older form, RIOT.APPLY <c encoded whole>.
+func applyRequest(c *raftkv.Command) []byte {
+	head := *c
+	head.Args = nil
+	args := make([][]byte, 0, 2+len(c.Args))
+	args = append(args, []byte(CmdApply), head.Encode())
+	return appendRequest(nil, append(args, c.Args...)...)
 }
 
 // forwarded is a write sent (or being sent) to the leader.

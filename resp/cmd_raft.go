@@ -101,13 +101,19 @@ func cmdRaftLeader(s *session, _ [][]byte) {
 	s.out = appendBulkString(s.out, p.ClientAddr)
 }
 
-// RIOT.APPLY <encoded command>: a write forwarded by another node. It is
+// RIOT.APPLY <encoded command> [arg...]: a write forwarded by another node
+// (see cluster.applyRequest). It is
 // proposed here only if this node leads; the reply carries the encoded
 // result, operation errors included.
 func buildRiotApply(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
 	c, err := raftkv.DecodeCommand(args[1])
-	if err != nil || c.ClientID == 0 {
+	if err != nil || c.ClientID == 0 || (len(args) > 2 && len(c.Args) > 0) {
 		return nil, nil, redisError("ERR malformed forwarded command")
+	}
+	if len(args) > 2 {
+		// RIOT.APPLY <command without args> <arg>...: each argument is
+		// its own bulk, so none exceeds the protocol's limit.
+		c.Args = args[2:]
 	}
 	// c aliases the read buffer, which is reused once the pipeline is
 	// done; the proposal encodes it before that.

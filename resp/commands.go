@@ -133,7 +133,7 @@ func newCommandTable() map[string]*command {
 		{name: "raft.peers", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Lists the servers of the cluster.", run: cmdRaftPeers},
 		{name: "raft.leader", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Returns the leader's ID and addresses.", run: cmdRaftLeader},
 		{name: "raft.transfer", arity: -1, flags: flagAdmin | flagStale, group: "cluster", summary: "Moves leadership to another voter.", run: cmdRaftTransfer},
-		{name: "riot.apply", arity: 2, flags: flagWrite | flagInternal, group: "internal", summary: "Applies a write forwarded by another node (internal).", build: buildRiotApply, local: true},
+		{name: "riot.apply", arity: -2, flags: flagWrite | flagInternal, group: "internal", summary: "Applies a write forwarded by another node (internal).", build: buildRiotApply, local: true},
 		{name: "riot.readindex", arity: 1, flags: flagInternal | flagStale, group: "internal", summary: "Returns a read index confirmed by the leader (internal).", run: cmdRiotReadIndex},
 		{name: "riot.member", arity: 2, flags: flagInternal | flagStale, group: "internal", summary: "Returns 1 if a server is in the leader's configuration (internal).", run: cmdRiotMember},
 		{name: "riot.removed", arity: 3, flags: flagInternal | flagStale, group: "internal", summary: "Tells a node the leader removed it from the configuration (internal).", run: cmdRiotRemoved},

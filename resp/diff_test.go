@@ -402,6 +402,13 @@ func TestDifferentialRedis(t *testing.T) {
 // that followers forward to the leader.
 func startClusterServers(t *testing.T, size int) []string {
 	t.Helper()
+	return startClusterServersWith(t, size, nil)
+}
+
+// startClusterServersWith is startClusterServers with each server's
+// Config adjusted by configure.
+func startClusterServersWith(t *testing.T, size int, configure func(*Config)) []string {
+	t.Helper()
 	nodes := raftkvtest.Cluster(t, size, nil)
 	addrs := make([]string, size)
 	for i, n := range nodes {
@@ -411,6 +418,9 @@ func startClusterServers(t *testing.T, size int) []string {
 		}
 		cfg := DefaultConfig()
 		cfg.Addr = "127.0.0.1:0"
+		if configure != nil {
+			configure(&cfg)
+		}
 		srv, err := NewServer(cfg, router)
 		if err != nil {
 			t.Fatal(err)

@@ -757,3 +757,27 @@ func TestServerClose(t *testing.T) {
 		t.Errorf("second Close: %v, want nil", err)
 	}
 }
+
+// TestForwardValueAtBulkLimit: a value of exactly the bulk limit, which a
+// client may send, is written through a follower too (the forwarded
+// RIOT.APPLY carries each argument as its own bulk; it used to carry one
+// bulk holding the whole command, over the leader's limit).
+func TestForwardValueAtBulkLimit(t *testing.T) {
+	const limit = 4096
+	addrs := startClusterServersWith(t, 2, func(c *Config) { c.MaxBulkLen = limit })
+	ctx := t.Context()
+	big := strings.Repeat("v", limit)
+	for _, addr := range addrs { // one of them follows
+		c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+		defer c.Close()
+		if err := c.Set(ctx, "big:"+addr, big, 0).Err(); err != nil {
+			t.Fatalf("SET of a %d-byte value via %s: %v", limit, addr, err)
+		}
+		if got, err := c.Get(ctx, "big:"+addr).Result(); err != nil || got != big {
+			t.Fatalf("GET via %s = %d bytes, %v; want %d", addr, len(got), err, limit)
+		}
+		if err := c.Set(ctx, "over", big+"v", 0).Err(); err == nil || !strings.Contains(err.Error(), "Protocol error") {
+			t.Errorf("SET of a value over the limit via %s: %v, want a protocol error", addr, err)
+		}
+	}
+}
