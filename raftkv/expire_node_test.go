@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/raft"
-
 	"github.com/riotkv/riot/raftkv"
 	"github.com/riotkv/riot/raftkv/raftkvtest"
 	"github.com/riotkv/riot/storage"
@@ -127,53 +125,10 @@ func TestNodeActiveExpiry(t *testing.T) {
 }
 
 // openCluster starts three connected in-memory nodes bootstrapped
-// together, and returns them once one leads.
+// together, with active expiry every 10ms, and returns them once one leads.
 func openCluster(t *testing.T) []*raftkv.Node {
 	t.Helper()
-	var cfgs []raftkv.Config
-	var servers []raftkv.Server
-	for i := range 3 {
-		c := raftkvtest.Config(t, fmt.Sprintf("node%d", i+1))
-		c.ActiveExpireInterval = 10 * time.Millisecond
-		cfgs = append(cfgs, c)
-		servers = append(servers, raftkv.Server{ID: c.ID, RaftAddr: string(c.Transport.LocalAddr()), Voter: true})
-	}
-	nodes := make([]*raftkv.Node, len(cfgs))
-	for i, c := range cfgs {
-		eng := storage.NewMemory()
-		t.Cleanup(func() { eng.Close() })
-		n, err := raftkv.Open(c, eng)
-		if err != nil {
-			t.Fatalf("Open %s: %v", c.ID, err)
-		}
-		t.Cleanup(func() { n.Close() })
-		if err := n.BootstrapWith(servers); err != nil {
-			t.Fatalf("BootstrapWith on %s: %v", c.ID, err)
-		}
-		nodes[i] = n
-	}
-	// Connect only after every node bootstrapped: a node that hears from
-	// an elected leader first has state and cannot bootstrap any more.
-	for i := range cfgs {
-		for j := range cfgs {
-			if i != j {
-				cfgs[i].Transport.(*raft.InmemTransport).Connect(cfgs[j].Transport.LocalAddr(), cfgs[j].Transport)
-			}
-		}
-	}
-	ctx := testCtx(t)
-	for {
-		for _, n := range nodes {
-			if n.IsLeader() {
-				return nodes
-			}
-		}
-		select {
-		case <-nodes[0].LeaderChanged():
-		case <-ctx.Done():
-			t.Fatalf("no leader: %v", ctx.Err())
-		}
-	}
+	return raftkvtest.Cluster(t, 3, func(c *raftkv.Config) { c.ActiveExpireInterval = 10 * time.Millisecond })
 }
 
 func leaderOf(t *testing.T, nodes []*raftkv.Node) *raftkv.Node {

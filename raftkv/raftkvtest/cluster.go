@@ -16,12 +16,20 @@ import (
 // engines, connected by in-memory transports and bootstrapped together as
 // voters, waits until one leads, and closes them when the test ends.
 // configure, when not nil, adjusts each node's Config before it opens.
+//
+// Its raft timeouts are 200ms, not Config's 50ms: a leader steps down when
+// it has not heard from a quorum within the lease, and under -race on a
+// loaded 2-core machine goroutines can go unscheduled for longer than
+// 50ms, which made leadership flap in the middle of tests.
 func Cluster(t testing.TB, size int, configure func(*raftkv.Config)) []*raftkv.Node {
 	t.Helper()
 	cfgs := make([]raftkv.Config, size)
 	servers := make([]raftkv.Server, size)
 	for i := range cfgs {
 		c := Config(t, fmt.Sprintf("node%d", i+1))
+		c.HeartbeatTimeout = 200 * time.Millisecond
+		c.ElectionTimeout = 200 * time.Millisecond
+		c.LeaderLeaseTimeout = 200 * time.Millisecond
 		if configure != nil {
 			configure(&c)
 		}
