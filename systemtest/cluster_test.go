@@ -1177,6 +1177,7 @@ func TestClusterRaftCommands(t *testing.T) {
 	// A single-node cluster: its only voter cannot leave, leadership has
 	// nowhere to go, and both errors leave it serving.
 	solo := startSpec(t, spec{dataDir: t.TempDir(), extra: []string{"--node-id", "solo"}})
+	waitCluster(t, []*node{solo}) // leading, with its address in the address book
 	soloIdx := configIndex(t, solo)
 	wantErr(t, "RAFT.LEAVE of the last voter", solo.doWithin(changeTimeout, "RAFT.LEAVE", "solo"), "ERR cannot remove the last voter")
 	wantErr(t, "RAFT.TRANSFER in a one-node cluster", solo.doWithin(changeTimeout, "RAFT.TRANSFER"), "ERR no other voter to transfer leadership to")
