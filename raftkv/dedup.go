@@ -53,5 +53,8 @@ func applyPruneRequests(tx *txn, c *Command) Result {
 	if err := it.Close(); err != nil {
 		return Result{Err: fmt.Errorf("raftkv: prune request records: %w", err)}
 	}
+	if err := pruneTombstones(tx, uint64(c.Int)); err != nil {
+		return Result{Err: err}
+	}
 	return Result{Int: n}
 }

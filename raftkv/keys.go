@@ -12,6 +12,12 @@ import (
 //	'e' + expireAt (8 bytes big-endian Unix ms) + user key -> empty: the
 //	                      expiry index, one entry per key with a deadline,
 //	                      written in the same batch as the key
+//	't' + user key      -> tombstone of a deleted key: the raft index of the
+//	                      entry that deleted it and the deleted value's
+//	                      version (8+8 bytes big-endian), for WATCH; pruned
+//	                      with the request records
+//	'm' + "tombfloor"   -> tombstones deleted at or below this index were
+//	                      pruned (8 bytes big-endian)
 //	'm' + "applied"     -> last applied raft index, 8 bytes big-endian
 //	'm' + "clock"       -> the largest Command.Now applied, 8 bytes
 //	                      big-endian Unix ms (time never runs backwards)
@@ -23,6 +29,7 @@ const (
 	prefixData   = 'd'
 	prefixExpire = 'e'
 	prefixMeta   = 'm'
+	prefixTomb   = 't'
 )
 
 var (
@@ -31,6 +38,8 @@ var (
 	keyApplied   = []byte("mapplied")
 	keyClock     = []byte("mclock")
 	keyRestoring = []byte("mrestoring")
+	tombPrefix   = []byte{prefixTomb}
+	keyTombFloor = []byte("mtombfloor")
 	memberPrefix = []byte("mmember/")
 	reqPrefix    = []byte("mreq/")
 )
@@ -41,6 +50,26 @@ func reqKey(client, seq uint64) []byte {
 	k := append(make([]byte, 0, len(reqPrefix)+16), reqPrefix...)
 	k = binary.BigEndian.AppendUint64(k, client)
 	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+func tombKey(user []byte) []byte {
+	k := make([]byte, 1+len(user))
+	k[0] = prefixTomb
+	copy(k[1:], user)
+	return k
+}
+
+// encodeTomb encodes a tombstone: the deleting entry's index and the
+// deleted value's version.
+func encodeTomb(index, version uint64) []byte {
+	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(make([]byte, 0, 16), index), version)
+}
+
+func decodeTomb(b []byte) (index, version uint64, err error) {
+	if len(b) != 16 {
+		return 0, 0, fmt.Errorf("raftkv: tombstone of %d bytes", len(b))
+	}
+	return binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:]), nil
 }
 
 func dataKey(user []byte) []byte {

@@ -90,6 +90,9 @@ func applyFlush(tx *txn, _ *Command) Result {
 		for it.Next() {
 			if _, written := tx.overlay[string(it.Key())]; !written {
 				tx.delRaw(it.Key())
+				if p[0] == prefixData {
+					tx.tombstone(it.Key()[1:], it.Value())
+				}
 			}
 		}
 		if err := it.Close(); err != nil {
@@ -105,6 +108,9 @@ func applyFlush(tx *txn, _ *Command) Result {
 	}
 	slices.Sort(pending) // the batch is the same on every replica
 	for _, k := range pending {
+		if k[0] == prefixData {
+			tx.tombstone([]byte(k[1:]), tx.overlay[k])
+		}
 		tx.delRaw([]byte(k))
 	}
 	return Result{}

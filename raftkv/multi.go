@@ -2,6 +2,7 @@ package raftkv
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/riotkv/riot/storage"
@@ -15,38 +16,60 @@ import (
 // Result; the others still apply, as in Redis.
 //
 // WATCH is optimistic: every value records the raft index of the entry
-// that last wrote it (its version, see keys.go). WATCH reads each key's
-// version and liveness through a linearizable read; the OpMulti entry
-// carries them, and applying it first compares them with the keys' state at
-// the entry's time. If any differs (the key was written, deleted, renamed
-// over, or has expired since), nothing is applied and the Result is Null.
+// that last wrote it (its version, see keys.go), and every deletion leaves a
+// tombstone (the deleting entry's index and the deleted version). WATCH
+// reads each key's version and liveness, and the applied index of the state
+// it read, through a linearizable read; the OpMulti entry carries them, and
+// applying it first compares them with the keys' state at the entry's time.
+// If a key was modified since (written, deleted, renamed over, expired,
+// created, even created and deleted again), nothing is applied and the
+// Result is Null.
 //
 // Reads queued in a transaction are OpLookup commands inside the entry:
 // they return the stored values at that point of the transaction, and the
 // RESP layer formats the reply from them (LookupView), so the reads are as
 // linearizable as the writes around them.
 
-// Watch is a watched key and what WATCH saw: whether the key was live and,
-// if so, its version.
+// Watch is a watched key and what WATCH saw.
 type Watch struct {
-	Key     []byte
-	Live    bool
+	Key []byte
+	// Live: the key existed (and had not expired).
+	Live bool
+	// Version of the stored value: of the live key, or of an expired one
+	// still stored; 0 if there was none.
 	Version uint64
+	// Index is the applied index of the state WATCH read: a deletion of
+	// the key after it (a tombstone above it) is a modification. 0: not
+	// known (tombstones are not checked).
+	Index uint64
 }
 
+// Watch flag bits (the byte after the key in EncodeWatches).
+const (
+	watchLive  = 1 << 0
+	watchIndex = 1 << 1 // an index follows the version
+)
+
 // EncodeWatches encodes watches for Args[0] of OpMulti: for each, the key
-// (uvarint length + bytes), a live byte (0 or 1) and the version (uvarint).
+// (uvarint length + bytes), a flags byte (bit 0 live, bit 1 index present),
+// the version (uvarint) and, with bit 1, the index (uvarint).
 func EncodeWatches(ws []Watch) []byte {
 	var b []byte
 	for _, w := range ws {
 		b = binary.AppendUvarint(b, uint64(len(w.Key)))
 		b = append(b, w.Key...)
-		live := byte(0)
+		var flags byte
 		if w.Live {
-			live = 1
+			flags |= watchLive
 		}
-		b = append(b, live)
+		if w.Index != 0 {
+			flags |= watchIndex
+		}
+		b = append(b, flags)
 		b = binary.AppendUvarint(b, w.Version)
+		if w.Index != 0 {
+			b = binary.AppendUvarint(b, w.Index)
+		}
 	}
 	return b
 }
@@ -61,18 +84,22 @@ func decodeWatches(b []byte) ([]Watch, error) {
 		}
 		w := Watch{Key: b[n : n+int(l)]}
 		b = b[n+int(l):]
-		switch b[0] {
-		case 0:
-		case 1:
-			w.Live = true
-		default:
-			return nil, fmt.Errorf("%w: bad watch flag %d", ErrBadEntry, b[0])
+		flags := b[0]
+		if flags&^(watchLive|watchIndex) != 0 {
+			return nil, fmt.Errorf("%w: bad watch flags %d", ErrBadEntry, flags)
 		}
+		w.Live = flags&watchLive != 0
 		b = b[1:]
 		if w.Version, n = binary.Uvarint(b); n <= 0 {
 			return nil, fmt.Errorf("%w: bad watched version", ErrBadEntry)
 		}
 		b = b[n:]
+		if flags&watchIndex != 0 {
+			if w.Index, n = binary.Uvarint(b); n <= 0 || w.Index == 0 {
+				return nil, fmt.Errorf("%w: bad watched index", ErrBadEntry)
+			}
+			b = b[n:]
+		}
 		ws = append(ws, w)
 	}
 	return ws, nil
@@ -90,14 +117,104 @@ func NewMulti(watches []Watch, cmds []*Command) *Command {
 	return &Command{Op: OpMulti, Args: args}
 }
 
-// WatchOf returns what WATCH records for key, given what a read found
-// (info, live).
-func WatchOf(key []byte, info KeyInfo, live bool) Watch {
-	w := Watch{Key: append([]byte(nil), key...), Live: live}
-	if live {
-		w.Version = info.Version
+// Watch returns what WATCH records for key, read at now. The view should
+// be a snapshot (FSM.SnapshotView), so that the index is that of the state
+// the key was read in.
+func (v *View) Watch(key []byte, now int64) (Watch, error) {
+	w := Watch{Key: append([]byte(nil), key...)}
+	raw, err := v.r.Get(dataKey(key))
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+	case err != nil:
+		return w, fmt.Errorf("raftkv: watch %q: %w", key, err)
+	default:
+		dv, err := decodeValue(raw)
+		if err != nil {
+			return w, err
+		}
+		w.Live, w.Version = !dv.expired(v.Time(now)), dv.version
 	}
-	return w
+	idx, err := readApplied(v.r)
+	if err != nil {
+		return w, err
+	}
+	w.Index = idx
+	return w, nil
+}
+
+// watchChanged reports whether key w.Key was modified since WATCH saw it,
+// at the entry's time.
+func watchChanged(tx *txn, w Watch) (bool, error) {
+	v, ok, err := tx.load(w.Key)
+	if err != nil {
+		return false, err
+	}
+	live := ok && !v.expired(tx.now)
+	switch {
+	case live != w.Live:
+		return true, nil // deleted, expired or created
+	case ok:
+		// Live then and now, or expired then and now: the same value?
+		return v.version != w.Version, nil
+	case w.Index == 0:
+		return false, nil
+	}
+	// Not there then, not stored now: was it deleted since?
+	raw, found, err := tx.getRaw(tombKey(w.Key))
+	if err != nil {
+		return false, err
+	}
+	if !found {
+		// No deletion since, unless its tombstone was pruned.
+		raw, found, err := tx.getRaw(keyTombFloor)
+		if err != nil || !found {
+			return false, err
+		}
+		floor, err := decodeIndex(raw)
+		return w.Index < floor, err
+	}
+	at, version, err := decodeTomb(raw)
+	if err != nil {
+		return false, err
+	}
+	// Deleting the expired value WATCH saw is no modification (Redis).
+	return at > w.Index && (w.Version == 0 || version != w.Version), nil
+}
+
+// tombstone records the deletion of user key key whose stored value was
+// raw, by the entry being applied.
+func (t *txn) tombstone(key, raw []byte) {
+	var version uint64
+	if v, err := decodeValue(raw); err == nil {
+		version = v.version
+	}
+	t.putRaw(tombKey(key), encodeTomb(t.index, version))
+}
+
+// pruneTombstones deletes tombstones of deletions at or before index
+// cutoff and records the cutoff: a WATCH that read an older state than it
+// cannot tell whether its key was deleted since, and aborts.
+func pruneTombstones(tx *txn, cutoff uint64) error {
+	it := tx.eng.NewIterator(storage.PrefixRange(tombPrefix))
+	for it.Next() {
+		if at, _, err := decodeTomb(it.Value()); err != nil || at <= cutoff {
+			tx.delRaw(it.Key())
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("raftkv: prune tombstones: %w", err)
+	}
+	raw, found, err := tx.getRaw(keyTombFloor)
+	if err != nil {
+		return err
+	}
+	if found {
+		if floor, err := decodeIndex(raw); err == nil && floor >= cutoff {
+			return nil
+		}
+	}
+	tx.putRaw(keyTombFloor, encodeIndex(cutoff))
+	return nil
 }
 
 // applyMulti: see OpMulti. A malformed entry (a command that does not
@@ -123,12 +240,11 @@ func applyMulti(tx *txn, c *Command) Result {
 		cmds[i] = sub
 	}
 	for _, w := range watches {
-		v, ok, err := tx.load(w.Key)
+		changed, err := watchChanged(tx, w)
 		if err != nil {
 			return errResult(err)
 		}
-		live := ok && !v.expired(tx.now)
-		if live != w.Live || (live && v.version != w.Version) {
+		if changed {
 			return Result{Null: true} // a watched key changed: EXEC aborts
 		}
 	}

@@ -11,13 +11,16 @@ import (
 // watchNow returns what WATCH would record for key, read at now.
 func watchNow(t testing.TB, f *FSM, key string, now int64) Watch {
 	t.Helper()
-	v, release := f.View()
-	defer release()
-	info, ok, err := v.Lookup([]byte(key), now)
+	v, release, err := f.SnapshotView()
 	if err != nil {
-		t.Fatalf("Lookup(%q): %v", key, err)
+		t.Fatalf("SnapshotView: %v", err)
 	}
-	return WatchOf([]byte(key), info, ok)
+	defer release()
+	w, err := v.Watch([]byte(key), now)
+	if err != nil {
+		t.Fatalf("Watch(%q): %v", key, err)
+	}
+	return w
 }
 
 func multi(ws []Watch, cmds ...Command) Command {
@@ -177,6 +180,57 @@ func TestMultiWatch(t *testing.T) {
 		t.Errorf("two transactions watching k in one batch = %s, %s; want [0], null", fmtTxResult(r1), fmtTxResult(r2))
 	}
 	a.wantStored("k", "4", 0)
+
+	applies := func(what string, now int64, ws []Watch) {
+		t.Helper()
+		if r := a.at(now, multi(ws, lookup("k"))); r.Null || r.Err != nil {
+			t.Errorf("%s: multi = %s, want applied", what, fmtTxResult(r))
+		}
+	}
+	// Absent at WATCH, created and deleted again since (a tombstone).
+	a.at(1000, del("k"))
+	w = watchNow(t, a.f, "k", 1000)
+	a.at(1000, set("k", "x"))
+	a.at(1000, del("k"))
+	abort("created and deleted again", 1000, []Watch{w})
+	// Deleted before WATCH and absent since.
+	applies("deleted before WATCH", 1000, []Watch{watchNow(t, a.f, "k", 1000)})
+	// Expired at WATCH (still stored), deleted by active expiry since: no
+	// modification, as in Redis.
+	a.at(1000, Command{Op: OpSet, Args: strs("x", "v"), ExpireAt: 1100})
+	w = watchNow(t, a.f, "x", 1200)
+	if w.Live || w.Version == 0 {
+		t.Fatalf("watch of an expired stored key = %+v", w)
+	}
+	a.at(1200, Command{Op: OpExpire, Args: strs("x")})
+	applies("expired key deleted by active expiry", 1200, []Watch{w})
+	// Expired at WATCH, then rewritten and deleted: a modification.
+	a.at(1200, Command{Op: OpSet, Args: strs("y", "v"), ExpireAt: 1250})
+	w = watchNow(t, a.f, "y", 1300)
+	a.at(1300, set("y", "2"))
+	a.at(1300, del("y"))
+	abort("expired key rewritten and deleted", 1300, []Watch{w})
+	// FLUSHALL leaves tombstones too.
+	a.at(1300, del("k"))
+	w = watchNow(t, a.f, "k", 1300)
+	a.at(1300, set("k", "z"))
+	a.at(1300, Command{Op: OpFlush})
+	abort("created and flushed", 1300, []Watch{w})
+	// Tombstones pruned past a WATCH's index: it cannot tell, so it aborts;
+	// a later WATCH can.
+	w = watchNow(t, a.f, "k", 1300)
+	a.at(1300, Command{Op: OpPruneRequests, Int: int64(a.idx + 1)})
+	if _, err := a.eng.Get(tombKey([]byte("k"))); err == nil {
+		t.Errorf("tombstone of k kept after pruning up to %d", a.idx)
+	}
+	abort("watch older than pruned tombstones", 1300, []Watch{w})
+	applies("watch after pruning", 1300, []Watch{watchNow(t, a.f, "k", 1300)})
+	// A write whose deadline has passed stores nothing, but to WATCH it is
+	// a modification (Redis signals it).
+	w = watchNow(t, a.f, "p", 1300)
+	a.at(1300, Command{Op: OpSet, Args: strs("p", "v"), ExpireAt: 5})
+	a.wantGone("p")
+	abort("written already expired", 1300, []Watch{w})
 }
 
 // TestMultiMalformed: a transaction that does not decode is rejected whole,

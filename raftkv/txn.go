@@ -109,6 +109,10 @@ func (t *txn) put(key []byte, v value) error {
 	if v.expired(t.now) {
 		if had {
 			t.remove(key, old)
+		} else {
+			// Written and at once expired: to WATCH, a key created and
+			// deleted (Redis signals the write).
+			t.putRaw(tombKey(key), encodeTomb(t.index, t.index))
 		}
 		return nil
 	}
@@ -139,9 +143,11 @@ func (t *txn) del(key []byte) (bool, error) {
 	return !v.expired(t.now), nil
 }
 
-// remove deletes key, whose stored value is v, and its expiry index entry.
+// remove deletes key, whose stored value is v, and its expiry index entry,
+// and leaves a tombstone for WATCH (see multi.go).
 func (t *txn) remove(key []byte, v value) {
 	t.delRaw(dataKey(key))
+	t.putRaw(tombKey(key), encodeTomb(t.index, v.version))
 	if v.expireAt != 0 {
 		t.delRaw(expireKey(v.expireAt, key))
 	}

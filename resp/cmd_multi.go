@@ -118,9 +118,10 @@ func cmdUnwatch(s *session, _ [][]byte) {
 
 // Reference: https://redis.io/docs/latest/commands/watch/
 //
-// WATCH reads each key's version and liveness with a linearizable read
-// (whatever the connection's read level), so that on a follower too EXEC
-// compares them with the state that was current. A key watched twice keeps
+// WATCH reads each key's version and liveness, and the applied index of
+// that state, with a linearizable read (whatever the connection's read
+// level), so that on a follower too EXEC compares them with the state that
+// was current. A key watched twice keeps
 // what the first WATCH saw, as in Redis.
 func cmdWatch(s *session, args [][]byte) {
 	if s.multi != nil {
@@ -138,11 +139,11 @@ func cmdWatch(s *session, args [][]byte) {
 				continue
 			}
 			seen[string(k)] = true
-			info, ok, err := v.Lookup(k, s.now)
+			w, err := v.Watch(k, s.now)
 			if err != nil {
 				return err
 			}
-			ws = append(ws, raftkv.WatchOf(k, info, ok))
+			ws = append(ws, w)
 		}
 		return nil
 	})

@@ -112,6 +112,17 @@ func TestMultiRaw(t *testing.T) {
 			rt(queued, "SET", "a", "4")
 			rt(nullArray, "EXEC")
 			rt("$1\r\n3\r\n", "GET", "a")
+			rt("+OK\r\n", "WATCH", "nokey")
+			rt("+OK\r\n", "SET", "nokey", "1")
+			rt(":1\r\n", "DEL", "nokey")
+			rt("+OK\r\n", "MULTI")
+			rt(queued, "SET", "a", "4")
+			rt(nullArray, "EXEC") // created and deleted again: modified
+			rt("+OK\r\n", "WATCH", "nokey")
+			rt(":0\r\n", "DEL", "nokey")
+			rt("+OK\r\n", "MULTI")
+			rt(queued, "GET", "a")
+			rt("*1\r\n$1\r\n3\r\n", "EXEC") // deleting nothing is no modification
 			rt("+OK\r\n", "WATCH", "a")
 			rt("+OK\r\n", "UNWATCH")
 			rt("+OK\r\n", "SET", "a", "5")
