@@ -113,9 +113,15 @@ func TestNodeActiveExpiry(t *testing.T) {
 	writeKeys(t, []*raftkv.Node{n}, "gone", 700, past, past+1)
 	writeKeys(t, []*raftkv.Node{n}, "stay", 5, now, now+time.Hour.Milliseconds())
 	ctx := testCtx(t)
-	for expiredLeft(t, n) > 0 {
-		// Each round of active expiry is a log entry: wait for the next.
-		if err := n.WaitApplied(ctx, n.FSM().AppliedIndex()+1); err != nil {
+	for {
+		// Each round of active expiry is a log entry: wait for the next one
+		// after the state counted (read the index first, so a round applied
+		// in between is not waited for in vain).
+		idx := n.FSM().AppliedIndex()
+		if expiredLeft(t, n) == 0 {
+			break
+		}
+		if err := n.WaitApplied(ctx, idx+1); err != nil {
 			t.Fatalf("%d expired keys left when waiting ended: %v", expiredLeft(t, n), err)
 		}
 	}
@@ -191,8 +197,12 @@ func TestExpiryAcrossLeaderChange(t *testing.T) {
 	check("after the leader change")
 	// The new leader's active expiry deletes the stale keys and, once their
 	// deadline passes, the short ones, on every node.
-	for expiredLeft(t, newLeader) > 0 || time.Now().UnixMilli() <= now+300 {
-		if err := newLeader.WaitApplied(ctx, newLeader.FSM().AppliedIndex()+1); err != nil {
+	for {
+		idx := newLeader.FSM().AppliedIndex() // before counting: see TestNodeActiveExpiry
+		if expiredLeft(t, newLeader) == 0 && time.Now().UnixMilli() > now+300 {
+			break
+		}
+		if err := newLeader.WaitApplied(ctx, idx+1); err != nil {
 			t.Fatalf("%d expired keys left on the new leader %s: %v", expiredLeft(t, newLeader), newLeader.ID(), err)
 		}
 	}
