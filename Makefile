@@ -57,7 +57,7 @@ bench:
 BENCH_FLAGS ?=
 .PHONY: bench-compare
 bench-compare:
-	./scripts/bench-deps.sh
+	./scripts/deps.sh etcd
 	cd bench && $(GO) run . -repo .. $(BENCH_FLAGS)
 
 ## system: only the process-level tests (real riot-server processes)

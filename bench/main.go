@@ -154,7 +154,7 @@ func plotted(w workload) bool { return w.pipeline == 1 }
 func compare(ctx context.Context, cfg config) error {
 	for _, bin := range []string{"etcd", "redis-server"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			return fmt.Errorf("%s not found: run scripts/bench-deps.sh (make bench-compare does)", bin)
+			return fmt.Errorf("%s not found: run scripts/deps.sh etcd (make bench-compare does)", bin)
 		}
 	}
 	tmp, err := os.MkdirTemp("", "riot-bench-")

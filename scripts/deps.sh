@@ -2,15 +2,22 @@
 # Installs what the test suite needs when it is missing: Debian's redis-tools
 # (redis-cli, redis-benchmark), redis-server (the reference for benchmarks),
 # python3-redis (redis-py smoke tests) and iproute2 (network namespaces).
-# `scripts/deps.sh chromium` also installs Debian's chromium (large; only the
-# status page test in systemtest needs it, and it runs this itself).
-# Safe to run again: it installs nothing that is already there.
+# Extras, named as arguments:
+#   chromium  Debian's chromium (large; only the status page test in
+#             systemtest needs it, and it runs this itself)
+#   etcd      Debian's etcd-server (etcd 3.4), for make bench-compare
+# Safe to run again: it installs nothing that is already there, and starts
+# no service (redis-server and etcd stay stopped).
 set -euo pipefail
 
 missing=()
-if [ "${1:-}" = "chromium" ]; then
-  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-fi
+for extra in "$@"; do
+  case "$extra" in
+  chromium) command -v chromium >/dev/null 2>&1 || missing+=(chromium) ;;
+  etcd) command -v etcd >/dev/null 2>&1 || missing+=(etcd-server) ;;
+  *) echo "deps: unknown extra $extra (want chromium or etcd)" >&2; exit 2 ;;
+  esac
+done
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v redis-benchmark >/dev/null 2>&1 || missing+=(redis-tools)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
@@ -50,7 +57,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq >/dev/null
-# policy-rc.d: keep the redis-server package from starting a service on 6379.
+# policy-rc.d: keep the packages from starting services (redis on 6379, etcd
+# on 2379).
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
   $sudo chmod +x /usr/sbin/policy-rc.d
