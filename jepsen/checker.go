@@ -14,15 +14,18 @@ import (
 
 // input and output are what porcupine sees of an Op.
 type input struct {
-	Key   string
-	Kind  OpKind
-	Value string // OpWrite
+	Key      string
+	Kind     OpKind
+	Value    string // OpWrite
+	From, To int    // OpTransfer
+	Amount   int64  // OpTransfer
 }
 
 type output struct {
-	Value   string // OpRead
-	Count   int64  // OpIncr, OpCount
-	Unknown bool   // indeterminate: the reply is not known
+	Value    string  // OpRead
+	Count    int64   // OpIncr, OpCount
+	Balances []int64 // OpTransfer (From, To after), OpBankRead
+	Unknown  bool    // indeterminate: the reply is not known
 }
 
 func partitionByKey(history []porcupine.Operation) [][]porcupine.Operation {
@@ -61,6 +64,13 @@ func describeOp(in, out any) string {
 			return fmt.Sprintf("incr(%s) -> ?", i.Key)
 		}
 		return fmt.Sprintf("incr(%s) -> %d", i.Key, o.Count)
+	case OpTransfer:
+		if o.Unknown {
+			return fmt.Sprintf("transfer(%d->%d, %d) -> ?", i.From, i.To, i.Amount)
+		}
+		return fmt.Sprintf("transfer(%d->%d, %d) -> %v", i.From, i.To, i.Amount, o.Balances)
+	case OpBankRead:
+		return fmt.Sprintf("read -> %v", o.Balances)
 	default:
 		return fmt.Sprintf("get(%s) -> %d", i.Key, o.Count)
 	}
@@ -108,10 +118,11 @@ var CounterModel = porcupine.Model{
 
 // porcupineOps turns the ops of the given kinds into porcupine operations.
 // Definite failures are left out (they did not happen); so are
-// indeterminate reads (they changed nothing). Indeterminate writes and
-// INCRs never return: their return time is after the end of the history,
-// so they may be linearized anywhere after their call, including after
-// every other op (not having happened).
+// indeterminate reads (they changed nothing) and refused transfers (their
+// two GETs are not one read). Indeterminate writes, INCRs and transfers
+// never return: their return time is after the end of the history, so
+// they may be linearized anywhere after their call, including after every
+// other op (not having happened).
 func porcupineOps(ops []Op, kinds ...OpKind) []porcupine.Operation {
 	var end int64
 	for _, op := range ops {
@@ -120,21 +131,24 @@ func porcupineOps(ops []Op, kinds ...OpKind) []porcupine.Operation {
 	end++
 	var out []porcupine.Operation
 	for _, op := range ops {
-		if !slices.Contains(kinds, op.Kind) || op.Status == StatusFail {
+		if !slices.Contains(kinds, op.Kind) || op.Status == StatusFail || op.Refused {
 			continue
 		}
-		ret, o := op.Return, output{Value: op.Value, Count: op.Count}
+		ret, o := op.Return, output{Value: op.Value, Count: op.Count, Balances: op.Balances}
 		if op.Status == StatusInfo {
-			if op.Kind == OpRead || op.Kind == OpCount {
+			if op.Kind == OpRead || op.Kind == OpCount || op.Kind == OpBankRead {
 				continue
 			}
 			ret, o = end, output{Unknown: true}
 		}
-		in := input{Key: op.Key, Kind: op.Kind}
+		in := input{Key: op.Key, Kind: op.Kind, From: op.From, To: op.To, Amount: op.Amount}
 		if op.Kind == OpWrite {
 			in.Value = op.Value
 		}
 		meta := "via " + op.Node
+		if op.Mode != "" {
+			meta = op.Mode + " " + meta
+		}
 		if op.Status == StatusInfo {
 			meta += ": indeterminate: " + op.Err
 		}
@@ -148,7 +162,7 @@ func porcupineOps(ops []Op, kinds ...OpKind) []porcupine.Operation {
 
 // Linearizability is the outcome of checking one model.
 type Linearizability struct {
-	Model   string // "register" or "counter"
+	Model   string // "register", "counter" or "bank"
 	Result  porcupine.CheckResult
 	Ops     int
 	Elapsed time.Duration
@@ -165,17 +179,23 @@ type Linearizability struct {
 // reported as Unknown (a failure: make the keys' histories shorter).
 const checkTimeout = 2 * time.Minute
 
-// CheckLinearizability checks registers and counters of ops.
-func CheckLinearizability(ops []Op) []*Linearizability {
-	var out []*Linearizability
-	for _, m := range []struct {
+// CheckLinearizability checks registers and counters of ops and, when
+// bankInit (the accounts' initial balances) is not nil, the bank.
+func CheckLinearizability(ops []Op, bankInit []int64) []*Linearizability {
+	type model struct {
 		name  string
 		model porcupine.Model
 		kinds []OpKind
-	}{
+	}
+	models := []model{
 		{"register", RegisterModel, []OpKind{OpRead, OpWrite}},
 		{"counter", CounterModel, []OpKind{OpIncr, OpCount}},
-	} {
+	}
+	if bankInit != nil {
+		models = append(models, model{"bank", BankModel(bankInit), []OpKind{OpTransfer, OpBankRead}})
+	}
+	var out []*Linearizability
+	for _, m := range models {
 		pops := porcupineOps(ops, m.kinds...)
 		begin := time.Now()
 		res := porcupine.CheckOperationsTimeout(m.model, pops, checkTimeout)
@@ -228,7 +248,7 @@ func errSuffix(s string) string {
 // finalState is what the cluster holds after healing: the final
 // linearizable read of each key and every member's local (READONLY) view.
 type finalState struct {
-	reads map[string]Op                 // key -> final read (OpRead or OpCount)
+	reads map[string]Op                 // key -> final read (OpRead or OpCount; an account's from the bank's final read)
 	nodes map[string]map[string]*string // node -> key -> value (nil: missing)
 }
 

@@ -16,6 +16,8 @@
 //     gossip, with leader and health queries.
 //   - nemesis.go: the faults, a seeded schedule of them.
 //   - workload.go: register and counter workers recording a history.
+//   - bank.go: the bank workload (MULTI/EXEC transfers between accounts,
+//     reads of every balance), its porcupine model and its checker.
 //   - checker.go: porcupine models, final-state checks, failure artifacts.
 //   - run.go: one test run, from an empty cluster to a Report.
 //

@@ -40,7 +40,8 @@ type Report struct {
 	Failed        int            // definitely not applied
 	Indeterminate int            // outcome unknown (writes and INCRs kept as such; reads dropped)
 	Errors        map[string]int // failed and indeterminate ops by error class
-	Keys          int            // registers and counters used
+	Keys          int            // registers and counters used (and bank accounts)
+	Bank          *BankStats     // nil without bank workers
 
 	Faults []FaultEvent
 	Lin    []*Linearizability
@@ -78,6 +79,10 @@ func (r *Report) String() string {
 	fmt.Fprintf(&b, "run %s: seed %d, %d nodes, %s\n", r.Name, r.Seed, r.Nodes, r.Elapsed.Round(100*time.Millisecond))
 	fmt.Fprintf(&b, "  ops: %d invoked, %d ok, %d failed, %d indeterminate; %d keys; errors %s\n",
 		r.Ops, r.OK, r.Failed, r.Indeterminate, r.Keys, fmtCounts(r.Errors))
+	if k := r.Bank; k != nil {
+		fmt.Fprintf(&b, "  bank: %d accounts, total %d; transfers: %d invoked, %d ok, %d aborted by WATCH, %d refused (overdraft), %d failed, %d indeterminate; %d reads ok; final %v (explained: %s)\n",
+			k.Accounts, k.Total, k.Transfers, k.OK, k.Aborted, k.Refused, k.Failed, k.Info, k.Reads, k.Final, k.Explained)
+	}
 	fmt.Fprintf(&b, "  faults: %d %s\n", len(r.Faults), fmtCounts(r.FaultCounts()))
 	for _, f := range r.Faults {
 		fmt.Fprintf(&b, "    %s\n", f)
@@ -122,8 +127,13 @@ func (r *Report) Summary() string {
 	if r.Bad() {
 		result = fmt.Sprintf("FAIL (problems: %d; artifacts: %s)", len(r.Problems), r.OutDir)
 	}
-	return fmt.Sprintf("run %s: seed %d, %d nodes, %s; ops %d (ok %d, failed %d, indeterminate %d); faults %d %s%s, %d not injected; %s; %s",
-		r.Name, r.Seed, r.Nodes, r.Elapsed.Round(100*time.Millisecond), r.Ops, r.OK, r.Failed, r.Indeterminate,
+	bank := ""
+	if k := r.Bank; k != nil {
+		bank = fmt.Sprintf("; bank transfers %d (ok %d, aborted %d, refused %d, indeterminate %d), reads %d",
+			k.Transfers, k.OK, k.Aborted, k.Refused, k.Info, k.Reads)
+	}
+	return fmt.Sprintf("run %s: seed %d, %d nodes, %s; ops %d (ok %d, failed %d, indeterminate %d)%s; faults %d %s%s, %d not injected; %s; %s",
+		r.Name, r.Seed, r.Nodes, r.Elapsed.Round(100*time.Millisecond), r.Ops, r.OK, r.Failed, r.Indeterminate, bank,
 		len(r.Faults)-notInjected, fmtCounts(injected), slow, notInjected, lin, result)
 }
 
@@ -214,12 +224,17 @@ func (r *Run) Finish() *Report {
 	}
 	r.Workload.Stop()
 	regs, ctrs := r.Workload.Keys()
-	fs, err := r.finalState(regs, ctrs)
+	accounts, bankInit, bankErr := r.Workload.Bank()
+	if bankErr != nil {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("bank: %v", bankErr))
+		accounts, bankInit = nil, nil
+	}
+	fs, err := r.finalState(regs, ctrs, accounts)
 	if err != nil {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("final state: %v", err))
 	}
 	ops := r.History.Ops()
-	rep.Keys = len(regs) + len(ctrs)
+	rep.Keys = len(regs) + len(ctrs) + len(accounts)
 	for _, op := range ops {
 		if op.Final {
 			continue
@@ -246,7 +261,7 @@ func (r *Run) Finish() *Report {
 			rep.Problems = append(rep.Problems, fmt.Sprintf("liveness: the cluster was not whole %s after healing %s (%s)", recoverTimeout, f.Kind, f.Desc))
 		}
 	}
-	rep.Lin = CheckLinearizability(ops)
+	rep.Lin = CheckLinearizability(ops, bankInit)
 	for _, l := range rep.Lin {
 		if l.Result != porcupine.Ok {
 			rep.Problems = append(rep.Problems, fmt.Sprintf("linearizability: %s history (%d ops) is %s", l.Model, l.Ops, l.Result))
@@ -254,7 +269,15 @@ func (r *Run) Finish() *Report {
 	}
 	if err == nil {
 		rep.Problems = append(rep.Problems, checkDurability(ops, regs, ctrs, fs)...)
-		rep.Problems = append(rep.Problems, checkConvergence(append(append([]string(nil), regs...), ctrs...), fs)...)
+		rep.Problems = append(rep.Problems, checkConvergence(allKeys(regs, ctrs, accounts), fs)...)
+	}
+	if bankInit != nil {
+		rep.Bank = bankStats(ops, bankInit)
+		if err == nil {
+			var problems []string
+			problems, rep.Bank.Explained = checkBank(ops, bankInit)
+			rep.Problems = append(rep.Problems, problems...)
+		}
 	}
 	rep.Elapsed = time.Since(r.begin)
 	if rep.Bad() {
@@ -287,12 +310,12 @@ func (r *Run) outDir() string {
 // still retrying when its client gave up may land after the final reads,
 // so the rounds repeat (a few times at most) until the local copies match
 // the final reads.
-func (r *Run) finalState(regs, ctrs []string) (finalState, error) {
+func (r *Run) finalState(regs, ctrs, accounts []string) (finalState, error) {
 	var fs finalState
 	var err error
 	for round := range 5 {
-		fs, err = r.finalRound(regs, ctrs)
-		if err != nil || len(checkConvergence(append(append([]string(nil), regs...), ctrs...), fs)) == 0 {
+		fs, err = r.finalRound(regs, ctrs, accounts)
+		if err != nil || len(checkConvergence(allKeys(regs, ctrs, accounts), fs)) == 0 {
 			return fs, err
 		}
 		r.logf("final state: round %d: members differ from the final reads; reading again", round+1)
@@ -300,7 +323,15 @@ func (r *Run) finalState(regs, ctrs []string) (finalState, error) {
 	return fs, err
 }
 
-func (r *Run) finalRound(regs, ctrs []string) (finalState, error) {
+func allKeys(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
+
+func (r *Run) finalRound(regs, ctrs, accounts []string) (finalState, error) {
 	fs := finalState{reads: map[string]Op{}, nodes: map[string]map[string]*string{}}
 	c := r.Cluster
 	ld, err := c.WaitLeader(recoverTimeout)
@@ -335,10 +366,41 @@ func (r *Run) finalRound(regs, ctrs []string) (finalState, error) {
 			return fs, err
 		}
 	}
+	if len(accounts) > 0 {
+		// One MGET of every account (the bank's final read), recorded
+		// like a bank read; each account's value then joins the final
+		// reads for the convergence check.
+		err := waitFor(recoverTimeout, func() error {
+			op := Op{Process: proc, Kind: OpBankRead, Mode: bankMGet, Key: bankKey(r.Workload.cfg.Prefix), Final: true}
+			op.Node, op.Call = ld.ID, r.History.Now()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			vals, err := cl.MGet(ctx, accounts...).Result()
+			cancel()
+			var raw []string
+			if err == nil {
+				raw, op.Balances, err = parseBalances(vals)
+			}
+			op.Return = r.History.Now()
+			if err != nil {
+				if classify(err) == StatusInfo {
+					proc = r.History.newProcess()
+				}
+				return fmt.Errorf("final MGET of the accounts via %s: %w", ld.ID, err)
+			}
+			r.History.add(op)
+			for i, k := range accounts {
+				fs.reads[k] = Op{Kind: OpRead, Key: k, Value: raw[i], Final: true, Node: ld.ID}
+			}
+			return nil
+		})
+		if err != nil {
+			return fs, err
+		}
+	}
 	if err := c.WaitCaughtUp(recoverTimeout); err != nil {
 		return fs, fmt.Errorf("members did not catch up: %w", err)
 	}
-	keys := append(append([]string(nil), regs...), ctrs...)
+	keys := allKeys(regs, ctrs, accounts)
 	for _, s := range c.Members() {
 		vals, err := localValues(s, keys)
 		if err != nil {

@@ -18,14 +18,16 @@ import (
 type OpKind uint8
 
 const (
-	OpRead  OpKind = iota // GET of a register
-	OpWrite               // SET of a register to a unique value
-	OpIncr                // INCR of a counter: returns the new value
-	OpCount               // GET of a counter
+	OpRead     OpKind = iota // GET of a register
+	OpWrite                  // SET of a register to a unique value
+	OpIncr                   // INCR of a counter: returns the new value
+	OpCount                  // GET of a counter
+	OpTransfer               // bank: MULTI/EXEC moving Amount from account From to To
+	OpBankRead               // bank: every account's balance, by MGET or inside MULTI
 )
 
 func (k OpKind) String() string {
-	return [...]string{"read", "write", "incr", "count"}[k]
+	return [...]string{"read", "write", "incr", "count", "transfer", "bank-read"}[k]
 }
 
 // Status is how an operation ended.
@@ -59,11 +61,21 @@ type Op struct {
 	Err     string // the error, for StatusFail and StatusInfo
 	Node    string // the server the client talked to
 	Final   bool   // a read of the final state after healing
+
+	// Bank operations (OpTransfer, OpBankRead); see bank.go.
+	Mode     string  // transfer: bankWatch or bankPlain; read: bankMGet or bankMulti
+	From, To int     // OpTransfer: account indexes
+	Amount   int64   // OpTransfer
+	Seen     []int64 // bankWatch: the balances of From and To read after WATCH
+	Refused  bool    // bankWatch: Seen[0] < Amount, so no MULTI was sent (UNWATCH)
+	Balances []int64 // OpTransfer: EXEC's replies (From, To after); OpBankRead: every account
 }
 
 func (o Op) String() string {
 	var res string
 	switch o.Kind {
+	case OpTransfer, OpBankRead:
+		res = o.bankString()
 	case OpWrite:
 		res = fmt.Sprintf("SET %s %s", o.Key, o.Value)
 	case OpRead:
@@ -142,6 +154,17 @@ type WorkloadConfig struct {
 	OpsPerKey    int           // ops on a key before it is replaced by a fresh one
 	CounterShare float64       // fraction of ops on counters
 	Prefix       string        // key prefix (unique per run)
+
+	// The bank (bank.go): BankWorkers more clients move money between
+	// BankAccounts accounts of BankBalance each with MULTI/EXEC, and read
+	// every balance. 0 workers: no bank.
+	BankWorkers  int
+	BankAccounts int // at most bankMaxAccounts
+	BankBalance  int64
+	// BankPlainShare is the fraction of transfers sent as a plain MULTI
+	// (no WATCH, no overdraft check); the rest WATCH both accounts and
+	// refuse overdrafts. With 0, no balance may ever be negative.
+	BankPlainShare float64
 }
 
 // DefaultWorkload returns the load used by the tests for a cluster of n
@@ -150,6 +173,7 @@ func DefaultWorkload(n int) WorkloadConfig {
 	return WorkloadConfig{
 		Workers: 2 * n, Interval: 15 * time.Millisecond, OpTimeout: 2 * time.Second,
 		RegisterKeys: 4, CounterKeys: 2, OpsPerKey: 150, CounterShare: 0.3, Prefix: "j",
+		BankWorkers: 3, BankAccounts: 5, BankBalance: 20, BankPlainShare: 0.3,
 	}
 }
 
@@ -206,6 +230,7 @@ type Workload struct {
 	h       *History
 	regs    *keyspace
 	ctrs    *keyspace
+	bank    *bank // nil without bank workers
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	stop    sync.Once
@@ -229,6 +254,9 @@ func StartWorkload(c *Cluster, h *History, cfg WorkloadConfig, seed uint64) *Wor
 	for i := range cfg.Workers {
 		w.wg.Add(1)
 		go w.worker(ctx, i, rand.New(rand.NewPCG(seed, uint64(i)+1)))
+	}
+	if cfg.BankWorkers > 0 {
+		w.startBank(ctx, seed)
 	}
 	return w
 }
@@ -381,6 +409,8 @@ func classify(err error) Status {
 func errClass(msg string) string {
 	code, _, _ := strings.Cut(msg, " ")
 	switch {
+	case msg == redis.TxFailedErr.Error():
+		return "watch-abort" // EXEC answered null
 	case code != "" && code == strings.ToUpper(code) && !strings.ContainsAny(code, ":."):
 		return code
 	case strings.Contains(msg, "connection refused"):
