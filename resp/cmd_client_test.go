@@ -9,7 +9,7 @@ import (
 
 // clientLine matches one CLIENT LIST / CLIENT INFO line in Redis 7.2's
 // format.
-var clientLine = regexp.MustCompile(`^id=(\d+) addr=(\S+) laddr=(\S+) fd=(\d+) name=(\S*) age=(\d+) idle=(\d+) flags=N db=0 ` +
+var clientLine = regexp.MustCompile(`^id=(\d+) addr=(\S+) laddr=(\S+) fd=(\d+) name=(\S*) age=(\d+) idle=(\d+) flags=(N|x?r?) db=0 ` +
 	`sub=0 psub=0 ssub=0 multi=-?\d+ watch=\d+ qbuf=\d+ qbuf-free=\d+ argv-mem=\d+ multi-mem=\d+ rbs=\d+ rbp=\d+ obl=\d+ oll=\d+ ` +
 	`omem=\d+ tot-mem=\d+ events=r cmd=(\S+) user=default redir=-1 resp=([23]) lib-name=\S* lib-ver=\S*$`)
 
@@ -35,6 +35,45 @@ func clientFields(t *testing.T, list string) []map[string]string {
 		out = append(out, m)
 	}
 	return out
+}
+
+// TestClientListState: CLIENT LIST shows another connection's READONLY
+// (flags r), MULTI (flags x, multi= queued commands) and WATCH (watch=).
+func TestClientListState(t *testing.T) {
+	ts := startServer(t, nil)
+	a, b := dialRaw(t, ts), dialRaw(t, ts)
+	a.roundTrip("CLIENT SETNAME conn-a\r\n", "+OK\r\n")
+	lineOfA := func() map[string]string {
+		t.Helper()
+		b.send("CLIENT LIST\r\n")
+		raw, err := b.reply()
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := string(raw[strings.Index(string(raw), "\r\n")+2 : len(raw)-2])
+		for _, f := range clientFields(t, body) {
+			if f["name"] == "conn-a" {
+				return f
+			}
+		}
+		t.Fatalf("CLIENT LIST %q has no conn-a", body)
+		return nil
+	}
+	if f := lineOfA(); f["flags"] != "N" || f["multi"] != "-1" || f["watch"] != "0" {
+		t.Errorf("idle connection: flags=%s multi=%s watch=%s; want N -1 0", f["flags"], f["multi"], f["watch"])
+	}
+	a.roundTrip("READONLY\r\n", "+OK\r\n")
+	a.roundTrip("WATCH k1 k2\r\n", "+OK\r\n")
+	a.roundTrip("MULTI\r\n", "+OK\r\n")
+	a.roundTrip("SET k1 v\r\n", "+QUEUED\r\n")
+	if f := lineOfA(); f["flags"] != "xr" || f["multi"] != "1" || f["watch"] != "2" {
+		t.Errorf("READONLY, WATCH k1 k2, MULTI, SET: flags=%s multi=%s watch=%s; want xr 1 2", f["flags"], f["multi"], f["watch"])
+	}
+	a.roundTrip("DISCARD\r\n", "+OK\r\n")
+	a.roundTrip("READWRITE\r\n", "+OK\r\n")
+	if f := lineOfA(); f["flags"] != "N" || f["multi"] != "-1" || f["watch"] != "0" {
+		t.Errorf("after DISCARD and READWRITE: flags=%s multi=%s watch=%s; want N -1 0", f["flags"], f["multi"], f["watch"])
+	}
 }
 
 // Reference: https://redis.io/docs/latest/commands/client-list/,

@@ -445,7 +445,7 @@ func (s *session) describe() string {
 		cmd = "NULL"
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 watch=0 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
-		s.id, s.addr, s.conn.LocalAddr(), fd, s.name, int64(now.Sub(s.created).Seconds()), idle, cmd, s.proto, s.libName, s.libVer)
+	fmt.Fprintf(&b, "id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=0 sub=0 psub=0 ssub=0 multi=%d watch=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+		s.id, s.addr, s.conn.LocalAddr(), fd, s.name, int64(now.Sub(s.created).Seconds()), idle, s.listed.flags, s.listed.multi, s.listed.watch, cmd, s.proto, s.libName, s.libVer)
 	return b.String()
 }

@@ -52,7 +52,41 @@ type session struct {
 	libVer  string
 	created time.Time
 	lastCmd string
-	lastAt  int64 // Unix ms of the last command, for CLIENT LIST idle=
+	lastAt  int64     // Unix ms of the last command, for CLIENT LIST idle=
+	listed  listState // flags=, multi=, watch= as of the last command
+
+	shown listState // what was last copied to listed (session goroutine only)
+}
+
+// listState is the connection state CLIENT LIST shows: flags (N, or x in
+// MULTI and r for READONLY), commands queued in MULTI (-1 outside), keys
+// watched.
+type listState struct {
+	flags        string
+	multi, watch int
+}
+
+// publishState copies the connection's state for CLIENT LIST (read by
+// other connections) when it changed.
+func (s *session) publishState() {
+	st := listState{flags: "", multi: -1, watch: len(s.watches)}
+	if s.multi != nil {
+		st.flags += "x"
+		st.multi = len(s.multi.queued)
+	}
+	if s.readLevel == cluster.Stale {
+		st.flags += "r"
+	}
+	if st.flags == "" {
+		st.flags = "N"
+	}
+	if st == s.shown {
+		return
+	}
+	s.shown = st
+	s.mu.Lock()
+	s.listed = st
+	s.mu.Unlock()
 }
 
 // pendingWrite is a proposed write and how to turn its result into a reply.
@@ -73,6 +107,8 @@ func newSession(s *Server, c net.Conn) *session {
 		readLevel: s.backend.DefaultReadLevel(),
 		authed:    s.cfg.RequirePass == "",
 		created:   time.Now(),
+		listed:    listState{flags: "N", multi: -1},
+		shown:     listState{flags: "N", multi: -1},
 	}
 }
 
@@ -195,6 +231,7 @@ func (s *session) flush() error {
 // for the deferred replies, so that replies stay in order and reads see
 // the connection's earlier writes.
 func (s *session) exec(args [][]byte) {
+	defer s.publishState()
 	s.srv.stats.commands.Add(1)
 	start := time.Now()
 	s.now = start.UnixMilli()
