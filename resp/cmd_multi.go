@@ -3,6 +3,7 @@ package resp
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/riotkv/riot/cluster"
 	"github.com/riotkv/riot/raftkv"
@@ -166,6 +167,7 @@ type txnSlot struct {
 
 // Reference: https://redis.io/docs/latest/commands/exec/
 func cmdExec(s *session, _ [][]byte) {
+	start := time.Now()
 	m, watches := s.multi, s.watches
 	if m == nil {
 		s.writeErr(redisError("ERR EXEC without MULTI"))
@@ -221,28 +223,38 @@ func cmdExec(s *session, _ [][]byte) {
 	}
 	s.out = appendArrayLen(s.out, len(slots))
 	for _, sl := range slots {
-		switch {
-		case sl.err != nil:
-			s.writeErr(sl.err)
-		case sl.reply != nil:
-			r := res.Array[sl.sub]
-			if r.Err != nil {
-				s.writeErr(r.Err)
-			} else {
-				sl.reply(s, r)
-			}
-		case sl.sub >= 0:
-			v, err := raftkv.LookupView(sl.keys, res.Array[sl.sub])
-			if err != nil {
-				s.writeErr(err)
-				break
-			}
-			s.txView = v
-			sl.q.cmd.run(s, sl.q.args)
-			s.txView = nil
-		default:
-			sl.q.cmd.run(s, sl.q.args)
+		mark := len(s.out)
+		s.execSlot(sl, res)
+		// As Redis, each queued command counts in INFO commandstats (and
+		// the metrics) as a call of its own, timed from EXEC's start.
+		sl.q.cmd.stats.done(start, isErrorReply(s.out, mark))
+	}
+}
+
+// execSlot appends the reply of one queued command of a transaction whose
+// entry returned res.
+func (s *session) execSlot(sl txnSlot, res raftkv.Result) {
+	switch {
+	case sl.err != nil:
+		s.writeErr(sl.err)
+	case sl.reply != nil:
+		r := res.Array[sl.sub]
+		if r.Err != nil {
+			s.writeErr(r.Err)
+		} else {
+			sl.reply(s, r)
 		}
+	case sl.sub >= 0:
+		v, err := raftkv.LookupView(sl.keys, res.Array[sl.sub])
+		if err != nil {
+			s.writeErr(err)
+			break
+		}
+		s.txView = v
+		sl.q.cmd.run(s, sl.q.args)
+		s.txView = nil
+	default:
+		sl.q.cmd.run(s, sl.q.args)
 	}
 }
 

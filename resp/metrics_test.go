@@ -49,6 +49,32 @@ func commandLoad(t *testing.T, ts *testServer) {
 // Reference: https://redis.io/docs/latest/commands/info/ (commandstats:
 // calls, usec, usec_per_call, rejected_calls, failed_calls; not in the
 // default sections).
+// TestCommandstatsInsideExec: commands queued in MULTI count under their
+// own names when EXEC runs them, and EXEC counts too (as in Redis).
+func TestCommandstatsInsideExec(t *testing.T) {
+	ts := startServer(t, nil)
+	c := dialRaw(t, ts)
+	c.roundTrip("MULTI\r\n", "+OK\r\n")
+	c.roundTrip("INCR n\r\n", "+QUEUED\r\n")
+	c.roundTrip("GET n\r\n", "+QUEUED\r\n")
+	c.roundTrip("INCRBY n x\r\n", "+QUEUED\r\n")
+	c.roundTrip("EXEC\r\n", "*3\r\n:1\r\n$1\r\n1\r\n-ERR value is not an integer or out of range\r\n")
+	c.send("INFO commandstats\r\n")
+	raw, err := c.reply()
+	if err != nil {
+		t.Fatalf("INFO commandstats: %v", err)
+	}
+	stats := infoSection(string(raw), "Commandstats")
+	for cmd, want := range map[string]string{"incr": "calls=1,", "get": "calls=1,", "incrby": "calls=1,", "exec": "calls=1,"} {
+		if got := stats["cmdstat_"+cmd]; !strings.HasPrefix(got, want) {
+			t.Errorf("cmdstat_%s:%s, want %s...", cmd, got, want)
+		}
+	}
+	if got := stats["cmdstat_incrby"]; !strings.Contains(got, "failed_calls=1") {
+		t.Errorf("cmdstat_incrby:%s, want failed_calls=1", got)
+	}
+}
+
 func TestInfoCommandstats(t *testing.T) {
 	ts := startServer(t, nil)
 	commandLoad(t, ts)
