@@ -26,10 +26,10 @@ type routerMetrics struct {
 	retries   [fwdKinds]atomic.Uint64 // re-sends (same request ID)
 }
 
-// Collector returns the router's metrics, for a prometheus registry:
+// Collectors returns the router's metrics, for a prometheus registry:
 // requests forwarded to the leader, their retries and failures.
-func (r *Router) Collector() prometheus.Collector {
-	var cs routerCollectors
+func (r *Router) Collectors() []prometheus.Collector {
+	var cs []prometheus.Collector
 	for kind, name := range fwdKindNames {
 		for _, c := range []struct {
 			name, help string
@@ -45,20 +45,6 @@ func (r *Router) Collector() prometheus.Collector {
 		}
 	}
 	return cs
-}
-
-type routerCollectors []prometheus.Collector
-
-func (cs routerCollectors) Describe(ch chan<- *prometheus.Desc) {
-	for _, c := range cs {
-		c.Describe(ch)
-	}
-}
-
-func (cs routerCollectors) Collect(ch chan<- prometheus.Metric) {
-	for _, c := range cs {
-		c.Collect(ch)
-	}
 }
 
 // ForwardInfo returns the forwarding counts as riot_* fields for INFO's

@@ -155,12 +155,12 @@ func (c *meteredReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Collector returns the node's metrics, for a prometheus registry:
+// Collectors returns the node's metrics, for a prometheus registry:
 // leader changes, apply batch sizes, log append latency, snapshots. (Term
 // and indexes are gauges read from Status; see package httpapi.)
-func (n *Node) Collector() prometheus.Collector {
+func (n *Node) Collectors() []prometheus.Collector {
 	fm := n.fsm.metrics
-	cs := collectors{
+	cs := []prometheus.Collector{
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "riot_raft_leader_changes_total",
 			Help: "Leaders this node has seen elected (a new leader, or the same one again after a time without).",
@@ -188,21 +188,6 @@ func (n *Node) Collector() prometheus.Collector {
 		}, func() float64 { return float64(s.lastBytes.Load()) }))
 	}
 	return cs
-}
-
-// collectors registers several collectors as one.
-type collectors []prometheus.Collector
-
-func (cs collectors) Describe(ch chan<- *prometheus.Desc) {
-	for _, c := range cs {
-		c.Describe(ch)
-	}
-}
-
-func (cs collectors) Collect(ch chan<- prometheus.Metric) {
-	for _, c := range cs {
-		c.Collect(ch)
-	}
 }
 
 // metricFields are the riot_* fields RAFT.INFO and INFO's raft section add

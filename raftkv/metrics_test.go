@@ -10,11 +10,13 @@ import (
 )
 
 // gather registers c in a new registry and returns its metrics by name.
-func gather(t *testing.T, c prometheus.Collector) map[string]*dto.MetricFamily {
+func gather(t *testing.T, cs []prometheus.Collector) map[string]*dto.MetricFamily {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
-	if err := reg.Register(c); err != nil {
-		t.Fatalf("register: %v", err)
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			t.Fatalf("register: %v", err)
+		}
 	}
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -73,7 +75,7 @@ func TestNodeMetrics(t *testing.T) {
 		t.Fatalf("Snapshot(): %v", err)
 	}
 
-	mfs := gather(t, n.Collector())
+	mfs := gather(t, n.Collectors())
 	if got := metricWith(t, mfs, "riot_raft_leader_changes_total").GetCounter().GetValue(); got != 1 {
 		t.Errorf("riot_raft_leader_changes_total = %v after one election, want 1", got)
 	}

@@ -143,7 +143,9 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		srv.Collector(), router.Collector(), node.Collector(), dataDirCollector(o.dataDir))
+		srv.Collector(), dataDirCollector(o.dataDir))
+	reg.MustRegister(router.Collectors()...)
+	reg.MustRegister(node.Collectors()...)
 	if err := httpapi.RegisterClusterMetrics(reg, router); err != nil {
 		return err
 	}
