@@ -81,8 +81,9 @@ NODES    ?= 5
 SEED     ?=
 HOLD     ?= 5s
 QUIET    ?= 2s
+SERVER_FLAGS ?=
 .PHONY: jepsen
 jepsen:
 	JEPSEN_DURATION=$(DURATION) JEPSEN_FAULTS=$(FAULTS) JEPSEN_NODES=$(NODES) JEPSEN_SEED=$(SEED) \
-	  JEPSEN_HOLD=$(HOLD) JEPSEN_QUIET=$(QUIET) \
+	  JEPSEN_HOLD=$(HOLD) JEPSEN_QUIET=$(QUIET) JEPSEN_SERVER_FLAGS="$(SERVER_FLAGS)" \
 	  $(GO) test -race -count=1 -v -timeout 0 -run '^TestJepsenLong$$' ./jepsen/

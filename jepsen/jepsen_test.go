@@ -66,6 +66,9 @@ func TestJepsenCI(t *testing.T) {
 func execute(t *testing.T, cfg RunConfig) *Report {
 	t.Helper()
 	cfg.Bin, cfg.Dir, cfg.Logf = serverBin, t.TempDir(), t.Logf
+	// $JEPSEN_SERVER_FLAGS: more riot-server flags for every node of the
+	// CI and long runs (e.g. "--log-store wal").
+	cfg.Flags = append(cfg.Flags, strings.Fields(os.Getenv("JEPSEN_SERVER_FLAGS"))...)
 	r, err := StartRun(cfg)
 	if err != nil {
 		t.Fatalf("start run %s: %v", cfg.Name, err)

@@ -21,6 +21,7 @@ type RunConfig struct {
 	Workload    WorkloadConfig // zero: DefaultWorkload(Nodes)
 	UnsafeReads bool           // --test-unsafe-local-reads (the checker must catch it)
 	Bin         string         // riot-server
+	Flags       []string       // more riot-server flags for every node
 	Dir         string         // data directories
 	// OutDir receives the artifacts of a failed run. Empty: $JEPSEN_OUT/<name>
 	// when $JEPSEN_OUT is set, else a new directory under the system temp
@@ -182,7 +183,7 @@ func StartRun(cfg RunConfig) (*Run, error) {
 		}
 	}
 	r := &Run{Cfg: cfg, begin: time.Now(), logf: cfg.Logf}
-	c, err := StartCluster(ClusterConfig{Bin: cfg.Bin, Dir: cfg.Dir, Nodes: cfg.Nodes, Spare: spare, UnsafeReads: cfg.UnsafeReads, Logf: cfg.Logf})
+	c, err := StartCluster(ClusterConfig{Bin: cfg.Bin, Dir: cfg.Dir, Nodes: cfg.Nodes, Spare: spare, UnsafeReads: cfg.UnsafeReads, Flags: cfg.Flags, Logf: cfg.Logf})
 	if err != nil {
 		return nil, err
 	}
