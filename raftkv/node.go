@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	raftwal "github.com/hashicorp/raft-wal"
 	"io"
 	"log/slog"
 	"net"
@@ -23,15 +22,13 @@ import (
 
 // Node is one raft server with its durable state machine.
 type Node struct {
-	cfg     Config
-	logger  *slog.Logger
-	raft    *raft.Raft
-	fsm     *FSM
-	trans   raft.Transport
-	bolt    *raftboltdb.BoltStore      // the log store, with LogStore bolt
-	wal     *raftwal.WAL               // the log store, with LogStore wal
-	walMeta interface{ Close() error } // its meta store (WAL.Close leaves it open)
-	snaps   raft.SnapshotStore
+	cfg    Config
+	logger *slog.Logger
+	raft   *raft.Raft
+	fsm    *FSM
+	trans  raft.Transport
+	bolt   *raftboltdb.BoltStore // nil when InMemory
+	snaps  raft.SnapshotStore
 
 	reads   *readIndexer
 	leader  leaderWatch
@@ -126,13 +123,6 @@ func (n *Node) openStores() (raft.LogStore, raft.StableStore, raft.SnapshotStore
 	if err := os.MkdirAll(n.cfg.Dir, 0o755); err != nil {
 		return nil, nil, nil, fmt.Errorf("raftkv: %w", err)
 	}
-	store, err := chooseLogStore(n.cfg.Dir, n.cfg.LogStore)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if store == LogStoreWAL {
-		return n.openWAL()
-	}
 	bolt, err := raftboltdb.New(raftboltdb.Options{
 		Path: filepath.Join(n.cfg.Dir, "raft.db"),
 		BoltOptions: &bbolt.Options{
@@ -200,10 +190,6 @@ func (n *Node) closeStores() {
 	}
 	if n.bolt != nil {
 		n.bolt.Close()
-	}
-	if n.wal != nil {
-		n.wal.Close()
-		n.walMeta.Close()
 	}
 }
 

@@ -19,13 +19,6 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 	stopUnderLoad(t, (*node).Kill)
 }
 
-// TestKill9LosesNoAcknowledgedWriteWAL is the same with the raft log in
-// hashicorp/raft-wal (--log-store wal).
-func TestKill9LosesNoAcknowledgedWriteWAL(t *testing.T) {
-	t.Parallel()
-	stopUnderLoad(t, (*node).Kill, "--log-store", "wal")
-}
-
 // TestSIGTERMUnderLoadLosesNoAcknowledgedWrite is the same with a graceful
 // shutdown: the node exits with code 0 while clients are writing.
 func TestSIGTERMUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
@@ -37,7 +30,7 @@ func TestSIGTERMUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
 // they run, restarts it and checks that every acknowledged SET is there
 // and that each counter counts every acknowledged INCR and at most the
 // INCRs that failed besides.
-func stopUnderLoad(t *testing.T, stop func(*node), extra ...string) {
+func stopUnderLoad(t *testing.T, stop func(*node)) {
 	const (
 		workers      = 8
 		counters     = 4
@@ -46,7 +39,7 @@ func stopUnderLoad(t *testing.T, stop func(*node), extra ...string) {
 		killAfter    = 1000             // stop the node after this many acknowledged ops,
 		killByTime   = loadDuration / 2 // or after this much load, whichever is first
 	)
-	n := start(t, t.TempDir(), extra...)
+	n := start(t, t.TempDir())
 	ctx := testCtx(t, 2*time.Minute)
 
 	type tally struct {
