@@ -112,6 +112,10 @@ func (r *Router) clientAddrOf(id string) string {
 	return ""
 }
 
+// recent reports whether a server that last answered d ago (negative:
+// never) counts as answering: within three polls.
+func (r *Router) recent(d time.Duration) bool { return d >= 0 && d <= 3*r.cfg.HealthInterval }
+
 // caughtUp reports whether an applied index is within CaughtUpLag entries
 // of this node's commit index.
 func (r *Router) caughtUp(applied uint64) bool {

@@ -86,8 +86,7 @@ func (r *Router) addHealth(p *Peer, commit uint64) {
 	if p.Applied < commit {
 		p.Lag = commit - p.Applied
 	}
-	recent := p.LastContact >= 0 && p.LastContact <= 3*r.cfg.HealthInterval
-	p.CaughtUp = recent && r.caughtUp(p.Applied)
+	p.CaughtUp = r.recent(p.LastContact) && r.caughtUp(p.Applied)
 }
 
 // Leader returns the leader as this node knows it; ErrNoLeader when none.

@@ -318,7 +318,7 @@ func (rc *Reconciler) stable(id string, m gossip.Member) bool {
 // live follower counts.
 func (rc *Reconciler) isCaughtUp(m gossip.Member) bool {
 	h, ok := rc.r.health(m.ID)
-	if !ok || time.Since(h.seen) > 3*rc.r.cfg.HealthInterval || h.state != "Follower" {
+	if !ok || !rc.r.recent(time.Since(h.seen)) || h.state != "Follower" {
 		return false
 	}
 	return rc.r.caughtUp(h.applied)

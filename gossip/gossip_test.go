@@ -387,19 +387,19 @@ func TestSuspectBeforeFailed(t *testing.T) {
 	waitFor(t, waitTimeout, "n2 alive after n1's next probe", func() error { return memberState(n1, "n2", Alive) })
 
 	n2.Shutdown()
-	seen := map[State]bool{}
-	deadline := time.Now().Add(waitTimeout)
-	for !seen[Failed] {
-		if time.Now().After(deadline) {
-			t.Fatalf("n1 never saw n2 fail; states seen %v", seen)
-		}
+	// memberlist suspects n2 for at least SuspicionMult probe intervals
+	// (400ms in the fast settings), far longer than waitFor's polling.
+	waitFor(t, waitTimeout, "n1 suspects n2", func() error {
 		m, _ := n1.Member("n2")
-		seen[m.State] = true
-		time.Sleep(time.Millisecond) // sampling a state, not synchronizing
-	}
-	if !seen[Suspect] {
-		t.Errorf("n1 saw n2 go from alive to failed without suspecting it (states seen %v)", seen)
-	}
+		if m.State == Failed {
+			t.Fatalf("n1 saw n2 go from alive to failed without suspecting it")
+		}
+		if m.State != Suspect {
+			return fmt.Errorf("n2 is %s", m.State)
+		}
+		return nil
+	})
+	waitFor(t, waitTimeout, "n1 sees n2 failed", func() error { return memberState(n1, "n2", Failed) })
 }
 
 func TestUpdateMeta(t *testing.T) {
