@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +43,9 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Logger; default discard.
 	Logger *slog.Logger
+	// Pprof serves net/http/pprof under /debug/pprof/ (behind Password
+	// when set).
+	Pprof bool
 }
 
 // DefaultConfig returns the defaults.
@@ -118,6 +122,13 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v1/kv/{key...}", s.auth(s.handleKVGet))
 	mux.HandleFunc("PUT /v1/kv/{key...}", s.auth(s.handleKVPut))
 	mux.HandleFunc("DELETE /v1/kv/{key...}", s.auth(s.handleKVDelete))
+	if s.cfg.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", s.auth(pprof.Index))
+		mux.HandleFunc("GET /debug/pprof/cmdline", s.auth(pprof.Cmdline))
+		mux.HandleFunc("GET /debug/pprof/profile", s.auth(pprof.Profile))
+		mux.HandleFunc("GET /debug/pprof/symbol", s.auth(pprof.Symbol))
+		mux.HandleFunc("GET /debug/pprof/trace", s.auth(pprof.Trace))
+	}
 	return jsonErrors(mux)
 }
 

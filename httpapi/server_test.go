@@ -19,6 +19,12 @@ import (
 // startAPI serves the admin API of a real single-node cluster.
 func startAPI(t *testing.T, password string) string {
 	t.Helper()
+	return startAPIWith(t, password, false)
+}
+
+// startAPIWith is startAPI with the profiler on or off.
+func startAPIWith(t *testing.T, password string, pprof bool) string {
+	t.Helper()
 	node := raftkvtest.SingleNode(t, nil)
 	router, err := cluster.New(cluster.DefaultConfig(), node)
 	if err != nil {
@@ -36,6 +42,7 @@ func startAPI(t *testing.T, password string) string {
 	cfg.Version = "test"
 	cfg.Registry = reg
 	cfg.MaxValueBytes = 1 << 10
+	cfg.Pprof = pprof
 	s, err := httpapi.New(cfg, router)
 	if err != nil {
 		t.Fatal(err)
@@ -175,5 +182,25 @@ func TestAuth(t *testing.T) {
 		if code != tt.code {
 			t.Errorf("%s %s with %v = %d %s; want %d", tt.method, tt.path, tt.hdr, code, body, tt.code)
 		}
+	}
+}
+
+// TestPprof: the profiler is served only when configured, and behind the
+// password when one is set.
+func TestPprof(t *testing.T) {
+	off := startAPIWith(t, "", false)
+	if code, _ := do(t, "GET", off+"/debug/pprof/", ""); code != http.StatusNotFound {
+		t.Errorf("GET /debug/pprof/ without Pprof = %d, want 404", code)
+	}
+	on := startAPIWith(t, "", true)
+	if code, body := do(t, "GET", on+"/debug/pprof/goroutine?debug=1", ""); code != http.StatusOK || !strings.Contains(body, "goroutine profile") {
+		t.Errorf("GET /debug/pprof/goroutine = %d %.80q, want 200 and a goroutine profile", code, body)
+	}
+	locked := startAPIWith(t, "pw", true)
+	if code, _ := do(t, "GET", locked+"/debug/pprof/heap", ""); code != http.StatusUnauthorized {
+		t.Errorf("GET /debug/pprof/heap without the password = %d, want 401", code)
+	}
+	if code, _ := do(t, "GET", locked+"/debug/pprof/heap", "", "Authorization", "Bearer pw"); code != http.StatusOK {
+		t.Errorf("GET /debug/pprof/heap with the password = %d, want 200", code)
 	}
 }

@@ -16,6 +16,9 @@ import (
 // where its database lives.
 const crashDirEnv = "RIOT_STORAGE_CRASH_CHILD_DIR"
 
+// crashBootEnv, when set, makes the child write unsynced under this boot ID.
+const crashBootEnv = "RIOT_STORAGE_CRASH_CHILD_BOOT"
+
 const (
 	crashKeysPerBatch = 50
 	crashAcks         = 200 // acknowledged batches before the kill
@@ -31,7 +34,11 @@ func TestCrashHelper(t *testing.T) {
 	if dir == "" {
 		t.Skip("crash child only; run by TestLevelDBCrash")
 	}
-	e, err := OpenLevelDB(dir)
+	o := Options{SyncWrites: true}
+	if boot := os.Getenv(crashBootEnv); boot != "" {
+		o = Options{BootID: boot}
+	}
+	e, err := OpenLevelDBWith(dir, o)
 	if err != nil {
 		t.Fatalf("child OpenLevelDB(%s): %v", dir, err)
 	}
@@ -52,11 +59,17 @@ func TestCrashHelper(t *testing.T) {
 
 // TestLevelDBCrash kills a writing process with SIGKILL and checks that,
 // after reopening, every acknowledged batch is present and every batch is
-// all-or-nothing.
+// all-or-nothing: with synced writes, and with unsynced writes reopened in
+// the same boot (the page cache holds them).
 func TestLevelDBCrash(t *testing.T) {
+	t.Run("synced", func(t *testing.T) { testLevelDBCrash(t, "") })
+	t.Run("unsynced", func(t *testing.T) { testLevelDBCrash(t, "boot-a") })
+}
+
+func testLevelDBCrash(t *testing.T, boot string) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
+	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, crashBootEnv+"="+boot)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
@@ -112,7 +125,7 @@ wait:
 		t.Fatalf("%s (wait: %v)\nchild stderr:\n%s", failure, waitErr, stderr.String())
 	}
 
-	e, err := OpenLevelDB(dir)
+	e, err := OpenLevelDBWith(dir, Options{BootID: boot, SyncWrites: boot == ""})
 	if err != nil {
 		t.Fatalf("reopen after SIGKILL: %v", err)
 	}

@@ -36,8 +36,9 @@ type Reader interface {
 //
 // All methods are safe for concurrent use. Write is atomic: after a crash
 // either every operation of a batch is visible or none is. When Write returns
-// nil on a durable engine the batch survives a crash of the process or the
-// machine.
+// nil on a durable engine the batch survives a crash of the process; it
+// survives a crash of the machine too when writes are synced, and otherwise
+// the engine reopens empty after one (see Options).
 type Engine interface {
 	Reader
 	// Write applies every operation of b, in order, atomically.
@@ -165,12 +166,12 @@ func clone(b []byte) []byte {
 	return append(make([]byte, 0, len(b)), b...)
 }
 
-// Open opens the engine called name in dir. dir is ignored by the memory
-// engine.
-func Open(name, dir string) (Engine, error) {
+// Open opens the engine called name in dir with o. dir and o are ignored by
+// the memory engine.
+func Open(name, dir string, o Options) (Engine, error) {
 	switch name {
 	case "leveldb", "":
-		return OpenLevelDB(dir)
+		return OpenLevelDBWith(dir, o)
 	case "memory":
 		return NewMemory(), nil
 	default:

@@ -79,7 +79,7 @@ func formatOp(del bool, key, value []byte) string {
 
 func TestOpen(t *testing.T) {
 	for _, name := range Names() {
-		e, err := Open(name, t.TempDir())
+		e, err := Open(name, t.TempDir(), Options{})
 		if err != nil {
 			t.Fatalf("Open(%q): %v", name, err)
 		}
@@ -88,7 +88,7 @@ func TestOpen(t *testing.T) {
 		}
 		closeEngine(t, e)
 	}
-	e, err := Open("", t.TempDir())
+	e, err := Open("", t.TempDir(), Options{})
 	if err != nil {
 		t.Fatalf("Open(%q): %v", "", err)
 	}
@@ -96,7 +96,7 @@ func TestOpen(t *testing.T) {
 		t.Errorf("Open(%q).Stats().Name = %q, want %q (the default)", "", got, "leveldb")
 	}
 	closeEngine(t, e)
-	if e, err := Open("rocksdb", t.TempDir()); err == nil {
+	if e, err := Open("rocksdb", t.TempDir(), Options{}); err == nil {
 		t.Errorf("Open(%q) = %v, %v; want an unknown-engine error", "rocksdb", e, err)
 	}
 }

@@ -14,8 +14,8 @@ import (
 	"github.com/syndtr/goleveldb/leveldb/util"
 )
 
-// levelDB is an Engine on goleveldb. Every Write is synced to disk before it
-// returns.
+// levelDB is an Engine on goleveldb. Writes are synced to disk before they
+// return, or guarded by the boot file (see Options).
 type levelDB struct {
 	name string
 	db   *leveldb.DB
@@ -36,8 +36,22 @@ func levelOptions() *opt.Options {
 	}
 }
 
-// OpenLevelDB opens (creating if needed) a durable LevelDB engine in dir.
+// OpenLevelDB opens (creating if needed) a LevelDB engine in dir whose
+// every Write is synced.
 func OpenLevelDB(dir string) (Engine, error) {
+	return OpenLevelDBWith(dir, Options{SyncWrites: true})
+}
+
+// OpenLevelDBWith opens (creating if needed) a LevelDB engine in dir; see
+// Options for when writes are synced and what an operating system restart
+// does to an engine whose writes are not.
+func OpenLevelDBWith(dir string, o Options) (Engine, error) {
+	if o.BootID == "" {
+		o.SyncWrites = true
+	}
+	if err := guardBoot(dir, o); err != nil {
+		return nil, err
+	}
 	db, err := leveldb.OpenFile(dir, levelOptions())
 	if lerrors.IsCorrupted(err) {
 		// A torn manifest after a crash: recover what the tables hold.
@@ -46,7 +60,13 @@ func OpenLevelDB(dir string) (Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: open leveldb %s: %w", dir, err)
 	}
-	return &levelDB{name: "leveldb", db: db, wo: &opt.WriteOptions{Sync: true}}, nil
+	if !o.SyncWrites {
+		if err := markBoot(dir, o.BootID); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return &levelDB{name: "leveldb", db: db, wo: &opt.WriteOptions{Sync: o.SyncWrites}}, nil
 }
 
 // NewMemory returns an empty in-memory engine. It is LevelDB on goleveldb's

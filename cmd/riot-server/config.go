@@ -52,6 +52,9 @@ type options struct {
 	restore     string
 	version     bool
 	unsafeReads bool
+	pprof       bool
+	engineSync  bool
+	bootID      string
 }
 
 // usageError is a bad command line: one line on stderr, exit code 2.
@@ -84,6 +87,7 @@ func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&o.deadTimeout, "dead-node-timeout", rdef.DeadNodeTimeout, "remove a member gossip reports failed after this long")
 	fs.DurationVar(&o.stabilize, "stabilization", rdef.Stabilization, "how long a new member must be healthy and caught up before it becomes a voter")
 	fs.StringVar(&o.engine, "engine", "leveldb", "storage engine: "+strings.Join(storage.Names(), ", "))
+	fs.BoolVar(&o.engineSync, "engine-sync", false, "sync every engine write too (default: only the raft log is synced; after an operating system crash the engine is rebuilt from the snapshot and log)")
 	fs.StringVar(&o.requirePass, "requirepass", "", "password clients must AUTH with (default: none)")
 	fs.StringVar(&o.readLevel, "read-level", "linearizable", "default read level of new connections: linearizable or stale")
 	fs.IntVar(&o.maxBulkLen, "max-bulk-len", def.MaxBulkLen, "largest bulk string a client may send, in bytes")
@@ -93,7 +97,9 @@ func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
 	fs.Uint64Var(&o.snapThresh, "snapshot-threshold", 16384, "new raft log entries that trigger a snapshot")
 	fs.StringVar(&o.restore, "restore", "", "start a new single-node cluster from a backup FILE (GET /backup, RAFT.BACKUP; - reads stdin); the data dir must be empty")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.BoolVar(&o.pprof, "pprof", false, "serve Go's profiler on the admin API under /debug/pprof/ (behind --requirepass when set)")
 	fs.String("config", "", "YAML file of flag: value settings (flags and RIOT_* variables override it)")
+	fs.StringVar(&o.bootID, "test-boot-id", "", "TESTING ONLY: pretend the operating system's boot ID is this (a new one simulates a machine restart)")
 	fs.BoolVar(&o.unsafeReads, "test-unsafe-local-reads", false, "TESTING ONLY: serve linearizable reads from local state without a read index (not linearizable)")
 	return fs
 }
@@ -184,12 +190,12 @@ var flagGroups = []struct {
 	title string
 	flags []string
 }{
-	{"Node", []string{"node-id", "data-dir", "engine", "config", "restore", "version"}},
+	{"Node", []string{"node-id", "data-dir", "engine", "engine-sync", "config", "restore", "version"}},
 	{"Addresses", []string{"addr", "raft-addr", "gossip-addr", "http-addr", "advertise"}},
 	{"Cluster", []string{"join", "seed", "bootstrap-expect", "voters", "min-quorum", "dead-node-timeout", "stabilization", "gossip-key", "gossip-fast", "leader-wait", "snapshot-threshold"}},
 	{"Clients", []string{"requirepass", "read-level", "max-bulk-len"}},
-	{"Logging", []string{"log-level", "log-format"}},
-	{"Testing", []string{"test-unsafe-local-reads"}},
+	{"Logging", []string{"log-level", "log-format", "pprof"}},
+	{"Testing", []string{"test-unsafe-local-reads", "test-boot-id"}},
 }
 
 func printUsage(out io.Writer, fs *flag.FlagSet) {

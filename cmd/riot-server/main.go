@@ -81,7 +81,7 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	eng, err := storage.Open(o.engine, filepath.Join(o.dataDir, "engine"))
+	eng, err := storage.Open(o.engine, filepath.Join(o.dataDir, "engine"), engineOptions(o, logger))
 	if err != nil {
 		return err
 	}
@@ -157,6 +157,7 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	hc.NodeID = id
 	hc.Registry = reg
 	hc.Logger = logger
+	hc.Pprof = o.pprof
 	admin, err := httpapi.New(hc, router)
 	if err != nil {
 		return err
