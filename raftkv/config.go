@@ -66,6 +66,12 @@ type Config struct {
 	// (ErrEngineNotEmpty). Default nil.
 	RestoreFrom io.Reader
 
+	// LogStore is where the raft log and stable store live: "bolt"
+	// (raft-boltdb, Dir/raft.db; the default) or "wal" (hashicorp/raft-wal,
+	// Dir/wal/: one append and one fsync per batch; faster writes, see
+	// docs/performance.md). A data dir keeps the store it was created with.
+	LogStore string
+
 	// InMemory keeps the raft log, stable store and snapshots in memory
 	// (tests only: nothing survives the process).
 	InMemory bool
@@ -96,8 +102,17 @@ func DefaultConfig() Config {
 	}
 }
 
+// Log stores Config.LogStore names.
+const (
+	LogStoreBolt = "bolt"
+	LogStoreWAL  = "wal"
+)
+
 // Validate reports the first problem with c.
 func (c *Config) Validate() error {
+	if c.LogStore != "" && c.LogStore != LogStoreBolt && c.LogStore != LogStoreWAL {
+		return fmt.Errorf("raftkv: config: unknown log store %q (want bolt or wal)", c.LogStore)
+	}
 	switch {
 	case c.ID == "":
 		return errors.New("raftkv: config: ID is required")

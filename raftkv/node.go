@@ -27,7 +27,8 @@ type Node struct {
 	raft   *raft.Raft
 	fsm    *FSM
 	trans  raft.Transport
-	bolt   *raftboltdb.BoltStore // nil when InMemory
+	bolt   *raftboltdb.BoltStore // the log store, with LogStore bolt
+	wal    *walStore             // the log store, with LogStore wal
 	snaps  raft.SnapshotStore
 
 	reads   *readIndexer
@@ -123,6 +124,13 @@ func (n *Node) openStores() (raft.LogStore, raft.StableStore, raft.SnapshotStore
 	if err := os.MkdirAll(n.cfg.Dir, 0o755); err != nil {
 		return nil, nil, nil, fmt.Errorf("raftkv: %w", err)
 	}
+	store, err := chooseLogStore(n.cfg.Dir, n.cfg.LogStore)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if store == LogStoreWAL {
+		return n.openWAL()
+	}
 	bolt, err := raftboltdb.New(raftboltdb.Options{
 		Path: filepath.Join(n.cfg.Dir, "raft.db"),
 		BoltOptions: &bbolt.Options{
@@ -190,6 +198,9 @@ func (n *Node) closeStores() {
 	}
 	if n.bolt != nil {
 		n.bolt.Close()
+	}
+	if n.wal != nil {
+		n.wal.Close()
 	}
 }
 

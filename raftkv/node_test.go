@@ -254,6 +254,7 @@ type diskNode struct {
 	engDir  string
 	// trailingLogs overrides Config.TrailingLogs when set.
 	trailingLogs *uint64
+	logStore     string // Config.LogStore
 	// boot, when set, opens the engine with unsynced writes under this
 	// boot ID (storage.Options).
 	boot string
@@ -288,6 +289,7 @@ func (d *diskNode) config() raftkv.Config {
 	if d.trailingLogs != nil {
 		c.TrailingLogs = *d.trailingLogs
 	}
+	c.LogStore = d.logStore
 	d.logs = newLogCapture(c.Logger.Handler())
 	c.Logger = slog.New(d.logs)
 	return c
@@ -372,9 +374,17 @@ func incrN(t *testing.T, n *raftkv.Node, key string, start, count int64) {
 	}
 }
 
+// TestNodeRestart, with each log store.
 func TestNodeRestart(t *testing.T) {
+	for _, store := range []string{raftkv.LogStoreBolt, raftkv.LogStoreWAL} {
+		t.Run(store, func(t *testing.T) { testNodeRestart(t, store) })
+	}
+}
+
+func testNodeRestart(t *testing.T, store string) {
 	const first, second = 40, 25
 	d := newDiskNode(t)
+	d.logStore = store
 	n := d.mustStart()
 	incrN(t, n, "counter", 0, first)
 	apply(t, n, cmdSet("k", "v"))
@@ -401,6 +411,26 @@ func TestNodeRestart(t *testing.T) {
 	linearizable(t, n)
 	wantGet(t, n, "counter", strconv.Itoa(first+second))
 	incrN(t, n, "counter", first+second, 1)
+}
+
+// TestLogStoreKept: a data dir keeps the log store it was created with; an
+// empty LogStore opens whichever it has, another one is refused.
+func TestLogStoreKept(t *testing.T) {
+	d := newDiskNode(t)
+	d.logStore = raftkv.LogStoreWAL
+	n := d.mustStart()
+	apply(t, n, cmdSet("k", "v"))
+	d.stop()
+
+	d.logStore = raftkv.LogStoreBolt
+	if _, err := d.start(); err == nil || !strings.Contains(err.Error(), "holds a wal log store") {
+		t.Fatalf("open a wal data dir as bolt: %v, want refused", err)
+	}
+	d.stop()
+	d.logStore = ""
+	n = d.mustStart()
+	linearizable(t, n)
+	wantGet(t, n, "k", "v")
 }
 
 func TestNodeRestartAfterSnapshot(t *testing.T) {

@@ -50,6 +50,13 @@ func TestMachineRestartLosesNoAcknowledgedWrite(t *testing.T) {
 	}, "--test-boot-id", "boot-a")
 }
 
+// TestKill9LosesNoAcknowledgedWriteWAL is the same with the raft log in
+// hashicorp/raft-wal (--log-store wal).
+func TestKill9LosesNoAcknowledgedWriteWAL(t *testing.T) {
+	t.Parallel()
+	stopUnderLoad(t, (*node).Kill, (*node).Restart, "--log-store", "wal")
+}
+
 // TestSIGTERMUnderLoadLosesNoAcknowledgedWrite is the same with a graceful
 // shutdown: the node exits with code 0 while clients are writing.
 func TestSIGTERMUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {

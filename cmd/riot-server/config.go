@@ -20,6 +20,7 @@ import (
 	"github.com/riotkv/riot/cluster"
 	"github.com/riotkv/riot/gossip"
 	"github.com/riotkv/riot/httpapi"
+	"github.com/riotkv/riot/raftkv"
 	"github.com/riotkv/riot/resp"
 	"github.com/riotkv/riot/storage"
 )
@@ -32,6 +33,7 @@ type options struct {
 	raftAddr    string
 	advertise   string
 	engine      string
+	logStore    string
 	join        string
 	gossipAddr  string
 	httpAddr    string
@@ -88,6 +90,7 @@ func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&o.stabilize, "stabilization", rdef.Stabilization, "how long a new member must be healthy and caught up before it becomes a voter")
 	fs.StringVar(&o.engine, "engine", "leveldb", "storage engine: "+strings.Join(storage.Names(), ", "))
 	fs.BoolVar(&o.engineSync, "engine-sync", false, "sync every engine write too (default: only the raft log is synced; after an operating system crash the engine is rebuilt from the snapshot and log)")
+	fs.StringVar(&o.logStore, "log-store", "", "raft log store: bolt or wal (default: what the data dir holds, bolt for a new one; docs/performance.md)")
 	fs.StringVar(&o.requirePass, "requirepass", "", "password clients must AUTH with (default: none)")
 	fs.StringVar(&o.readLevel, "read-level", "linearizable", "default read level of new connections: linearizable or stale")
 	fs.IntVar(&o.maxBulkLen, "max-bulk-len", def.MaxBulkLen, "largest bulk string a client may send, in bytes")
@@ -144,6 +147,9 @@ func parseOptions(args []string, getenv func(string) string, out io.Writer) (opt
 }
 
 func (o *options) validate() error {
+	if o.logStore != "" && o.logStore != raftkv.LogStoreBolt && o.logStore != raftkv.LogStoreWAL {
+		return fmt.Errorf("unknown log store %q (want bolt or wal)", o.logStore)
+	}
 	if !contains(storage.Names(), o.engine) {
 		return fmt.Errorf("unknown engine %q (want one of %s)", o.engine, strings.Join(storage.Names(), ", "))
 	}
@@ -190,7 +196,7 @@ var flagGroups = []struct {
 	title string
 	flags []string
 }{
-	{"Node", []string{"node-id", "data-dir", "engine", "engine-sync", "config", "restore", "version"}},
+	{"Node", []string{"node-id", "data-dir", "engine", "engine-sync", "log-store", "config", "restore", "version"}},
 	{"Addresses", []string{"addr", "raft-addr", "gossip-addr", "http-addr", "advertise"}},
 	{"Cluster", []string{"join", "seed", "bootstrap-expect", "voters", "min-quorum", "dead-node-timeout", "stabilization", "gossip-key", "gossip-fast", "leader-wait", "snapshot-threshold"}},
 	{"Clients", []string{"requirepass", "read-level", "max-bulk-len"}},

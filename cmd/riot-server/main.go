@@ -90,6 +90,7 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	rc := raftkv.DefaultConfig()
 	rc.ID = id
 	rc.Dir = filepath.Join(o.dataDir, "raft")
+	rc.LogStore = o.logStore
 	rc.RaftAddr = o.raftAddr
 	if o.advertise != "" {
 		rc.Advertise = advertiseAddr(o.advertise, o.raftAddr)
