@@ -73,7 +73,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.repo, "repo", "..", "riot repository root (riot-server is built from it)")
 	fs.StringVar(&cfg.riotBin, "riot-bin", "", "use this riot-server binary instead of building one")
 	fs.StringVar(&cfg.riotRev, "riot-rev", "", "build riot-server from this git revision (git archive) instead of the work tree")
-	fs.StringVar(&systemsFlag, "systems", "riot1,riot3,etcd3,etcd1,redis", "systems to measure, in order")
+	fs.StringVar(&systemsFlag, "systems", "riot1,riot3,riot1w,riot3w,etcd3,etcd1,redis", "systems to measure, in order")
 	fs.IntVar(&cfg.clients, "clients", 64, "clients for the table rows")
 	fs.StringVar(&sweepFlag, "sweep", "1,4,16,64,128", "client counts for the throughput plot (SET and GET); empty: table rows only")
 	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "measured time of each run")
@@ -101,7 +101,7 @@ func parseFlags(args []string) (config, error) {
 			continue
 		}
 		if !known[s] {
-			return cfg, fmt.Errorf("unknown system %q: want riot1, riot3, etcd3, etcd1 or redis", s)
+			return cfg, fmt.Errorf("unknown system %q: want riot1, riot3, riot1w, riot3w, etcd3, etcd1 or redis", s)
 		}
 		cfg.systems = append(cfg.systems, s)
 	}

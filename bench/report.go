@@ -222,6 +222,16 @@ func (r *report) goals() []goal {
 		ratio(fmt.Sprintf("riot 3 nodes READONLY GET ≥ 0.6x redis GET (%d clients)", n), "riot3", wGetStale, "redis", wGet, 0.6),
 		ratio(fmt.Sprintf("riot 1 node SET ≥ 0.7x redis SET (%d clients)", n), "riot1", wSet, "redis", wSet, 0.7),
 	}
+	// The same write goals with the WAL log store, when measured.
+	if _, ok := tp("riot3w", wSet); ok {
+		gs = append(gs,
+			ratio(fmt.Sprintf("riot 3 nodes, wal: SET ≥ 4x etcd 3 members put (%d clients)", n), "riot3w", wSet, "etcd3", wSet, 4),
+			ratio(fmt.Sprintf("riot 3 nodes, wal: SET ≥ 0.5x redis SET (%d clients)", n), "riot3w", wSet, "redis", wSet, 0.5),
+			ratio("riot 3 nodes, wal: SET pipeline 16 ≥ 0.25x redis SET pipeline 16", "riot3w", wSetP16, "redis", wSetP16, 0.25))
+	}
+	if _, ok := tp("riot1w", wSet); ok {
+		gs = append(gs, ratio(fmt.Sprintf("riot 1 node, wal: SET ≥ 0.7x redis SET (%d clients)", n), "riot1w", wSet, "redis", wSet, 0.7))
+	}
 	if rec := r.recovery; rec != nil {
 		gs = append(gs,
 			goal{fmt.Sprintf("restart of a node holding %d keys serves again in < 2 s", rec.keys),

@@ -25,7 +25,7 @@ const (
 
 // system is one server setup under test.
 type system struct {
-	key   string // short id: riot1, riot3, etcd3, etcd1, redis
+	key   string // short id: riot1, riot3, riot1w, riot3w, etcd3, etcd1, redis
 	label string // row label in the report
 	proto protocol
 	nodes int
@@ -66,14 +66,17 @@ func (c *cluster) peakRSS() []int64 {
 }
 
 func systems(riotBin string) []*system {
-	riot := func(n int) func(ctx context.Context, ps *procs, s *system) (*cluster, error) {
+	riot := func(n int, flags ...string) func(ctx context.Context, ps *procs, s *system) (*cluster, error) {
 		return func(ctx context.Context, ps *procs, s *system) (*cluster, error) {
-			return startRiot(ctx, ps, s, riotBin, n)
+			return startRiot(ctx, ps, s, riotBin, n, flags...)
 		}
 	}
+	wal := []string{"--log-store", "wal"}
 	return []*system{
 		{key: "riot1", label: "riot, 1 node", proto: resp, nodes: 1, start: riot(1)},
 		{key: "riot3", label: "riot, 3 nodes", proto: resp, nodes: 3, start: riot(3)},
+		{key: "riot1w", label: "riot, 1 node, --log-store wal", proto: resp, nodes: 1, start: riot(1, wal...)},
+		{key: "riot3w", label: "riot, 3 nodes, --log-store wal", proto: resp, nodes: 3, start: riot(3, wal...)},
 		{key: "etcd3", label: "etcd 3.4, 3 members", proto: etcd, nodes: 3, start: startEtcd},
 		{key: "etcd1", label: "etcd 3.4, 1 member", proto: etcd, nodes: 1, start: startEtcd},
 		{key: "redis", label: "redis-server, appendfsync always", proto: resp, nodes: 1, start: startRedis},
@@ -86,6 +89,7 @@ type riotNode struct {
 	addr, raft, gossip string
 	dir                string
 	join               bool
+	flags              []string // more riot-server flags
 }
 
 func (n riotNode) args() []string {
@@ -96,7 +100,7 @@ func (n riotNode) args() []string {
 		// for RAFT.JOIN, as scripts/bench.sh does.
 		a = append(a, "--join", "127.0.0.1:1")
 	}
-	return a
+	return append(a, n.flags...)
 }
 
 func newRiotNode(ps *procs, prefix string, i int) (riotNode, error) {
@@ -119,7 +123,7 @@ func newRiotNode(ps *procs, prefix string, i int) (riotNode, error) {
 	}, nil
 }
 
-func startRiot(ctx context.Context, ps *procs, s *system, bin string, n int) (*cluster, error) {
+func startRiot(ctx context.Context, ps *procs, s *system, bin string, n int, flags ...string) (*cluster, error) {
 	c := &cluster{sys: s}
 	var nodes []riotNode
 	for i := range n {
@@ -127,6 +131,7 @@ func startRiot(ctx context.Context, ps *procs, s *system, bin string, n int) (*c
 		if err != nil {
 			return c, err
 		}
+		node.flags = flags
 		p, err := ps.start(node.id, bin, node.args()...)
 		if err != nil {
 			return c, err
