@@ -204,8 +204,12 @@ func CheckLinearizability(ops []Op, bankInit []int64) []*Linearizability {
 	return out
 }
 
-// maxVisualizedKeys bounds the keys drawn in a visualization.
-const maxVisualizedKeys = 10
+// maxVisualizedKeys bounds the keys drawn in a visualization, and
+// maxVisualizedOps the operations when no key fails alone.
+const (
+	maxVisualizedKeys = 10
+	maxVisualizedOps  = 20000
+)
 
 // Visualize writes porcupine's HTML visualization of the check to path,
 // with the nemesis's faults as annotations. Only the keys whose own
@@ -223,6 +227,12 @@ func (l *Linearizability) Visualize(path string, faults []FaultEvent) ([]string,
 		}
 	}
 	if len(ops) == 0 {
+		// No key fails alone (the whole check timed out): draw the whole
+		// history only when it is small; a long run's would not fit in
+		// memory (a 15-minute 5-node run's was killed by the OOM killer).
+		if len(l.ops) > maxVisualizedOps {
+			return nil, fmt.Errorf("jepsen: %s: no key fails alone and %d operations are too many to draw (at most %d)", l.Model, len(l.ops), maxVisualizedOps)
+		}
 		ops = l.ops
 	}
 	_, info := porcupine.CheckOperationsVerbose(l.model, ops, checkTimeout)
