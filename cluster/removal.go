@@ -153,6 +153,28 @@ func (r *Router) IsMember(id string) (bool, error) {
 	return false, nil
 }
 
+// StillMember reports whether the leader this node knows still has it in
+// its configuration, asked with RIOT.MEMBER. It answers true unless that
+// leader says no, and false when no other node is known as leader (the
+// caller then relies on what its own log says). A node catching up from an
+// empty data dir replays the configurations of its ID's past, a removal
+// included, before the one that added it again: its own log alone would
+// make it shut down.
+func (r *Router) StillMember(ctx context.Context) bool {
+	lid, _ := r.node.Leader()
+	if lid == "" || lid == r.node.ID() {
+		return false
+	}
+	m, ok := r.member(lid)
+	if !ok || m.ClientAddr == "" {
+		return true // cannot ask yet: the next check will
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	raw, err := r.peers.do(ctx, m.ClientAddr, appendRequest(nil, []byte("RIOT.MEMBER"), []byte(r.node.ID())))
+	return err != nil || string(raw) != ":0\r\n"
+}
+
 // NoticeRemoved handles RIOT.REMOVED id leader: the leader says this node
 // was removed. It is believed only if leader, asked at the client address
 // this node's address book holds for it, answers RIOT.MEMBER id with 0;

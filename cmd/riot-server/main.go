@@ -214,7 +214,7 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 		"raft_addr", node.RaftAddr(), "gossip_addr", g.Addr(), "http_addr", admin.Addr().String(), "data_dir", o.dataDir,
 		"engine", o.engine, "version", version)
 
-	removed := watchRemoved(ctx, node)
+	removed := watchRemoved(ctx, node, router.StillMember)
 	var runErr error
 	select {
 	case <-ctx.Done():
@@ -248,10 +248,12 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 
 // watchRemoved returns a channel closed when the cluster removes this node:
 // it was in the raft configuration since this process started and no longer
-// is, or its raft shut down by itself (a leader that removed itself). A node
+// is, and the leader it knows (if any) does not still count it
+// (Router.StillMember: a node catching up replays old removals), or its raft
+// shut down by itself (a leader that removed itself). A node
 // restarted after it left is not "removed": it never saw itself in the
 // configuration yet, and waits to be added again.
-func watchRemoved(ctx context.Context, node *raftkv.Node) <-chan struct{} {
+func watchRemoved(ctx context.Context, node *raftkv.Node, stillMember func(context.Context) bool) <-chan struct{} {
 	ch := make(chan struct{})
 	go func() {
 		member := false
@@ -263,7 +265,7 @@ func watchRemoved(ctx context.Context, node *raftkv.Node) <-chan struct{} {
 			}
 			if servers, err := node.Servers(); err == nil {
 				in := inServers(servers, node.ID())
-				if member && !in {
+				if member && !in && !stillMember(ctx) {
 					close(ch)
 					return
 				}
