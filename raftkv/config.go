@@ -108,9 +108,15 @@ const (
 	LogStoreWAL  = "wal"
 )
 
+// ValidLogStore reports whether name is a Config.LogStore value ("" picks
+// what the data dir holds).
+func ValidLogStore(name string) bool {
+	return name == "" || name == LogStoreBolt || name == LogStoreWAL
+}
+
 // Validate reports the first problem with c.
 func (c *Config) Validate() error {
-	if c.LogStore != "" && c.LogStore != LogStoreBolt && c.LogStore != LogStoreWAL {
+	if !ValidLogStore(c.LogStore) {
 		return fmt.Errorf("raftkv: config: unknown log store %q (want bolt or wal)", c.LogStore)
 	}
 	switch {

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/raft"
 	raftwal "github.com/hashicorp/raft-wal"
 	walfs "github.com/hashicorp/raft-wal/fs"
 	"github.com/hashicorp/raft-wal/metadb"
@@ -40,27 +39,16 @@ func chooseLogStore(dir, want string) (string, error) {
 }
 
 // openWAL opens hashicorp/raft-wal in Dir/wal as the log and stable store.
-func (n *Node) openWAL() (raft.LogStore, raft.StableStore, raft.SnapshotStore, error) {
+func (n *Node) openWAL() (logAndStableStore, error) {
 	dir := filepath.Join(n.cfg.Dir, "wal")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, nil, nil, fmt.Errorf("raftkv: %w", err)
+		return nil, fmt.Errorf("raftkv: %w", err)
 	}
 	w, err := openWALStore(dir, newHCLog(n.logger, "raft-wal"))
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	n.wal = w
-	logs, err := raft.NewLogCache(n.cfg.MaxAppendEntries, timedLogStore{w, &n.metrics})
-	if err != nil {
-		w.Close()
-		return nil, nil, nil, fmt.Errorf("raftkv: log cache: %w", err)
-	}
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(n.cfg.Dir, n.cfg.SnapshotRetain, newHCLog(n.logger, "snapshot"))
-	if err != nil {
-		w.Close()
-		return nil, nil, nil, fmt.Errorf("raftkv: open snapshot store: %w", err)
-	}
-	return logs, w, snaps, nil
+	return w, nil
 }
 
 // walStore is hashicorp/raft-wal opened the way Riot needs it: with the

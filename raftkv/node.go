@@ -27,9 +27,10 @@ type Node struct {
 	raft   *raft.Raft
 	fsm    *FSM
 	trans  raft.Transport
-	bolt   *raftboltdb.BoltStore // the log store, with LogStore bolt
-	wal    *walStore             // the log store, with LogStore wal
-	snaps  raft.SnapshotStore
+	// logStore is the raft log and stable store (bolt or wal); nil when
+	// InMemory.
+	logStore logAndStableStore
+	snaps    raft.SnapshotStore
 
 	reads   *readIndexer
 	leader  leaderWatch
@@ -124,13 +125,42 @@ func (n *Node) openStores() (raft.LogStore, raft.StableStore, raft.SnapshotStore
 	if err := os.MkdirAll(n.cfg.Dir, 0o755); err != nil {
 		return nil, nil, nil, fmt.Errorf("raftkv: %w", err)
 	}
-	store, err := chooseLogStore(n.cfg.Dir, n.cfg.LogStore)
+	kind, err := chooseLogStore(n.cfg.Dir, n.cfg.LogStore)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if store == LogStoreWAL {
-		return n.openWAL()
+	var store logAndStableStore
+	if kind == LogStoreWAL {
+		store, err = n.openWAL()
+	} else {
+		store, err = n.openBolt()
 	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	logs, err := raft.NewLogCache(n.cfg.MaxAppendEntries, timedLogStore{store, &n.metrics})
+	if err != nil {
+		store.Close()
+		return nil, nil, nil, fmt.Errorf("raftkv: log cache: %w", err)
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(n.cfg.Dir, n.cfg.SnapshotRetain, newHCLog(n.logger, "snapshot"))
+	if err != nil {
+		store.Close()
+		return nil, nil, nil, fmt.Errorf("raftkv: open snapshot store: %w", err)
+	}
+	n.logStore = store
+	return logs, store, snaps, nil
+}
+
+// logAndStableStore is a raft log and stable store in one (bolt or wal).
+type logAndStableStore interface {
+	raft.LogStore
+	raft.StableStore
+	Close() error
+}
+
+// openBolt opens raft-boltdb in Dir/raft.db as the log and stable store.
+func (n *Node) openBolt() (logAndStableStore, error) {
 	bolt, err := raftboltdb.New(raftboltdb.Options{
 		Path: filepath.Join(n.cfg.Dir, "raft.db"),
 		BoltOptions: &bbolt.Options{
@@ -142,20 +172,9 @@ func (n *Node) openStores() (raft.LogStore, raft.StableStore, raft.SnapshotStore
 		},
 	})
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("raftkv: open log store: %w", err)
+		return nil, fmt.Errorf("raftkv: open log store: %w", err)
 	}
-	n.bolt = bolt
-	logs, err := raft.NewLogCache(n.cfg.MaxAppendEntries, timedLogStore{bolt, &n.metrics})
-	if err != nil {
-		bolt.Close()
-		return nil, nil, nil, fmt.Errorf("raftkv: log cache: %w", err)
-	}
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(n.cfg.Dir, n.cfg.SnapshotRetain, newHCLog(n.logger, "snapshot"))
-	if err != nil {
-		bolt.Close()
-		return nil, nil, nil, fmt.Errorf("raftkv: open snapshot store: %w", err)
-	}
-	return logs, bolt, snaps, nil
+	return bolt, nil
 }
 
 func (n *Node) openTransport() error {
@@ -196,11 +215,8 @@ func (n *Node) closeStores() {
 	if c, ok := n.trans.(io.Closer); ok && n.cfg.Transport == nil {
 		c.Close()
 	}
-	if n.bolt != nil {
-		n.bolt.Close()
-	}
-	if n.wal != nil {
-		n.wal.Close()
+	if n.logStore != nil {
+		n.logStore.Close()
 	}
 }
 

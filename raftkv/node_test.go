@@ -363,6 +363,36 @@ func (d *diskNode) wantBoot(want string) string {
 	return line
 }
 
+// snapBefore and snapAfter are the INCRs writeAroundSnapshot makes before
+// and after its snapshot.
+const snapBefore, snapAfter = 30, 20
+
+// writeAroundSnapshot writes snapBefore INCRs of counter and before=1,
+// takes a snapshot when snapshot is set, then snapAfter more INCRs and
+// after=2.
+func writeAroundSnapshot(t *testing.T, n *raftkv.Node, snapshot bool) {
+	t.Helper()
+	incrN(t, n, "counter", 0, snapBefore)
+	apply(t, n, cmdSet("before", "1"))
+	if snapshot {
+		if err := n.Snapshot(); err != nil {
+			t.Fatalf("Snapshot(): %v", err)
+		}
+	}
+	incrN(t, n, "counter", snapBefore, snapAfter)
+	apply(t, n, cmdSet("after", "2"))
+}
+
+// wantAroundSnapshot checks, after a linearizable read, what
+// writeAroundSnapshot wrote.
+func wantAroundSnapshot(t *testing.T, n *raftkv.Node) {
+	t.Helper()
+	linearizable(t, n)
+	wantGet(t, n, "counter", strconv.Itoa(snapBefore+snapAfter))
+	wantGet(t, n, "before", "1")
+	wantGet(t, n, "after", "2")
+}
+
 // incrN applies n INCRs of key, checking each reply continues from start.
 func incrN(t *testing.T, n *raftkv.Node, key string, start, count int64) {
 	t.Helper()
@@ -434,25 +464,15 @@ func TestLogStoreKept(t *testing.T) {
 }
 
 func TestNodeRestartAfterSnapshot(t *testing.T) {
-	const before, after = 30, 20
 	d := newDiskNode(t)
 	n := d.mustStart()
-	incrN(t, n, "counter", 0, before)
-	apply(t, n, cmdSet("before", "1"))
-	if err := n.Snapshot(); err != nil {
-		t.Fatalf("Snapshot(): %v", err)
-	}
-	incrN(t, n, "counter", before, after)
-	apply(t, n, cmdSet("after", "2"))
+	writeAroundSnapshot(t, n, true)
 	d.stop()
 
 	n = d.mustStart()
 	d.wantBoot(logCurrent)
-	linearizable(t, n)
-	wantGet(t, n, "counter", strconv.Itoa(before+after))
-	wantGet(t, n, "before", "1")
-	wantGet(t, n, "after", "2")
-	incrN(t, n, "counter", before+after, 1)
+	wantAroundSnapshot(t, n)
+	incrN(t, n, "counter", snapBefore+snapAfter, 1)
 }
 
 // TestNodeBootEngineBehindSnapshot: the engine is replaced by an empty one
@@ -472,27 +492,17 @@ func TestNodeBootEngineBehindSnapshot(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			const before, after = 30, 20
 			d := newDiskNode(t)
 			d.trailingLogs = tc.trailing
 			n := d.mustStart()
-			incrN(t, n, "counter", 0, before)
-			apply(t, n, cmdSet("before", "1"))
-			if err := n.Snapshot(); err != nil {
-				t.Fatalf("Snapshot(): %v", err)
-			}
-			incrN(t, n, "counter", before, after)
-			apply(t, n, cmdSet("after", "2"))
+			writeAroundSnapshot(t, n, true)
 			d.stop()
 
 			d.engDir = filepath.Join(t.TempDir(), "fresh-engine")
 			n = d.mustStart()
 			d.wantBoot(tc.wantBoot)
-			linearizable(t, n)
-			wantGet(t, n, "counter", strconv.Itoa(before+after))
-			wantGet(t, n, "before", "1")
-			wantGet(t, n, "after", "2")
-			incrN(t, n, "counter", before+after, 1)
+			wantAroundSnapshot(t, n)
+			incrN(t, n, "counter", snapBefore+snapAfter, 1)
 		})
 	}
 }
@@ -517,20 +527,11 @@ func TestNodeBootAfterMachineRestart(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			const before, after = 30, 20
 			d := newDiskNode(t)
 			d.trailingLogs = tc.trailing
 			d.boot = "boot-a"
 			n := d.mustStart()
-			incrN(t, n, "counter", 0, before)
-			apply(t, n, cmdSet("before", "1"))
-			if tc.snapshot {
-				if err := n.Snapshot(); err != nil {
-					t.Fatalf("Snapshot(): %v", err)
-				}
-			}
-			incrN(t, n, "counter", before, after)
-			apply(t, n, cmdSet("after", "2"))
+			writeAroundSnapshot(t, n, tc.snapshot)
 			d.stop()
 
 			d.boot = tc.nextBoot
@@ -538,11 +539,8 @@ func TestNodeBootAfterMachineRestart(t *testing.T) {
 			if tc.wantBoot != "" {
 				d.wantBoot(tc.wantBoot)
 			}
-			linearizable(t, n)
-			wantGet(t, n, "counter", strconv.Itoa(before+after))
-			wantGet(t, n, "before", "1")
-			wantGet(t, n, "after", "2")
-			incrN(t, n, "counter", before+after, 1)
+			wantAroundSnapshot(t, n)
+			incrN(t, n, "counter", snapBefore+snapAfter, 1)
 		})
 	}
 }
@@ -551,16 +549,9 @@ func TestNodeBootAfterMachineRestart(t *testing.T) {
 // it holds a mix of old and new state; the node restores the snapshot at
 // boot whatever the engine's applied index says.
 func TestNodeBootInterruptedRestore(t *testing.T) {
-	const before, after = 30, 20
 	d := newDiskNode(t)
 	n := d.mustStart()
-	incrN(t, n, "counter", 0, before)
-	apply(t, n, cmdSet("before", "1"))
-	if err := n.Snapshot(); err != nil {
-		t.Fatalf("Snapshot(): %v", err)
-	}
-	incrN(t, n, "counter", before, after)
-	apply(t, n, cmdSet("after", "2"))
+	writeAroundSnapshot(t, n, true)
 	d.stop()
 
 	// What a restore cut short leaves: the marker, some old keys gone, some
@@ -581,14 +572,11 @@ func TestNodeBootInterruptedRestore(t *testing.T) {
 	if _, err := eng.Get([]byte("mrestoring")); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("restore marker after boot: Get err = %v, want ErrNotFound", err)
 	}
-	linearizable(t, n)
-	wantGet(t, n, "counter", strconv.Itoa(before+after))
-	wantGet(t, n, "before", "1")
-	wantGet(t, n, "after", "2")
+	wantAroundSnapshot(t, n)
 	if got, ok := nodeGet(t, n, "junk"); ok {
 		t.Errorf("Get(junk) = %q after restore, want no such key", got)
 	}
-	incrN(t, n, "counter", before+after, 1)
+	incrN(t, n, "counter", snapBefore+snapAfter, 1)
 }
 
 // TestNodeBootInterruptedRestoreNoSnapshot: with the marker set and no

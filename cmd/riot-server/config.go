@@ -147,7 +147,7 @@ func parseOptions(args []string, getenv func(string) string, out io.Writer) (opt
 }
 
 func (o *options) validate() error {
-	if o.logStore != "" && o.logStore != raftkv.LogStoreBolt && o.logStore != raftkv.LogStoreWAL {
+	if !raftkv.ValidLogStore(o.logStore) {
 		return fmt.Errorf("unknown log store %q (want bolt or wal)", o.logStore)
 	}
 	if !contains(storage.Names(), o.engine) {
