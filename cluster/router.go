@@ -235,6 +235,36 @@ func (r *Router) ProposeLocal(c *raftkv.Command) Pending {
 	return r.node.Propose(c)
 }
 
+// ProposeBatch starts several writes, as Propose (local false) or
+// ProposeLocal (local true) does each, and appends their Pendings to out.
+// On the leader they share raft entries (raftkv.Node.ProposeBatch); a
+// follower forwards each, pipelined.
+func (r *Router) ProposeBatch(ctx context.Context, cs []*raftkv.Command, local bool, out []Pending) []Pending {
+	switch {
+	case len(cs) == 1 && local:
+		return append(out, r.ProposeLocal(cs[0]))
+	case len(cs) == 1:
+		return append(out, r.Propose(ctx, cs[0]))
+	case r.node.IsLeader():
+		for i, p := range r.node.ProposeBatch(cs) {
+			if local {
+				out = append(out, p)
+			} else {
+				out = append(out, &localPending{r: r, ctx: ctx, c: cs[i], p: p})
+			}
+		}
+	case local:
+		for range cs {
+			out = append(out, failed{ErrNotLeader})
+		}
+	default:
+		for _, c := range cs {
+			out = append(out, r.forward(ctx, c))
+		}
+	}
+	return out
+}
+
 // Apply proposes c and waits for its result.
 func (r *Router) Apply(ctx context.Context, c *raftkv.Command) (raftkv.Result, error) {
 	return r.Propose(ctx, c).Wait()

@@ -13,7 +13,14 @@ import (
 type Proposal struct {
 	f   raft.ApplyFuture
 	err error
+	// i is the command's place in a batch entry; -1 when the entry holds
+	// only this command.
+	i int
 }
+
+// maxBatchEntry bounds the size of a batch entry: ProposeBatch starts
+// another entry once one holds this many bytes.
+const maxBatchEntry = 1 << 20
 
 // Propose hands c to raft without waiting for it to commit, so that many
 // proposals (from one pipeline or many connections) share raft batches.
@@ -22,7 +29,37 @@ func (n *Node) Propose(c *Command) *Proposal {
 	if err := n.fsm.Err(); err != nil {
 		return &Proposal{err: err}
 	}
-	return &Proposal{f: n.raft.Apply(c.Encode(), n.cfg.ApplyTimeout)}
+	return &Proposal{f: n.raft.Apply(c.Encode(), n.cfg.ApplyTimeout), i: -1}
+}
+
+// ProposeBatch is Propose for several commands, which it hands to raft as
+// one batch entry (more when they add up to more than maxBatchEntry
+// bytes), applied in order. It returns a Proposal per command.
+func (n *Node) ProposeBatch(cs []*Command) []*Proposal {
+	ps := make([]*Proposal, len(cs))
+	if err := n.fsm.Err(); err != nil {
+		for i := range ps {
+			ps[i] = &Proposal{err: err}
+		}
+		return ps
+	}
+	for start := 0; start < len(cs); {
+		end, size := start+1, cs[start].encodedSize()
+		for end < len(cs) && size+cs[end].encodedSize() <= maxBatchEntry {
+			size += cs[end].encodedSize()
+			end++
+		}
+		if end-start == 1 {
+			ps[start] = &Proposal{f: n.raft.Apply(cs[start].Encode(), n.cfg.ApplyTimeout), i: -1}
+		} else {
+			f := n.raft.Apply(AppendEncodeBatch(make([]byte, 0, size+16), cs[start:end]), n.cfg.ApplyTimeout)
+			for i := start; i < end; i++ {
+				ps[i] = &Proposal{f: f, i: i - start}
+			}
+		}
+		start = end
+	}
+	return ps
 }
 
 // Wait blocks until the proposal is applied or has failed. An error means
@@ -36,8 +73,16 @@ func (p *Proposal) Wait() (Result, error) {
 	if err := p.f.Error(); err != nil {
 		return Result{}, raftError(err)
 	}
-	r, ok := p.f.Response().(Result)
-	if !ok {
+	var r Result
+	switch resp := p.f.Response().(type) {
+	case Result: // a single command's, or an error for a whole batch
+		r = resp
+	case batchResult:
+		if p.i < 0 || p.i >= len(resp) {
+			return Result{}, fmt.Errorf("raftkv: batch response of %d results has none at %d", len(resp), p.i)
+		}
+		r = resp[p.i]
+	default:
 		return Result{}, fmt.Errorf("raftkv: unexpected apply response %T", p.f.Response())
 	}
 	if errors.Is(r.Err, ErrFailed) {
@@ -59,7 +104,7 @@ func (n *Node) Apply(ctx context.Context, c *Command) (Result, error) {
 	if err := n.fsm.Err(); err != nil {
 		return Result{}, err
 	}
-	p := &Proposal{f: n.raft.Apply(c.Encode(), timeout)}
+	p := &Proposal{f: n.raft.Apply(c.Encode(), timeout), i: -1}
 	type outcome struct {
 		res Result
 		err error

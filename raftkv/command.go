@@ -174,11 +174,7 @@ func (c *Command) AppendEncode(dst []byte) []byte {
 
 // Encode returns the encoding of c.
 func (c *Command) Encode() []byte {
-	n := 24
-	for _, a := range c.Args {
-		n += len(a) + binary.MaxVarintLen32
-	}
-	return c.AppendEncode(make([]byte, 0, n))
+	return c.AppendEncode(make([]byte, 0, c.encodedSize()))
 }
 
 // DecodeCommand decodes an entry written by Encode. The Args alias data.
@@ -243,4 +239,67 @@ func DecodeCommand(data []byte) (Command, error) {
 		return c, fmt.Errorf("%w: %d trailing bytes", ErrBadEntry, len(p))
 	}
 	return c, nil
+}
+
+// A batch entry carries several commands proposed together (one pipeline's
+// writes, or the writes another node forwarded in one read), applied in
+// order as one raft entry, so raft's per-entry costs (the log store,
+// replication, futures) are paid once for all of them. Every command in it
+// is applied at the entry's index.
+//
+//	version  byte  (2)
+//	count    uvarint (at least 2)
+//	count x (len uvarint, a command as AppendEncode writes it)
+const encodingBatch = 2
+
+// AppendEncodeBatch appends the batch entry of cs to dst.
+func AppendEncodeBatch(dst []byte, cs []*Command) []byte {
+	dst = append(dst, encodingBatch)
+	dst = binary.AppendUvarint(dst, uint64(len(cs)))
+	var one []byte
+	for _, c := range cs {
+		one = c.AppendEncode(one[:0])
+		dst = binary.AppendUvarint(dst, uint64(len(one)))
+		dst = append(dst, one...)
+	}
+	return dst
+}
+
+// isBatch reports whether a log entry's data is a batch entry.
+func isBatch(data []byte) bool { return len(data) > 0 && data[0] == encodingBatch }
+
+// decodeBatch returns the encoded commands of a batch entry, which alias
+// data. Each is decoded by DecodeCommand.
+func decodeBatch(data []byte) ([][]byte, error) {
+	if !isBatch(data) {
+		return nil, fmt.Errorf("%w: not a batch", ErrBadEntry)
+	}
+	p := data[1:]
+	count, n := binary.Uvarint(p)
+	if n <= 0 || count < 2 || count > uint64(len(p)) {
+		return nil, fmt.Errorf("%w: bad batch count", ErrBadEntry)
+	}
+	p = p[n:]
+	cmds := make([][]byte, count)
+	for i := range cmds {
+		l, n := binary.Uvarint(p)
+		if n <= 0 || l > uint64(len(p)-n) {
+			return nil, fmt.Errorf("%w: bad batch command %d", ErrBadEntry, i)
+		}
+		cmds[i] = p[n : n+int(l) : n+int(l)]
+		p = p[n+int(l):]
+	}
+	if len(p) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes after batch", ErrBadEntry, len(p))
+	}
+	return cmds, nil
+}
+
+// encodedSize is about the size of c's encoding (at least it).
+func (c *Command) encodedSize() int {
+	n := 3 + 4*binary.MaxVarintLen64 + binary.MaxVarintLen32
+	for _, a := range c.Args {
+		n += len(a) + binary.MaxVarintLen32
+	}
+	return n
 }

@@ -138,6 +138,13 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		if l.Type != raft.LogCommand {
 			continue
 		}
+		if isBatch(l.Data) {
+			var n int
+			res[i], n = applyBatchEntry(tx, l.Data, l.Index)
+			f.metrics.commands.Add(uint64(n))
+			continue
+		}
+		f.metrics.commands.Add(1)
 		c, err := DecodeCommand(l.Data)
 		if err != nil {
 			res[i] = Result{Err: err}
@@ -169,6 +176,30 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	f.applied.Store(last)
 	f.waiters.notify(last)
 	return res
+}
+
+// batchResult is the state machine's response to a batch entry: a Result
+// per command, in order.
+type batchResult []Result
+
+// applyBatchEntry applies the commands of a batch entry in order, all at
+// index, and returns the response and the number of commands. A malformed
+// entry gets one error Result for all of them.
+func applyBatchEntry(tx *txn, data []byte, index uint64) (any, int) {
+	cmds, err := decodeBatch(data)
+	if err != nil {
+		return Result{Err: err}, 0
+	}
+	out := make(batchResult, len(cmds))
+	for j, raw := range cmds {
+		c, err := DecodeCommand(raw)
+		if err != nil {
+			out[j] = Result{Err: err}
+			continue
+		}
+		out[j] = applyCommand(tx, &c, index)
+	}
+	return out, len(cmds)
 }
 
 // applyCommand applies one decoded command at index, at most once for a

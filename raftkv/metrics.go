@@ -31,6 +31,7 @@ var snapOps = [...]string{snapPersist: "persist", snapRestore: "restore"}
 type fsmMetrics struct {
 	batchEntries     prometheus.Histogram // entries per ApplyBatch
 	batches, entries atomic.Uint64
+	commands         atomic.Uint64 // commands applied (a batch entry holds several)
 
 	snap         [len(snapOps)]snapStats
 	snapDuration *prometheus.HistogramVec
@@ -200,6 +201,7 @@ func (n *Node) metricFields() []Field {
 		{Name: "riot_leader_changes", Value: u(n.metrics.leaderChanges.Load())},
 		{Name: "riot_apply_batches", Value: u(fm.batches.Load())},
 		{Name: "riot_apply_entries", Value: u(fm.entries.Load())},
+		{Name: "riot_apply_commands", Value: u(fm.commands.Load())},
 		{Name: "riot_log_appends", Value: u(appends)},
 		{Name: "riot_log_append_usec", Value: u(n.metrics.appendsNS.Load() / 1e3)},
 		{Name: "riot_snapshots_persisted", Value: u(fm.snap[snapPersist].ok.Load())},

@@ -143,6 +143,57 @@ func TestNodeProposeConcurrent(t *testing.T) {
 	wantGet(t, n, "counter", strconv.Itoa(writers))
 }
 
+// TestNodeProposeBatch: commands proposed together come back with their
+// own results, in order, and share log entries: one entry for small ones,
+// another once an entry would pass 1 MiB.
+func TestNodeProposeBatch(t *testing.T) {
+	n := raftkvtest.SingleNode(t, nil)
+	apply(t, n, cmdSet("ready", "1")) // the new term's entries are applied
+	// shared is how many applied commands did not need an entry of their own.
+	shared := func() int {
+		t.Helper()
+		cmds, err1 := strconv.Atoi(infoField(t, n, "riot_apply_commands"))
+		entries, err2 := strconv.Atoi(infoField(t, n, "riot_apply_entries"))
+		if err := errors.Join(err1, err2); err != nil {
+			t.Fatal(err)
+		}
+		return cmds - entries
+	}
+	before := shared()
+	cs := []*raftkv.Command{cmdIncr("n"), cmdSet("s", "x"), cmdIncr("s"), cmdIncr("n"), cmdIncr("n")}
+	ps := n.ProposeBatch(cs)
+	want := []struct {
+		int int64
+		err error
+	}{{1, nil}, {0, nil}, {0, raftkv.ErrNotInteger}, {2, nil}, {3, nil}}
+	for i, p := range ps {
+		r, err := p.Wait()
+		if err != nil {
+			t.Fatalf("command %d: Wait: %v", i, err)
+		}
+		if r.Int != want[i].int || !errors.Is(r.Err, want[i].err) {
+			t.Errorf("command %d (%s): {Int:%d Err:%v}, want {Int:%d Err:%v}", i, cs[i].Op, r.Int, r.Err, want[i].int, want[i].err)
+		}
+	}
+	if got := shared() - before; got != len(cs)-1 {
+		t.Errorf("%d small commands proposed together: %d shared an entry, want %d (one entry)", len(cs), got, len(cs)-1)
+	}
+
+	big := strings.Repeat("v", 400<<10)
+	before = shared()
+	cs = []*raftkv.Command{cmdSet("b1", big), cmdSet("b2", big), cmdSet("b3", big), cmdIncr("n")}
+	for i, p := range n.ProposeBatch(cs) {
+		if r, err := p.Wait(); err != nil || r.Err != nil {
+			t.Fatalf("command %d: %v, %v", i, err, r.Err)
+		}
+	}
+	if got := shared() - before; got != 2 {
+		t.Errorf("3 values of 400 KiB and an INCR: %d shared an entry, want 2 (two entries)", got)
+	}
+	wantGet(t, n, "b3", big)
+	wantGet(t, n, "n", "4")
+}
+
 func TestNodeReadIndex(t *testing.T) {
 	n := raftkvtest.SingleNode(t, nil)
 	apply(t, n, cmdSet("k", "v1"))

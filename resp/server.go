@@ -22,7 +22,7 @@ import (
 // it; tests may use a fake.
 type Backend interface {
 	Propose(ctx context.Context, c *raftkv.Command) cluster.Pending
-	ProposeLocal(c *raftkv.Command) cluster.Pending
+	ProposeBatch(ctx context.Context, cs []*raftkv.Command, local bool, out []cluster.Pending) []cluster.Pending
 	ReadIndexLocal(ctx context.Context) (uint64, error)
 	Following() (term uint64, leaderID string)
 	Read(ctx context.Context, lvl cluster.ReadLevel, fn func(v *raftkv.View) error) error

@@ -648,6 +648,15 @@ func TestServerPipeline(t *testing.T) {
 					}
 				}
 			}
+			shared := func() int { // writes that did not need a log entry of their own
+				t.Helper()
+				info, err := newClient(t, ts, 2).Do(context.Background(), "RAFT.INFO").Text()
+				if err != nil {
+					t.Fatalf("RAFT.INFO: %v", err)
+				}
+				return raftInfoInt(t, info, "riot_apply_commands") - raftInfoInt(t, info, "riot_apply_entries")
+			}
+			before := shared()
 			raw.send(in.String())
 			for i, w := range want {
 				got, err := raw.reply()
@@ -656,8 +665,28 @@ func TestServerPipeline(t *testing.T) {
 				}
 			}
 			raw.roundTrip("PING\r\n", "+PONG\r\n")
+			// Consecutive writes (DEL or INCR, SET, INCR) were proposed together.
+			if got := shared() - before; got < 20 {
+				t.Errorf("%d of the pipeline's 60 writes shared a log entry, want at least 20", got)
+			}
 		})
 	}
+}
+
+// raftInfoInt returns the integer field name of a RAFT.INFO reply.
+func raftInfoInt(t *testing.T, info, name string) int {
+	t.Helper()
+	for line := range strings.SplitSeq(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatalf("RAFT.INFO %s: %v", name, err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("RAFT.INFO has no %s:\n%s", name, info)
+	return 0
 }
 
 // TestServerLargePipeline writes more than the initial read buffer holds

@@ -26,8 +26,11 @@ type session struct {
 	start, end int
 
 	out     []byte         // replies not yet written
-	pending []pendingWrite // proposed writes whose replies come next
-	ctx     context.Context
+	pending []pendingWrite // writes whose replies come next
+	// batch and proposals are propose's scratch space.
+	batch     []*raftkv.Command
+	proposals []cluster.Pending
+	ctx       context.Context
 
 	// now is the time (Unix ms) of the request being executed: the time
 	// reads are made at, and the Now of the command a write proposes
@@ -89,8 +92,11 @@ func (s *session) publishState() {
 	s.mu.Unlock()
 }
 
-// pendingWrite is a proposed write and how to turn its result into a reply.
+// pendingWrite is a write and how to turn its result into a reply. It is
+// proposed (c handed over, p set) when the session drains, together with
+// the other writes read with it.
 type pendingWrite struct {
+	c     *raftkv.Command
 	p     cluster.Pending
 	reply replyFunc
 	raw   bool // reply gets Result.Err too (forwarded writes)
@@ -270,23 +276,19 @@ func (s *session) exec(args [][]byte) {
 		cmd.stats.done(start, true)
 		return
 	}
-	pw := pendingWrite{reply: reply, raw: cmd.local, stats: &cmd.stats, start: start}
 	if !cmd.local && c.Now == 0 {
 		c.Now = s.now
 	}
-	if cmd.local {
-		pw.p = s.srv.backend.ProposeLocal(c)
-	} else {
-		pw.p = s.srv.backend.Propose(s.ctx, c)
-	}
-	s.pending = append(s.pending, pw)
+	s.pending = append(s.pending, pendingWrite{c: c, reply: reply, raw: cmd.local, stats: &cmd.stats, start: start})
 	if len(s.pending) >= s.srv.cfg.MaxPipeline {
 		s.drain()
 	}
 }
 
-// drain waits for every pending write, in order, and appends its reply.
+// drain proposes the pending writes, waits for each, in order, and
+// appends its reply.
 func (s *session) drain() {
+	s.propose()
 	for i, pw := range s.pending {
 		mark := len(s.out)
 		res, err := pw.p.Wait()
@@ -302,6 +304,30 @@ func (s *session) drain() {
 		s.pending[i] = pendingWrite{}
 	}
 	s.pending = s.pending[:0]
+}
+
+// propose hands the pending writes not yet proposed to the backend:
+// consecutive writes of one kind (a client's, or forwarded ones) in one
+// call, so that they share raft entries.
+func (s *session) propose() {
+	for i := 0; i < len(s.pending); {
+		if s.pending[i].p != nil {
+			i++
+			continue
+		}
+		raw := s.pending[i].raw
+		s.batch = s.batch[:0]
+		for j := i; j < len(s.pending) && s.pending[j].p == nil && s.pending[j].raw == raw; j++ {
+			s.batch = append(s.batch, s.pending[j].c)
+		}
+		s.proposals = s.srv.backend.ProposeBatch(s.ctx, s.batch, raw, s.proposals[:0])
+		for k, p := range s.proposals {
+			s.pending[i+k].p, s.pending[i+k].c = p, nil
+		}
+		i += len(s.batch)
+		clear(s.batch)
+		clear(s.proposals)
+	}
 }
 
 // apply proposes c and waits for it; for commands that need the result
