@@ -788,8 +788,13 @@ func TestClusterCatchUpBySnapshot(t *testing.T) {
 	t.Parallel()
 	const (
 		keys    = 100000
-		perMSET = 4 // 25000 raft entries: more than the 10240 kept after a snapshot
+		perMSET = 4
 		batch   = 1000
+		// Pipelined writes share log entries, so the keys take few. pad
+		// single SETs, each an entry of its own, make the log longer than
+		// the 10240 entries kept after a snapshot.
+		pad     = 11000
+		writers = 32
 	)
 	flags := []string{"--snapshot-threshold", "1000"}
 	nodes := startCluster(t, 3, flags...)
@@ -818,6 +823,23 @@ func TestClusterCatchUpBySnapshot(t *testing.T) {
 			}
 		}
 	}
+	var wg sync.WaitGroup
+	padErr := make(chan error, writers)
+	for w := range writers {
+		wg.Go(func() { // one command at a time on a connection: an entry each
+			for i := w; i < pad; i += writers {
+				if err := c.Set(ctx, key("pad", i), "x", 0).Err(); err != nil {
+					padErr <- fmt.Errorf("SET %s: %w", key("pad", i), err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(padErr)
+	for err := range padErr {
+		t.Fatal(err)
+	}
 	loaded := time.Since(begin)
 	if got, err := c.Do(ctx, "RAFT.SNAPSHOT").Text(); err != nil || got != "OK" {
 		t.Fatalf("RAFT.SNAPSHOT on leader = %q, %v; want OK", got, err)
@@ -826,7 +848,10 @@ func TestClusterCatchUpBySnapshot(t *testing.T) {
 	if err != nil || snapIndex == 0 {
 		t.Fatalf("leader last_snapshot_index = %d, %v; want > 0", snapIndex, err)
 	}
-	t.Logf("wrote %d keys in %s; leader snapshot at index %d", keys, loaded.Round(time.Millisecond), snapIndex)
+	if snapIndex < pad {
+		t.Fatalf("leader snapshot at index %d: the log is shorter than the %d single SETs", snapIndex, pad)
+	}
+	t.Logf("wrote %d keys in %s; leader snapshot at index %d", keys+pad, loaded.Round(time.Millisecond), snapIndex)
 
 	joined := time.Now()
 	n4 := addNode(t, nodes[1], memberID(4), true, flags...)
@@ -844,8 +869,8 @@ func TestClusterCatchUpBySnapshot(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if n != keys {
-			return fmt.Errorf("READONLY DBSIZE on %s = %d, want %d", n4.NodeID, n, keys)
+		if n != keys+pad {
+			return fmt.Errorf("READONLY DBSIZE on %s = %d, want %d", n4.NodeID, n, keys+pad)
 		}
 		return nil
 	})
@@ -862,8 +887,8 @@ func TestClusterCatchUpBySnapshot(t *testing.T) {
 	if got, err := c4.Get(ctx, key("snap", 12345)).Result(); err != nil || got != value("snap", 12345) {
 		t.Errorf("GET via %s = %q, %v; want %q", n4.NodeID, got, err, value("snap", 12345))
 	}
-	if got, err := c4.DBSize(ctx).Result(); err != nil || got != keys {
-		t.Errorf("DBSIZE via %s = %d, %v; want %d", n4.NodeID, got, err, keys)
+	if got, err := c4.DBSize(ctx).Result(); err != nil || got != keys+pad {
+		t.Errorf("DBSIZE via %s = %d, %v; want %d", n4.NodeID, got, err, keys+pad)
 	}
 	// It caught up by snapshot: raft installed the leader's snapshot and
 	// the state machine restored it.

@@ -171,8 +171,9 @@ func TestMetrics(t *testing.T) {
 	exactly("riot_forwarded_total", sets, "kind", "write")
 	grew("riot_forwarded_total", 1, "kind", "read_index")
 	exactly("riot_forward_errors_total", 0, "kind", "write")
-	grew("riot_raft_applied_index", sets)
-	grew("riot_raft_commit_index", sets)
+	// The pipelined SETs share log entries (at least one).
+	grew("riot_raft_applied_index", 1)
+	grew("riot_raft_commit_index", 1)
 	counted(before, after, f.NodeID, "riot_raft_apply_batch_entries", 1)
 	counted(before, after, f.NodeID, "riot_raft_log_append_duration_seconds", 1)
 	grew("riot_connections_total", 1)
