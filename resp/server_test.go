@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -671,6 +672,54 @@ func TestServerPipeline(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestServerRepliesWhileReading: writes sent one at a time, without
+// waiting for replies, are answered in order while the session goes on
+// reading (handed to the replier); a read after them sees them all; writes
+// in flight when the client stops sending are still answered.
+func TestServerRepliesWhileReading(t *testing.T) {
+	ts := startServer(t, nil)
+	raw := dialRaw(t, ts)
+	const n = 300
+	var want []string
+	for i := 1; i <= n; i++ {
+		raw.send(mbulk("INCR", "c"))
+		want = append(want, ":"+strconv.Itoa(i)+"\r\n")
+		switch {
+		case i%100 == 0:
+			raw.send(mbulk("GET", "c"))
+			want = append(want, string(appendBulkString(nil, strconv.Itoa(i))))
+		case i%70 == 0:
+			raw.send(mbulk("INCR", "not-a-number-key") + mbulk("SET", "not-a-number-key", "x") + mbulk("INCR", "not-a-number-key"))
+			want = append(want, ":1\r\n", "+OK\r\n", "-"+textNotInteger+"\r\n")
+			raw.send(mbulk("DEL", "not-a-number-key"))
+			want = append(want, ":1\r\n")
+		}
+	}
+	for i, w := range want {
+		got, err := raw.reply()
+		if err != nil || string(got) != w {
+			t.Fatalf("reply %d = %q, %v; want %q", i, got, err, w)
+		}
+	}
+
+	// A client that stops writing (half-closes) with writes in flight
+	// still gets every reply before the server closes the connection.
+	last := dialRaw(t, ts)
+	for range n {
+		last.send(mbulk("INCR", "late"))
+	}
+	if err := last.conn.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatalf("CloseWrite: %v", err)
+	}
+	for i := 1; i <= n; i++ {
+		if got, err := last.reply(); err != nil || string(got) != ":"+strconv.Itoa(i)+"\r\n" {
+			t.Fatalf("after half-close: reply %d = %q, %v; want :%d", i, got, err, i)
+		}
+	}
+	last.expectClosed(fmt.Sprintf("%d INCRs and a half-close", n))
+	raw.roundTrip("PING\r\n", "+PONG\r\n")
 }
 
 // raftInfoInt returns the integer field name of a RAFT.INFO reply.

@@ -32,6 +32,17 @@ type session struct {
 	proposals []cluster.Pending
 	ctx       context.Context
 
+	// When the input runs out with writes pending, handOff passes them to
+	// the replier goroutine (replyLoop, started on first use), which waits
+	// for them in order and writes their replies while the session reads
+	// and proposes what comes next: a connection that carries many
+	// clients' writes (a follower's forwarding connection) never waits for
+	// one batch to commit before it proposes the next. From handOff until
+	// awaitReplies returns, the replier owns out.
+	replies   chan replyBatch
+	replying  sync.WaitGroup // batches handed off and not yet replied to
+	handedOff bool           // the replier may own out (session goroutine only)
+
 	// now is the time (Unix ms) of the request being executed: the time
 	// reads are made at, and the Now of the command a write proposes
 	// (relative TTLs become deadlines from it).
@@ -125,6 +136,10 @@ func (s *session) interrupt() { _ = s.conn.SetReadDeadline(time.Now()) }
 // request in it (writes are proposed together), write all replies, repeat.
 func (s *session) serve() {
 	defer func() {
+		s.awaitReplies()
+		if s.replies != nil {
+			close(s.replies)
+		}
 		s.conn.Close()
 		s.srv.removeSession(s)
 	}()
@@ -137,7 +152,12 @@ func (s *session) serve() {
 			}
 			return
 		}
-		if err := s.flush(); err != nil || s.quit || s.srv.closing.Load() {
+		if !s.handedOff {
+			if err := s.flush(); err != nil {
+				return
+			}
+		}
+		if s.quit || s.srv.closing.Load() {
 			return
 		}
 		if err := s.fill(); err != nil {
@@ -150,14 +170,20 @@ func (s *session) serve() {
 }
 
 // runBuffered executes every complete request in the buffer.
-func (s *session) runBuffered() error {
+func (s *session) runBuffered() (err error) {
 	if s.start == s.end {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.CommandTimeout)
-	defer cancel()
 	s.ctx = ctx
-	defer s.drain()
+	defer func() {
+		if err == nil && !s.quit && len(s.pending) > 0 {
+			s.handOff(cancel) // cancelled once the writes are answered
+			return
+		}
+		s.drain()
+		cancel()
+	}()
 	for s.start < s.end && !s.quit {
 		lim := limits{maxBulk: s.srv.maxBulkLen(), maxArgs: maxMultibulkLen}
 		if !s.authed {
@@ -285,11 +311,63 @@ func (s *session) exec(args [][]byte) {
 	}
 }
 
-// drain proposes the pending writes, waits for each, in order, and
-// appends its reply.
+// drain waits for the replies handed off, then proposes the pending
+// writes, waits for each, in order, and appends its reply.
 func (s *session) drain() {
+	s.awaitReplies()
 	s.propose()
-	for i, pw := range s.pending {
+	s.reply(s.pending)
+	s.pending = s.pending[:0]
+}
+
+// replyBatch is writes handed to the replier, and the cancel of the
+// context they were proposed with.
+type replyBatch struct {
+	writes []pendingWrite
+	cancel context.CancelFunc
+}
+
+// handOff proposes the pending writes and passes them to the replier.
+func (s *session) handOff(cancel context.CancelFunc) {
+	s.propose()
+	if s.replies == nil {
+		s.replies = make(chan replyBatch, 4)
+		go s.replyLoop()
+	}
+	s.replying.Add(1)
+	s.handedOff = true
+	s.replies <- replyBatch{writes: s.pending, cancel: cancel}
+	s.pending = make([]pendingWrite, 0, cap(s.pending))
+}
+
+// awaitReplies returns once every write handed off is answered; out is
+// the session's again.
+func (s *session) awaitReplies() {
+	if s.handedOff {
+		s.replying.Wait()
+		s.handedOff = false
+	}
+}
+
+// replyLoop answers the batches handOff passes, in order, writing when no
+// other batch is waiting. A failed write closes the connection, which
+// ends the session.
+func (s *session) replyLoop() {
+	for b := range s.replies {
+		s.reply(b.writes)
+		b.cancel()
+		if len(s.replies) == 0 {
+			if err := s.flush(); err != nil {
+				s.conn.Close()
+			}
+		}
+		s.replying.Done()
+	}
+}
+
+// reply waits for each of ws, in order, and appends its reply to out.
+func (s *session) reply(ws []pendingWrite) {
+	for i, pw := range ws {
 		mark := len(s.out)
 		res, err := pw.p.Wait()
 		switch {
@@ -301,9 +379,8 @@ func (s *session) drain() {
 			pw.reply(s, res)
 		}
 		pw.stats.done(pw.start, isErrorReply(s.out, mark))
-		s.pending[i] = pendingWrite{}
+		ws[i] = pendingWrite{}
 	}
-	s.pending = s.pending[:0]
 }
 
 // propose hands the pending writes not yet proposed to the backend:
