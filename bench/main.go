@@ -179,10 +179,15 @@ func compare(ctx context.Context, cfg config) error {
 	rep := newReport(cfg)
 	value := []byte(strings.Repeat("x", cfg.valueSize))
 	all := systems(bin)
-	for _, key := range cfg.systems {
-		i := slices.IndexFunc(all, func(s *system) bool { return s.key == key })
-		if err := measureSystem(ctx, cfg, ps, all[i], value, rep); err != nil {
-			return err
+	// Rounds: every system once per round, so that a drift of the
+	// machine (a cloud disk's fsyncs slow down after a while of heavy use)
+	// weighs on every system alike and the ratios hold.
+	for round := range cfg.runs {
+		for _, key := range cfg.systems {
+			i := slices.IndexFunc(all, func(s *system) bool { return s.key == key })
+			if err := measureSystem(ctx, cfg, ps, all[i], value, rep, round); err != nil {
+				return err
+			}
 		}
 	}
 	if cfg.recKeys > 0 {
@@ -221,8 +226,11 @@ func buildRiot(ctx context.Context, cfg config, dir string) (string, error) {
 	return bin, nil
 }
 
-func measureSystem(ctx context.Context, cfg config, ps *procs, s *system, value []byte, rep *report) error {
-	logf("%s: starting", s.label)
+// measureSystem starts s, preloads it, runs each workload once (the
+// round'th run; the half-rate pass at half the median peak so far) and
+// stops it.
+func measureSystem(ctx context.Context, cfg config, ps *procs, s *system, value []byte, rep *report, round int) error {
+	logf("%s: starting (round %d of %d)", s.label, round+1, cfg.runs)
 	c, err := s.start(ctx, ps, s)
 	defer c.stop()
 	if err != nil {
@@ -242,32 +250,33 @@ func measureSystem(ctx context.Context, cfg config, ps *procs, s *system, value 
 		}
 		for _, n := range counts {
 			spec := loadSpec{clients: n, duration: cfg.duration, warmup: cfg.warmup, keys: cfg.keys, value: value}
-			for r := range cfg.runs {
-				smp, err := runLoad(ctx, c, w, spec)
-				if aerr := c.alive(); aerr != nil {
-					return aerr
-				}
-				if err != nil {
-					return err
-				}
-				logf("%s | %s | %d clients | run %d: %s", s.label, w.labelFor(s), n, r+1, smp)
-				rep.add(s, w, n, false, smp)
+			smp, err := runLoad(ctx, c, w, spec)
+			if aerr := c.alive(); aerr != nil {
+				return aerr
 			}
+			if err != nil {
+				return err
+			}
+			logf("%s | %s | %d clients | run %d: %s", s.label, w.labelFor(s), n, round+1, smp)
+			rep.add(s, w, n, false, smp)
 			if !cfg.half || n != cfg.clients {
 				continue
 			}
 			spec.rate = rep.peak(s, w, n) / 2
-			for r := range cfg.runs {
-				smp, err := runLoad(ctx, c, w, spec)
-				if err != nil {
-					return err
-				}
-				logf("%s | %s | %d clients at %.0f/s | run %d: %s", s.label, w.labelFor(s), n, spec.rate, r+1, smp)
-				rep.add(s, w, n, true, smp)
+			smp, err = runLoad(ctx, c, w, spec)
+			if err != nil {
+				return err
 			}
+			logf("%s | %s | %d clients at %.0f/s | run %d: %s", s.label, w.labelFor(s), n, spec.rate, round+1, smp)
+			rep.add(s, w, n, true, smp)
 		}
 	}
-	rep.rss[s.key] = c.peakRSS()
+	for i, v := range c.peakRSS() { // the largest over the rounds
+		if i == len(rep.rss[s.key]) {
+			rep.rss[s.key] = append(rep.rss[s.key], v)
+		}
+		rep.rss[s.key][i] = max(rep.rss[s.key][i], v)
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package raftkv
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/hashicorp/raft"
@@ -151,6 +152,39 @@ func FuzzDecodeBatch(f *testing.F) {
 		again, err := decodeBatch(AppendEncodeBatch(nil, cs))
 		if err != nil || len(again) != len(raw) {
 			t.Fatalf("re-encoding %d commands of %x: %d commands, %v", len(raw), data, len(again), err)
+		}
+	})
+}
+
+// BenchmarkBatchEntry encodes and decodes a batch entry of 16 SETs of 100
+// bytes (one pipeline), the per-command work a batch entry adds.
+func BenchmarkBatchEntry(b *testing.B) {
+	cs := make([]*Command, 16)
+	for i := range cs {
+		cs[i] = &Command{Op: OpSet, Args: [][]byte{fmt.Appendf(nil, "key:%06d", i), bytes.Repeat([]byte("v"), 100)}, Now: 1_700_000_000_000}
+	}
+	data := AppendEncodeBatch(nil, cs)
+	b.Run("encode", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(data)))
+		buf := make([]byte, 0, len(data))
+		for b.Loop() {
+			buf = AppendEncodeBatch(buf[:0], cs)
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			raw, err := decodeBatch(data)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, r := range raw {
+				if _, err := DecodeCommand(r); err != nil {
+					b.Fatal(err)
+				}
+			}
 		}
 	})
 }
