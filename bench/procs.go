@@ -59,6 +59,13 @@ func (ps *procs) port() (int, error) {
 	return 0, errors.New("bench: no free loopback port")
 }
 
+// dataDir returns a new empty directory for name's data: every start of a
+// system (one per round) begins from nothing, never from an earlier
+// round's state (a raft or etcd member would find its old peers there).
+func (ps *procs) dataDir(name string) (string, error) {
+	return os.MkdirTemp(ps.dir, name+"-data-")
+}
+
 // start runs bin with args; its stdout and stderr go to DIR/name.log.
 func (ps *procs) start(name, bin string, args ...string) (*proc, error) {
 	logPath := filepath.Join(ps.dir, name+".log")

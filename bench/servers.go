@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -113,12 +111,16 @@ func newRiotNode(ps *procs, prefix string, i int) (riotNode, error) {
 		ports[j] = p
 	}
 	id := fmt.Sprintf("%s-n%d", prefix, i+1)
+	dir, err := ps.dataDir(id)
+	if err != nil {
+		return riotNode{}, err
+	}
 	return riotNode{
 		id:     id,
 		addr:   fmt.Sprintf("127.0.0.1:%d", ports[0]),
 		raft:   fmt.Sprintf("127.0.0.1:%d", ports[1]),
 		gossip: fmt.Sprintf("127.0.0.1:%d", ports[2]),
-		dir:    filepath.Join(ps.dir, id),
+		dir:    dir,
 		join:   i > 0,
 	}, nil
 }
@@ -184,8 +186,8 @@ func startRedis(ctx context.Context, ps *procs, s *system) (*cluster, error) {
 	if err != nil {
 		return c, err
 	}
-	dir := filepath.Join(ps.dir, "redis")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	dir, err := ps.dataDir("redis")
+	if err != nil {
 		return c, err
 	}
 	p, err := ps.start("redis", "redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
@@ -219,9 +221,13 @@ func startEtcd(ctx context.Context, ps *procs, s *system) (*cluster, error) {
 		initial = append(initial, m.name+"="+m.peer)
 	}
 	for _, m := range ms {
+		dir, err := ps.dataDir(m.name)
+		if err != nil {
+			return c, err
+		}
 		// Defaults otherwise (fsync on, serializable=false reads); a bigger
 		// backend quota so repeated runs never hit the 2 GiB NOSPACE alarm.
-		p, err := ps.start(m.name, "etcd", "--name", m.name, "--data-dir", filepath.Join(ps.dir, m.name),
+		p, err := ps.start(m.name, "etcd", "--name", m.name, "--data-dir", dir,
 			"--listen-client-urls", m.client, "--advertise-client-urls", m.client,
 			"--listen-peer-urls", m.peer, "--initial-advertise-peer-urls", m.peer,
 			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new",
