@@ -226,25 +226,13 @@ func (r *Router) Propose(ctx context.Context, c *raftkv.Command) Pending {
 	return r.forward(ctx, c)
 }
 
-// ProposeLocal proposes c on this node only: ErrNotLeader when it does not
-// lead. It serves writes other nodes forwarded here.
-func (r *Router) ProposeLocal(c *raftkv.Command) Pending {
-	if !r.node.IsLeader() {
-		return failed{ErrNotLeader}
-	}
-	return r.node.Propose(c)
-}
-
-// ProposeBatch starts several writes, as Propose (local false) or
-// ProposeLocal (local true) does each, and appends their Pendings to out.
-// On the leader they share raft entries (raftkv.Node.ProposeBatch); a
-// follower forwards each, pipelined.
+// ProposeBatch starts several writes and appends their Pendings to out.
+// On the leader they share raft entries (raftkv.Node.ProposeBatch). local
+// (writes other nodes forwarded here) proposes on this node only:
+// ErrNotLeader when it does not lead; otherwise a follower forwards each
+// write to the leader, pipelined, as Propose does.
 func (r *Router) ProposeBatch(ctx context.Context, cs []*raftkv.Command, local bool, out []Pending) []Pending {
 	switch {
-	case len(cs) == 1 && local:
-		return append(out, r.ProposeLocal(cs[0]))
-	case len(cs) == 1:
-		return append(out, r.Propose(ctx, cs[0]))
 	case r.node.IsLeader():
 		for i, p := range r.node.ProposeBatch(cs) {
 			if local {

@@ -45,12 +45,16 @@ func (n *Node) ProposeBatch(cs []*Command) []*Proposal {
 	}
 	for start := 0; start < len(cs); {
 		end, size := start+1, cs[start].encodedSize()
-		for end < len(cs) && size+cs[end].encodedSize() <= maxBatchEntry {
-			size += cs[end].encodedSize()
+		for end < len(cs) {
+			next := cs[end].encodedSize()
+			if size+next > maxBatchEntry {
+				break
+			}
+			size += next
 			end++
 		}
 		if end-start == 1 {
-			ps[start] = &Proposal{f: n.raft.Apply(cs[start].Encode(), n.cfg.ApplyTimeout), i: -1}
+			ps[start] = n.Propose(cs[start]) // an entry of its own, as before batches
 		} else {
 			f := n.raft.Apply(AppendEncodeBatch(make([]byte, 0, size+16), cs[start:end]), n.cfg.ApplyTimeout)
 			for i := start; i < end; i++ {

@@ -383,18 +383,14 @@ func (s *session) reply(ws []pendingWrite) {
 	}
 }
 
-// propose hands the pending writes not yet proposed to the backend:
+// propose hands the pending writes (none is proposed yet) to the backend:
 // consecutive writes of one kind (a client's, or forwarded ones) in one
 // call, so that they share raft entries.
 func (s *session) propose() {
 	for i := 0; i < len(s.pending); {
-		if s.pending[i].p != nil {
-			i++
-			continue
-		}
 		raw := s.pending[i].raw
 		s.batch = s.batch[:0]
-		for j := i; j < len(s.pending) && s.pending[j].p == nil && s.pending[j].raw == raw; j++ {
+		for j := i; j < len(s.pending) && s.pending[j].raw == raw; j++ {
 			s.batch = append(s.batch, s.pending[j].c)
 		}
 		s.proposals = s.srv.backend.ProposeBatch(s.ctx, s.batch, raw, s.proposals[:0])

@@ -13,16 +13,7 @@ n=${1:-20000}
 pipeline=${2:-1}
 bin=${3:-}
 ./scripts/deps.sh
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+. scripts/lib.sh
 until_ok() { # what, command...: until the command prints OK or PONG
   local what=$1; shift
   for _ in $(seq 1 200); do
