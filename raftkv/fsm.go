@@ -34,6 +34,16 @@ type FSM struct {
 
 	failed atomic.Pointer[error] // set once a storage write fails
 
+	// volatile holds every user key whose stored value has a deadline
+	// (those in the expiry index), so that put reads the old value only
+	// for them (see txn.put). It may hold a few keys more, which only costs
+	// a read; nil means not known, and put always reads. It is rebuilt from
+	// the expiry index at boot and after every restore, and used only by
+	// the goroutine that applies (and restores), which raft guarantees is
+	// one. Its memory grows with the keys that have a deadline, as Redis's
+	// expires dictionary does.
+	volatile map[string]struct{}
+
 	metrics *fsmMetrics
 }
 
@@ -57,7 +67,35 @@ func NewFSM(eng storage.Engine, logger *slog.Logger) (*FSM, error) {
 		return nil, err
 	}
 	f.clock.Store(clock)
+	if f.volatile, err = scanVolatile(eng); err != nil {
+		return nil, err
+	}
 	return f, nil
+}
+
+// scanVolatile returns the keys in r's expiry index.
+func scanVolatile(r storage.Reader) (map[string]struct{}, error) {
+	keys := make(map[string]struct{})
+	it := r.NewIterator(storage.PrefixRange(expirePrefix))
+	for it.Next() {
+		if _, user, ok := splitExpireKey(it.Key()); ok {
+			keys[string(user)] = struct{}{}
+		}
+	}
+	if err := it.Close(); err != nil {
+		return nil, fmt.Errorf("raftkv: read expiry index: %w", err)
+	}
+	return keys, nil
+}
+
+// rescanVolatile rebuilds the volatile set after the engine was rewritten;
+// when the index cannot be read the set is not known.
+func (f *FSM) rescanVolatile() {
+	keys, err := scanVolatile(f.eng)
+	if err != nil {
+		f.logger.Warn("volatile keys not known, SET reads every old value", "err", err)
+	}
+	f.volatile = keys
 }
 
 func readClock(r storage.Reader) (int64, error) {
@@ -129,7 +167,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	applied := f.applied.Load()
 	last := applied
 	clock := f.clock.Load()
-	tx := newTxn(f.eng, clock)
+	tx := newTxn(f.eng, clock, f.volatile)
 	for i, l := range logs {
 		if l.Index <= applied {
 			continue // already in the engine: replayed after a restart

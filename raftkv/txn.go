@@ -24,10 +24,14 @@ type txn struct {
 	// index is the raft index of the entry being applied: the version
 	// put stamps on every value it writes.
 	index uint64
+
+	// volatile is the state machine's set of keys that may have a deadline
+	// (see FSM.volatile); put and remove keep it in step. nil: not known.
+	volatile map[string]struct{}
 }
 
-func newTxn(eng storage.Reader, clock int64) *txn {
-	return &txn{eng: eng, overlay: make(map[string][]byte), now: clock, clock: clock}
+func newTxn(eng storage.Reader, clock int64, volatile map[string]struct{}) *txn {
+	return &txn{eng: eng, overlay: make(map[string][]byte), now: clock, clock: clock, volatile: volatile}
 }
 
 // begin starts applying c: it sets the time the command runs at.
@@ -101,10 +105,19 @@ func (t *txn) getString(key []byte) (value, bool, error) {
 
 // put stores v at key, replacing whatever is there, and keeps the expiry
 // index in step. A v whose deadline has already passed deletes the key.
+//
+// The old value matters only for its deadline (its expiry index entry goes)
+// and for a v that is already expired. A value without a deadline written
+// over a key outside the volatile set, which is most SETs, skips the read:
+// the old value, if any, has no deadline and no index entry.
 func (t *txn) put(key []byte, v value) error {
-	old, had, err := t.load(key)
-	if err != nil {
-		return err
+	var old value
+	var had bool
+	if v.expireAt != 0 || t.mayHaveDeadline(key) {
+		var err error
+		if old, had, err = t.load(key); err != nil {
+			return err
+		}
 	}
 	if v.expired(t.now) {
 		if had {
@@ -124,7 +137,29 @@ func (t *txn) put(key []byte, v value) error {
 	if v.expireAt != 0 && (!had || old.expireAt != v.expireAt) {
 		t.putRaw(expireKey(v.expireAt, key), nil)
 	}
+	t.markVolatile(key, v.expireAt != 0)
 	return nil
+}
+
+// mayHaveDeadline reports whether the stored value of key may have a
+// deadline: true unless the volatile set is known and lacks key.
+func (t *txn) mayHaveDeadline(key []byte) bool {
+	if t.volatile == nil {
+		return true
+	}
+	_, ok := t.volatile[string(key)]
+	return ok
+}
+
+// markVolatile records whether key's value now has a deadline.
+func (t *txn) markVolatile(key []byte, has bool) {
+	switch {
+	case t.volatile == nil:
+	case has:
+		t.volatile[string(key)] = struct{}{}
+	default:
+		delete(t.volatile, string(key))
+	}
 }
 
 // putString stores a string value.
@@ -151,4 +186,5 @@ func (t *txn) remove(key []byte, v value) {
 	if v.expireAt != 0 {
 		t.delRaw(expireKey(v.expireAt, key))
 	}
+	t.markVolatile(key, false)
 }
