@@ -263,14 +263,30 @@ func (r *Router) leaderAddr(ctx context.Context) (addr string, self bool, err er
 	}
 }
 
+// member returns id's address book entry. It remembers the last one read
+// for as long as the address book's version stays the same: every
+// forwarded write asks for the leader's.
 func (r *Router) member(id string) (raftkv.Member, bool) {
+	version := r.node.FSM().MembersVersion()
+	if c := r.lastMember.Load(); c != nil && c.m.ID == id && c.version == version {
+		return c.m, true
+	}
 	v, release := r.node.FSM().View()
 	defer release()
 	m, ok, err := v.Member(id)
 	if err != nil {
 		r.logger.Warn("read address book", "id", id, "err", err)
 	}
+	if ok {
+		r.lastMember.Store(&memberAt{m: m, version: version})
+	}
 	return m, ok
+}
+
+// memberAt is an address book entry read at an address book version.
+type memberAt struct {
+	m       raftkv.Member
+	version uint64
 }
 
 // call sends args to the leader and returns its raw reply, retrying while

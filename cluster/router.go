@@ -139,7 +139,8 @@ type Router struct {
 
 	clientID   uint64 // identifies this router's forwarded requests
 	seq        atomic.Uint64
-	clientAddr string // this node's RESP address, set by Start
+	clientAddr string                   // this node's RESP address, set by Start
+	lastMember atomic.Pointer[memberAt] // see Router.member
 
 	remoteIndex *coalescer     // read indexes asked of the leader
 	metrics     routerMetrics  // forwarded requests (metrics.go)

@@ -44,6 +44,10 @@ type FSM struct {
 	// expires dictionary does.
 	volatile map[string]struct{}
 
+	// members counts the batches and restores that may have changed the
+	// address book (see MembersVersion).
+	members atomic.Uint64
+
 	metrics *fsmMetrics
 }
 
@@ -88,14 +92,16 @@ func scanVolatile(r storage.Reader) (map[string]struct{}, error) {
 	return keys, nil
 }
 
-// rescanVolatile rebuilds the volatile set after the engine was rewritten;
-// when the index cannot be read the set is not known.
-func (f *FSM) rescanVolatile() {
+// rewritten updates what the state machine keeps in memory about the
+// engine after a restore rewrote it: the volatile set (not known when the
+// index cannot be read) and the address book's version.
+func (f *FSM) rewritten() {
 	keys, err := scanVolatile(f.eng)
 	if err != nil {
 		f.logger.Warn("volatile keys not known, SET reads every old value", "err", err)
 	}
 	f.volatile = keys
+	f.members.Add(1)
 }
 
 func readClock(r storage.Reader) (int64, error) {
@@ -212,9 +218,17 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	}
 	f.clock.Store(tx.clock)
 	f.applied.Store(last)
+	if tx.membersChanged {
+		f.members.Add(1)
+	}
 	f.waiters.notify(last)
 	return res
 }
+
+// MembersVersion changes whenever an applied batch or a restore may have
+// changed the address book (after the change is readable), so a reader may
+// cache an address read when the version was v for as long as it stays v.
+func (f *FSM) MembersVersion() uint64 { return f.members.Load() }
 
 // batchResult is the state machine's response to a batch entry: a Result
 // per command, in order.

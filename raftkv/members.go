@@ -47,6 +47,7 @@ func applySetMember(tx *txn, c *Command) Result {
 		return argError(c, "id, raft address, client address")
 	}
 	tx.putRaw(memberKey(c.Args[0]), encodeMember(c.Args[1], c.Args[2]))
+	tx.membersChanged = true
 	return Result{}
 }
 
@@ -55,6 +56,7 @@ func applyDelMember(tx *txn, c *Command) Result {
 		return argError(c, "id")
 	}
 	tx.delRaw(memberKey(c.Args[0]))
+	tx.membersChanged = true
 	return Result{}
 }
 

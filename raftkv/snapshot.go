@@ -168,7 +168,7 @@ func (f *FSM) restore(r io.Reader) (uint64, error) { return f.load(r, nil) }
 // applied index is the stream's, at least 1), and the restore marker stays:
 // the caller removes it once the new cluster's first snapshot is on disk.
 func (f *FSM) load(r io.Reader, imp *importer) (uint64, error) {
-	defer f.rescanVolatile() // whatever the engine holds now, done or not
+	defer f.rewritten() // whatever the engine holds now, done or not
 	br := bufio.NewReaderSize(r, 64<<10)
 	hdr := make([]byte, len(snapMagic)+1)
 	if _, err := io.ReadFull(br, hdr); err != nil {

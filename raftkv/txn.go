@@ -28,6 +28,8 @@ type txn struct {
 	// volatile is the state machine's set of keys that may have a deadline
 	// (see FSM.volatile); put and remove keep it in step. nil: not known.
 	volatile map[string]struct{}
+	// membersChanged is set by a command that writes the address book.
+	membersChanged bool
 }
 
 func newTxn(eng storage.Reader, clock int64, volatile map[string]struct{}) *txn {

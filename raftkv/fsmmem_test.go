@@ -161,3 +161,30 @@ func wantVolatile(t testing.TB, f *FSM) {
 		}
 	}
 }
+
+// TestMembersVersion: the address book's version moves with every batch
+// that writes it and with every restore, and only then.
+func TestMembersVersion(t *testing.T) {
+	f := newFSM(t, memEngine(t))
+	v0 := f.MembersVersion()
+	f.ApplyBatch([]*raft.Log{cmdLog(1, set("k", "v"))})
+	if v := f.MembersVersion(); v != v0 {
+		t.Errorf("a SET moved the version from %d to %d", v0, v)
+	}
+	f.ApplyBatch([]*raft.Log{cmdLog(2, Command{Op: OpSetMember, Args: strs("n2", "127.0.0.1:1", "127.0.0.1:2")})})
+	v1 := f.MembersVersion()
+	if v1 == v0 {
+		t.Error("setting a member did not move the version")
+	}
+	f.ApplyBatch([]*raft.Log{cmdLog(3, Command{Op: OpDelMember, Args: strs("n2")})})
+	v2 := f.MembersVersion()
+	if v2 == v1 {
+		t.Error("deleting a member did not move the version")
+	}
+	if err := restoreBytes(f, persist(t, sourceFSM(t))); err != nil {
+		t.Fatalf("Restore: %v", err)
+	}
+	if f.MembersVersion() == v2 {
+		t.Error("a restore did not move the version")
+	}
+}
