@@ -58,9 +58,7 @@ func (t *txn) getRaw(k []byte) ([]byte, bool, error) {
 }
 
 func (t *txn) putRaw(k, v []byte) {
-	v = append(make([]byte, 0, len(v)), v...)
-	t.overlay[string(k)] = v
-	t.batch.Put(k, v)
+	t.overlay[string(k)] = t.batch.Put(k, v)
 }
 
 func (t *txn) delRaw(k []byte) {

@@ -114,9 +114,11 @@ func prefixEnd(prefix []byte) []byte {
 
 // Batch is an ordered list of writes applied atomically by Engine.Write.
 // The zero value is an empty batch ready to use. A Batch copies the keys and
-// values it is given.
+// values it is given, back to back into one growing buffer (one allocation
+// per doubling, not two per write).
 type Batch struct {
 	ops  []batchOp
+	data []byte // the copies of keys and values
 	size int
 }
 
@@ -126,17 +128,33 @@ type batchOp struct {
 	value []byte
 }
 
-// Put records that key is to be set to value.
-func (b *Batch) Put(key, value []byte) {
-	b.ops = append(b.ops, batchOp{key: clone(key), value: clone(value)})
+// Put records that key is to be set to value. It returns the batch's copy
+// of value (never nil), which stays valid (and must not be modified) after
+// the batch is written or Reset.
+func (b *Batch) Put(key, value []byte) []byte {
+	k, v := b.keep(key), b.keep(value)
+	b.ops = append(b.ops, batchOp{key: k, value: v})
 	b.size += len(key) + len(value)
+	return v
 }
 
 // Delete records that key is to be removed. Deleting a missing key is not an
 // error.
 func (b *Batch) Delete(key []byte) {
-	b.ops = append(b.ops, batchOp{del: true, key: clone(key)})
+	b.ops = append(b.ops, batchOp{del: true, key: b.keep(key)})
 	b.size += len(key)
+}
+
+// keep returns a copy of p in the batch's buffer, capped so that appending
+// to it cannot touch what follows.
+func (b *Batch) keep(p []byte) []byte {
+	if b.data == nil || len(b.data)+len(p) > cap(b.data) {
+		// A new buffer: the copies made so far stay where they are.
+		b.data = make([]byte, 0, max(2*cap(b.data), len(p), 256))
+	}
+	start := len(b.data)
+	b.data = append(b.data, p...)
+	return b.data[start:len(b.data):len(b.data)]
 }
 
 // Len returns the number of operations in the batch.
@@ -145,10 +163,12 @@ func (b *Batch) Len() int { return len(b.ops) }
 // Size returns the number of key and value bytes in the batch.
 func (b *Batch) Size() int { return b.size }
 
-// Reset empties the batch for reuse.
+// Reset empties the batch for reuse. Copies it returned stay valid: the
+// batch starts a new buffer.
 func (b *Batch) Reset() {
 	clear(b.ops)
 	b.ops = b.ops[:0]
+	b.data = nil
 	b.size = 0
 }
 
@@ -157,13 +177,6 @@ func (b *Batch) Each(fn func(del bool, key, value []byte)) {
 	for _, op := range b.ops {
 		fn(op.del, op.key, op.value)
 	}
-}
-
-func clone(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return append(make([]byte, 0, len(b)), b...)
 }
 
 // Open opens the engine called name in dir with o. dir and o are ignored by

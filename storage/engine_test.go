@@ -70,6 +70,39 @@ func TestBatch(t *testing.T) {
 	})
 }
 
+// TestBatchCopies: a batch keeps its own copies of keys and values, and the
+// copy Put returns stays valid and unchanged after later writes and Reset.
+func TestBatchCopies(t *testing.T) {
+	var b Batch
+	if v := b.Put(nil, nil); v == nil || len(v) != 0 {
+		t.Errorf("Put of an empty key and a nil value as the first write returned %#v, want a non-nil empty slice", v)
+	}
+	key, val := []byte("key"), []byte("value")
+	kept := b.Put(key, val)
+	copy(key, "KEY")
+	copy(val, "VALUE")
+	for i := range 1000 { // grow the buffer many times over
+		b.Put([]byte{byte(i)}, bytes.Repeat([]byte{'x'}, i))
+	}
+	if string(kept) != "value" {
+		t.Errorf("the copy Put returned reads %q after the caller changed its slices and the batch grew, want %q", kept, "value")
+	}
+	var first []string
+	b.Each(func(del bool, key, value []byte) {
+		if len(first) < 2 {
+			first = append(first, formatOp(del, key, value))
+		}
+	})
+	if first[0] != "put =" || first[1] != "put key=value" {
+		t.Errorf("Each starts with %q, want the batch's own copies", first)
+	}
+	b.Reset()
+	b.Put([]byte("other"), []byte("xxxxx"))
+	if string(kept) != "value" {
+		t.Errorf("the copy Put returned reads %q after Reset and reuse, want %q", kept, "value")
+	}
+}
+
 func formatOp(del bool, key, value []byte) string {
 	if del {
 		return "del " + string(key)

@@ -23,6 +23,10 @@ type levelDB struct {
 
 	mu     sync.RWMutex // guards closed against Close racing with users
 	closed bool
+
+	// batches holds goleveldb batches for reuse: Write copies a Batch into
+	// one, and goleveldb is done with it when Write returns.
+	batches sync.Pool
 }
 
 func levelOptions() *opt.Options {
@@ -66,7 +70,7 @@ func OpenLevelDBWith(dir string, o Options) (Engine, error) {
 			return nil, err
 		}
 	}
-	return &levelDB{name: "leveldb", db: db, wo: &opt.WriteOptions{Sync: o.SyncWrites}}, nil
+	return newLevelDB("leveldb", db, o.SyncWrites), nil
 }
 
 // NewMemory returns an empty in-memory engine. It is LevelDB on goleveldb's
@@ -78,7 +82,13 @@ func NewMemory() Engine {
 		// Opening fresh memory storage cannot fail short of a goleveldb bug.
 		panic(fmt.Sprintf("storage: open memory engine: %v", err))
 	}
-	return &levelDB{name: "memory", db: db, wo: &opt.WriteOptions{Sync: false}}
+	return newLevelDB("memory", db, false)
+}
+
+func newLevelDB(name string, db *leveldb.DB, sync bool) *levelDB {
+	e := &levelDB{name: name, db: db, wo: &opt.WriteOptions{Sync: sync}}
+	e.batches.New = func() any { return new(leveldb.Batch) }
+	return e
 }
 
 func (e *levelDB) Get(key []byte) ([]byte, error) {
@@ -128,7 +138,9 @@ func (e *levelDB) Write(b *Batch) error {
 	if b.Len() == 0 {
 		return nil
 	}
-	var lb leveldb.Batch
+	lb := e.batches.Get().(*leveldb.Batch)
+	defer e.batches.Put(lb)
+	lb.Reset()
 	for _, op := range b.ops {
 		if op.del {
 			lb.Delete(op.key)
@@ -136,7 +148,7 @@ func (e *levelDB) Write(b *Batch) error {
 			lb.Put(op.key, op.value)
 		}
 	}
-	if err := e.db.Write(&lb, e.wo); err != nil {
+	if err := e.db.Write(lb, e.wo); err != nil {
 		return fmt.Errorf("storage: write batch of %d: %w", b.Len(), err)
 	}
 	return nil
