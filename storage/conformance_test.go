@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -113,6 +114,37 @@ func testBatchOrder(t *testing.T, e Engine) {
 	want := pairs("a", "2", "d", "1", "kept", "old")
 	if !slices.Equal(got, want) {
 		t.Errorf("after batch [put a=1, put a=2, del gone, put c, del c, del d, put d=1]: got %q, want %q", got, want)
+	}
+
+	// Writes to one key interleaved with writes to keys that sort before
+	// and after it: the engine may reorder keys, never one key's writes.
+	var b2 Batch
+	ops := []string{"put z=1", "put a=1", "put z=2", "del a", "put m=1", "put a=2", "del z", "put m=2", "put z=3", "del m"}
+	for _, op := range ops {
+		if k, v, ok := strings.Cut(strings.TrimPrefix(op, "put "), "="); ok {
+			b2.Put([]byte(k), []byte(v))
+		} else {
+			b2.Delete([]byte(strings.TrimPrefix(op, "del ")))
+		}
+	}
+	if err := e.Write(&b2); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	got = scan(t, e, Range{Start: []byte("a"), Limit: []byte("b")})
+	got = append(got, scan(t, e, Range{Start: []byte("m")})...)
+	if want := pairs("a", "2", "z", "3"); !slices.Equal(got, want) {
+		t.Errorf("after batch %q: got %q, want %q", ops, got, want)
+	}
+	var after []string
+	b2.Each(func(del bool, key, value []byte) {
+		if del {
+			after = append(after, "del "+string(key))
+		} else {
+			after = append(after, "put "+string(key)+"="+string(value))
+		}
+	})
+	if !slices.Equal(after, ops) {
+		t.Errorf("Write changed the batch: it now holds %q, want %q", after, ops)
 	}
 }
 
