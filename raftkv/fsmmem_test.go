@@ -76,6 +76,12 @@ func TestSetSkipsOldValueRead(t *testing.T) {
 			checkExpiryIndex(t, eng)
 			wantValue(t, f, "plain", "4")
 			wantValue(t, f, "vol", "3")
+			reads(ttl("flushed"))
+			reads(Command{Op: OpFlush})
+			if n := reads(set("flushed", "x")); n != 0 {
+				t.Errorf("SET after FLUSHALL of a key that had a deadline read %d data keys, want 0", n)
+			}
+			checkExpiryIndex(t, eng)
 		})
 	}
 }

@@ -113,6 +113,7 @@ func applyFlush(tx *txn, _ *Command) Result {
 		}
 		tx.delRaw([]byte(k))
 	}
+	clear(tx.volatile) // no key has a deadline now
 	return Result{}
 }
 
