@@ -26,6 +26,7 @@ type rowKey struct {
 
 type report struct {
 	cfg      config
+	riot     string // the riot measured (a commit), read when the run starts
 	started  time.Time
 	loadFrom string
 	loadTo   string
@@ -36,7 +37,7 @@ type report struct {
 }
 
 func newReport(cfg config) *report {
-	return &report{cfg: cfg, started: time.Now(), loadFrom: loadavg(),
+	return &report{cfg: cfg, riot: riotVersion(cfg), started: time.Now(), loadFrom: loadavg(),
 		samples: map[rowKey][]sample{}, rss: map[string][]int64{}}
 }
 
@@ -85,7 +86,7 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "### Riot, etcd and redis-server side by side\n\n")
 	fmt.Fprintf(&b, "```sh\nmake bench-compare BENCH_FLAGS='%s'\n```\n\n", strings.Join(r.flags(), " "))
 	fmt.Fprintf(&b, "Machine: %s. Riot %s. %s, load average %s before and %s after.\n\n",
-		machine(), riotVersion(cfg), r.started.UTC().Format("2006-01-02 15:04 MST"), r.loadFrom, r.loadTo)
+		machine(), r.riot, r.started.UTC().Format("2006-01-02 15:04 MST"), r.loadFrom, r.loadTo)
 	fmt.Fprintf(&b, "Every system on loopback on this host with the load generator; %d-byte values, %d keys "+
 		"(preloaded), %v measured after %v of warm-up, %d run(s) per row: the median, then min–max. "+
 		"Clients spread over all nodes (client i talks to node i mod n), one connection each; "+
