@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +45,89 @@ func (r *Router) forward(ctx context.Context, c *raftkv.Command) Pending {
 	f := &forwarded{r: r, ctx: ctx, c: &fc, req: applyRequest(&fc)}
 	f.send() // start now so pipelined writes travel together
 	return f
+}
+
+// maxForwardedTxn bounds the bytes of arguments that one forwarded
+// transaction of pipelined writes carries.
+const maxForwardedTxn = 256 << 10
+
+// forwardBatch forwards writes pipelined together. Each run of them travels
+// as one transaction (OpMulti without watches) with one request ID, so that
+// the state machine stores one request record for the run instead of one
+// per write: on every node, each such record costs as much as the write
+// itself. A transaction applies its writes in order, at one time and
+// atomically, which is one of the orders the client allowed by pipelining
+// them. A run of one write is forwarded as it is.
+func (r *Router) forwardBatch(ctx context.Context, cs []*raftkv.Command, out []Pending) []Pending {
+	for start := 0; start < len(cs); {
+		end, size := start+1, argBytes(cs[start])
+		for end < len(cs) && size+argBytes(cs[end]) <= maxForwardedTxn {
+			size += argBytes(cs[end])
+			end++
+		}
+		run := cs[start:end]
+		start = end
+		if len(run) == 1 || slices.ContainsFunc(run, notInTxn) {
+			for _, c := range run {
+				out = append(out, r.forward(ctx, c))
+			}
+			continue
+		}
+		txn := raftkv.NewMulti(nil, run)
+		for _, c := range run {
+			txn.Now = max(txn.Now, c.Now)
+		}
+		f := &forwardedTxn{p: r.forward(ctx, txn), n: len(run)}
+		r.metrics.forwarded[fwdWrite].Add(uint64(len(run) - 1)) // forward counted one
+		for i := range run {
+			out = append(out, txnPart{f, i})
+		}
+	}
+	return out
+}
+
+// notInTxn reports whether c cannot be a command of a forwarded transaction.
+func notInTxn(c *raftkv.Command) bool { return c.Op == raftkv.OpMulti || c.ClientID != 0 }
+
+// argBytes approximates c's encoded size.
+func argBytes(c *raftkv.Command) int {
+	n := 32
+	for _, a := range c.Args {
+		n += len(a) + 8
+	}
+	return n
+}
+
+// forwardedTxn is a forwarded transaction of pipelined writes.
+type forwardedTxn struct {
+	p    Pending
+	n    int // writes in it
+	once sync.Once
+	res  raftkv.Result
+	err  error
+}
+
+// txnPart is the i-th write of a forwarded transaction.
+type txnPart struct {
+	f *forwardedTxn
+	i int
+}
+
+func (t txnPart) Wait() (raftkv.Result, error) {
+	f := t.f
+	f.once.Do(func() {
+		f.res, f.err = f.p.Wait()
+		if f.err == nil && f.res.Err == nil && len(f.res.Array) != f.n {
+			f.err = fmt.Errorf("cluster: forwarded transaction of %d writes answered %d results", f.n, len(f.res.Array))
+		}
+	})
+	switch {
+	case f.err != nil:
+		return raftkv.Result{}, f.err
+	case f.res.Err != nil: // the whole transaction was refused
+		return raftkv.Result{Err: f.res.Err}, nil
+	}
+	return f.res.Array[t.i], nil
 }
 
 // applyRequest encodes c as RIOT.APPLY <c without its arguments> <arg>...:

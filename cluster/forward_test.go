@@ -137,3 +137,58 @@ func TestForwardBrokenThenNoLeaderIsUncertain(t *testing.T) {
 		t.Fatalf("Wait with no leader = %v; want ErrNoLeader", err)
 	}
 }
+
+// pendingResult is a Pending with a fixed outcome, counting its waits.
+type pendingResult struct {
+	res   raftkv.Result
+	err   error
+	waits *int
+}
+
+func (p pendingResult) Wait() (raftkv.Result, error) {
+	*p.waits++
+	return p.res, p.err
+}
+
+// TestForwardedTxnParts: each write of a forwarded transaction gets its own
+// result; a refused transaction or a failed forward reaches every write;
+// the forward is waited for once.
+func TestForwardedTxnParts(t *testing.T) {
+	ok := raftkv.Result{Array: []raftkv.Result{{}, {Int: 7}, {Err: raftkv.ErrNotInteger}}}
+	refused := raftkv.Result{Err: raftkv.ErrBadEntry}
+	lost := raftkv.ErrLeadershipLost
+	for _, tt := range []struct {
+		name    string
+		res     raftkv.Result
+		err     error
+		n       int
+		wantErr []error // per part: the error Wait returns
+		wantRes []raftkv.Result
+	}{
+		{"results", ok, nil, 3, []error{nil, nil, nil}, ok.Array},
+		{"refused", refused, nil, 2, []error{nil, nil}, []raftkv.Result{refused, refused}},
+		{"forward failed", raftkv.Result{}, lost, 2, []error{lost, lost}, []raftkv.Result{{}, {}}},
+		{"too few results", ok, nil, 4, []error{errAny, errAny, errAny, errAny}, make([]raftkv.Result, 4)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			waits := 0
+			f := &forwardedTxn{p: pendingResult{tt.res, tt.err, &waits}, n: tt.n}
+			for i := range tt.n {
+				res, err := txnPart{f, i}.Wait()
+				switch want := tt.wantErr[i]; {
+				case want == errAny && err == nil, want != errAny && !errors.Is(err, want), want == nil && err != nil:
+					t.Errorf("part %d: err = %v, want %v", i, err, want)
+				}
+				if !errors.Is(res.Err, tt.wantRes[i].Err) || res.Int != tt.wantRes[i].Int {
+					t.Errorf("part %d: result %+v, want %+v", i, res, tt.wantRes[i])
+				}
+			}
+			if waits != 1 {
+				t.Errorf("the forward was waited for %d times, want once", waits)
+			}
+		})
+	}
+}
+
+// errAny stands for any non-nil error in TestForwardedTxnParts.
+var errAny = errors.New("any error")

@@ -247,9 +247,7 @@ func (r *Router) ProposeBatch(ctx context.Context, cs []*raftkv.Command, local b
 			out = append(out, failed{ErrNotLeader})
 		}
 	default:
-		for _, c := range cs {
-			out = append(out, r.forward(ctx, c))
-		}
+		out = r.forwardBatch(ctx, cs, out)
 	}
 	return out
 }

@@ -431,6 +431,56 @@ func TestClusterWriteFollowerReadEverywhere(t *testing.T) {
 		}
 	}
 
+	// Writes pipelined to a follower travel to the leader as one
+	// transaction (one request record, counted as one command by the
+	// leader's state machine), and each gets its own reply, in order.
+	before := raftInfo(ctx, t, client(ld))["riot_apply_commands"]
+	cmds, err := client(fs[0]).Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, "fw:p1", "a", 0)
+		p.Incr(ctx, "fw:pn")
+		p.Append(ctx, "fw:p1", "b")
+		p.Incr(ctx, "fw:p1") // not an integer: an error for this write only
+		p.IncrBy(ctx, "fw:pn", 10)
+		p.Set(ctx, "fw:p2", "c", 0)
+		p.Del(ctx, "fw:p2", "fw:missing")
+		p.Incr(ctx, "fw:pn")
+		return nil
+	})
+	var got []string
+	for _, c := range cmds {
+		switch c := c.(type) {
+		case *redis.StatusCmd:
+			got = append(got, c.Val())
+		case *redis.IntCmd:
+			got = append(got, strconv.FormatInt(c.Val(), 10))
+		default:
+			got = append(got, fmt.Sprintf("%T", c))
+		}
+	}
+	_ = err // the INCR's error; each command's is checked below
+	if want := []string{"OK", "1", "2", "0", "11", "OK", "1", "12"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("pipeline via follower %s: replies %q, want %q", fs[0].NodeID, got, want)
+	}
+	if err := cmds[3].Err(); err == nil || !strings.Contains(err.Error(), "not an integer") {
+		t.Errorf("INCR of a string in the pipeline: err = %v, want ERR value is not an integer", err)
+	}
+	for i, c := range cmds {
+		if err := c.Err(); i != 3 && err != nil {
+			t.Errorf("pipeline via follower: command %d (%s): %v", i, c.Name(), err)
+		}
+	}
+	after := raftInfo(ctx, t, client(ld))["riot_apply_commands"]
+	b, _ := strconv.Atoi(before)
+	a, _ := strconv.Atoi(after)
+	if a-b < 1 || a-b > 3 {
+		t.Errorf("the leader applied %d commands for 8 writes pipelined to a follower (riot_apply_commands %s -> %s); want them in one to three transactions", a-b, before, after)
+	}
+	for _, n := range []*node{ld, fs[1]} {
+		if got, err := client(n).Get(ctx, "fw:p1").Result(); err != nil || got != "ab" {
+			t.Errorf("GET fw:p1 via %s = %q, %v; want ab", n.NodeID, got, err)
+		}
+	}
+
 	// Write through one node, read at once through the next, round the
 	// cluster: every read sees the write before it.
 	for i := range 30 {
@@ -451,6 +501,55 @@ func TestClusterWriteFollowerReadEverywhere(t *testing.T) {
 			t.Errorf("GET fw:k via %s after DEL: err = %v, want nil reply", nodes[i].NodeID, err)
 		}
 	}
+}
+
+// loadOp is one write of TestClusterLeaderKill9UnderLoad: INCR of a
+// counter, or (counter -1) SET key val.
+type loadOp struct {
+	counter  int
+	key, val string
+}
+
+// runLoadOps sends ops, pipelined when there are several, and returns
+// each one's error.
+func runLoadOps(ctx context.Context, c *redis.Client, ops []loadOp) []error {
+	send := func(p redis.Cmdable, op loadOp) redis.Cmder {
+		if op.counter >= 0 {
+			return p.Incr(ctx, counterKey(op.counter))
+		}
+		return p.Set(ctx, op.key, op.val, 0)
+	}
+	errs := make([]error, len(ops))
+	if len(ops) == 1 {
+		cmds := []redis.Cmder{send(c, ops[0])}
+		errs[0] = cmdErr(cmds[0])
+		return errs
+	}
+	cmds, _ := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, op := range ops {
+			send(p, op)
+		}
+		return nil
+	})
+	for i := range ops {
+		if i < len(cmds) {
+			errs[i] = cmdErr(cmds[i])
+		} else {
+			errs[i] = errors.New("pipeline returned fewer replies")
+		}
+	}
+	return errs
+}
+
+// cmdErr is a command's error, or one for a SET answered other than OK.
+func cmdErr(cmd redis.Cmder) error {
+	if err := cmd.Err(); err != nil {
+		return err
+	}
+	if s, ok := cmd.(*redis.StatusCmd); ok && s.Val() != "OK" {
+		return fmt.Errorf("SET reply %q", s.Val())
+	}
+	return nil
 }
 
 // loadTally is what one load worker saw.
@@ -503,36 +602,47 @@ func TestClusterLeaderKill9UnderLoad(t *testing.T) {
 			tl.sets = map[string]string{}
 			tl.incrOK, tl.incrFailed = make([]int64, counters), make([]int64, counters)
 			tl.errs = map[string]int{}
+			// Odd workers pipeline four writes at a time, which a follower
+			// forwards as one transaction: retried as a whole when the
+			// leader dies under it, and applied at most once.
+			batch := 1
+			if w%2 == 1 {
+				batch = 4
+			}
 			for i := 0; !stopLoad.Load() && time.Since(begin) < loadLimit; i++ {
-				var err error
-				if i%4 == 3 {
-					ctr := (w + i) % counters
-					if err = c.Incr(ctx, counterKey(ctr)).Err(); err == nil {
-						tl.incrOK[ctr]++
+				ops := make([]loadOp, batch)
+				for j := range ops {
+					n := i*batch + j
+					if n%4 == 3 {
+						ops[j] = loadOp{counter: (w + n) % counters}
 					} else {
-						tl.incrFailed[ctr]++
-					}
-				} else {
-					k, v := fmt.Sprintf("load:%d:%d", w, i), fmt.Sprintf("v%d-%d", w, i)
-					tl.attempted++
-					var s string
-					if s, err = c.Set(ctx, k, v, 0).Result(); err == nil && s == "OK" {
-						tl.sets[k] = v
-					} else if err == nil {
-						err = fmt.Errorf("SET reply %q", s)
+						ops[j] = loadOp{counter: -1, key: fmt.Sprintf("load:%d:%d", w, n), val: fmt.Sprintf("v%d-%d", w, n)}
+						tl.attempted++
 					}
 				}
-				if err == nil {
-					tl.acked++
-					acked.Add(1)
-					continue
+				errs := runLoadOps(ctx, c, ops)
+				for j, op := range ops {
+					err := errs[j]
+					switch {
+					case op.counter >= 0 && err == nil:
+						tl.incrOK[op.counter]++
+					case op.counter >= 0:
+						tl.incrFailed[op.counter]++
+					case err == nil:
+						tl.sets[op.key] = op.val
+					}
+					if err == nil {
+						tl.acked++
+						acked.Add(1)
+						continue
+					}
+					cls := errClass(err)
+					tl.errs[cls]++
+					if !okClasses[cls] && tl.firstOther == nil {
+						tl.firstOther = fmt.Errorf("op %d: %w", i*batch+j, err)
+					}
 				}
-				cls := errClass(err)
-				tl.errs[cls]++
-				if !okClasses[cls] && tl.firstOther == nil {
-					tl.firstOther = fmt.Errorf("op %d: %w", i, err)
-				}
-				if onKilled && killed.Load() {
+				if onKilled && killed.Load() && slices.ContainsFunc(errs, func(err error) bool { return err != nil }) {
 					return // its node is gone
 				}
 			}
