@@ -191,10 +191,11 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("%s: riot_storage_disk_bytes %v, riot_data_dir_bytes = %v; want both, the latter > 0",
 			f.NodeID, after.find("riot_storage_disk_bytes"), after.value("riot_data_dir_bytes"))
 	}
-	// The leader applied the forwarded writes as RIOT.APPLY and answered
-	// the read index requests.
-	if d := ldAfter.value("riot_commands_total", "cmd", "riot.apply", "result", "ok") - ldBefore.value("riot_commands_total", "cmd", "riot.apply", "result", "ok"); d != sets {
-		t.Errorf("leader %s: riot_commands_total{cmd=riot.apply,result=ok} rose by %v, want %d", ld.NodeID, d, sets)
+	// The leader applied the forwarded writes as RIOT.APPLY (the pipelined
+	// SETs in a few transactions, each as many as the follower read at
+	// once) and answered the read index requests.
+	if d := ldAfter.value("riot_commands_total", "cmd", "riot.apply", "result", "ok") - ldBefore.value("riot_commands_total", "cmd", "riot.apply", "result", "ok"); d < 1 || d > sets/10 {
+		t.Errorf("leader %s: riot_commands_total{cmd=riot.apply,result=ok} rose by %v for %d pipelined SETs, want 1 to %d", ld.NodeID, d, sets, sets/10)
 	}
 	counted(ldBefore, ldAfter, ld.NodeID, "riot_command_duration_seconds", 1, "cmd", "riot.readindex")
 	counted(ldBefore, ldAfter, ld.NodeID, "riot_raft_log_append_duration_seconds", 1)
