@@ -153,7 +153,11 @@ type WorkloadConfig struct {
 	CounterKeys  int           // counters in use at a time
 	OpsPerKey    int           // ops on a key before it is replaced by a fresh one
 	CounterShare float64       // fraction of ops on counters
-	Prefix       string        // key prefix (unique per run)
+	// PipelineShare is the fraction of a worker's turns that send 2 to 4
+	// writes (SETs and INCRs) in one pipeline instead of one op: writes a
+	// follower receives together travel to the leader as one transaction.
+	PipelineShare float64
+	Prefix        string // key prefix (unique per run)
 
 	// The bank (bank.go): BankWorkers more clients move money between
 	// BankAccounts accounts of BankBalance each with MULTI/EXEC, and read
@@ -172,7 +176,7 @@ type WorkloadConfig struct {
 func DefaultWorkload(n int) WorkloadConfig {
 	return WorkloadConfig{
 		Workers: 2 * n, Interval: 15 * time.Millisecond, OpTimeout: 2 * time.Second,
-		RegisterKeys: 4, CounterKeys: 2, OpsPerKey: 150, CounterShare: 0.3, Prefix: "j",
+		RegisterKeys: 4, CounterKeys: 2, OpsPerKey: 150, CounterShare: 0.3, PipelineShare: 0.2, Prefix: "j",
 		BankWorkers: 3, BankAccounts: 5, BankBalance: 20, BankPlainShare: 0.3,
 	}
 }
@@ -321,6 +325,28 @@ func (w *Workload) worker(ctx context.Context, id int, rng *rand.Rand) {
 			continue
 		}
 		s := members[rng.IntN(len(members))]
+		if rng.Float64() < w.cfg.PipelineShare {
+			ops := make([]*Op, 2+rng.IntN(3))
+			for i := range ops {
+				op := &Op{Kind: OpIncr, Key: w.ctrs.pick(rng), Process: proc}
+				if rng.Float64() >= w.cfg.CounterShare {
+					seq++
+					op = &Op{Kind: OpWrite, Key: w.regs.pick(rng), Value: fmt.Sprintf("%d-%d", id, seq), Process: proc}
+				}
+				if i > 0 {
+					op.Process = w.h.newProcess() // in flight with the others
+				}
+				ops[i] = op
+			}
+			InvokePipeline(w.h, w.client(id, s), s, ops, w.cfg.OpTimeout)
+			for _, op := range ops {
+				w.h.add(*op)
+			}
+			if ops[0].Status == StatusInfo {
+				proc = w.h.newProcess()
+			}
+			continue
+		}
 		var op Op
 		if rng.Float64() < w.cfg.CounterShare {
 			op = Op{Kind: OpCount, Key: w.ctrs.pick(rng)}
@@ -380,6 +406,74 @@ func Invoke(h *History, cl *redis.Client, s *Server, op *Op, timeout time.Durati
 	if err != nil {
 		op.Status, op.Err = classify(err), err.Error()
 	}
+}
+
+// InvokePipeline sends ops, writes (OpWrite, OpIncr), in one pipeline
+// through cl (a client of server s). Every op gets the pipeline's call and
+// return times and its own outcome.
+func InvokePipeline(h *History, cl *redis.Client, s *Server, ops []*Op, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	call := h.Now()
+	cmds, perr := cl.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, op := range ops {
+			if op.Kind == OpIncr {
+				p.Incr(ctx, op.Key)
+			} else {
+				p.Set(ctx, op.Key, op.Value, 0)
+			}
+		}
+		return nil
+	})
+	ret := h.Now()
+	// When the connection failed, go-redis may leave the commands it got
+	// no reply for without an error (and without a reply): they have the
+	// pipeline's error. (A reply error is not a failure of the pipeline.)
+	var re redis.Error
+	broken := perr != nil && !errors.As(perr, &re)
+	for i, op := range ops {
+		op.Node, op.Call, op.Return, op.Status = s.ID, call, ret, StatusOK
+		var err error
+		switch c := pipelineCmd(cmds, i).(type) {
+		case nil:
+			err = fmt.Errorf("pipeline: no reply for op %d of %d", i, len(ops))
+		case redis.Cmder:
+			if err = c.Err(); err == nil && broken {
+				err = perr
+			}
+			if err == nil {
+				err = pipelineResult(op, c)
+			}
+		}
+		if err != nil {
+			op.Status, op.Err = classify(err), err.Error()
+		}
+	}
+}
+
+// pipelineResult takes op's outcome from its command's reply.
+func pipelineResult(op *Op, cmd redis.Cmder) error {
+	var err error
+	switch c := cmd.(type) {
+	case *redis.IntCmd:
+		op.Count, err = c.Result()
+	case *redis.StatusCmd:
+		var r string
+		if r, err = c.Result(); err == nil && r != "OK" {
+			err = fmt.Errorf("SET replied %q", r)
+		}
+	default:
+		err = fmt.Errorf("pipeline: unexpected command %T", cmd)
+	}
+	return err
+}
+
+// pipelineCmd returns cmds[i], or nil.
+func pipelineCmd(cmds []redis.Cmder, i int) redis.Cmder {
+	if i < len(cmds) {
+		return cmds[i]
+	}
+	return nil
 }
 
 // classify tells definite failures (nothing applied) from indeterminate

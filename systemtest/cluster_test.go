@@ -525,17 +525,24 @@ func runLoadOps(ctx context.Context, c *redis.Client, ops []loadOp) []error {
 		errs[0] = cmdErr(cmds[0])
 		return errs
 	}
-	cmds, _ := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+	cmds, perr := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, op := range ops {
 			send(p, op)
 		}
 		return nil
 	})
+	// When the connection failed, go-redis may leave the commands it got
+	// no reply for without an error: they have the pipeline's.
+	var re redis.Error
+	broken := perr != nil && !errors.As(perr, &re)
 	for i := range ops {
-		if i < len(cmds) {
-			errs[i] = cmdErr(cmds[i])
-		} else {
+		switch {
+		case i >= len(cmds):
 			errs[i] = errors.New("pipeline returned fewer replies")
+		case cmds[i].Err() == nil && broken:
+			errs[i] = perr
+		default:
+			errs[i] = cmdErr(cmds[i])
 		}
 	}
 	return errs
