@@ -36,7 +36,9 @@ const (
 	CmdConfirm = "RIOT.CONFIRM"
 )
 
-// forward sends c to the leader with a fresh request ID.
+// forward sends c to the leader with a fresh request ID. c's arguments
+// must be its own (see ownArgs): a retry on this node, once it leads,
+// encodes it again.
 func (r *Router) forward(ctx context.Context, c *raftkv.Command) Pending {
 	fc := *c
 	fc.ClientID = r.clientID
@@ -45,6 +47,27 @@ func (r *Router) forward(ctx context.Context, c *raftkv.Command) Pending {
 	f := &forwarded{r: r, ctx: ctx, c: &fc, req: applyRequest(&fc)}
 	f.send() // start now so pipelined writes travel together
 	return f
+}
+
+// ownArgs returns a copy of c whose arguments are its own (one new
+// buffer). A session's commands alias the connection's read buffer, which
+// the session reuses while earlier writes still wait for their outcome; a
+// write encoded again later (a retry, or a forward after the leader it was
+// proposed on turned out to have stepped down) must not read that buffer.
+func ownArgs(c *raftkv.Command) *raftkv.Command {
+	n := 0
+	for _, a := range c.Args {
+		n += len(a)
+	}
+	buf := make([]byte, 0, n)
+	cc := *c
+	cc.Args = make([][]byte, len(c.Args))
+	for i, a := range c.Args {
+		start := len(buf)
+		buf = append(buf, a...)
+		cc.Args[i] = buf[start:len(buf):len(buf)]
+	}
+	return &cc
 }
 
 // maxForwardedTxn bounds the bytes of arguments that one forwarded
@@ -69,7 +92,7 @@ func (r *Router) forwardBatch(ctx context.Context, cs []*raftkv.Command, out []P
 		start = end
 		if len(run) == 1 || slices.ContainsFunc(run, notInTxn) {
 			for _, c := range run {
-				out = append(out, r.forward(ctx, c))
+				out = append(out, r.forward(ctx, ownArgs(c)))
 			}
 			continue
 		}

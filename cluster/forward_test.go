@@ -192,3 +192,44 @@ func TestForwardedTxnParts(t *testing.T) {
 
 // errAny stands for any non-nil error in TestForwardedTxnParts.
 var errAny = errors.New("any error")
+
+// TestForwardedWritesOwnTheirArguments: a write that may be encoded again
+// later (a forward's retry, a leader's write forwarded after all) keeps its
+// own copy of its arguments, since the session reuses the buffer they came
+// in while the write waits.
+func TestForwardedWritesOwnTheirArguments(t *testing.T) {
+	buf := []byte("keyvalue")
+	c := &raftkv.Command{Op: raftkv.OpSet, Args: [][]byte{buf[:3], buf[3:]}}
+	own := ownArgs(c)
+	copy(buf, "XXXXXXXX")
+	if string(own.Args[0]) != "key" || string(own.Args[1]) != "value" {
+		t.Fatalf("after the caller's buffer was reused, the copy holds %q", own.Args)
+	}
+	own.Args[0] = append(own.Args[0], '!') // must not run into the next argument
+	if string(own.Args[1]) != "value" {
+		t.Fatalf("appending to one argument changed the next: %q", own.Args[1])
+	}
+
+	eng := storage.NewMemory()
+	defer eng.Close()
+	nc := raftkvtest.Config(t, "lonely") // no leader: forward keeps retrying
+	node, err := raftkv.Open(nc, eng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+	cfg := DefaultConfig()
+	cfg.LeaderWait = 10 * time.Millisecond
+	r, err := New(cfg, node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	buf = []byte("keyvalue")
+	ps := r.ProposeBatch(context.Background(), []*raftkv.Command{{Op: raftkv.OpSet, Args: [][]byte{buf[:3], buf[3:]}}}, false, nil)
+	f := ps[0].(*forwarded)
+	copy(buf, "XXXXXXXX")
+	if string(f.c.Args[0]) != "key" || string(f.c.Args[1]) != "value" {
+		t.Errorf("a forwarded write's command reads %q after the session reused its buffer", f.c.Args)
+	}
+}

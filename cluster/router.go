@@ -222,9 +222,9 @@ func (f failed) Wait() (raftkv.Result, error) { return raftkv.Result{}, f.err }
 // batches. On a follower the write is forwarded to the leader.
 func (r *Router) Propose(ctx context.Context, c *raftkv.Command) Pending {
 	if r.node.IsLeader() {
-		return &localPending{r: r, ctx: ctx, c: c, p: r.node.Propose(c)}
+		return &localPending{r: r, ctx: ctx, c: ownArgs(c), p: r.node.Propose(c)}
 	}
-	return r.forward(ctx, c)
+	return r.forward(ctx, ownArgs(c))
 }
 
 // ProposeBatch starts several writes and appends their Pendings to out.
@@ -239,7 +239,7 @@ func (r *Router) ProposeBatch(ctx context.Context, cs []*raftkv.Command, local b
 			if local {
 				out = append(out, p)
 			} else {
-				out = append(out, &localPending{r: r, ctx: ctx, c: cs[i], p: p})
+				out = append(out, &localPending{r: r, ctx: ctx, c: ownArgs(cs[i]), p: p})
 			}
 		}
 	case local:
@@ -259,7 +259,8 @@ func (r *Router) Apply(ctx context.Context, c *raftkv.Command) (raftkv.Result, e
 
 // localPending is a write proposed on this node while it led. If it turns
 // out that leadership had already moved (nothing was proposed), the write is
-// forwarded to the new leader.
+// forwarded to the new leader; c is its own copy (see ownArgs), as that
+// happens after the session may have reused the buffer the command came in.
 type localPending struct {
 	r   *Router
 	ctx context.Context
