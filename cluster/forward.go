@@ -70,8 +70,8 @@ func ownArgs(c *raftkv.Command) *raftkv.Command {
 	return &cc
 }
 
-// maxForwardedTxn bounds the bytes of arguments that one forwarded
-// transaction of pipelined writes carries.
+// maxForwardedTxn bounds the encoded bytes of the writes that one
+// forwarded transaction of pipelined writes carries.
 const maxForwardedTxn = 256 << 10
 
 // forwardBatch forwards writes pipelined together. Each run of them travels
@@ -82,14 +82,7 @@ const maxForwardedTxn = 256 << 10
 // atomically, which is one of the orders the client allowed by pipelining
 // them. A run of one write is forwarded as it is.
 func (r *Router) forwardBatch(ctx context.Context, cs []*raftkv.Command, out []Pending) []Pending {
-	for start := 0; start < len(cs); {
-		end, size := start+1, argBytes(cs[start])
-		for end < len(cs) && size+argBytes(cs[end]) <= maxForwardedTxn {
-			size += argBytes(cs[end])
-			end++
-		}
-		run := cs[start:end]
-		start = end
+	for run := range raftkv.Runs(cs, maxForwardedTxn) {
 		if len(run) == 1 || slices.ContainsFunc(run, notInTxn) {
 			for _, c := range run {
 				out = append(out, r.forward(ctx, ownArgs(c)))
@@ -111,15 +104,6 @@ func (r *Router) forwardBatch(ctx context.Context, cs []*raftkv.Command, out []P
 
 // notInTxn reports whether c cannot be a command of a forwarded transaction.
 func notInTxn(c *raftkv.Command) bool { return c.Op == raftkv.OpMulti || c.ClientID != 0 }
-
-// argBytes approximates c's encoded size.
-func argBytes(c *raftkv.Command) int {
-	n := 32
-	for _, a := range c.Args {
-		n += len(a) + 8
-	}
-	return n
-}
 
 // forwardedTxn is a forwarded transaction of pipelined writes.
 type forwardedTxn struct {

@@ -95,27 +95,34 @@ func TestCoalescerSharesFreshCalls(t *testing.T) {
 	}
 }
 
+// lonelyRouter returns a Router over a node that is never bootstrapped, so
+// never learns of a leader; it waits leaderWait for one.
+func lonelyRouter(t *testing.T, leaderWait time.Duration) *Router {
+	t.Helper()
+	eng := storage.NewMemory()
+	t.Cleanup(func() { eng.Close() })
+	node, err := raftkv.Open(raftkvtest.Config(t, "lonely"), eng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { node.Close() })
+	cfg := DefaultConfig()
+	cfg.LeaderWait = leaderWait
+	r, err := New(cfg, node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
 // TestForwardBrokenThenNoLeaderIsUncertain (found by the fault suite): a
 // forwarded INCR whose connection to the leader broke after it was sent,
 // and whose retry then found no leader, was answered CLUSTERDOWN ("nothing
 // was applied") although it had committed. An attempt that may have been
 // applied makes every later "not applied" answer uncertain.
 func TestForwardBrokenThenNoLeaderIsUncertain(t *testing.T) {
-	eng := storage.NewMemory()
-	defer eng.Close()
-	nc := raftkvtest.Config(t, "lonely") // never bootstrapped: no leader, ever
-	node, err := raftkv.Open(nc, eng)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer node.Close()
-	cfg := DefaultConfig()
-	cfg.LeaderWait = 100 * time.Millisecond
-	r, err := New(cfg, node)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := lonelyRouter(t, 100*time.Millisecond)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -210,21 +217,7 @@ func TestForwardedWritesOwnTheirArguments(t *testing.T) {
 		t.Fatalf("appending to one argument changed the next: %q", own.Args[1])
 	}
 
-	eng := storage.NewMemory()
-	defer eng.Close()
-	nc := raftkvtest.Config(t, "lonely") // no leader: forward keeps retrying
-	node, err := raftkv.Open(nc, eng)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer node.Close()
-	cfg := DefaultConfig()
-	cfg.LeaderWait = 10 * time.Millisecond
-	r, err := New(cfg, node)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := lonelyRouter(t, 10*time.Millisecond)
 	buf = []byte("keyvalue")
 	ps := r.ProposeBatch(context.Background(), []*raftkv.Command{{Op: raftkv.OpSet, Args: [][]byte{buf[:3], buf[3:]}}}, false, nil)
 	f := ps[0].(*forwarded)

@@ -328,10 +328,12 @@ func (w *Workload) worker(ctx context.Context, id int, rng *rand.Rand) {
 		if rng.Float64() < w.cfg.PipelineShare {
 			ops := make([]*Op, 2+rng.IntN(3))
 			for i := range ops {
-				op := &Op{Kind: OpIncr, Key: w.ctrs.pick(rng), Process: proc}
-				if rng.Float64() >= w.cfg.CounterShare {
+				op := &Op{Kind: OpIncr, Process: proc}
+				if rng.Float64() < w.cfg.CounterShare {
+					op.Key = w.ctrs.pick(rng)
+				} else {
 					seq++
-					op = &Op{Kind: OpWrite, Key: w.regs.pick(rng), Value: fmt.Sprintf("%d-%d", id, seq), Process: proc}
+					op.Kind, op.Key, op.Value = OpWrite, w.regs.pick(rng), fmt.Sprintf("%d-%d", id, seq)
 				}
 				if i > 0 {
 					op.Process = w.h.newProcess() // in flight with the others

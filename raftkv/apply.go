@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -43,27 +44,42 @@ func (n *Node) ProposeBatch(cs []*Command) []*Proposal {
 		}
 		return ps
 	}
-	for start := 0; start < len(cs); {
-		end, size := start+1, cs[start].encodedSize()
-		for end < len(cs) {
-			next := cs[end].encodedSize()
-			if size+next > maxBatchEntry {
-				break
-			}
-			size += next
-			end++
-		}
-		if end-start == 1 {
-			ps[start] = n.Propose(cs[start]) // an entry of its own, as before batches
+	start := 0
+	for run, size := range Runs(cs, maxBatchEntry) {
+		if len(run) == 1 {
+			ps[start] = n.Propose(run[0]) // an entry of its own, as before batches
 		} else {
-			f := n.raft.Apply(AppendEncodeBatch(make([]byte, 0, size+16), cs[start:end]), n.cfg.ApplyTimeout)
-			for i := start; i < end; i++ {
-				ps[i] = &Proposal{f: f, i: i - start}
+			f := n.raft.Apply(AppendEncodeBatch(make([]byte, 0, size+16), run), n.cfg.ApplyTimeout)
+			for i := range run {
+				ps[start+i] = &Proposal{f: f, i: i}
 			}
 		}
-		start = end
+		start += len(run)
 	}
 	return ps
+}
+
+// Runs yields cs in order as consecutive runs of at most maxBytes encoded
+// bytes (a bigger command makes a run of its own), each with its encoded
+// size (at least).
+func Runs(cs []*Command, maxBytes int) iter.Seq2[[]*Command, int] {
+	return func(yield func([]*Command, int) bool) {
+		for start := 0; start < len(cs); {
+			end, size := start+1, cs[start].encodedSize()
+			for end < len(cs) {
+				next := cs[end].encodedSize()
+				if size+next > maxBytes {
+					break
+				}
+				size += next
+				end++
+			}
+			if !yield(cs[start:end], size) {
+				return
+			}
+			start = end
+		}
+	}
 }
 
 // Wait blocks until the proposal is applied or has failed. An error means
