@@ -135,11 +135,12 @@ type gossipView struct {
 }
 
 // checkGossipPeers reports how ps differs from a cluster of exactly want
-// (each in raft at its current raft and client address, alive in gossip),
+// (each in raft at its current raft and client address, alive in gossip,
+// or also suspect when suspectOK),
 // wantVoters of them voters and the others non-voters, with one leader.
 // Entries of other nodes are allowed only outside raft (suffrage none) and
 // not alive: nodes that left or failed and were removed.
-func checkGossipPeers(ps []gpeer, want []*node, wantVoters int) (gossipView, error) {
+func checkGossipPeers(ps []gpeer, want []*node, wantVoters int, suspectOK bool) (gossipView, error) {
 	var v gossipView
 	for _, p := range ps {
 		n := byID(want, p.ID)
@@ -149,7 +150,8 @@ func checkGossipPeers(ps []gpeer, want []*node, wantVoters int) (gossipView, err
 			}
 			continue
 		}
-		if p.RaftAddr != n.RaftAddr || p.ClientAddr != n.Addr || p.Gossip != "alive" {
+		live := p.Gossip == "alive" || suspectOK && p.Gossip == "suspect"
+		if p.RaftAddr != n.RaftAddr || p.ClientAddr != n.Addr || !live {
 			return v, fmt.Errorf("peer %+v, want raft_addr %s client_addr %s gossip alive", p, n.RaftAddr, n.Addr)
 		}
 		switch p.Suffrage {
@@ -198,7 +200,7 @@ func ids(nodes []*node) []string {
 // gossipClusterState reports whether every node of nodes is up and its
 // RAFT.PEERS passes checkGossipPeers, every node agreeing on the voters
 // and the leader, which reports RAFT.STATE leader.
-func gossipClusterState(nodes []*node, wantVoters int) (*node, []string, error) {
+func gossipClusterState(nodes []*node, wantVoters int, suspectOK bool) (*node, []string, error) {
 	var agreed *gossipView
 	for _, n := range nodes {
 		if !n.up() {
@@ -208,7 +210,7 @@ func gossipClusterState(nodes []*node, wantVoters int) (*node, []string, error) 
 		if err != nil {
 			return nil, nil, err
 		}
-		v, err := checkGossipPeers(ps, nodes, wantVoters)
+		v, err := checkGossipPeers(ps, nodes, wantVoters, suspectOK)
 		if err != nil {
 			return nil, nil, fmt.Errorf("on %s: %w", n.NodeID, err)
 		}
@@ -236,7 +238,7 @@ func waitGossipCluster(t *testing.T, nodes []*node, wantVoters int) (*node, []st
 	)
 	waitFor(t, gossipFormTimeout, func() error {
 		var err error
-		ld, voters, err = gossipClusterState(nodes, wantVoters)
+		ld, voters, err = gossipClusterState(nodes, wantVoters, false)
 		return err
 	})
 	return ld, voters
@@ -470,9 +472,7 @@ func TestGossipJoinFormsCluster(t *testing.T) {
 			t.Errorf("GET round via %s right after SET %s via %s = %q, %v", next.NodeID, v, n.NodeID, got, err)
 		}
 	}
-	if _, _, err := gossipClusterState(nodes, 3); err != nil {
-		t.Errorf("after the writes: %v", err)
-	}
+	waitGossipCluster(t, nodes, 3)
 }
 
 // TestGossipSeedStartsLater: n2 starts with --join pointing at an address
@@ -837,10 +837,7 @@ func TestGossipKilledNodeKeepsPlace(t *testing.T) {
 	if c := countLog(r, "bootstrapped a new cluster"); c != 0 {
 		t.Errorf("restarted %s bootstrapped", r.NodeID)
 	}
-	ld2, _, err := gossipClusterState(nodes, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ld2, _ := waitGossipCluster(t, nodes, 3)
 	if got := configIndex(t, ld2); got != cfgIdx {
 		t.Errorf("latest_configuration_index %s -> %s; want unchanged (never removed)", cfgIdx, got)
 	}
@@ -893,9 +890,7 @@ func TestGossipRestartNewAddress(t *testing.T) {
 			t.Errorf("GET moved via %s = %q, %v; want yes", n.NodeID, got, err)
 		}
 	}
-	if _, _, err := gossipClusterState(nodes, 3); err != nil {
-		t.Errorf("after the writes: %v", err)
-	}
+	waitGossipCluster(t, nodes, 3)
 }
 
 // gossipKey returns a new random base64 gossip key.
@@ -976,7 +971,9 @@ func TestGossipDuplicateNodeID(t *testing.T) {
 	// The cluster is unharmed, and stays so for a while (the duplicate
 	// may have gossiped about its own departure under the shared ID).
 	holdFor(t, gossipQuiet, func() error {
-		if _, _, err := gossipClusterState(nodes, 3); err != nil {
+		// suspect is allowed: under load (-race, parallel tests) one
+		// missed 100 ms probe makes a node suspect until it refutes.
+		if _, _, err := gossipClusterState(nodes, 3, true); err != nil {
 			return fmt.Errorf("after the duplicate exited: %w", err)
 		}
 		return nil
