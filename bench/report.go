@@ -237,8 +237,7 @@ func (r *report) goals() []goal {
 		gs = append(gs,
 			goal{fmt.Sprintf("restart of a node holding %d keys serves again in < 2 s", rec.keys),
 				rec.restart.Round(time.Millisecond).String(), yesNo(rec.restart < 2*time.Second)},
-			goal{fmt.Sprintf("a new node catches up %d keys in < 15 s", rec.keys),
-				rec.catchUp.Round(time.Millisecond).String(), yesNo(rec.catchUp < 15*time.Second)})
+			rec.catchUpGoal())
 	} else {
 		gs = append(gs, goal{"restart < 2 s, catch-up < 15 s (1M keys)", "not measured", "–"})
 	}

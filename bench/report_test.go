@@ -105,3 +105,21 @@ func TestReportGoalsAndPlot(t *testing.T) {
 		t.Errorf("SET plot: want an SVG with 3 series:\n%s", svg)
 	}
 }
+
+// TestCatchUpGoal: the catch-up goal counts only when the new node was
+// sent a snapshot.
+func TestCatchUpGoal(t *testing.T) {
+	for _, tc := range []struct {
+		snapshot, measured, met string
+	}{
+		{"14766", "3.5s", "yes"},
+		{"0", "3.5s (by log replay: no snapshot was sent)", "–"},
+		{"?", "3.5s (by snapshot or not: unknown)", "–"},
+	} {
+		r := recoveryResult{keys: 1000000, catchUp: 3500 * time.Millisecond, newSnapshot: tc.snapshot}
+		g := r.catchUpGoal()
+		if g.measured != tc.measured || g.met != tc.met {
+			t.Errorf("snapshot index %s: goal %+v, want measured %q met %q", tc.snapshot, g, tc.measured, tc.met)
+		}
+	}
+}
