@@ -72,12 +72,10 @@ func decodeTomb(b []byte) (index, version uint64, err error) {
 	return binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:]), nil
 }
 
-func dataKey(user []byte) []byte {
-	k := make([]byte, 1+len(user))
-	k[0] = prefixData
-	copy(k[1:], user)
-	return k
-}
+func dataKey(user []byte) []byte { return appendDataKey(make([]byte, 0, 1+len(user)), user) }
+
+// appendDataKey appends the data key of user key user to b.
+func appendDataKey(b, user []byte) []byte { return append(append(b, prefixData), user...) }
 
 // expireKey is the expiry index entry of user key with deadline at.
 func expireKey(at int64, user []byte) []byte {
@@ -162,14 +160,19 @@ func encodeValue(v value) []byte {
 	if v.version != 0 {
 		n += 8
 	}
-	b := make([]byte, 2, n)
-	b[0] = v.typ
+	return appendValue(make([]byte, 0, n), v)
+}
+
+// appendValue appends the stored form of v to b.
+func appendValue(b []byte, v value) []byte {
+	flags := len(b) + 1
+	b = append(b, v.typ, 0)
 	if v.expireAt != 0 {
-		b[1] |= valueExpires
+		b[flags] |= valueExpires
 		b = binary.BigEndian.AppendUint64(b, uint64(v.expireAt))
 	}
 	if v.version != 0 {
-		b[1] |= valueVersion
+		b[flags] |= valueVersion
 		b = binary.BigEndian.AppendUint64(b, v.version)
 	}
 	return append(b, v.data...)

@@ -30,6 +30,8 @@ type txn struct {
 	volatile map[string]struct{}
 	// membersChanged is set by a command that writes the address book.
 	membersChanged bool
+	// scratch is where put encodes a key and value, which the batch copies.
+	scratch []byte
 }
 
 func newTxn(eng storage.Reader, clock int64, volatile map[string]struct{}) *txn {
@@ -133,7 +135,10 @@ func (t *txn) put(key []byte, v value) error {
 		t.delRaw(expireKey(old.expireAt, key))
 	}
 	v.version = t.index
-	t.putRaw(dataKey(key), encodeValue(v))
+	t.scratch = appendDataKey(t.scratch[:0], key)
+	k := len(t.scratch)
+	t.scratch = appendValue(t.scratch, v)
+	t.putRaw(t.scratch[:k], t.scratch[k:])
 	if v.expireAt != 0 && (!had || old.expireAt != v.expireAt) {
 		t.putRaw(expireKey(v.expireAt, key), nil)
 	}
