@@ -10,7 +10,7 @@ import (
 // oneway nemesis found: while the leader replicates under load, every
 // packet it sends is dropped for a few seconds (it loses leadership), the
 // network heals, and the former leader is stopped with SIGTERM: it must
-// exit (code 0) within 15s. In hashicorp/raft v1.7.3 the pipelined
+// exit (code 0) within 15s. In hashicorp/raft v1.7.2 the pipelined
 // replication goroutine can deadlock when the follower's pipelined
 // responses come back unsuccessful (pipelineDecode returns while
 // pipelineSend waits to hand off one more request), and raft's Shutdown

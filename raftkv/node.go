@@ -199,7 +199,7 @@ func (n *Node) openTransport() error {
 }
 
 // noPipeline is the TCP transport with pipelined replication turned off.
-// hashicorp/raft v1.7.3's pipeline can deadlock after a follower rejects an
+// hashicorp/raft v1.7.2's pipeline can deadlock after a follower rejects an
 // entry (pipelineSend blocks handing off a request while decodeResponses
 // blocks on the response channel): replication to that follower stops and
 // raft.Shutdown never returns. Our fault suite hit it when a leader lost
