@@ -17,6 +17,27 @@ type Proposal struct {
 	// i is the command's place in a batch entry; -1 when the entry holds
 	// only this command.
 	i int
+	// ready, when not nil, is closed once the proposer has set out (or
+	// err) and i. out is the outcome of an entry other goroutines' commands
+	// share: a raft future must have one waiter.
+	ready chan struct{}
+	out   *outcome
+}
+
+// outcome is a raft future's result, read once for all who wait on it.
+type outcome struct {
+	done chan struct{}
+	err  error
+	resp any
+}
+
+// await reads f's outcome into o and closes o.done.
+func (o *outcome) await(f raft.ApplyFuture) {
+	o.err = f.Error()
+	if o.err == nil {
+		o.resp = f.Response()
+	}
+	close(o.done)
 }
 
 // maxBatchEntry bounds the size of a batch entry: ProposeBatch starts
@@ -35,7 +56,10 @@ func (n *Node) Propose(c *Command) *Proposal {
 
 // ProposeBatch is Propose for several commands, which it hands to raft as
 // one batch entry (more when they add up to more than maxBatchEntry
-// bytes), applied in order. It returns a Proposal per command.
+// bytes), applied in order. It returns a Proposal per command. With a
+// ProposeWindow the commands go through the group commit (proposer.go),
+// where they may share the entry with other calls' commands, still in the
+// order of the calls.
 func (n *Node) ProposeBatch(cs []*Command) []*Proposal {
 	ps := make([]*Proposal, len(cs))
 	if err := n.fsm.Err(); err != nil {
@@ -43,6 +67,9 @@ func (n *Node) ProposeBatch(cs []*Command) []*Proposal {
 			ps[i] = &Proposal{err: err}
 		}
 		return ps
+	}
+	if n.proposer != nil {
+		return n.proposer.propose(cs)
 	}
 	start := 0
 	for run, size := range Runs(cs, maxBatchEntry) {
@@ -87,14 +114,27 @@ func Runs(cs []*Command, maxBytes int) iter.Seq2[[]*Command, int] {
 // is unknown (ErrLeadershipLost, ErrShutdown); a deterministic operation
 // error (such as ErrNotInteger) comes back in Result.Err instead.
 func (p *Proposal) Wait() (Result, error) {
+	if p.ready != nil {
+		<-p.ready
+	}
 	if p.err != nil {
 		return Result{}, p.err
 	}
-	if err := p.f.Error(); err != nil {
+	var (
+		err  error
+		resp any
+	)
+	if p.out != nil {
+		<-p.out.done
+		err, resp = p.out.err, p.out.resp
+	} else if err = p.f.Error(); err == nil {
+		resp = p.f.Response()
+	}
+	if err != nil {
 		return Result{}, raftError(err)
 	}
 	var r Result
-	switch resp := p.f.Response().(type) {
+	switch resp := resp.(type) {
 	case Result: // a single command's, or an error for a whole batch
 		r = resp
 	case batchResult:
@@ -103,7 +143,7 @@ func (p *Proposal) Wait() (Result, error) {
 		}
 		r = resp[p.i]
 	default:
-		return Result{}, fmt.Errorf("raftkv: unexpected apply response %T", p.f.Response())
+		return Result{}, fmt.Errorf("raftkv: unexpected apply response %T", resp)
 	}
 	if errors.Is(r.Err, ErrFailed) {
 		return Result{}, r.Err

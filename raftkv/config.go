@@ -49,6 +49,11 @@ type Config struct {
 	SnapshotRetain int
 	// ApplyTimeout bounds the wait to hand a command to raft. Default 5s.
 	ApplyTimeout time.Duration
+	// ProposeWindow is the number of group-commit entries in flight
+	// (proposer.go): ProposeBatch's commands wait while that many are
+	// between raft.Apply and their outcome, then go together in one entry.
+	// Default 1; 0 hands each call to raft at once.
+	ProposeWindow int
 	// ActiveExpireInterval is how often the leader looks for expired keys
 	// to delete (reads hide them anyway). Default 100ms; 0 turns active
 	// expiry off.
@@ -96,6 +101,7 @@ func DefaultConfig() Config {
 		TrailingLogs:       10240,
 		SnapshotRetain:     2,
 		ApplyTimeout:       5 * time.Second,
+		ProposeWindow:      1,
 
 		ActiveExpireInterval: 100 * time.Millisecond,
 		ActiveExpireBatch:    256,
@@ -132,6 +138,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("raftkv: config: SnapshotRetain %d < 1", c.SnapshotRetain)
 	case c.ApplyTimeout <= 0:
 		return errors.New("raftkv: config: ApplyTimeout must be positive")
+	case c.ProposeWindow < 0 || c.ProposeWindow > 64:
+		return fmt.Errorf("raftkv: config: ProposeWindow %d not in 0..64", c.ProposeWindow)
 	case c.ActiveExpireInterval < 0:
 		return errors.New("raftkv: config: ActiveExpireInterval must not be negative")
 	case c.ActiveExpireInterval > 0 && (c.ActiveExpireBatch < 1 || c.ActiveExpireBatch > 4096):

@@ -32,10 +32,11 @@ type Node struct {
 	logStore logAndStableStore
 	snaps    raft.SnapshotStore
 
-	reads   *readIndexer
-	leader  leaderWatch
-	closing atomic.Bool // Close was called
-	metrics nodeMetrics
+	reads    *readIndexer
+	proposer *proposer // nil without a ProposeWindow
+	leader   leaderWatch
+	closing  atomic.Bool // Close was called
+	metrics  nodeMetrics
 }
 
 // Open starts a raft node that applies to eng. The engine stays owned by the
@@ -111,6 +112,9 @@ func Open(cfg Config, eng storage.Engine) (*Node, error) {
 	}
 	n.raft = r
 	n.reads = newReadIndexer(n)
+	if cfg.ProposeWindow > 0 {
+		n.proposer = newProposer(n, cfg.ProposeWindow)
+	}
 	n.watchLeader()
 	go n.maintain(time.Minute)
 	go n.expireLoop()
@@ -299,6 +303,9 @@ func (n *Node) replayLocal(logs raft.LogStore, from, to uint64) (bool, error) {
 // Close shuts raft down and closes the log store. The engine is left open.
 func (n *Node) Close() error {
 	n.closing.Store(true)
+	if n.proposer != nil {
+		n.proposer.close()
+	}
 	done := make(chan error, 1)
 	go func() { done <- n.raft.Shutdown().Error() }()
 	var err error

@@ -146,6 +146,80 @@ func TestNodeProposeConcurrent(t *testing.T) {
 // TestNodeProposeBatch: commands proposed together come back with their
 // own results, in order, and share log entries: one entry for small ones,
 // another once an entry would pass 1 MiB.
+// TestGroupCommit: ProposeBatch calls that wait while the group commit's
+// window is full go to raft together, as one entry, in the order of the
+// calls, each command with its own result; and calls still waiting when
+// the node closes fail with ErrShutdown instead of hanging.
+func TestGroupCommit(t *testing.T) {
+	n := raftkvtest.SingleNode(t, nil)
+	apply(t, n, cmdSet("ready", "1"))
+	entries := func() int {
+		t.Helper()
+		v, err := strconv.Atoi(infoField(t, n, "riot_apply_entries"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	before := entries()
+	release := n.HoldProposeWindow()
+	calls := [][]*raftkv.Command{
+		{cmdIncr("a")},
+		{cmdIncr("b"), cmdIncr("a")},
+		{cmdSet("b", "x"), cmdIncr("b"), cmdIncr("a")},
+	}
+	want := [][]struct {
+		int int64
+		err error
+	}{
+		{{1, nil}},
+		{{1, nil}, {2, nil}},
+		{{0, nil}, {0, raftkv.ErrNotInteger}, {3, nil}},
+	}
+	var ps [][]*raftkv.Proposal
+	for _, cs := range calls {
+		ps = append(ps, n.ProposeBatch(cs)) // returns once queued
+	}
+	release()
+	for i, call := range ps {
+		for j, p := range call {
+			r, err := p.Wait()
+			if err != nil {
+				t.Fatalf("call %d command %d: Wait: %v", i, j, err)
+			}
+			if r.Int != want[i][j].int || !errors.Is(r.Err, want[i][j].err) {
+				t.Errorf("call %d command %d: {Int:%d Err:%v}, want {Int:%d Err:%v}", i, j, r.Int, r.Err, want[i][j].int, want[i][j].err)
+			}
+		}
+	}
+	if got := entries() - before; got != 1 {
+		t.Errorf("3 calls queued behind a full window made %d entries, want 1", got)
+	}
+
+	release = n.HoldProposeWindow()
+	defer release()
+	waiting := n.ProposeBatch([]*raftkv.Command{cmdIncr("c"), cmdIncr("c")})
+	if err := n.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	for i, p := range waiting {
+		done := make(chan error, 1)
+		go func() { _, err := p.Wait(); done <- err }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, raftkv.ErrShutdown) {
+				t.Errorf("command %d queued at Close: Wait error %v, want ErrShutdown", i, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("command %d queued at Close: Wait still blocked after 10s", i)
+		}
+	}
+	after := n.ProposeBatch([]*raftkv.Command{cmdIncr("c")})
+	if _, err := after[0].Wait(); err == nil {
+		t.Errorf("ProposeBatch after Close: Wait succeeded, want an error")
+	}
+}
+
 func TestNodeProposeBatch(t *testing.T) {
 	n := raftkvtest.SingleNode(t, nil)
 	apply(t, n, cmdSet("ready", "1")) // the new term's entries are applied
