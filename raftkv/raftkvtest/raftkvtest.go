@@ -57,18 +57,23 @@ func SingleNode(t testing.TB, eng storage.Engine) *raftkv.Node {
 	return n
 }
 
-// WaitLeader waits up to 10s for n to become leader.
+// WaitLeader waits up to 10s for n to become leader and to know it:
+// hashicorp/raft sets the leader state a moment before the leader's ID, and
+// what reports the leader (RAFT.PEERS, /readyz) reads the ID.
 func WaitLeader(t testing.TB, n *raftkv.Node) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	poll := time.NewTicker(5 * time.Millisecond)
+	defer poll.Stop()
 	for {
 		ch := n.LeaderChanged()
-		if n.IsLeader() {
+		if id, _ := n.Leader(); n.IsLeader() && id == n.ID() {
 			return
 		}
 		select {
 		case <-ch:
+		case <-poll.C: // the ID may follow the state without a change signal
 		case <-ctx.Done():
 			t.Fatalf("node %s did not become leader within 10s (state %s)", n.ID(), n.State())
 		}
