@@ -90,18 +90,25 @@ func (n *Node) ProposeBatch(cs []*Command) []*Proposal {
 // bytes (a bigger command makes a run of its own), each with its encoded
 // size (at least).
 func Runs(cs []*Command, maxBytes int) iter.Seq2[[]*Command, int] {
-	return func(yield func([]*Command, int) bool) {
-		for start := 0; start < len(cs); {
-			end, size := start+1, cs[start].encodedSize()
-			for end < len(cs) {
-				next := cs[end].encodedSize()
-				if size+next > maxBytes {
+	return runs(cs, (*Command).encodedSize, maxBytes)
+}
+
+// runs yields xs in order as consecutive runs whose sizes add up to at
+// most maxBytes (a bigger element makes a run of its own), each with that
+// sum.
+func runs[T any](xs []T, size func(T) int, maxBytes int) iter.Seq2[[]T, int] {
+	return func(yield func([]T, int) bool) {
+		for start := 0; start < len(xs); {
+			end, sum := start+1, size(xs[start])
+			for end < len(xs) {
+				next := size(xs[end])
+				if sum+next > maxBytes {
 					break
 				}
-				size += next
+				sum += next
 				end++
 			}
-			if !yield(cs[start:end], size) {
+			if !yield(xs[start:end], sum) {
 				return
 			}
 			start = end

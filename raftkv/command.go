@@ -254,15 +254,24 @@ const encodingBatch = 2
 
 // AppendEncodeBatch appends the batch entry of cs to dst.
 func AppendEncodeBatch(dst []byte, cs []*Command) []byte {
-	dst = append(dst, encodingBatch)
-	dst = binary.AppendUvarint(dst, uint64(len(cs)))
+	dst = appendBatchHead(dst, len(cs))
 	var one []byte
 	for _, c := range cs {
 		one = c.AppendEncode(one[:0])
-		dst = binary.AppendUvarint(dst, uint64(len(one)))
-		dst = append(dst, one...)
+		dst = appendBatchItem(dst, one)
 	}
 	return dst
+}
+
+// appendBatchHead appends the start of a batch entry of n commands, each
+// to be appended by appendBatchItem.
+func appendBatchHead(dst []byte, n int) []byte {
+	return binary.AppendUvarint(append(dst, encodingBatch), uint64(n))
+}
+
+// appendBatchItem appends one encoded command to a batch entry.
+func appendBatchItem(dst, enc []byte) []byte {
+	return append(binary.AppendUvarint(dst, uint64(len(enc))), enc...)
 }
 
 // isBatch reports whether a log entry's data is a batch entry.

@@ -135,79 +135,64 @@ func (p *proposer) loop() {
 	}
 }
 
-// size is about the bytes pr adds to a batch entry.
-func (pr *proposal) size() int {
-	n := 0
-	for _, c := range pr.cmds {
-		n += len(c) + binary.MaxVarintLen32
-	}
-	return n
+// queuedCmd is one encoded command of a proposal and its Proposal.
+type queuedCmd struct {
+	p   *Proposal
+	enc []byte
 }
+
+// size is about the bytes c takes in a batch entry.
+func (c queuedCmd) size() int { return len(c.enc) + binary.MaxVarintLen32 }
 
 // apply proposes the commands of batch, in order, as entries of at most
 // maxBatchEntry bytes (a command alone may be bigger), holding a window
 // token (the first one is held already) for each entry until its outcome.
 // It reports false if the proposer was stopped meanwhile.
 func (p *proposer) apply(batch []*proposal) bool {
-	type slot struct {
-		p *Proposal
-		c []byte
-	}
-	var all []slot
+	defer func() {
+		for _, pr := range batch {
+			close(pr.ready)
+		}
+	}()
+	var all []queuedCmd
 	for _, pr := range batch {
-		for i, c := range pr.cmds {
-			all = append(all, slot{pr.ps[i], c})
+		for i, enc := range pr.cmds {
+			all = append(all, queuedCmd{pr.ps[i], enc})
 		}
 	}
-	held := true
-	for start := 0; start < len(all); {
-		end, size := start+1, len(all[start].c)
-		for end < len(all) && size+len(all[end].c)+binary.MaxVarintLen32 <= maxBatchEntry {
-			size += len(all[end].c) + binary.MaxVarintLen32
-			end++
-		}
-		if !held {
+	proposed := 0
+	for run, size := range runs(all, queuedCmd.size, maxBatchEntry) {
+		if proposed > 0 {
 			select {
 			case p.window <- struct{}{}:
 			case <-p.stop:
-				for _, s := range all[start:] {
-					s.p.err = ErrShutdown
-				}
-				for _, pr := range batch {
-					close(pr.ready)
+				for _, c := range all[proposed:] {
+					c.p.err = ErrShutdown
 				}
 				return false
 			}
 		}
-		held = false
-		run := all[start:end]
 		var data []byte
 		if len(run) == 1 {
-			data = run[0].c // an entry of its own, as before batches
+			data = run[0].enc // an entry of its own, as before batches
 			run[0].p.i = -1
 		} else {
-			data = make([]byte, 0, size+binary.MaxVarintLen64+1)
-			data = append(data, encodingBatch)
-			data = binary.AppendUvarint(data, uint64(len(run)))
-			for i, s := range run {
-				data = binary.AppendUvarint(data, uint64(len(s.c)))
-				data = append(data, s.c...)
-				s.p.i = i
+			data = appendBatchHead(make([]byte, 0, size+binary.MaxVarintLen64+1), len(run))
+			for i, c := range run {
+				data = appendBatchItem(data, c.enc)
+				c.p.i = i
 			}
 		}
 		f := p.n.raft.Apply(data, p.n.cfg.ApplyTimeout)
 		o := &outcome{done: make(chan struct{})}
-		for _, s := range run {
-			s.p.out = o
+		for _, c := range run {
+			c.p.out = o
 		}
 		go func() {
 			o.await(f)
 			<-p.window
 		}()
-		start = end
-	}
-	for _, pr := range batch {
-		close(pr.ready)
+		proposed += len(run)
 	}
 	return true
 }
