@@ -29,10 +29,14 @@ type levelDB struct {
 	batches sync.Pool
 }
 
+// levelOptions are the engine's goleveldb settings. The write buffer
+// (memtable) is goleveldb's default 4 MiB: a bigger one costs more per
+// insert (a deeper skiplist, more cache misses) than it saves in flushes,
+// measured in docs/performance.md (BenchmarkWriteRandomBatch's CPU time).
 func levelOptions() *opt.Options {
 	return &opt.Options{
 		Filter:                 filter.NewBloomFilter(10),
-		WriteBuffer:            16 << 20,
+		WriteBuffer:            4 << 20,
 		BlockCacheCapacity:     32 << 20,
 		CompactionTableSize:    4 << 20,
 		OpenFilesCacheCapacity: 500,
