@@ -130,6 +130,12 @@ func (r *Router) Leave(ctx context.Context, id string) error {
 		if _, err := r.node.Apply(ctx, &raftkv.Command{Op: raftkv.OpDelMember, Args: [][]byte{[]byte(id)}}); err != nil {
 			r.logger.Warn("remove address book entry", "id", id, "err", err)
 		}
+		// Hold the node out before the configuration drops it: the
+		// reconciler would otherwise add it back, still gossiping, in the
+		// moment between the two (found by the fault suite).
+		if id != r.node.ID() {
+			r.removal.left(id)
+		}
 		if err := r.node.RemoveServer(id); err != nil {
 			return err
 		}

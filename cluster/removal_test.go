@@ -1,8 +1,15 @@
 package cluster
 
 import (
+	"context"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/raftkv/raftkvtest"
 )
 
 func TestRemovalNotice(t *testing.T) {
@@ -49,5 +56,74 @@ func TestRemovalNotice(t *testing.T) {
 	n.mu.Unlock()
 	if kept {
 		t.Error("an old removal was not pruned")
+	}
+}
+
+// TestLeaveHoldsTheNodeOutFirst (found by the fault suite): RAFT.LEAVE
+// marked the removed node as held out only after the configuration had
+// dropped it, and a reconciler round in between added it back at once
+// (it still gossiped), so it never shut down. The hold must be in place
+// from the moment the configuration no longer holds the node. Here the
+// removal cannot commit (the leader cannot reach the one other voter that
+// the new configuration has), so the leader's configuration lacks the node
+// while RemoveServer waits: the hold must already be there.
+func TestLeaveHoldsTheNodeOutFirst(t *testing.T) {
+	trans := make(map[string]*raft.InmemTransport)
+	nodes := raftkvtest.Cluster(t, 3, func(c *raftkv.Config) { trans[c.ID] = c.Transport.(*raft.InmemTransport) })
+	var leader, victim, blocker *raftkv.Node
+	for _, n := range nodes {
+		switch {
+		case n.IsLeader():
+			leader = n
+		case victim == nil:
+			victim = n
+		default:
+			blocker = n
+		}
+	}
+	if leader == nil || victim == nil || blocker == nil {
+		t.Fatal("no leader with two followers")
+	}
+	r, err := New(DefaultConfig(), leader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+
+	lt, bt := trans[leader.ID()], trans[blocker.ID()]
+	lt.Disconnect(bt.LocalAddr())
+	bt.Disconnect(lt.LocalAddr())
+	left := make(chan error, 1)
+	go func() { left <- r.Leave(context.Background(), victim.ID()) }()
+
+	deadline := time.After(10 * time.Second)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for {
+		servers, err := leader.Servers()
+		if err != nil {
+			t.Fatalf("Servers: %v", err)
+		}
+		if !slices.ContainsFunc(servers, func(s raftkv.Server) bool { return s.ID == victim.ID() }) {
+			break
+		}
+		select {
+		case err := <-left:
+			t.Fatalf("Leave returned %v while the configuration still held %s", err, victim.ID())
+		case <-deadline:
+			t.Fatalf("the leader's configuration still holds %s after 10s", victim.ID())
+		case <-tick.C:
+		}
+	}
+	if !r.removal.recent(victim.ID(), true) {
+		t.Errorf("the configuration dropped %s before RAFT.LEAVE held it out: the reconciler could add it back", victim.ID())
+	}
+
+	lt.Connect(bt.LocalAddr(), bt)
+	bt.Connect(lt.LocalAddr(), lt)
+	select {
+	case <-left: // done, or leadership lost while cut off: either way it returned
+	case <-time.After(30 * time.Second):
+		t.Fatal("Leave did not return after the voters were reconnected")
 	}
 }
