@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/raft"
-
 	"github.com/riotkv/riot/raftkv"
 	"github.com/riotkv/riot/raftkv/raftkvtest"
 )
@@ -68,8 +66,8 @@ func TestRemovalNotice(t *testing.T) {
 // the new configuration has), so the leader's configuration lacks the node
 // while RemoveServer waits: the hold must already be there.
 func TestLeaveHoldsTheNodeOutFirst(t *testing.T) {
-	trans := make(map[string]*raft.InmemTransport)
-	nodes := raftkvtest.Cluster(t, 3, func(c *raftkv.Config) { trans[c.ID] = c.Transport.(*raft.InmemTransport) })
+	cfgs := make(map[string]raftkv.Config)
+	nodes := raftkvtest.Cluster(t, 3, func(c *raftkv.Config) { cfgs[c.ID] = *c })
 	var leader, victim, blocker *raftkv.Node
 	for _, n := range nodes {
 		switch {
@@ -90,9 +88,7 @@ func TestLeaveHoldsTheNodeOutFirst(t *testing.T) {
 	}
 	t.Cleanup(func() { r.Close() })
 
-	lt, bt := trans[leader.ID()], trans[blocker.ID()]
-	lt.Disconnect(bt.LocalAddr())
-	bt.Disconnect(lt.LocalAddr())
+	rejoin := raftkvtest.Cut(cfgs[leader.ID()], cfgs[blocker.ID()])
 	left := make(chan error, 1)
 	go func() { left <- r.Leave(context.Background(), victim.ID()) }()
 
@@ -119,8 +115,7 @@ func TestLeaveHoldsTheNodeOutFirst(t *testing.T) {
 		t.Errorf("the configuration dropped %s before RAFT.LEAVE held it out: the reconciler could add it back", victim.ID())
 	}
 
-	lt.Connect(bt.LocalAddr(), bt)
-	bt.Connect(lt.LocalAddr(), lt)
+	rejoin()
 	select {
 	case <-left: // done, or leadership lost while cut off: either way it returned
 	case <-time.After(30 * time.Second):

@@ -79,3 +79,16 @@ func Cluster(t testing.TB, size int, configure func(*raftkv.Config)) []*raftkv.N
 		}
 	}
 }
+
+// Cut disconnects the in-memory transports of the nodes configured with a
+// and b (from Config, or as Cluster's configure saw them), both ways, and
+// returns a function that connects them again.
+func Cut(a, b raftkv.Config) (rejoin func()) {
+	at, bt := a.Transport.(*raft.InmemTransport), b.Transport.(*raft.InmemTransport)
+	at.Disconnect(bt.LocalAddr())
+	bt.Disconnect(at.LocalAddr())
+	return func() {
+		at.Connect(bt.LocalAddr(), bt)
+		bt.Connect(at.LocalAddr(), at)
+	}
+}
