@@ -97,10 +97,10 @@ func (r *Router) RemovalNoticed() <-chan struct{} { return r.removal.c() }
 
 // notifyRemoved tells server id, removed from the configuration by this
 // leader with RAFT.LEAVE, that it was; m is its address book entry from
-// before the removal. (Leave marks id as removed, removal.left, before the
-// configuration changes.) (The reconciler's removals need no notice: a node
-// that left is on its way out, and a failed node that comes back is added
-// again.) It returns at once; the notice is retried in the background
+// before the removal; Leave has held it out of the reconciler
+// (removal.left) since before the configuration changed. (The reconciler's
+// removals need no notice: a node that left is on its way out, and a failed
+// node that comes back is added again.) It returns at once; the notice is retried in the background
 // until the node confirms, removalNoticeFor passes or the router closes.
 func (r *Router) notifyRemoved(id string, m raftkv.Member, known bool) {
 	if !known || m.ClientAddr == "" || id == r.node.ID() {

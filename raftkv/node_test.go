@@ -143,9 +143,6 @@ func TestNodeProposeConcurrent(t *testing.T) {
 	wantGet(t, n, "counter", strconv.Itoa(writers))
 }
 
-// TestNodeProposeBatch: commands proposed together come back with their
-// own results, in order, and share log entries: one entry for small ones,
-// another once an entry would pass 1 MiB.
 // TestGroupCommit: ProposeBatch calls that wait while the group commit's
 // window is full go to raft together, as one entry, in the order of the
 // calls, each command with its own result; and calls still waiting when
@@ -220,6 +217,9 @@ func TestGroupCommit(t *testing.T) {
 	}
 }
 
+// TestNodeProposeBatch: commands proposed together come back with their
+// own results, in order, and share log entries: one entry for small ones,
+// another once an entry would pass 1 MiB.
 func TestNodeProposeBatch(t *testing.T) {
 	n := raftkvtest.SingleNode(t, nil)
 	apply(t, n, cmdSet("ready", "1")) // the new term's entries are applied
