@@ -102,3 +102,38 @@ func TestBootGuardMarksBeforeWriting(t *testing.T) {
 		t.Errorf("boot file after a reopen in another boot = %q, %v; want %q", got, err, "boot-b\n")
 	}
 }
+
+// TestBootMarkedBeforeEngineFiles: the boot file is on disk before
+// goleveldb creates a file of its own (goleveldb syncs none of them in an
+// unsynced engine), so a failed mark leaves no engine behind.
+func TestBootMarkedBeforeEngineFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "engine")
+	// A directory where markBoot writes its temporary file makes it fail.
+	if err := os.MkdirAll(filepath.Join(dir, bootFile+".tmp", "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := OpenLevelDBWith(dir, Options{BootID: "boot-a"}); err == nil {
+		closeEngine(t, e)
+		t.Fatal("open with a failing boot mark succeeded")
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if e.Name() != bootFile+".tmp" {
+			t.Errorf("%s holds %s after a failed boot mark; want nothing of goleveldb's", dir, e.Name())
+		}
+	}
+}
+
+// TestLevelOptionsSync: goleveldb fsyncs (journal, tables, manifest) only
+// in an engine whose writes are synced.
+func TestLevelOptionsSync(t *testing.T) {
+	if levelOptions(true).GetNoSync() {
+		t.Error("synced engine: goleveldb NoSync is set")
+	}
+	if !levelOptions(false).GetNoSync() {
+		t.Error("unsynced engine: goleveldb NoSync is not set")
+	}
+}

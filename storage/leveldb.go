@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 
 	"github.com/syndtr/goleveldb/leveldb"
@@ -33,14 +34,19 @@ type levelDB struct {
 // (memtable) is goleveldb's default 4 MiB: a bigger one costs more per
 // insert (a deeper skiplist, more cache misses) than it saves in flushes,
 // measured in docs/performance.md (BenchmarkWriteRandomBatch's CPU time).
-func levelOptions() *opt.Options {
+// Unless sync is set, goleveldb never fsyncs: not its journal, and not the
+// tables and manifest it writes when it flushes a memtable or compacts. An
+// engine whose writes are not synced is discarded after an operating system
+// restart (guardBoot), and a process crash loses nothing the kernel holds, so
+// those fsyncs would only take the disk from the raft log's.
+func levelOptions(sync bool) *opt.Options {
 	return &opt.Options{
 		Filter:                 filter.NewBloomFilter(10),
 		WriteBuffer:            4 << 20,
 		BlockCacheCapacity:     32 << 20,
 		CompactionTableSize:    4 << 20,
 		OpenFilesCacheCapacity: 500,
-		NoSync:                 false,
+		NoSync:                 !sync,
 	}
 }
 
@@ -60,19 +66,23 @@ func OpenLevelDBWith(dir string, o Options) (Engine, error) {
 	if err := guardBoot(dir, o); err != nil {
 		return nil, err
 	}
-	db, err := leveldb.OpenFile(dir, levelOptions())
+	if !o.SyncWrites {
+		// The boot is on disk before goleveldb writes anything, even the
+		// files it creates (which it no longer syncs).
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("storage: create %s: %w", dir, err)
+		}
+		if err := markBoot(dir, o.BootID); err != nil {
+			return nil, err
+		}
+	}
+	db, err := leveldb.OpenFile(dir, levelOptions(o.SyncWrites))
 	if lerrors.IsCorrupted(err) {
 		// A torn manifest after a crash: recover what the tables hold.
-		db, err = leveldb.RecoverFile(dir, levelOptions())
+		db, err = leveldb.RecoverFile(dir, levelOptions(o.SyncWrites))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("storage: open leveldb %s: %w", dir, err)
-	}
-	if !o.SyncWrites {
-		if err := markBoot(dir, o.BootID); err != nil {
-			db.Close()
-			return nil, err
-		}
 	}
 	return newLevelDB("leveldb", db, o.SyncWrites), nil
 }
@@ -81,7 +91,7 @@ func OpenLevelDBWith(dir string, o Options) (Engine, error) {
 // memory storage, so it behaves exactly like the durable engine except that
 // its contents die with the process.
 func NewMemory() Engine {
-	db, err := leveldb.Open(lstorage.NewMemStorage(), levelOptions())
+	db, err := leveldb.Open(lstorage.NewMemStorage(), levelOptions(false))
 	if err != nil {
 		// Opening fresh memory storage cannot fail short of a goleveldb bug.
 		panic(fmt.Sprintf("storage: open memory engine: %v", err))
