@@ -100,8 +100,9 @@ func (r *Router) RemovalNoticed() <-chan struct{} { return r.removal.c() }
 // before the removal; Leave has held it out of the reconciler
 // (removal.left) since before the configuration changed. (The reconciler's
 // removals need no notice: a node that left is on its way out, and a failed
-// node that comes back is added again.) It returns at once; the notice is retried in the background
-// until the node confirms, removalNoticeFor passes or the router closes.
+// node that comes back is added again.) It returns at once; the notice is
+// retried in the background until the node confirms, removalNoticeFor
+// passes or the router closes.
 func (r *Router) notifyRemoved(id string, m raftkv.Member, known bool) {
 	if !known || m.ClientAddr == "" || id == r.node.ID() {
 		return

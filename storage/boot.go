@@ -72,9 +72,13 @@ func guardBoot(dir string, o Options) error {
 	return nil
 }
 
-// markBoot records, durably, that the engine in dir may from now on hold
-// unsynced writes of boot.
+// markBoot records, durably, that the engine in dir (created if missing)
+// may from now on hold unsynced writes of boot. It runs before goleveldb
+// creates anything in dir, since goleveldb syncs none of its files then.
 func markBoot(dir, boot string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("storage: create %s: %w", dir, err)
+	}
 	path := filepath.Join(dir, bootFile)
 	if b, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(b)) == boot {
 		return nil

@@ -3,7 +3,6 @@ package storage
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 
 	"github.com/syndtr/goleveldb/leveldb"
@@ -67,19 +66,15 @@ func OpenLevelDBWith(dir string, o Options) (Engine, error) {
 		return nil, err
 	}
 	if !o.SyncWrites {
-		// The boot is on disk before goleveldb writes anything, even the
-		// files it creates (which it no longer syncs).
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("storage: create %s: %w", dir, err)
-		}
 		if err := markBoot(dir, o.BootID); err != nil {
 			return nil, err
 		}
 	}
-	db, err := leveldb.OpenFile(dir, levelOptions(o.SyncWrites))
+	lo := levelOptions(o.SyncWrites)
+	db, err := leveldb.OpenFile(dir, lo)
 	if lerrors.IsCorrupted(err) {
 		// A torn manifest after a crash: recover what the tables hold.
-		db, err = leveldb.RecoverFile(dir, levelOptions(o.SyncWrites))
+		db, err = leveldb.RecoverFile(dir, lo)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("storage: open leveldb %s: %w", dir, err)
