@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"time"
 
@@ -124,22 +125,23 @@ func (r *Router) Leave(ctx context.Context, id string) error {
 		if err := r.node.CheckRemove(id); err != nil {
 			return err
 		}
-		// The address book entry goes first: removing the leader itself
-		// shuts its raft down, after which it can apply nothing.
-		m, known := r.member(id)
-		if _, err := r.node.Apply(ctx, &raftkv.Command{Op: raftkv.OpDelMember, Args: [][]byte{[]byte(id)}}); err != nil {
-			r.logger.Warn("remove address book entry", "id", id, "err", err)
+		// The removal is recorded first, with the address book entry
+		// going: it holds the node out of the reconciler of this leader
+		// and of any later one (removal.go), and it must be in place
+		// before the configuration drops the node, or a reconciler round
+		// in between adds it back, still gossiping (found by the fault
+		// suite). Removing the leader itself also shuts its raft down,
+		// after which it can apply nothing. The reconciler never adds this
+		// node itself, so removing the leader needs no exception.
+		m, _ := r.member(id)
+		leave := &raftkv.Command{Op: raftkv.OpLeave, Args: [][]byte{[]byte(id)}, Now: time.Now().UnixMilli()}
+		if _, err := r.node.Apply(ctx, leave); err != nil {
+			return fmt.Errorf("cluster: record the removal of %s: %w", id, err)
 		}
-		// Hold the node out before the configuration drops it: the
-		// reconciler would otherwise add it back, still gossiping, in the
-		// moment between the two (found by the fault suite). The
-		// reconciler never adds this node itself, so removing the leader
-		// needs no exception.
-		r.removal.left(id)
 		if err := r.node.RemoveServer(id); err != nil {
 			return err
 		}
-		r.notifyRemoved(id, m, known) // see removal.go
+		r.notifyRemoved(id, m.ClientAddr) // see removal.go
 		return nil
 	}, []byte("RAFT.LEAVE"), []byte(id))
 }

@@ -196,10 +196,20 @@ func (rc *Reconciler) reconcile() error {
 			continue
 		}
 		s, ok := inConf[m.ID]
+		if !ok {
+			held, err := rc.heldOut(m)
+			if err != nil {
+				return err
+			}
+			if held {
+				// Removed by RAFT.LEAVE (removal.go): the same process,
+				// still gossiping on its way out, is not added back, and
+				// is told (again, if this node did not lead then).
+				rc.r.notifyRemoved(m.ID, m.ClientAddr)
+				continue
+			}
+		}
 		switch {
-		case !ok && rc.r.removal.recent(m.ID, m.HasState):
-			// Removed by RAFT.LEAVE and told so (removal.go): the same
-			// process, still gossiping on its way out, is not added back.
 		case !ok:
 			rc.logger.Info("adding member as non-voter", "id", m.ID, "raft_addr", m.RaftAddr)
 			if err := node.AddServer(m.ID, m.RaftAddr, false); err != nil {
@@ -273,6 +283,18 @@ func (rc *Reconciler) reconcile() error {
 		}
 	}
 	return nil
+}
+
+// heldOut reports whether member m, not in the configuration, was removed
+// by RAFT.LEAVE moments ago (Router.heldOut).
+func (rc *Reconciler) heldOut(m gossip.Member) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), rc.r.cfg.LeaderWait)
+	defer cancel()
+	held, err := rc.r.heldOut(ctx, m.ID, m.HasState)
+	if err != nil {
+		return false, fmt.Errorf("check whether %s was removed: %w", m.ID, err)
+	}
+	return held, nil
 }
 
 // live reports whether gossip sees m up: alive, or suspected but not yet

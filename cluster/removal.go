@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/riotkv/riot/raftkv"
 )
 
 // A follower removed from the raft configuration usually never learns it
@@ -16,8 +14,12 @@ import (
 // would keep running, campaigning for votes nobody grants. So the leader
 // tells it: after each RAFT.LEAVE it sends RIOT.REMOVED <id> <leader id> to
 // the removed node's client address (best effort, retried for
-// removalNoticeFor), and keeps the reconciler from adding the node, still
-// gossiping, back meanwhile. The removed node takes no message's word for it: it
+// removalNoticeFor). RAFT.LEAVE also records the removal in the log
+// (raftkv.OpLeave) before the configuration drops the node, and for
+// removedRecently after it whichever node leads holds the node, still
+// gossiping, out of the configuration and tells it in turn (the reconciler,
+// heldOut): so a removal survives a change of leader before the node was
+// told. The removed node takes no message's word for it: it
 // asks the named leader, at the client address its own replicated address
 // book holds for that ID, RIOT.MEMBER <id>, and only a leader answering 0
 // (not in its configuration) makes it shut down (RemovalNoticed), the same
@@ -32,43 +34,62 @@ const removalNoticeFor = 30 * time.Second
 var ErrStillMember = errors.New("cluster: the leader still has this node in its configuration")
 
 // removalNotice is, on the removed node, closed once a removal notice was
-// confirmed, and on the leader the servers recently removed by RAFT.LEAVE.
+// confirmed, and on the leader the servers it is telling of their removal.
 // The zero value is ready to use.
 type removalNotice struct {
 	mu      sync.Mutex
 	ch      chan struct{}
 	closed  bool
-	removed map[string]time.Time // ID -> when RAFT.LEAVE removed it
+	telling map[string]bool // IDs a notifyRemoved goroutine is telling
 }
 
-// removedRecently is how long the reconciler does not add back a server
-// removed by RAFT.LEAVE that still gossips with its raft state: the
+// removedRecently is how long after RAFT.LEAVE the reconciler does not add
+// back the removed server if it still gossips with its raft state: the
 // notice's time, and the removed node's shutdown.
 const removedRecently = removalNoticeFor + 30*time.Second
 
-func (n *removalNotice) left(id string) {
+// startTelling reports whether no one tells server id yet, and from now on
+// the caller does, until doneTelling.
+func (n *removalNotice) startTelling(id string) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.removed == nil {
-		n.removed = make(map[string]time.Time)
+	if n.telling[id] {
+		return false
 	}
-	now := time.Now()
-	for k, t := range n.removed {
-		if now.Sub(t) > removedRecently {
-			delete(n.removed, k)
-		}
+	if n.telling == nil {
+		n.telling = make(map[string]bool)
 	}
-	n.removed[id] = now
+	n.telling[id] = true
+	return true
 }
 
-// recent reports whether server id was removed by RAFT.LEAVE moments ago
-// and, having raft state, is the same node on its way out (a node back
-// with an empty data dir under the same ID is added again at once).
-func (n *removalNotice) recent(id string, hasState bool) bool {
+func (n *removalNotice) doneTelling(id string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	t, ok := n.removed[id]
-	return ok && hasState && time.Since(t) < removedRecently
+	delete(n.telling, id)
+}
+
+// heldOut reports whether server id, seen in gossip but not in the
+// configuration, is a node RAFT.LEAVE removed moments ago, on its way out:
+// the removal is recorded in the log (raftkv.OpLeave) less than
+// removedRecently ago and the node has raft state (a node back with an
+// empty data dir under the same ID is added again at once). The record is
+// read once this leader has applied everything committed before its term,
+// so a new leader sees every removal its predecessors made.
+func (r *Router) heldOut(ctx context.Context, id string, hasState bool) (bool, error) {
+	if !hasState {
+		return false, nil
+	}
+	if err := r.ready(ctx, Linearizable); err != nil {
+		return false, err
+	}
+	v, release := r.node.FSM().View()
+	defer release()
+	at, ok, err := v.LeftAt(id)
+	if err != nil || !ok {
+		return false, err
+	}
+	return time.Since(at) < removedRecently, nil
 }
 
 func (n *removalNotice) c() chan struct{} {
@@ -95,39 +116,40 @@ func (n *removalNotice) fire() {
 // then shuts down as when it sees its own removal.
 func (r *Router) RemovalNoticed() <-chan struct{} { return r.removal.c() }
 
-// notifyRemoved tells server id, removed from the configuration by this
-// leader with RAFT.LEAVE, that it was; m is its address book entry from
-// before the removal; Leave has held it out of the reconciler
-// (removal.left) since before the configuration changed. (The reconciler's
-// removals need no notice: a node that left is on its way out, and a failed
-// node that comes back is added again.) It returns at once; the notice is
-// retried in the background until the node confirms, removalNoticeFor
-// passes or the router closes.
-func (r *Router) notifyRemoved(id string, m raftkv.Member, known bool) {
-	if !known || m.ClientAddr == "" || id == r.node.ID() {
+// notifyRemoved tells server id, removed from the configuration with
+// RAFT.LEAVE, that it was, at its client address addr: right after the
+// removal (Leave), and when a later leader finds the node still gossiping
+// while held out (the reconciler). (The reconciler's removals need no
+// notice: a node that left is on its way out, and a failed node that comes
+// back is added again.) It returns at once; the notice is retried in the
+// background until the node confirms, removalNoticeFor passes or the router
+// closes. One notice per server at a time.
+func (r *Router) notifyRemoved(id, addr string) {
+	if addr == "" || id == r.node.ID() || !r.removal.startTelling(id) {
 		return
 	}
 	req := appendRequest(nil, []byte("RIOT.REMOVED"), []byte(id), []byte(r.node.ID()))
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
+		defer r.removal.doneTelling(id)
 		ctx, cancel := context.WithTimeout(context.Background(), removalNoticeFor)
 		defer cancel()
 		backoff := 100 * time.Millisecond
 		for {
 			attempt, cancelAttempt := context.WithTimeout(ctx, 2*time.Second)
-			raw, err := r.peers.do(attempt, m.ClientAddr, req)
+			raw, err := r.peers.do(attempt, addr, req)
 			cancelAttempt()
 			if err == nil {
 				if msg := replyError(raw); msg != "" {
 					err = &RemoteError{msg}
 				} else {
-					r.logger.Info("told the removed node it was removed", "id", id, "addr", m.ClientAddr)
+					r.logger.Info("told the removed node it was removed", "id", id, "addr", addr)
 					return
 				}
 			}
 			if err := r.pause(ctx, backoff); err != nil {
-				r.logger.Info("could not tell the removed node it was removed (it may be down)", "id", id, "addr", m.ClientAddr, "err", err)
+				r.logger.Info("could not tell the removed node it was removed (it may be down)", "id", id, "addr", addr, "err", err)
 				return
 			}
 			backoff = min(2*backoff, 2*time.Second)

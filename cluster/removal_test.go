@@ -29,42 +29,29 @@ func TestRemovalNotice(t *testing.T) {
 		t.Error("c() returned another channel")
 	}
 
-	if n.recent("n2", true) {
-		t.Error("recent before any removal")
+	if !n.startTelling("n2") {
+		t.Error("startTelling n2: someone tells it already")
 	}
-	n.left("n2")
-	if !n.recent("n2", true) {
-		t.Error("n2, just removed and still with its raft state, is not recent")
+	if n.startTelling("n2") {
+		t.Error("startTelling n2 twice: two notices at once")
 	}
-	if n.recent("n2", false) {
-		t.Error("n2 back with an empty data dir is held back")
+	if !n.startTelling("n3") {
+		t.Error("startTelling n3 while n2 is told: refused")
 	}
-	if n.recent("n3", true) {
-		t.Error("n3, never removed, is recent")
-	}
-	n.mu.Lock()
-	n.removed["n2"] = time.Now().Add(-removedRecently - time.Second)
-	n.mu.Unlock()
-	if n.recent("n2", true) {
-		t.Errorf("n2 removed more than %s ago is still recent", removedRecently)
-	}
-	n.left("n3") // prunes n2
-	n.mu.Lock()
-	_, kept := n.removed["n2"]
-	n.mu.Unlock()
-	if kept {
-		t.Error("an old removal was not pruned")
+	n.doneTelling("n2")
+	if !n.startTelling("n2") {
+		t.Error("startTelling n2 after doneTelling: refused")
 	}
 }
 
 // TestLeaveHoldsTheNodeOutFirst (found by the fault suite): RAFT.LEAVE
-// marked the removed node as held out only after the configuration had
+// once marked the removed node as held out only after the configuration had
 // dropped it, and a reconciler round in between added it back at once
 // (it still gossiped), so it never shut down. The hold must be in place
 // from the moment the configuration no longer holds the node. Here the
 // removal cannot commit (the leader cannot reach the one other voter that
 // the new configuration has), so the leader's configuration lacks the node
-// while RemoveServer waits: the hold must already be there.
+// while RemoveServer waits: the removal must already be recorded.
 func TestLeaveHoldsTheNodeOutFirst(t *testing.T) {
 	cfgs := make(map[string]raftkv.Config)
 	nodes := raftkvtest.Cluster(t, 3, func(c *raftkv.Config) { cfgs[c.ID] = *c })
@@ -111,8 +98,13 @@ func TestLeaveHoldsTheNodeOutFirst(t *testing.T) {
 		case <-tick.C:
 		}
 	}
-	if !r.removal.recent(victim.ID(), true) {
-		t.Errorf("the configuration dropped %s before RAFT.LEAVE held it out: the reconciler could add it back", victim.ID())
+	// The leader, cut off from the new configuration's other voter,
+	// cannot confirm a read index: read its state machine as it is.
+	v, release := leader.FSM().View()
+	_, held, err := v.LeftAt(victim.ID())
+	release()
+	if err != nil || !held {
+		t.Errorf("the configuration dropped %s before RAFT.LEAVE recorded the removal (%v): the reconciler could add it back", victim.ID(), err)
 	}
 
 	rejoin()
@@ -120,5 +112,42 @@ func TestLeaveHoldsTheNodeOutFirst(t *testing.T) {
 	case <-left: // done, or leadership lost while cut off: either way it returned
 	case <-time.After(30 * time.Second):
 		t.Fatal("Leave did not return after the voters were reconnected")
+	}
+}
+
+// TestHeldOut: a server RAFT.LEAVE removed (raftkv.OpLeave) is held out
+// for removedRecently if it has raft state, by whichever node leads.
+func TestHeldOut(t *testing.T) {
+	nodes := raftkvtest.Cluster(t, 1, nil)
+	n := nodes[0]
+	r, err := New(DefaultConfig(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	ctx := context.Background()
+	leave := func(id string, at time.Time) {
+		t.Helper()
+		if _, err := n.Apply(ctx, &raftkv.Command{Op: raftkv.OpLeave, Args: [][]byte{[]byte(id)}, Now: at.UnixMilli()}); err != nil {
+			t.Fatalf("OpLeave %s: %v", id, err)
+		}
+	}
+	// The state machine's clock never runs backwards: the older first.
+	leave("n3", time.Now().Add(-removedRecently-time.Second))
+	leave("n2", time.Now())
+	for _, c := range []struct {
+		id       string
+		hasState bool
+		want     bool
+	}{
+		{"n2", true, true},   // just removed, the same process on its way out
+		{"n2", false, false}, // back with an empty data dir: added at once
+		{"n3", true, false},  // removed too long ago
+		{"n4", true, false},  // never removed
+	} {
+		got, err := r.heldOut(ctx, c.id, c.hasState)
+		if err != nil || got != c.want {
+			t.Errorf("heldOut(%s, hasState %v) = %v, %v; want %v", c.id, c.hasState, got, err, c.want)
+		}
 	}
 }

@@ -66,6 +66,11 @@ const (
 	// the time it read at; Result.Array: per key, the stored value (see
 	// LookupView) or Null.
 	OpLookup Op = 23
+
+	// OpLeave is RAFT.LEAVE's: it removes server Args[0] from the address
+	// book and records that RAFT.LEAVE removed it at Now (LeftAt), so that
+	// whichever node leads holds it out while it shuts down.
+	OpLeave Op = 24
 )
 
 func (o Op) String() string {
@@ -82,7 +87,7 @@ var opNames = map[Op]string{
 	OpSetRange: "setrange", OpSetBit: "setbit", OpIncrByFloat: "incrbyfloat",
 	OpRename: "rename", OpCopy: "copy", OpFlush: "flush",
 	OpPExpireAt: "pexpireat", OpPersist: "persist", OpExpire: "expire",
-	OpMulti: "multi", OpLookup: "lookup",
+	OpMulti: "multi", OpLookup: "lookup", OpLeave: "leave",
 }
 
 // Command is one state machine operation, as proposed to raft. Everything

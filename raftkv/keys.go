@@ -23,6 +23,8 @@ import (
 //	                      big-endian Unix ms (time never runs backwards)
 //	'm' + "restoring"   -> present while a snapshot restore is under way
 //	'm' + "member/" + id -> a server's addresses (the address book)
+//	'm' + "left/" + id  -> when RAFT.LEAVE removed the server (8 bytes
+//	                      big-endian Unix ms; see OpLeave)
 //	'm' + "req/" + client + seq (8+8 bytes) -> applied index + encoded Result
 //	                      of a request that carried an ID (dedup)
 const (
@@ -41,6 +43,7 @@ var (
 	tombPrefix   = []byte{prefixTomb}
 	keyTombFloor = []byte("mtombfloor")
 	memberPrefix = []byte("mmember/")
+	leftPrefix   = []byte("mleft/")
 	reqPrefix    = []byte("mreq/")
 )
 

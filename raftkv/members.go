@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/riotkv/riot/storage"
 )
@@ -58,6 +59,36 @@ func applyDelMember(tx *txn, c *Command) Result {
 	tx.delRaw(memberKey(c.Args[0]))
 	tx.membersChanged = true
 	return Result{}
+}
+
+// applyLeave removes server Args[0] from the address book and records the
+// time RAFT.LEAVE removed it.
+func applyLeave(tx *txn, c *Command) Result {
+	if len(c.Args) != 1 || len(c.Args[0]) == 0 {
+		return argError(c, "id")
+	}
+	tx.delRaw(memberKey(c.Args[0]))
+	tx.putRaw(leftKey(c.Args[0]), binary.BigEndian.AppendUint64(nil, uint64(tx.now)))
+	tx.membersChanged = true
+	return Result{}
+}
+
+func leftKey(id []byte) []byte { return append(append([]byte(nil), leftPrefix...), id...) }
+
+// LeftAt returns when RAFT.LEAVE last removed server id (OpLeave), if it
+// ever did.
+func (v *View) LeftAt(id string) (time.Time, bool, error) {
+	raw, err := v.r.Get(leftKey([]byte(id)))
+	if errors.Is(err, storage.ErrNotFound) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("raftkv: read the removal of %q: %w", id, err)
+	}
+	if len(raw) != 8 {
+		return time.Time{}, false, fmt.Errorf("raftkv: removal record of %q has %d bytes", id, len(raw))
+	}
+	return time.UnixMilli(int64(binary.BigEndian.Uint64(raw))), true, nil
 }
 
 // Member returns the address book entry for id.

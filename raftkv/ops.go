@@ -41,6 +41,7 @@ var ops = map[Op]applyFunc{
 
 	OpSetMember:     applySetMember,
 	OpDelMember:     applyDelMember,
+	OpLeave:         applyLeave,
 	OpPruneRequests: applyPruneRequests,
 }
 

@@ -67,3 +67,58 @@ func TestRemovedFollowerIsTold(t *testing.T) {
 		t.Errorf("GET through %s = %q, %v; want %q", ld.NodeID, got, err, "yes")
 	}
 }
+
+// removalTold bounds how long a removed node that wakes up runs before a
+// leader has told it of its removal: gossip sees it alive again, a
+// reconcile round (1s), the notice and its confirmation.
+const removalTold = 30 * time.Second
+
+// TestRemovalOutlivesLeaderChange: a node removed with RAFT.LEAVE that
+// is not told before leadership moves (here it is paused meanwhile) is
+// held out and told by the next leader: it shuts down, exit code 0, and is
+// never added back, although it still gossips with its raft state when it
+// wakes up. The hold used to live in the memory of the leader that ran
+// RAFT.LEAVE: the next one added the node back as a non-voter and
+// promoted it, undoing the removal.
+func TestRemovalOutlivesLeaderChange(t *testing.T) {
+	t.Parallel()
+	nodes := startGossipCluster(t, 3, 3, "--dead-node-timeout", "10m")
+	ld, _ := waitGossipCluster(t, nodes, 3)
+	fs := followersOf(nodes, ld)
+	gone, next := fs[0], fs[1]
+	added := func(n *node) int { return countLog(n, "adding member as non-voter", `"id":"`+gone.NodeID+`"`) }
+	addedBefore := map[*node]int{ld: added(ld), next: added(next)}
+
+	gone.Pause()
+	if got, err := ld.doWithin(changeTimeout, "RAFT.LEAVE", gone.NodeID).Text(); err != nil || got != "OK" {
+		gone.Resume()
+		t.Fatalf("RAFT.LEAVE %s via leader %s = %q, %v; want OK", gone.NodeID, ld.NodeID, got, err)
+	}
+	if got, err := ld.doWithin(changeTimeout, "RAFT.TRANSFER", next.NodeID).Text(); err != nil || got != "OK" {
+		gone.Resume()
+		t.Fatalf("RAFT.TRANSFER %s on %s = %q, %v; want OK", next.NodeID, ld.NodeID, got, err)
+	}
+	gone.Resume()
+
+	select {
+	case <-gone.done:
+	case <-time.After(removalTold):
+		t.Fatalf("removed node %s still runs %s after leadership moved to %s", gone.NodeID, removalTold, next.NodeID)
+	}
+	if code := gone.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("removed node %s exited with %s, want exit code 0", gone.NodeID, gone.cmd.ProcessState)
+	}
+	if countLog(gone, "the leader confirms this node was removed", `"leader":"`+next.NodeID+`"`) == 0 {
+		t.Errorf("removed node %s exited without the new leader %s confirming its removal", gone.NodeID, next.NodeID)
+	}
+	for _, n := range []*node{ld, next} {
+		if c := added(n) - addedBefore[n]; c > 0 {
+			t.Errorf("%s added the removed node %s back %d times", n.NodeID, gone.NodeID, c)
+		}
+	}
+	rest := []*node{ld, next}
+	waitFor(t, stableTimeout, func() error {
+		_, err := clusterState(rest)
+		return err
+	})
+}
