@@ -3,6 +3,7 @@ package raftkv
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/raft"
 )
@@ -102,7 +103,28 @@ func TestAddressBook(t *testing.T) {
 	if m, ok, _ := v.Member("b"); !ok || m.ClientAddr != "h:6390" {
 		t.Errorf("Member(b) = %+v, %v; want client h:6390", m, ok)
 	}
-	// Address book entries are not user keys.
+	// RAFT.LEAVE's removal drops the entry and records when (Now).
+	at := time.UnixMilli(1_700_000_000_000)
+	res := f.ApplyBatch([]*raft.Log{
+		cmdLog(6, Command{Op: OpLeave, Args: [][]byte{[]byte("b")}, Now: at.UnixMilli()}),
+		cmdLog(7, Command{Op: OpLeave}),
+	})
+	if r := result(t, res, 0); r.Err != nil {
+		t.Errorf("OpLeave b: %v", r.Err)
+	}
+	if r := result(t, res, 1); !errors.Is(r.Err, ErrBadEntry) {
+		t.Errorf("OpLeave without an id: %v, want ErrBadEntry", r.Err)
+	}
+	if _, ok, err := v.Member("b"); ok || err != nil {
+		t.Errorf("Member(b) after OpLeave: ok=%v err=%v, want absent", ok, err)
+	}
+	if got, ok, err := v.LeftAt("b"); !ok || err != nil || !got.Equal(at) {
+		t.Errorf("LeftAt(b) = %v, %v, %v; want %v", got, ok, err, at)
+	}
+	if _, ok, err := v.LeftAt("a"); ok || err != nil {
+		t.Errorf("LeftAt(a), deleted by OpDelMember, not RAFT.LEAVE: ok=%v err=%v, want absent", ok, err)
+	}
+	// Address book entries and removals are not user keys.
 	if n, err := v.Count(0); err != nil || n != 0 {
 		t.Errorf("Count() = %d, %v; want 0", n, err)
 	}
