@@ -290,7 +290,7 @@ func (rc *Reconciler) reconcile() error {
 func (rc *Reconciler) heldOut(m gossip.Member) (bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), rc.r.cfg.LeaderWait)
 	defer cancel()
-	held, err := rc.r.heldOut(ctx, m.ID, m.HasState)
+	held, err := rc.r.heldOut(ctx, m.ID, m.HasState, m.Started)
 	if err != nil {
 		return false, fmt.Errorf("check whether %s was removed: %w", m.ID, err)
 	}

@@ -72,11 +72,13 @@ func (n *removalNotice) doneTelling(id string) {
 // heldOut reports whether server id, seen in gossip but not in the
 // configuration, is a node RAFT.LEAVE removed moments ago, on its way out:
 // the removal is recorded in the log (raftkv.OpLeave) less than
-// removedRecently ago and the node has raft state (a node back with an
-// empty data dir under the same ID is added again at once). The record is
-// read once this leader has applied everything committed before its term,
-// so a new leader sees every removal its predecessors made.
-func (r *Router) heldOut(ctx context.Context, id string, hasState bool) (bool, error) {
+// removedRecently ago, and the node has raft state and a process started
+// before the removal (started: its gossip's start, Unix ns; 0 if unknown).
+// A node back under the same ID, restarted since or with an empty data dir,
+// is added again at once. The record is read once this leader has applied
+// everything committed before its term, so a new leader sees every removal
+// its predecessors made.
+func (r *Router) heldOut(ctx context.Context, id string, hasState bool, started int64) (bool, error) {
 	if !hasState {
 		return false, nil
 	}
@@ -89,7 +91,7 @@ func (r *Router) heldOut(ctx context.Context, id string, hasState bool) (bool, e
 	if err != nil || !ok {
 		return false, err
 	}
-	return time.Since(at) < removedRecently, nil
+	return time.Since(at) < removedRecently && (started == 0 || started < at.UnixNano()), nil
 }
 
 func (n *removalNotice) c() chan struct{} {

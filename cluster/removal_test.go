@@ -116,7 +116,10 @@ func TestLeaveHoldsTheNodeOutFirst(t *testing.T) {
 }
 
 // TestHeldOut: a server RAFT.LEAVE removed (raftkv.OpLeave) is held out
-// for removedRecently if it has raft state, by whichever node leads.
+// for removedRecently, by whichever node leads, if it is the same process
+// (started before the removal) with its raft state. Found by the fault
+// suite: a node removed, back with a fresh data dir, added, then restarted
+// within the minute was held out and told to shut down.
 func TestHeldOut(t *testing.T) {
 	nodes := raftkvtest.Cluster(t, 1, nil)
 	n := nodes[0]
@@ -134,20 +137,25 @@ func TestHeldOut(t *testing.T) {
 	}
 	// The state machine's clock never runs backwards: the older first.
 	leave("n3", time.Now().Add(-removedRecently-time.Second))
-	leave("n2", time.Now())
+	removed := time.Now()
+	leave("n2", removed)
+	before, after := removed.Add(-time.Minute).UnixNano(), removed.Add(time.Second).UnixNano()
 	for _, c := range []struct {
 		id       string
 		hasState bool
+		started  int64
 		want     bool
 	}{
-		{"n2", true, true},   // just removed, the same process on its way out
-		{"n2", false, false}, // back with an empty data dir: added at once
-		{"n3", true, false},  // removed too long ago
-		{"n4", true, false},  // never removed
+		{"n2", true, before, true},   // just removed, the same process on its way out
+		{"n2", true, 0, true},        // start unknown: held
+		{"n2", false, before, false}, // back with an empty data dir: added at once
+		{"n2", true, after, false},   // restarted since the removal: added at once
+		{"n3", true, before, false},  // removed too long ago
+		{"n4", true, before, false},  // never removed
 	} {
-		got, err := r.heldOut(ctx, c.id, c.hasState)
+		got, err := r.heldOut(ctx, c.id, c.hasState, c.started)
 		if err != nil || got != c.want {
-			t.Errorf("heldOut(%s, hasState %v) = %v, %v; want %v", c.id, c.hasState, got, err, c.want)
+			t.Errorf("heldOut(%s, hasState %v, started %d) = %v, %v; want %v", c.id, c.hasState, c.started, got, err, c.want)
 		}
 	}
 }
