@@ -196,7 +196,8 @@ func (rc *Reconciler) reconcile() error {
 			continue
 		}
 		s, ok := inConf[m.ID]
-		if !ok {
+		switch {
+		case !ok:
 			held, err := rc.heldOut(m)
 			if err != nil {
 				return err
@@ -208,9 +209,6 @@ func (rc *Reconciler) reconcile() error {
 				rc.r.notifyRemoved(m.ID, m.ClientAddr)
 				continue
 			}
-		}
-		switch {
-		case !ok:
 			rc.logger.Info("adding member as non-voter", "id", m.ID, "raft_addr", m.RaftAddr)
 			if err := node.AddServer(m.ID, m.RaftAddr, false); err != nil {
 				rc.logger.Warn("add member", "id", m.ID, "err", err)

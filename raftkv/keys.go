@@ -47,7 +47,12 @@ var (
 	reqPrefix    = []byte("mreq/")
 )
 
-func memberKey(id []byte) []byte { return append(append([]byte(nil), memberPrefix...), id...) }
+// prefixed returns a new key: prefix followed by id.
+func prefixed(prefix, id []byte) []byte { return append(append([]byte(nil), prefix...), id...) }
+
+func memberKey(id []byte) []byte { return prefixed(memberPrefix, id) }
+
+func leftKey(id []byte) []byte { return prefixed(leftPrefix, id) }
 
 func reqKey(client, seq uint64) []byte {
 	k := append(make([]byte, 0, len(reqPrefix)+16), reqPrefix...)

@@ -67,13 +67,10 @@ func applyLeave(tx *txn, c *Command) Result {
 	if len(c.Args) != 1 || len(c.Args[0]) == 0 {
 		return argError(c, "id")
 	}
-	tx.delRaw(memberKey(c.Args[0]))
+	applyDelMember(tx, c)
 	tx.putRaw(leftKey(c.Args[0]), binary.BigEndian.AppendUint64(nil, uint64(tx.now)))
-	tx.membersChanged = true
 	return Result{}
 }
-
-func leftKey(id []byte) []byte { return append(append([]byte(nil), leftPrefix...), id...) }
 
 // LeftAt returns when RAFT.LEAVE last removed server id (OpLeave), if it
 // ever did.
