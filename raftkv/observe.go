@@ -1,6 +1,7 @@
 package raftkv
 
 import (
+	"context"
 	"sort"
 	"strconv"
 	"sync"
@@ -32,8 +33,13 @@ func (n *Node) watchLeader() {
 		for {
 			select {
 			case o := <-obsCh:
-				if lo, ok := o.Data.(raft.LeaderObservation); ok {
-					n.metrics.noteLeader(string(lo.LeaderID))
+				switch d := o.Data.(type) {
+				case raft.LeaderObservation:
+					n.metrics.noteLeader(string(d.LeaderID))
+				case raft.RaftState:
+					if d == raft.Leader {
+						go n.settleTerm()
+					}
 				}
 				n.leader.mu.Lock()
 				close(n.leader.ch)
@@ -45,6 +51,27 @@ func (n *Node) watchLeader() {
 			}
 		}
 	}()
+}
+
+// settleTerm commits the new leader's first entry of its own, the term's
+// read barrier (termCommitted), as soon as it leads. The first read of the
+// term then need not wait for it, and every node's applied index reaches
+// the commit index on an idle cluster: hashicorp/raft's own no-op at the
+// start of a term is not handed to the state machine, so without an entry
+// after it the commit index would stay one past what any node applied.
+func (n *Node) settleTerm() {
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ApplyTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-n.reads.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if _, err := n.termCommitted(ctx); err != nil {
+		n.logger.Debug("read barrier of a new term", "err", err)
+	}
 }
 
 // LeaderChanged returns a channel that is closed the next time this node's

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/raftkv/raftkvtest"
 )
 
 // TestReadIndexConfirmsWithAMajority: on a three-voter cluster the leader's
@@ -71,6 +73,50 @@ func TestReadIndexConfirmsWithAMajority(t *testing.T) {
 			if _, err := n.ReadIndex(ctx); !errors.Is(err, raftkv.ErrNotLeader) {
 				t.Errorf("ReadIndex on follower %s = %v, want ErrNotLeader", n.ID(), err)
 			}
+		}
+	}
+}
+
+// TestNewLeaderSettlesItsTerm: a new leader commits an entry of its own at
+// once, so on an idle cluster every node's applied index reaches the
+// commit index (hashicorp/raft's no-op that opens a term never reaches the
+// state machine; with nothing after it, applied stayed one short).
+func TestNewLeaderSettlesItsTerm(t *testing.T) {
+	nodes := raftkvtest.Cluster(t, 3, nil)
+	old := leaderOf(t, nodes)
+	writeKeys(t, nodes, "k", 5, time.Now().UnixMilli(), 0)
+	before := old.CommitIndex()
+	var next string
+	for _, n := range nodes {
+		if n != old {
+			next = n.ID()
+			break
+		}
+	}
+	ctx := testCtx(t)
+	if err := old.TransferLeadership(ctx, next); err != nil {
+		t.Fatalf("TransferLeadership to %s: %v", next, err)
+	}
+	// Wait until the new leader has committed past the old term: its raft
+	// no-op at least.
+	var leader *raftkv.Node
+	for {
+		ch := nodes[0].LeaderChanged()
+		leader = leaderOf(t, nodes)
+		if leader != old && leader.CommitIndex() > before {
+			break
+		}
+		select {
+		case <-ch:
+		case <-time.After(10 * time.Millisecond): // commit index moves without a leader change
+		case <-ctx.Done():
+			t.Fatalf("no new leader committed past %d", before)
+		}
+	}
+	idx := leader.CommitIndex()
+	for _, n := range nodes {
+		if err := n.WaitApplied(ctx, idx); err != nil {
+			t.Errorf("%s: applied %d, never reached the new leader's commit index %d: %v", n.ID(), n.FSM().AppliedIndex(), idx, err)
 		}
 	}
 }
