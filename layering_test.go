@@ -21,11 +21,10 @@ var mayImport = map[string][]string{
 	"resp":              {"cluster", "raftkv"},
 	"httpapi":           {"cluster", "raftkv"},
 	"cmd/riot-server":   {"storage", "raftkv", "cluster", "resp", "httpapi", "gossip"},
-	"systemtest":        {},
+	"systemtest":        {"internal/proctest"},
 	"dockertest":        {},
-	"jepsen":            {},
-	"jepsen/cmd/jepsen": {},
-	"internal/testutil": {},
+	"jepsen":            {"internal/proctest"},
+	"internal/proctest": {},
 }
 
 // testFixtures may be imported by any package's tests, to build a real node

@@ -120,7 +120,7 @@ func StartCluster(cfg ClusterConfig) (c *Cluster, err error) {
 	if err := c.WaitHealthy(formTimeout); err != nil {
 		var b strings.Builder
 		for _, s := range c.members {
-			fmt.Fprintf(&b, "\n--- %s log tail:\n%s", s.ID, tail(s.Logs(), 10))
+			fmt.Fprintf(&b, "\n--- %s log tail:\n%s", s.ID, s.log.Tail(10))
 		}
 		return c, fmt.Errorf("jepsen: cluster did not form: %w%s", err, b.String())
 	}

@@ -4,11 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/riotkv/riot/internal/proctest"
 )
 
 // serverBin is the riot-server binary the tests run: built once by
@@ -41,13 +40,8 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	serverBin = filepath.Join(dir, "riot-server")
-	// Built without -race: the race detector runs in the test binary (the
-	// clients and the harness); the servers run at full speed.
-	build := exec.Command("go", "build", "-o", serverBin, "github.com/riotkv/riot/cmd/riot-server")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "jepsen: go build riot-server: %v\n", err)
+	if serverBin, err = proctest.Build(dir); err != nil {
+		fmt.Fprintf(os.Stderr, "jepsen: %v\n", err)
 		return 1
 	}
 	return m.Run()

@@ -1,11 +1,8 @@
 package jepsen
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/riotkv/riot/internal/proctest"
 )
 
 // Fixed ports: every server has its own address.
@@ -24,24 +23,6 @@ const (
 	readyTimeout = 20 * time.Second // process start until the ready line
 	exitTimeout  = 15 * time.Second // a signal until the process is gone
 )
-
-// logBuf keeps a server's output lines over all its incarnations.
-type logBuf struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logBuf) add(s string) {
-	l.mu.Lock()
-	l.lines = append(l.lines, s)
-	l.mu.Unlock()
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n") + "\n"
-}
 
 // Server is one riot node: an ID, a host, a data directory and, while it
 // runs, a riot-server process inside the host's namespace.
@@ -56,37 +37,20 @@ type Server struct {
 	base  string // directory holding this server's data dirs
 	flags []string
 	logf  func(string, ...any)
-	log   *logBuf
+	log   *proctest.Log // every incarnation's lines
 
 	mu      sync.Mutex
 	dataDir string
 	gen     int // data dir generation (Wipe)
 	starts  int
-	proc    *proc
-}
-
-// proc is one riot-server process.
-type proc struct {
-	cmd    *exec.Cmd
-	pid    int
-	done   chan struct{} // closed once exited and waited for
-	paused bool
-}
-
-func (p *proc) running() bool {
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
+	proc    *proctest.Proc
 }
 
 func newServer(id string, h *Host, bin, base string, flags []string, logf func(string, ...any)) *Server {
 	s := &Server{
 		ID: id, Host: h,
 		Addr: h.IP + ":" + clientPort, RaftAddr: h.IP + ":" + raftPort, GossipAddr: h.IP + ":" + gossipPort,
-		bin: bin, base: base, flags: flags, logf: logf, log: &logBuf{},
+		bin: bin, base: base, flags: flags, logf: logf, log: &proctest.Log{},
 	}
 	s.dataDir = filepath.Join(base, fmt.Sprintf("%s-data%d", id, s.gen))
 	return s
@@ -108,9 +72,9 @@ func (s *Server) Logs() string { return s.log.String() }
 // once it logged its ready line.
 func (s *Server) Start(extra ...string) error {
 	s.mu.Lock()
-	if s.proc != nil && s.proc.running() {
+	if s.proc != nil && s.proc.Running() {
 		s.mu.Unlock()
-		return fmt.Errorf("jepsen: start %s: already running (pid %d)", s.ID, s.proc.pid)
+		return fmt.Errorf("jepsen: start %s: already running (pid %d)", s.ID, s.proc.Pid)
 	}
 	dir := s.dataDir
 	s.starts++
@@ -125,138 +89,58 @@ func (s *Server) Start(extra ...string) error {
 	args = append(append(args, s.flags...), extra...)
 	cmd := exec.Command("ip", args...)
 	cmd.Dir = dir
-	cmd.Env = cleanEnv()
+	cmd.Env = proctest.CleanEnv()
 	// The process dies with the test process, even on SIGKILL of the test.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	stderr, err := cmd.StderrPipe()
+	p, err := proctest.Start(cmd, s.log)
 	if err != nil {
-		return err
+		return fmt.Errorf("jepsen: %s: %w", s.ID, err)
 	}
-	cmd.Stdout = cmd.Stderr
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("jepsen: start %s: %w", s.ID, err)
-	}
-	p := &proc{cmd: cmd, pid: cmd.Process.Pid, done: make(chan struct{})}
-	s.log.add(fmt.Sprintf("### %s: $ ip %s (pid %d)", time.Now().Format(time.RFC3339Nano), strings.Join(args, " "), p.pid))
 	s.mu.Lock()
 	s.proc = p
 	s.mu.Unlock()
-	ready := make(chan struct{})
-	go s.scan(p, stderr, ready)
-	t := time.NewTimer(readyTimeout)
-	defer t.Stop()
-	select {
-	case <-ready:
-		return nil
-	case <-p.done:
-		return fmt.Errorf("jepsen: %s exited before it was ready (%v); log tail:\n%s", s.ID, p.cmd.ProcessState, tail(s.Logs(), 15))
-	case <-t.C:
-		_ = syscall.Kill(p.pid, syscall.SIGKILL)
-		return fmt.Errorf("jepsen: %s not ready after %s; log tail:\n%s", s.ID, readyTimeout, tail(s.Logs(), 15))
+	if _, err := p.AwaitReady(readyTimeout); err != nil {
+		_ = p.Signal(syscall.SIGKILL)
+		return fmt.Errorf("jepsen: %s: %w; log tail:\n%s", s.ID, err, s.log.Tail(15))
 	}
-}
-
-// scan keeps the process's output lines, reports the ready line, then
-// waits for the process.
-func (s *Server) scan(p *proc, r io.Reader, ready chan<- struct{}) {
-	defer close(p.done)
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	sent := false
-	for sc.Scan() {
-		line := sc.Text()
-		s.log.add(line)
-		if sent {
-			continue
-		}
-		var rl struct {
-			Msg string `json:"msg"`
-		}
-		if json.Unmarshal([]byte(line), &rl) == nil && rl.Msg == "riot-server ready" {
-			close(ready)
-			sent = true
-		}
-	}
-	_, _ = io.Copy(io.Discard, r)
-	err := p.cmd.Wait()
-	s.log.add(fmt.Sprintf("### %s: pid %d exited: %v", time.Now().Format(time.RFC3339Nano), p.pid, errOr(err, "exit status 0")))
-}
-
-func errOr(err error, s string) string {
-	if err != nil {
-		return err.Error()
-	}
-	return s
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-// cleanEnv is the environment without RIOT_* variables.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "RIOT_") {
-			env = append(env, kv)
-		}
-	}
-	return env
+	return nil
 }
 
 // Running reports whether a process runs (paused or not).
 func (s *Server) Running() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.proc != nil && s.proc.running()
+	return s.proc != nil && s.proc.Running()
 }
 
 // Up reports whether a process runs and is not paused.
 func (s *Server) Up() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.proc != nil && s.proc.running() && !s.proc.paused
+	return s.proc != nil && s.proc.Running() && !s.proc.Paused()
 }
 
 // Paused reports whether the process is SIGSTOPped.
 func (s *Server) Paused() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.proc != nil && s.proc.running() && s.proc.paused
+	return s.proc != nil && s.proc.Paused()
 }
 
 var errNotRunning = errors.New("not running")
 
 // signal sends sig to the running process.
-func (s *Server) signal(sig syscall.Signal) (*proc, error) {
+func (s *Server) signal(sig syscall.Signal) (*proctest.Proc, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	p := s.proc
-	if p == nil || !p.running() {
+	s.mu.Unlock()
+	if p == nil || !p.Running() {
 		return nil, fmt.Errorf("jepsen: %s %s: %w", sig, s.ID, errNotRunning)
 	}
-	if err := syscall.Kill(p.pid, sig); err != nil {
-		return nil, fmt.Errorf("jepsen: %s %s: %w", sig, s.ID, err)
-	}
-	switch sig {
-	case syscall.SIGSTOP:
-		p.paused = true
-	case syscall.SIGCONT, syscall.SIGKILL:
-		p.paused = false
+	if err := p.Signal(sig); err != nil {
+		return nil, fmt.Errorf("jepsen: %s: %w", s.ID, err)
 	}
 	return p, nil
-}
-
-func waitExit(p *proc, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-p.done:
-		return nil
-	case <-t.C:
-		return fmt.Errorf("pid %d did not exit within %s", p.pid, d)
-	}
 }
 
 // Kill sends SIGKILL and waits until the process is gone.
@@ -265,7 +149,7 @@ func (s *Server) Kill() error {
 	if err != nil {
 		return err
 	}
-	return waitExit(p, exitTimeout)
+	return p.WaitExit(exitTimeout)
 }
 
 // Term sends SIGTERM (a graceful shutdown: the node leaves) and waits for
@@ -277,16 +161,16 @@ func (s *Server) Term() error {
 	if err != nil {
 		return err
 	}
-	if err := waitExit(p, exitTimeout); err != nil {
-		_ = syscall.Kill(p.pid, syscall.SIGQUIT)
-		if waitExit(p, 5*time.Second) != nil {
-			_ = syscall.Kill(p.pid, syscall.SIGKILL)
-			_ = waitExit(p, exitTimeout)
+	if err := p.WaitExit(exitTimeout); err != nil {
+		_ = p.Signal(syscall.SIGQUIT)
+		if p.WaitExit(5*time.Second) != nil {
+			_ = p.Signal(syscall.SIGKILL)
+			_ = p.WaitExit(exitTimeout)
 		}
 		return fmt.Errorf("jepsen: %s after SIGTERM: %w (sent SIGQUIT: goroutine dump in its log)", s.ID, err)
 	}
-	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
-		return fmt.Errorf("jepsen: %s exited with %s after SIGTERM, want 0", s.ID, p.cmd.ProcessState)
+	if code := p.Cmd.ProcessState.ExitCode(); code != 0 {
+		return fmt.Errorf("jepsen: %s exited with %s after SIGTERM, want 0", s.ID, p.Cmd.ProcessState)
 	}
 	return nil
 }
@@ -302,11 +186,11 @@ func (s *Server) AwaitRemovedExit() error {
 	if p == nil {
 		return fmt.Errorf("jepsen: %s: %w", s.ID, errNotRunning)
 	}
-	if err := waitExit(p, exitTimeout); err != nil {
+	if err := p.WaitExit(exitTimeout); err != nil {
 		return errors.Join(fmt.Errorf("jepsen: %s still ran %s after its removal (stopped with SIGTERM)", s.ID, exitTimeout), s.Term())
 	}
-	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
-		return fmt.Errorf("jepsen: %s exited with %s after its removal, want 0", s.ID, p.cmd.ProcessState)
+	if code := p.Cmd.ProcessState.ExitCode(); code != 0 {
+		return fmt.Errorf("jepsen: %s exited with %s after its removal, want 0", s.ID, p.Cmd.ProcessState)
 	}
 	return nil
 }
@@ -328,7 +212,7 @@ func (s *Server) Resume() error {
 func (s *Server) Wipe() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.proc != nil && s.proc.running() {
+	if s.proc != nil && s.proc.Running() {
 		return fmt.Errorf("jepsen: wipe %s: still running", s.ID)
 	}
 	s.gen++
@@ -341,11 +225,11 @@ func (s *Server) Stop() {
 	s.mu.Lock()
 	p := s.proc
 	s.mu.Unlock()
-	if p == nil || !p.running() {
+	if p == nil || !p.Running() {
 		return
 	}
-	_ = syscall.Kill(p.pid, syscall.SIGKILL)
-	if err := waitExit(p, exitTimeout); err != nil {
+	_ = p.Signal(syscall.SIGKILL)
+	if err := p.WaitExit(exitTimeout); err != nil {
 		s.logf("%s: %v", s.ID, err)
 	}
 }

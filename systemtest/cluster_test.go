@@ -997,7 +997,7 @@ func TestClusterCatchUpBySnapshot(t *testing.T) {
 	}
 	// It caught up by snapshot: raft installed the leader's snapshot and
 	// the state machine restored it.
-	logs := n4.log.String()
+	logs := n4.proc.Log.String()
 	for _, msg := range []string{`"Installed remote snapshot"`, `"restored snapshot"`} {
 		if !strings.Contains(logs, msg) {
 			t.Errorf("log of %s has no %s line; it did not catch up by snapshot", n4.NodeID, msg)
@@ -1254,9 +1254,9 @@ func TestClusterRaftCommands(t *testing.T) {
 	// The removed node shuts itself down when it learns of its removal; a
 	// follower that never received the entry removing it is stopped.
 	select {
-	case <-n4.done:
-		if code := n4.cmd.ProcessState.ExitCode(); code != 0 {
-			t.Errorf("removed node %s exited with %s, want code 0", n4.NodeID, n4.cmd.ProcessState)
+	case <-n4.proc.Done():
+		if code := n4.proc.Cmd.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("removed node %s exited with %s, want code 0", n4.NodeID, n4.proc.Cmd.ProcessState)
 		}
 	case <-time.After(10 * time.Second):
 		n4.Stop()
@@ -1268,7 +1268,7 @@ func TestClusterRaftCommands(t *testing.T) {
 	// code 0, and the others go on serving.
 	rest := followersOf(nodes, ld)
 	stopAt := time.Now()
-	if err := ld.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := ld.proc.Signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM to %s: %v", ld.NodeID, err)
 	}
 	// Both others agree on a new leader while the old one shuts down.
@@ -1280,16 +1280,16 @@ func TestClusterRaftCommands(t *testing.T) {
 	})
 	moved := time.Since(stopAt)
 	select {
-	case <-ld.done:
+	case <-ld.proc.Done():
 	case <-time.After(exitTimeout):
 		t.Fatalf("%s did not exit within %s of SIGTERM", ld.NodeID, exitTimeout)
 	}
 	t.Logf("SIGTERM to leader %s: %s leads %s after the signal; exited with %s after %s",
-		ld.NodeID, nl.NodeID, moved.Round(time.Millisecond), ld.cmd.ProcessState, time.Since(stopAt).Round(time.Millisecond))
-	if code := ld.cmd.ProcessState.ExitCode(); code != 0 {
-		t.Errorf("%s exited with %s after SIGTERM, want exit code 0", ld.NodeID, ld.cmd.ProcessState)
+		ld.NodeID, nl.NodeID, moved.Round(time.Millisecond), ld.proc.Cmd.ProcessState, time.Since(stopAt).Round(time.Millisecond))
+	if code := ld.proc.Cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("%s exited with %s after SIGTERM, want exit code 0", ld.NodeID, ld.proc.Cmd.ProcessState)
 	}
-	if !strings.Contains(ld.log.String(), `"transferred leadership before shutdown"`) {
+	if !strings.Contains(ld.proc.Log.String(), `"transferred leadership before shutdown"`) {
 		t.Errorf("log of %s has no \"transferred leadership before shutdown\" line", ld.NodeID)
 	}
 	for i, n := range rest {

@@ -43,8 +43,8 @@ func TestMachineRestartLosesNoAcknowledgedWrite(t *testing.T) {
 		}
 		n.spec.extra = append(n.spec.extra, "--test-boot-id", "boot-b")
 		r := n.Restart()
-		if !strings.Contains(r.log.String(), "discarding the engine") {
-			t.Errorf("the restarted node did not discard its engine; its log:\n%s", r.log)
+		if !strings.Contains(r.proc.Log.String(), "discarding the engine") {
+			t.Errorf("the restarted node did not discard its engine; its log:\n%s", r.proc.Log)
 		}
 		return r
 	}, "--test-boot-id", "boot-a")

@@ -328,17 +328,8 @@ func ephemeralLow() int {
 	return lo
 }
 
-// logLines returns the lines the process wrote, without the command line
-// the test logged itself.
-func logLines(n *node) []string {
-	var out []string
-	for _, l := range strings.Split(n.log.String(), "\n") {
-		if !strings.HasPrefix(l, "$ ") {
-			out = append(out, l)
-		}
-	}
-	return out
-}
+// logLines returns the lines the process wrote, without the harness's.
+func logLines(n *node) []string { return n.proc.Log.Output() }
 
 // countLog counts the process's log lines that contain every one of subs.
 func countLog(n *node, subs ...string) int {
@@ -400,7 +391,7 @@ func noLeaderWrite(t *testing.T, n *node, classes ...string) time.Duration {
 func ping(t *testing.T, n *node) {
 	t.Helper()
 	if !n.running() {
-		t.Fatalf("%s exited: %s", n.NodeID, n.cmd.ProcessState)
+		t.Fatalf("%s exited: %s", n.NodeID, n.proc.Cmd.ProcessState)
 	}
 	if got, err := n.do("PING").Text(); err != nil || got != "PONG" {
 		t.Fatalf("PING %s = %q, %v; want PONG", n.NodeID, got, err)
@@ -508,14 +499,7 @@ func TestGossipSeedStartsLater(t *testing.T) {
 	if countLog(n2, "bootstrapped a new cluster") != 0 {
 		t.Errorf("%s (started with --join) bootstrapped a cluster", n2.NodeID)
 	}
-	if got, err := n2.do("SET", "late", "yes").Text(); err != nil || got != "OK" {
-		t.Fatalf("SET via %s after it joined = %q, %v; want OK", n2.NodeID, got, err)
-	}
-	for _, n := range nodes {
-		if got, err := n.do("GET", "late").Text(); err != nil || got != "yes" {
-			t.Errorf("GET late via %s = %q, %v; want yes", n.NodeID, got, err)
-		}
-	}
+	writeThenReadAll(t, n2, nodes, "late", "yes")
 }
 
 // TestGossipBootstrapExpect: three nodes started at once with
@@ -768,7 +752,7 @@ func TestGossipDeadNodeRemoved(t *testing.T) {
 func (n *node) relaunchSameAddrs() *node {
 	n.t.Helper()
 	if n.running() {
-		n.t.Fatalf("relaunch: riot-server pid %d is still running", n.cmd.Process.Pid)
+		n.t.Fatalf("relaunch: riot-server pid %d is still running", n.proc.Pid)
 	}
 	s := n.spec
 	s.raftAddr = n.RaftAddr
@@ -882,15 +866,22 @@ func TestGossipRestartNewAddress(t *testing.T) {
 		t.Errorf("no leader logged \"member moved to a new raft address\" for %s", r.NodeID)
 	}
 	checkKeys(ctx, t, newClient(t, r.Addr, 2), want)
-	if got, err := r.do("SET", "moved", "yes").Text(); err != nil || got != "OK" {
-		t.Fatalf("SET via moved %s = %q, %v; want OK", r.NodeID, got, err)
+	writeThenReadAll(t, r, nodes, "moved", "yes")
+	waitGossipCluster(t, nodes, 3)
+}
+
+// writeThenReadAll SETs key through via and reads it back through every
+// one of nodes (linearizable reads: each sees the write at once).
+func writeThenReadAll(t *testing.T, via *node, nodes []*node, key, value string) {
+	t.Helper()
+	if got, err := via.do("SET", key, value).Text(); err != nil || got != "OK" {
+		t.Fatalf("SET %s via %s = %q, %v; want OK", key, via.NodeID, got, err)
 	}
 	for _, n := range nodes {
-		if got, err := n.do("GET", "moved").Text(); err != nil || got != "yes" {
-			t.Errorf("GET moved via %s = %q, %v; want yes", n.NodeID, got, err)
+		if got, err := n.do("GET", key).Text(); err != nil || got != value {
+			t.Errorf("GET %s via %s = %q, %v; want %q", key, n.NodeID, got, err, value)
 		}
 	}
-	waitGossipCluster(t, nodes, 3)
 }
 
 // gossipKey returns a new random base64 gossip key.
@@ -956,16 +947,16 @@ func TestGossipDuplicateNodeID(t *testing.T) {
 	dup := spawn(t, gossipSpec(t, t.TempDir(), victim.NodeID, []string{nodes[0].GossipAddr}))
 	begin := time.Now()
 	select {
-	case <-dup.done:
+	case <-dup.proc.Done():
 	case <-time.After(30 * time.Second):
 		t.Fatalf("second process with --node-id %s still running after 30s", victim.NodeID)
 	}
-	t.Logf("duplicate %s exited after %s with %s", victim.NodeID, time.Since(begin).Round(time.Millisecond), dup.cmd.ProcessState)
-	if code := dup.cmd.ProcessState.ExitCode(); code == 0 {
+	t.Logf("duplicate %s exited after %s with %s", victim.NodeID, time.Since(begin).Round(time.Millisecond), dup.proc.Cmd.ProcessState)
+	if code := dup.proc.Cmd.ProcessState.ExitCode(); code == 0 {
 		t.Errorf("duplicate %s exited with code 0, want non-zero", victim.NodeID)
 	}
 	if countLog(dup, "node ID conflict") == 0 || countLog(dup, "refusing to start") == 0 {
-		t.Errorf("log of the duplicate lacks \"node ID conflict\" or \"refusing to start\":\n%s", dup.log)
+		t.Errorf("log of the duplicate lacks \"node ID conflict\" or \"refusing to start\":\n%s", dup.proc.Log)
 	}
 
 	// The cluster is unharmed, and stays so for a while (the duplicate
@@ -990,17 +981,10 @@ func TestGossipDuplicateNodeID(t *testing.T) {
 			t.Errorf("log of %s has %d \"removing ...\" lines", n.NodeID, c)
 		}
 		if !n.running() {
-			t.Errorf("%s exited: %s", n.NodeID, n.cmd.ProcessState)
+			t.Errorf("%s exited: %s", n.NodeID, n.proc.Cmd.ProcessState)
 		}
 	}
-	if got, err := victim.do("SET", "dup", "ok").Text(); err != nil || got != "OK" {
-		t.Fatalf("SET via %s = %q, %v; want OK", victim.NodeID, got, err)
-	}
-	for _, n := range nodes {
-		if got, err := n.do("GET", "dup").Text(); err != nil || got != "ok" {
-			t.Errorf("GET dup via %s = %q, %v; want ok", n.NodeID, got, err)
-		}
-	}
+	writeThenReadAll(t, victim, nodes, "dup", "ok")
 }
 
 // TestGossipJoinSelf: a node whose only seed is its own gossip address

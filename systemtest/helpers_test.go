@@ -6,24 +6,20 @@
 package systemtest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/riotkv/riot/internal/proctest"
 )
 
 const (
@@ -46,13 +42,8 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	serverBin = filepath.Join(dir, "riot-server")
-	// Built plainly (no -race) for speed: the race detector runs in the
-	// test binary, which is the client side.
-	build := exec.Command("go", "build", "-o", serverBin, "github.com/riotkv/riot/cmd/riot-server")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "systemtest: go build riot-server: %v\n", err)
+	if serverBin, err = proctest.Build(dir); err != nil {
+		fmt.Fprintf(os.Stderr, "systemtest: %v\n", err)
 		return 1
 	}
 	// Once the binary gossips (--gossip-addr, default port 7946), every
@@ -69,24 +60,6 @@ var hasGossipFlag bool
 
 // hasHTTPFlag: the binary has --http-addr.
 var hasHTTPFlag bool
-
-// logBuf collects a process's output lines; safe for concurrent use.
-type logBuf struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logBuf) add(s string) {
-	l.mu.Lock()
-	l.lines = append(l.lines, s)
-	l.mu.Unlock()
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n")
-}
 
 // spec describes how to start a node. The zero value of every field but
 // dataDir is a sensible default.
@@ -109,26 +82,10 @@ type node struct {
 	NodeID     string
 	GossipAddr string // "" when the binary does not gossip
 
-	ready chan readyLine // the ready line, once scan saw it
-
-	cmd  *exec.Cmd
-	log  *logBuf
-	done chan struct{} // closed once the process has exited and been waited for
-
-	paused atomic.Bool // SIGSTOPped by Pause, until Resume
+	proc *proctest.Proc
 
 	adminOnce sync.Once
 	adminC    *redis.Client // see admin
-}
-
-// readyLine is the part of the ready log line the tests use.
-type readyLine struct {
-	Msg      string `json:"msg"`
-	Addr     string `json:"addr"`
-	RaftAddr string `json:"raft_addr"`
-	NodeID   string `json:"node_id"`
-	// GossipAddr is the bound gossip address (binaries that gossip).
-	GossipAddr string `json:"gossip_addr"`
 }
 
 // start runs riot-server on dataDir with --addr 127.0.0.1:0
@@ -175,39 +132,29 @@ func spawn(t testing.TB, s spec) *node {
 	}
 	args = append(args, s.extra...)
 
-	n := &node{t: t, spec: s, log: &logBuf{}, done: make(chan struct{})}
-	n.cmd = exec.Command(serverBin, args...)
-	n.cmd.Dir = s.dataDir
-	n.cmd.Env = append(cleanEnv(), s.env...)
-	n.cmd.Stdout = &lineWriter{log: n.log, prefix: "stdout: "}
-	stderr, err := n.cmd.StderrPipe()
-	if err != nil {
-		t.Fatalf("stderr pipe: %v", err)
-	}
 	if err := os.MkdirAll(s.dataDir, 0o755); err != nil {
 		t.Fatalf("create data dir: %v", err)
 	}
-	if err := n.cmd.Start(); err != nil {
-		t.Fatalf("start %s %q: %v", serverBin, args, err)
+	cmd := exec.Command(serverBin, args...)
+	cmd.Dir = s.dataDir
+	cmd.Env = append(proctest.CleanEnv(), s.env...)
+	p, err := proctest.Start(cmd, &proctest.Log{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	n.log.add(fmt.Sprintf("$ riot-server %s (pid %d)", strings.Join(args, " "), n.cmd.Process.Pid))
+	n := &node{t: t, spec: s, proc: p}
 	// Registered first so that it runs on every path, failures included.
 	t.Cleanup(func() {
-		if n.running() {
-			_ = n.cmd.Process.Kill()
-			select {
-			case <-n.done:
-			case <-time.After(exitTimeout):
-				t.Errorf("riot-server pid %d did not exit after SIGKILL", n.cmd.Process.Pid)
+		if p.Running() {
+			_ = p.Signal(syscall.SIGKILL)
+			if err := p.WaitExit(exitTimeout); err != nil {
+				t.Errorf("riot-server after SIGKILL: %v", err)
 			}
 		}
 		if t.Failed() {
-			t.Logf("riot-server log (data dir %s):\n%s", s.dataDir, n.log)
+			t.Logf("riot-server log (data dir %s):\n%s", s.dataDir, p.Log)
 		}
 	})
-
-	n.ready = make(chan readyLine, 1)
-	go n.scan(stderr, n.ready)
 	return n
 }
 
@@ -216,85 +163,17 @@ func spawn(t testing.TB, s spec) *node {
 func (n *node) awaitReady() {
 	n.t.Helper()
 	t := n.t
-	var r readyLine
-	select {
-	case r = <-n.ready:
-	case <-n.done:
-		// The ready line, if any, is sent before done is closed.
-		select {
-		case r = <-n.ready:
-		default:
-			t.Fatalf("riot-server exited with %s before it was ready", n.cmd.ProcessState)
-		}
-	case <-time.After(readyTimeout):
-		t.Fatalf("riot-server was not ready after %s", readyTimeout)
+	r, err := n.proc.AwaitReady(readyTimeout)
+	if err != nil {
+		t.Fatalf("riot-server: %v", err)
 	}
 	n.Addr, n.RaftAddr, n.NodeID, n.GossipAddr = r.Addr, r.RaftAddr, r.NodeID, r.GossipAddr
 	if n.Addr == "" || n.RaftAddr == "" || n.NodeID == "" {
-		t.Fatalf("ready line lacks addr, raft_addr or node_id: %+v", n)
+		t.Fatalf("ready line lacks addr, raft_addr or node_id: %+v", r)
 	}
 	if hasGossipFlag && n.GossipAddr == "" {
 		t.Fatalf("ready line lacks gossip_addr: %+v", r)
 	}
-}
-
-// scan reads the process's stderr until EOF, keeps every line, reports the
-// ready line, then waits for the process and closes done.
-func (n *node) scan(r io.Reader, ready chan<- readyLine) {
-	defer close(n.done)
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	sent := false
-	for sc.Scan() {
-		line := sc.Text()
-		n.log.add(line)
-		if sent {
-			continue
-		}
-		var rl readyLine
-		if json.Unmarshal([]byte(line), &rl) == nil && rl.Msg == "riot-server ready" {
-			ready <- rl
-			sent = true
-		}
-	}
-	if err := sc.Err(); err != nil {
-		n.log.add("(log scanner: " + err.Error() + ")")
-		_, _ = io.Copy(io.Discard, r)
-	}
-	err := n.cmd.Wait()
-	n.log.add(fmt.Sprintf("(process exited: %v)", errOr(err, "exit status 0")))
-}
-
-func errOr(err error, s string) string {
-	if err != nil {
-		return err.Error()
-	}
-	return s
-}
-
-// lineWriter adds what a process writes to a logBuf.
-type lineWriter struct {
-	log    *logBuf
-	prefix string
-}
-
-func (w *lineWriter) Write(p []byte) (int, error) {
-	for _, l := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
-		w.log.add(w.prefix + l)
-	}
-	return len(p), nil
-}
-
-// cleanEnv is the test's environment without RIOT_* variables, so that
-// the developer's shell does not change the flags under test.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "RIOT_") {
-			env = append(env, kv)
-		}
-	}
-	return env
 }
 
 // waitLeader waits until the node reports itself raft leader.
@@ -317,14 +196,7 @@ func (n *node) waitLeader() {
 }
 
 // running reports whether the process has not exited yet.
-func (n *node) running() bool {
-	select {
-	case <-n.done:
-		return false
-	default:
-		return true
-	}
-}
+func (n *node) running() bool { return n.proc.Running() }
 
 // Kill sends SIGKILL and waits for the process to be gone.
 func (n *node) Kill() {
@@ -336,23 +208,18 @@ func (n *node) Kill() {
 func (n *node) Stop() {
 	n.t.Helper()
 	n.signalAndWait(syscall.SIGTERM)
-	if code := n.cmd.ProcessState.ExitCode(); code != 0 {
-		n.t.Errorf("riot-server exited with %s after SIGTERM, want exit code 0", n.cmd.ProcessState)
+	if st := n.proc.Cmd.ProcessState; st.ExitCode() != 0 {
+		n.t.Errorf("riot-server exited with %s after SIGTERM, want exit code 0", st)
 	}
 }
 
 func (n *node) signalAndWait(sig syscall.Signal) {
 	n.t.Helper()
-	if !n.running() {
-		n.t.Fatalf("riot-server already exited (%s) before %s", n.cmd.ProcessState, sig)
+	if err := n.proc.Signal(sig); err != nil {
+		n.t.Fatalf("riot-server: %v", err)
 	}
-	if err := n.cmd.Process.Signal(sig); err != nil {
-		n.t.Fatalf("send %s: %v", sig, err)
-	}
-	select {
-	case <-n.done:
-	case <-time.After(exitTimeout):
-		n.t.Fatalf("riot-server did not exit within %s of %s", exitTimeout, sig)
+	if err := n.proc.WaitExit(exitTimeout); err != nil {
+		n.t.Fatalf("riot-server after %s: %v", sig, err)
 	}
 }
 
@@ -371,7 +238,7 @@ func (n *node) Restart() *node {
 func (n *node) Relaunch() *node {
 	n.t.Helper()
 	if n.running() {
-		n.t.Fatalf("Restart: riot-server pid %d is still running", n.cmd.Process.Pid)
+		n.t.Fatalf("Restart: riot-server pid %d is still running", n.proc.Pid)
 	}
 	s := n.spec
 	s.raftAddr = n.RaftAddr
@@ -382,27 +249,22 @@ func (n *node) Relaunch() *node {
 // until Resume. Kill still works on a paused process.
 func (n *node) Pause() {
 	n.t.Helper()
-	if !n.running() {
-		n.t.Fatalf("Pause: riot-server already exited (%s)", n.cmd.ProcessState)
+	if err := n.proc.Signal(syscall.SIGSTOP); err != nil {
+		n.t.Fatalf("Pause: %v", err)
 	}
-	if err := n.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		n.t.Fatalf("send SIGSTOP: %v", err)
-	}
-	n.paused.Store(true)
 }
 
 // Resume sends SIGCONT to a paused process.
 func (n *node) Resume() {
 	n.t.Helper()
-	if err := n.cmd.Process.Signal(syscall.SIGCONT); err != nil {
-		n.t.Fatalf("send SIGCONT: %v", err)
+	if err := n.proc.Signal(syscall.SIGCONT); err != nil {
+		n.t.Fatalf("Resume: %v", err)
 	}
-	n.paused.Store(false)
 }
 
 // up reports whether the process runs and is not paused: whether it can
 // answer a request.
-func (n *node) up() bool { return n.running() && !n.paused.Load() }
+func (n *node) up() bool { return n.running() && !n.proc.Paused() }
 
 // newClient returns a go-redis client for addr speaking protocol (2 or 3)
 // that never retries on its own: every command is sent once, so a test
@@ -456,7 +318,7 @@ func runOnce(t testing.TB, env []string, args ...string) (stdout, stderr string,
 	defer cancel()
 	cmd := exec.CommandContext(ctx, serverBin, args...)
 	cmd.Dir = t.TempDir()
-	cmd.Env = append(cleanEnv(), env...)
+	cmd.Env = append(proctest.CleanEnv(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -40,12 +40,12 @@ func TestRemovedFollowerIsTold(t *testing.T) {
 		t.Fatalf("RAFT.LEAVE %s via leader %s = %q, %v; want OK", gone.NodeID, ld.NodeID, got, err)
 	}
 	select {
-	case <-gone.done:
+	case <-gone.proc.Done():
 	case <-time.After(exitTimeout):
 		t.Fatalf("removed follower %s still runs %s after RAFT.LEAVE", gone.NodeID, exitTimeout)
 	}
-	if code := gone.cmd.ProcessState.ExitCode(); code != 0 {
-		t.Errorf("removed follower %s exited with %s, want exit code 0", gone.NodeID, gone.cmd.ProcessState)
+	if code := gone.proc.Cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("removed follower %s exited with %s, want exit code 0", gone.NodeID, gone.proc.Cmd.ProcessState)
 	}
 	if countLog(gone, "the leader confirms this node was removed") == 0 {
 		t.Errorf("removed follower %s exited without logging the confirmed notice", gone.NodeID)
@@ -101,12 +101,12 @@ func TestRemovalOutlivesLeaderChange(t *testing.T) {
 	gone.Resume()
 
 	select {
-	case <-gone.done:
+	case <-gone.proc.Done():
 	case <-time.After(removalTold):
 		t.Fatalf("removed node %s still runs %s after leadership moved to %s", gone.NodeID, removalTold, next.NodeID)
 	}
-	if code := gone.cmd.ProcessState.ExitCode(); code != 0 {
-		t.Errorf("removed node %s exited with %s, want exit code 0", gone.NodeID, gone.cmd.ProcessState)
+	if code := gone.proc.Cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("removed node %s exited with %s, want exit code 0", gone.NodeID, gone.proc.Cmd.ProcessState)
 	}
 	if countLog(gone, "the leader confirms this node was removed", `"leader":"`+next.NodeID+`"`) == 0 {
 		t.Errorf("removed node %s exited without the new leader %s confirming its removal", gone.NodeID, next.NodeID)
