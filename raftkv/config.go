@@ -37,6 +37,10 @@ type Config struct {
 	// MaxAppendEntries bounds both the entries per AppendEntries RPC and
 	// the entries applied to the FSM in one batch. Default 512.
 	MaxAppendEntries int
+	// LogCacheBytes bounds the newest log entries kept in memory for
+	// replication (at most MaxAppendEntries of them; logcache.go). Default
+	// 64 MiB.
+	LogCacheBytes int
 	// SnapshotThreshold is the number of new log entries that triggers a
 	// snapshot. Default 16384.
 	SnapshotThreshold uint64
@@ -96,6 +100,7 @@ func DefaultConfig() Config {
 		LeaderLeaseTimeout: 500 * time.Millisecond,
 		CommitTimeout:      5 * time.Millisecond,
 		MaxAppendEntries:   512,
+		LogCacheBytes:      64 << 20,
 		SnapshotThreshold:  16384,
 		SnapshotInterval:   30 * time.Second,
 		TrailingLogs:       10240,
@@ -134,6 +139,8 @@ func (c *Config) Validate() error {
 		return errors.New("raftkv: config: RaftAddr is required")
 	case c.MaxAppendEntries <= 0 || c.MaxAppendEntries > 1024:
 		return fmt.Errorf("raftkv: config: MaxAppendEntries %d not in 1..1024", c.MaxAppendEntries)
+	case c.LogCacheBytes < 1:
+		return fmt.Errorf("raftkv: config: LogCacheBytes %d < 1", c.LogCacheBytes)
 	case c.SnapshotRetain < 1:
 		return fmt.Errorf("raftkv: config: SnapshotRetain %d < 1", c.SnapshotRetain)
 	case c.ApplyTimeout <= 0:

@@ -142,7 +142,7 @@ func (n *Node) openStores() (raft.LogStore, raft.StableStore, raft.SnapshotStore
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	logs, err := raft.NewLogCache(n.cfg.MaxAppendEntries, timedLogStore{store, &n.metrics})
+	logs, err := newLogCache(timedLogStore{store, &n.metrics}, n.cfg.MaxAppendEntries, n.cfg.LogCacheBytes)
 	if err != nil {
 		store.Close()
 		return nil, nil, nil, fmt.Errorf("raftkv: log cache: %w", err)
