@@ -34,8 +34,11 @@ type Config struct {
 	ElectionTimeout    time.Duration
 	LeaderLeaseTimeout time.Duration
 	CommitTimeout      time.Duration
-	// MaxAppendEntries bounds both the entries per AppendEntries RPC and
-	// the entries applied to the FSM in one batch. Default 512.
+	// MaxAppendEntries bounds the entries per AppendEntries RPC, per FSM
+	// batch and per leader log append. hashicorp/raft counts entries, not
+	// bytes: with 1 MB entries a follower catching up gets requests of
+	// MaxAppendEntries MB. Default 64 (docs/performance.md, "Memory with
+	// big values").
 	MaxAppendEntries int
 	// LogCacheBytes bounds the newest log entries kept in memory for
 	// replication (at most MaxAppendEntries of them; logcache.go). Default
@@ -99,7 +102,7 @@ func DefaultConfig() Config {
 		ElectionTimeout:    1000 * time.Millisecond,
 		LeaderLeaseTimeout: 500 * time.Millisecond,
 		CommitTimeout:      5 * time.Millisecond,
-		MaxAppendEntries:   512,
+		MaxAppendEntries:   64,
 		LogCacheBytes:      64 << 20,
 		SnapshotThreshold:  16384,
 		SnapshotInterval:   30 * time.Second,
