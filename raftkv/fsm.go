@@ -159,8 +159,16 @@ func (f *FSM) Apply(l *raft.Log) any {
 	return f.ApplyBatch([]*raft.Log{l})[0]
 }
 
+// maxEngineWrite is the size past which ApplyBatch writes what it has
+// applied so far to the engine before it goes on: a batch of 64 entries of
+// 1 MB values is then written in pieces, not held three times over (the
+// transaction's copy, goleveldb's batch and its memtable) at once.
+const maxEngineWrite = 8 << 20
+
 // ApplyBatch implements raft.BatchingFSM. The i-th response is a Result
-// for a command entry, or nil for entries that carry none.
+// for a command entry, or nil for entries that carry none. The entries go
+// to the engine in one write, or in several (maxEngineWrite), each with
+// the index of its last entry as the applied index.
 func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	res := make([]any, len(logs))
 	f.metrics.observeBatch(len(logs))
@@ -172,34 +180,46 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	}
 	applied := f.applied.Load()
 	last := applied
-	clock := f.clock.Load()
-	tx := newTxn(f.eng, clock, f.volatile)
+	tx := newTxn(f.eng, f.clock.Load(), f.volatile)
 	for i, l := range logs {
 		if l.Index <= applied {
 			continue // already in the engine: replayed after a restart
 		}
 		last = l.Index
-		if l.Type != raft.LogCommand {
-			continue
+		if l.Type == raft.LogCommand {
+			if isBatch(l.Data) {
+				var n int
+				res[i], n = applyBatchEntry(tx, l.Data, l.Index)
+				f.metrics.commands.Add(uint64(n))
+			} else {
+				f.metrics.commands.Add(1)
+				if c, err := DecodeCommand(l.Data); err != nil {
+					res[i] = Result{Err: err}
+				} else {
+					res[i] = applyCommand(tx, &c, l.Index)
+				}
+			}
 		}
-		if isBatch(l.Data) {
-			var n int
-			res[i], n = applyBatchEntry(tx, l.Data, l.Index)
-			f.metrics.commands.Add(uint64(n))
-			continue
+		if tx.batch.Size() >= maxEngineWrite && i < len(logs)-1 {
+			if err := f.commit(tx, last); err != nil {
+				return f.failAll(res, err)
+			}
+			tx = newTxn(f.eng, f.clock.Load(), f.volatile)
 		}
-		f.metrics.commands.Add(1)
-		c, err := DecodeCommand(l.Data)
-		if err != nil {
-			res[i] = Result{Err: err}
-			continue
-		}
-		res[i] = applyCommand(tx, &c, l.Index)
 	}
-	if last == applied {
+	if last == f.applied.Load() {
 		return res
 	}
+	if err := f.commit(tx, last); err != nil {
+		return f.failAll(res, err)
+	}
+	return res
+}
 
+// commit writes what tx applied, through entry last, to the engine, with
+// last as the applied index, and makes it readable.
+func (f *FSM) commit(tx *txn, last uint64) error {
+	clock := f.clock.Load()
 	tx.batch.Put(keyApplied, encodeIndex(last))
 	if tx.clock != clock {
 		tx.batch.Put(keyClock, encodeIndex(uint64(tx.clock)))
@@ -210,11 +230,8 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		err = fmt.Errorf("%w: write batch ending at index %d: %w", ErrFailed, last, err)
 		f.failed.Store(&err)
 		f.logger.Error("state machine stopped", "err", err)
-		for i := range res {
-			res[i] = Result{Err: err}
-		}
 		f.waiters.fail()
-		return res
+		return err
 	}
 	f.clock.Store(tx.clock)
 	f.applied.Store(last)
@@ -222,6 +239,16 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		f.members.Add(1)
 	}
 	f.waiters.notify(last)
+	return nil
+}
+
+// failAll answers every entry of a batch with err (for entries an earlier
+// write of the batch stored, the outcome is reported unknown: an error,
+// never a false success).
+func (f *FSM) failAll(res []any, err error) []any {
+	for i := range res {
+		res[i] = Result{Err: err}
+	}
 	return res
 }
 

@@ -489,3 +489,65 @@ func BenchmarkApplyBatch(b *testing.B) {
 	b.Run("engine=memory", func(b *testing.B) { bench(b, memEngine(b)) })
 	b.Run("engine=leveldb", func(b *testing.B) { bench(b, levelEngine(b, filepath.Join(b.TempDir(), "db"))) })
 }
+
+// writeCounter is an engine that records the size of every batch written
+// and the applied index the engine holds after it.
+type writeCounter struct {
+	storage.Engine
+	t       testing.TB
+	sizes   []int
+	applied []uint64
+}
+
+func (w *writeCounter) Write(b *storage.Batch) error {
+	if err := w.Engine.Write(b); err != nil {
+		return err
+	}
+	w.sizes = append(w.sizes, b.Size())
+	w.applied = append(w.applied, storedApplied(w.t, w.Engine))
+	return nil
+}
+
+// TestFSMBigBatchWrittenInPieces: a batch of entries bigger than
+// maxEngineWrite reaches the engine in several writes, each with the index
+// of its last entry as the applied index; entries still see the writes of
+// the entries before them, across the pieces.
+func TestFSMBigBatchWrittenInPieces(t *testing.T) {
+	eng := &writeCounter{Engine: memEngine(t), t: t}
+	f := newFSM(t, eng)
+	big := string(bytes.Repeat([]byte("v"), 1<<20))
+	var logs []*raft.Log
+	const n = 20
+	for i := uint64(1); i <= n; i++ {
+		c := set(fmt.Sprintf("k%02d", i), big)
+		if i%2 == 0 {
+			c = incrBy("counter", 1)
+		}
+		logs = append(logs, cmdLog(i, c))
+	}
+	for i, r := range f.ApplyBatch(logs) {
+		if got := result(t, []any{r}, 0); got.Err != nil {
+			t.Fatalf("entry %d: %v", i+1, got.Err)
+		}
+	}
+	wantValue(t, f, "counter", fmt.Sprint(n/2))
+	for i := 1; i <= n; i += 2 {
+		if got, ok := get(t, f, fmt.Sprintf("k%02d", i)); !ok || len(got) != len(big) {
+			t.Errorf("k%02d: %d bytes, exists=%v; want %d", i, len(got), ok, len(big))
+		}
+	}
+	if len(eng.sizes) < 2 {
+		t.Fatalf("%d MiB of entries went to the engine in %d write(s), want several of about %d MiB", n/2, len(eng.sizes), maxEngineWrite>>20)
+	}
+	for i, size := range eng.sizes {
+		if size > maxEngineWrite+len(big)+1024 {
+			t.Errorf("write %d: %d bytes, more than maxEngineWrite and one entry", i, size)
+		}
+		if i > 0 && eng.applied[i] <= eng.applied[i-1] {
+			t.Errorf("write %d stored applied index %d after %d", i, eng.applied[i], eng.applied[i-1])
+		}
+	}
+	if last := eng.applied[len(eng.applied)-1]; last != n || f.AppliedIndex() != n {
+		t.Errorf("applied index stored %d, AppliedIndex %d; want %d", last, f.AppliedIndex(), n)
+	}
+}

@@ -5,7 +5,8 @@
 # during the load and started again afterwards; its peak RSS is taken once
 # it has applied the leader's commit index (catch-up from the leader's log).
 # docs/performance.md ("Memory with big values") records what it measured.
-# Usage: [CATCHUP=1] scripts/bigvalues.sh [riot-server binary] [value bytes] [requests]
+#   PROFILE=dir (with CATCHUP=1) also writes dir/n3.allocs, n3's allocations
+# Usage: [CATCHUP=1] [PROFILE=dir] scripts/bigvalues.sh [riot-server binary] [value bytes] [requests]
 #   e.g. scripts/bigvalues.sh /tmp/new-riot 1000000 1000
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +26,7 @@ for i in $(seq 1 "$nodes"); do port[i]=$(free_port); rport[i]=$(free_port); hpor
 start() { # i [flags...]
   local i=$1; shift
   "$bin" --node-id "n$i" --data-dir "$work/n$i" --addr "127.0.0.1:${port[i]}" --raft-addr "127.0.0.1:${rport[i]}" \
-    --gossip-addr 127.0.0.1:0 --http-addr "127.0.0.1:${hport[i]}" --log-level warn "$@" 2>>"$work/n$i.log" &
+    --gossip-addr 127.0.0.1:0 --http-addr "127.0.0.1:${hport[i]}" --pprof --log-level warn "$@" 2>>"$work/n$i.log" &
   pid[i]=$!
   pids+=($!)
 }
@@ -71,4 +72,8 @@ if [ "$nodes" = 3 ]; then
   took=$(awk -v a="$began" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')
   echo "n3 (caught up to $commit in ${took}s, start included): $(hwm "${pid[3]}"); heap in use after $(heap 3)"
   echo "n1 (leader) after the catch-up: $(hwm "${pid[1]}")"
+  if [ -n "${PROFILE:-}" ]; then # what n3 allocated while it caught up
+    mkdir -p "$PROFILE"
+    curl -s -o "$PROFILE/n3.allocs" "http://127.0.0.1:${hport[3]}/debug/pprof/allocs"
+  fi
 fi
