@@ -30,14 +30,6 @@ start() { # i [flags...]
   pid[i]=$!
   pids+=($!)
 }
-until_ok() { # what, command...: until the command prints OK or PONG
-  local what=$1; shift
-  for _ in $(seq 1 400); do
-    case "$("$@" 2>/dev/null)" in OK|PONG) return 0 ;; esac
-    sleep 0.05
-  done
-  echo "$what: no answer" >&2; exit 1
-}
 # peak RSS, and what the RSS is made of now: anonymous memory (heap,
 # stacks) and mapped files (bbolt maps raft.db; the kernel can drop those)
 hwm() { awk '/^(VmHWM|RssAnon|RssFile)/ {printf "%s %.0f MiB ", $1, $2/1024}' "/proc/$1/status"; }

@@ -14,14 +14,6 @@ pipeline=${2:-1}
 bin=${3:-}
 ./scripts/deps.sh
 . scripts/lib.sh
-until_ok() { # what, command...: until the command prints OK or PONG
-  local what=$1; shift
-  for _ in $(seq 1 200); do
-    case "$("$@" 2>/dev/null)" in OK|PONG) return 0 ;; esac
-    sleep 0.05
-  done
-  echo "$what: no answer" >&2; exit 1
-}
 
 if [ -z "$bin" ]; then
   bin=$work/riot-server
