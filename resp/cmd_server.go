@@ -149,7 +149,9 @@ func cmdInfo(s *session, args [][]byte) {
 	}, srv.cfg.Info...))
 	section("Clients", []raftkv.Field{
 		{Name: "connected_clients", Value: fmt.Sprint(len(srv.sessionList()))},
+		{Name: "blocked_clients", Value: "0"}, // no blocking commands
 	})
+	section("Memory", memoryInfo())
 	engine, disk := srv.backend.Engine()
 	section("Persistence", []raftkv.Field{
 		{Name: "loading", Value: "0"},

@@ -250,7 +250,7 @@ func TestServerInfo(t *testing.T) {
 			t.Fatalf("INFO: %v", err)
 		}
 		for _, want := range []string{"# Server\r\n", "redis_version:7", "riot_version:test\r\n", "tcp_port:" + port(ts.addr) + "\r\n",
-			"# Clients\r\n", "# Persistence\r\n", "# Stats\r\n", "# Replication\r\n", "raft_state:leader\r\n", "# Raft\r\n", "# Keyspace\r\n"} {
+			"# Clients\r\n", "blocked_clients:0\r\n", "# Memory\r\n", "maxmemory_policy:noeviction\r\n", "# Persistence\r\n", "# Stats\r\n", "# Replication\r\n", "raft_state:leader\r\n", "# Raft\r\n", "# Keyspace\r\n"} {
 			if !strings.Contains(info, want) {
 				t.Errorf("INFO lacks %q:\n%s", want, info)
 			}
@@ -274,6 +274,13 @@ func TestServerInfo(t *testing.T) {
 		info, err = rdb.Info(ctx, "SERVER").Result()
 		if err != nil || !strings.HasPrefix(info, "# Server\r\n") || strings.Contains(info, "# Keyspace") || strings.Contains(info, "# Raft") {
 			t.Errorf("INFO SERVER = %q, %v; want only the server section", info, err)
+		}
+		mem, err := rdb.InfoMap(ctx, "memory").Result()
+		if used, _ := strconv.ParseUint(mem["Memory"]["used_memory"], 10, 64); err != nil || used == 0 {
+			t.Errorf("INFO memory = %v, %v; want used_memory > 0", mem, err)
+		}
+		if rss, _ := strconv.ParseUint(mem["Memory"]["used_memory_rss"], 10, 64); rss == 0 {
+			t.Errorf("INFO memory has no used_memory_rss: %v", mem)
 		}
 		m, err := rdb.InfoMap(ctx, "server", "raft").Result()
 		if err != nil || m["Server"]["redis_version"] != "7.2.0" || len(m["Raft"]) == 0 {
@@ -856,6 +863,15 @@ func TestForwardValueAtBulkLimit(t *testing.T) {
 		}
 		if err := c.Set(ctx, "over", big+"v", 0).Err(); err == nil || !strings.Contains(err.Error(), "Protocol error") {
 			t.Errorf("SET of a value over the limit via %s: %v, want a protocol error", addr, err)
+		}
+	}
+}
+
+// TestBytesHuman: INFO's *_human figures read as Redis writes them.
+func TestBytesHuman(t *testing.T) {
+	for n, want := range map[uint64]string{0: "0B", 1023: "1023B", 1024: "1.00K", 1536: "1.50K", 12_939_428: "12.34M", 3 << 30: "3.00G"} {
+		if got := bytesHuman(n); got != want {
+			t.Errorf("bytesHuman(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package systemtest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -116,6 +117,48 @@ func TestRedisCLI(t *testing.T) {
 			t.Errorf("redis-cli %q printed other sections: %q", args, out)
 		}
 	}
+}
+
+// TestRedisCLIStat: redis-cli --stat reads INFO's keys, used_memory,
+// connected_clients, blocked_clients and counters; every column holds a
+// figure.
+func TestRedisCLIStat(t *testing.T) {
+	t.Parallel()
+	cli := lookTool(t, "redis-cli")
+	n := start(t, t.TempDir())
+	if got, err := n.do("SET", "k", "v").Text(); err != nil || got != "OK" {
+		t.Fatalf("SET = %q, %v", got, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// -i 0.01: a line every 10ms, so that the output redis-cli buffers
+	// (stdout is a pipe) reaches us soon.
+	cmd := exec.CommandContext(ctx, cli, "-h", "127.0.0.1", "-p", port(t, n.Addr), "--stat", "-i", "0.01")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); _ = cmd.Wait() }()
+	// keys, mem, clients, blocked, requests "(+d)", connections
+	row := regexp.MustCompile(`^(\d+) +([0-9.]+[BKMG]) +(\d+) +(\d+) +\d+ \(\+\d+\) +\d+ *$`)
+	sc := bufio.NewScanner(out)
+	var seen []string
+	for sc.Scan() {
+		line := sc.Text()
+		if m := row.FindStringSubmatch(line); m != nil {
+			if m[1] != "1" || m[4] != "0" || m[3] == "0" {
+				t.Errorf("redis-cli --stat row %q: keys %s, clients %s, blocked %s; want 1 key, a client, none blocked", line, m[1], m[3], m[4])
+			}
+			return
+		}
+		if seen = append(seen, line); len(seen) > 20 {
+			break
+		}
+	}
+	t.Fatalf("redis-cli --stat printed no row of figures (%v); it printed:\n%s", sc.Err(), strings.Join(seen, "\n"))
 }
 
 var benchRPS = regexp.MustCompile(`^([A-Z_]+(?: \(10 keys\))?): ([0-9.]+) requests per second`)
