@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -207,4 +208,22 @@ func port(addr string) string {
 		return addr[i+1:]
 	}
 	return addr
+}
+
+// ROLE: "master" on every node, as INFO's role says (every node takes
+// writes; a client that reads "slave" would refuse to write there), with
+// this node's applied index as the replication offset and no replicas
+// listed: the other nodes are raft peers (RAFT.PEERS), not Redis replicas.
+// Reference: https://redis.io/docs/latest/commands/role/
+func cmdRole(s *session, _ [][]byte) {
+	var applied int64
+	for _, f := range s.srv.backend.RaftInfo() {
+		if f.Name == "fsm_applied_index" {
+			applied, _ = strconv.ParseInt(f.Value, 10, 64)
+		}
+	}
+	s.out = appendArrayLen(s.out, 3)
+	s.out = appendBulkString(s.out, "master")
+	s.out = appendInt(s.out, applied)
+	s.out = appendArrayLen(s.out, 0)
 }

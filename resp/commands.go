@@ -65,6 +65,7 @@ func newCommandTable() map[string]*command {
 		{name: "info", arity: -1, flags: flagStale, group: "server", summary: "Returns information and statistics about the server.", run: cmdInfo},
 		{name: "config", arity: -2, flags: flagAdmin | flagStale, group: "server", summary: "CONFIG GET, SET, RESETSTAT, REWRITE for the settings riot has.", run: cmdConfig},
 		{name: "time", arity: 1, flags: flagFast | flagStale, group: "server", summary: "Returns this node's time.", run: cmdTime},
+		{name: "role", arity: 1, flags: flagFast | flagStale, group: "server", summary: "Returns master, this node's applied index and no replicas (every node takes writes).", run: cmdRole},
 		{name: "flushdb", arity: -1, flags: flagWrite, group: "server", summary: "Deletes every key (one log entry).", build: buildFlush},
 		{name: "flushall", arity: -1, flags: flagWrite, group: "server", summary: "Deletes every key (one log entry).", build: buildFlush},
 		// strings (cmd_strings.go, cmd_bits.go)

@@ -875,3 +875,29 @@ func TestBytesHuman(t *testing.T) {
 		}
 	}
 }
+
+// TestRole: ROLE says master, as INFO does, with the applied index as the
+// offset and no replicas.
+// Reference: https://redis.io/docs/latest/commands/role/
+func TestRole(t *testing.T) {
+	forEachProto(t, func(t *testing.T, proto int) {
+		ts := startServer(t, nil)
+		ctx := testCtx(t)
+		rdb := newClient(t, ts, proto)
+		if err := rdb.Set(ctx, "k", "v", 0).Err(); err != nil {
+			t.Fatalf("SET: %v", err)
+		}
+		got, err := rdb.Do(ctx, "ROLE").Slice()
+		if err != nil || len(got) != 3 {
+			t.Fatalf("ROLE = %#v, %v; want 3 elements", got, err)
+		}
+		offset, _ := got[1].(int64)
+		replicas, _ := got[2].([]any)
+		if got[0] != "master" || offset < 1 || replicas == nil || len(replicas) != 0 {
+			t.Errorf("ROLE = %#v; want master, the applied index (>= 1), no replicas", got)
+		}
+		if _, err := rdb.Do(ctx, "ROLE", "x").Result(); err == nil || !strings.Contains(err.Error(), "wrong number of arguments for 'role'") {
+			t.Errorf("ROLE x: %v, want the arity error", err)
+		}
+	})
+}
