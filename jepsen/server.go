@@ -74,7 +74,7 @@ func (s *Server) Start(extra ...string) error {
 	s.mu.Lock()
 	if s.proc != nil && s.proc.Running() {
 		s.mu.Unlock()
-		return fmt.Errorf("jepsen: start %s: already running (pid %d)", s.ID, s.proc.Pid)
+		return fmt.Errorf("jepsen: start %s: already running (pid %d)", s.ID, s.proc.Pid())
 	}
 	dir := s.dataDir
 	s.starts++

@@ -187,18 +187,9 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		}
 		last = l.Index
 		if l.Type == raft.LogCommand {
-			if isBatch(l.Data) {
-				var n int
-				res[i], n = applyBatchEntry(tx, l.Data, l.Index)
-				f.metrics.commands.Add(uint64(n))
-			} else {
-				f.metrics.commands.Add(1)
-				if c, err := DecodeCommand(l.Data); err != nil {
-					res[i] = Result{Err: err}
-				} else {
-					res[i] = applyCommand(tx, &c, l.Index)
-				}
-			}
+			var n int
+			res[i], n = applyEntry(tx, l)
+			f.metrics.commands.Add(uint64(n))
 		}
 		if tx.batch.Size() >= maxEngineWrite && i < len(logs)-1 {
 			if err := f.commit(tx, last); err != nil {
@@ -214,6 +205,19 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		return f.failAll(res, err)
 	}
 	return res
+}
+
+// applyEntry applies command entry l (one command or a batch entry) in tx
+// and returns its response and how many commands it held.
+func applyEntry(tx *txn, l *raft.Log) (any, int) {
+	if isBatch(l.Data) {
+		return applyBatchEntry(tx, l.Data, l.Index)
+	}
+	c, err := DecodeCommand(l.Data)
+	if err != nil {
+		return Result{Err: err}, 1
+	}
+	return applyCommand(tx, &c, l.Index), 1
 }
 
 // commit writes what tx applied, through entry last, to the engine, with

@@ -68,7 +68,7 @@ func applyLeave(tx *txn, c *Command) Result {
 		return argError(c, "id")
 	}
 	applyDelMember(tx, c)
-	tx.putRaw(leftKey(c.Args[0]), binary.BigEndian.AppendUint64(nil, uint64(tx.now)))
+	tx.putRaw(leftKey(c.Args[0]), encodeIndex(uint64(tx.now)))
 	return Result{}
 }
 
@@ -82,10 +82,11 @@ func (v *View) LeftAt(id string) (time.Time, bool, error) {
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("raftkv: read the removal of %q: %w", id, err)
 	}
-	if len(raw) != 8 {
-		return time.Time{}, false, fmt.Errorf("raftkv: removal record of %q has %d bytes", id, len(raw))
+	ms, err := decodeClock(raw)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("raftkv: removal record of %q: %w", id, err)
 	}
-	return time.UnixMilli(int64(binary.BigEndian.Uint64(raw))), true, nil
+	return time.UnixMilli(ms), true, nil
 }
 
 // Member returns the address book entry for id.

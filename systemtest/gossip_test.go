@@ -752,7 +752,7 @@ func TestGossipDeadNodeRemoved(t *testing.T) {
 func (n *node) relaunchSameAddrs() *node {
 	n.t.Helper()
 	if n.running() {
-		n.t.Fatalf("relaunch: riot-server pid %d is still running", n.proc.Pid)
+		n.t.Fatalf("relaunch: riot-server pid %d is still running", n.proc.Pid())
 	}
 	s := n.spec
 	s.raftAddr = n.RaftAddr

@@ -238,7 +238,7 @@ func (n *node) Restart() *node {
 func (n *node) Relaunch() *node {
 	n.t.Helper()
 	if n.running() {
-		n.t.Fatalf("Restart: riot-server pid %d is still running", n.proc.Pid)
+		n.t.Fatalf("Restart: riot-server pid %d is still running", n.proc.Pid())
 	}
 	s := n.spec
 	s.raftAddr = n.RaftAddr

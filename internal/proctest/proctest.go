@@ -111,7 +111,6 @@ type Ready struct {
 // Proc is one started process: a riot-server run with --log-format json.
 type Proc struct {
 	Cmd *exec.Cmd
-	Pid int
 	Log *Log // where its stdout and stderr lines go
 
 	ready  chan Ready    // the ready line, once seen
@@ -131,8 +130,8 @@ func Start(cmd *exec.Cmd, log *Log) (*Proc, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
 	}
-	p := &Proc{Cmd: cmd, Pid: cmd.Process.Pid, Log: log, ready: make(chan Ready, 1), done: make(chan struct{})}
-	log.note("$ %s (pid %d)", strings.Join(cmd.Args, " "), p.Pid)
+	p := &Proc{Cmd: cmd, Log: log, ready: make(chan Ready, 1), done: make(chan struct{})}
+	log.note("$ %s (pid %d)", strings.Join(cmd.Args, " "), p.Pid())
 	go p.scan(stderr)
 	return p, nil
 }
@@ -164,7 +163,7 @@ func (p *Proc) scan(r io.Reader) {
 	if err := p.Cmd.Wait(); err != nil {
 		status = err.Error()
 	}
-	p.Log.note("pid %d exited: %s", p.Pid, status)
+	p.Log.note("pid %d exited: %s", p.Pid(), status)
 }
 
 // AwaitReady waits up to d for the ready line. A process that is not ready
@@ -180,12 +179,15 @@ func (p *Proc) AwaitReady(d time.Duration) (Ready, error) {
 		case r := <-p.ready:
 			return r, nil
 		default:
-			return Ready{}, fmt.Errorf("pid %d exited with %s before it was ready", p.Pid, p.Cmd.ProcessState)
+			return Ready{}, fmt.Errorf("pid %d exited with %s before it was ready", p.Pid(), p.Cmd.ProcessState)
 		}
 	case <-t.C:
-		return Ready{}, fmt.Errorf("pid %d not ready after %s", p.Pid, d)
+		return Ready{}, fmt.Errorf("pid %d not ready after %s", p.Pid(), d)
 	}
 }
+
+// Pid is the process's ID.
+func (p *Proc) Pid() int { return p.Cmd.Process.Pid }
 
 // Done is closed once the process has exited; Cmd.ProcessState is then set.
 func (p *Proc) Done() <-chan struct{} { return p.done }
@@ -206,10 +208,10 @@ func (p *Proc) Paused() bool { return p.Running() && p.paused.Load() }
 // Signal sends sig to the running process, noting SIGSTOP and SIGCONT.
 func (p *Proc) Signal(sig syscall.Signal) error {
 	if !p.Running() {
-		return fmt.Errorf("%s pid %d: %w (%s)", sig, p.Pid, ErrExited, p.Cmd.ProcessState)
+		return fmt.Errorf("%s pid %d: %w (%s)", sig, p.Pid(), ErrExited, p.Cmd.ProcessState)
 	}
-	if err := syscall.Kill(p.Pid, sig); err != nil {
-		return fmt.Errorf("%s pid %d: %w", sig, p.Pid, err)
+	if err := syscall.Kill(p.Pid(), sig); err != nil {
+		return fmt.Errorf("%s pid %d: %w", sig, p.Pid(), err)
 	}
 	switch sig {
 	case syscall.SIGSTOP:
@@ -231,6 +233,6 @@ func (p *Proc) WaitExit(d time.Duration) error {
 	case <-p.done:
 		return nil
 	case <-t.C:
-		return fmt.Errorf("pid %d did not exit within %s", p.Pid, d)
+		return fmt.Errorf("pid %d did not exit within %s", p.Pid(), d)
 	}
 }
