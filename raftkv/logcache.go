@@ -61,10 +61,11 @@ func (c *logCache) StoreLogs(logs []*raft.Log) error {
 		if c.lo != 0 && l.Index != c.hi+1 {
 			c.reset()
 		}
+		if c.lo != 0 && c.hi-c.lo+1 == uint64(len(c.ring)) {
+			c.dropOldest() // room for l (the run may end up empty)
+		}
 		if c.lo == 0 {
 			c.lo = l.Index
-		} else if c.hi-c.lo+1 == uint64(len(c.ring)) {
-			c.dropOldest()
 		}
 		c.hi = l.Index
 		c.ring[l.Index%uint64(len(c.ring))] = l

@@ -111,3 +111,26 @@ func TestLogCache(t *testing.T) {
 		t.Errorf("cache counts %d bytes, want 20", c.bytes)
 	}
 }
+
+// TestLogCacheOneEntry: with room for one entry (MaxAppendEntries 1) the
+// cache holds the newest, and its byte count stays that entry's.
+func TestLogCacheOneEntry(t *testing.T) {
+	store := &countingStore{InmemStore: raft.NewInmemStore()}
+	c, err := newLogCache(store, 1, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := uint64(1); i <= 3; i++ {
+		if err := c.StoreLogs([]*raft.Log{entry(i, 10)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var l raft.Log
+	before := store.reads
+	if err := c.GetLog(3, &l); err != nil || l.Index != 3 || store.reads != before {
+		t.Errorf("GetLog(3): index %d, %v, from the store: %v; want it cached", l.Index, err, store.reads != before)
+	}
+	if c.lo != 3 || c.hi != 3 || c.bytes != 10 {
+		t.Errorf("run %d..%d of %d bytes, want 3..3 of 10", c.lo, c.hi, c.bytes)
+	}
+}
