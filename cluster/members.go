@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -219,14 +220,37 @@ func (r *Router) announce() bool {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.LeaderWait)
 	defer cancel()
-	_, err = r.Apply(ctx, &raftkv.Command{Op: raftkv.OpSetMember,
-		Args: [][]byte{[]byte(id), []byte(want.RaftAddr), []byte(want.ClientAddr)}})
-	if err != nil {
+	if err := r.Announce(ctx, want); err != nil {
 		r.logger.Debug("announce addresses", "err", err)
 		return false
 	}
 	r.logger.Info("recorded addresses in the address book", "raft_addr", want.RaftAddr, "client_addr", want.ClientAddr)
 	return true
+}
+
+// CmdAnnounce asks the leader to record a node's addresses in the address
+// book (Announce). Only a node may send it: the address book decides where
+// writes are forwarded.
+const CmdAnnounce = "RIOT.ANNOUNCE"
+
+// Announce records m in the address book, through the leader (RIOT.ANNOUNCE
+// when this node follows). The leader records it only for a server in the
+// raft configuration at the raft address the configuration has for it, so
+// no node can move another's entry elsewhere.
+func (r *Router) Announce(ctx context.Context, m raftkv.Member) error {
+	return r.onLeader(ctx, func() error {
+		servers, err := r.node.Servers()
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(servers, func(s raftkv.Server) bool { return s.ID == m.ID })
+		if i < 0 || servers[i].RaftAddr != m.RaftAddr {
+			return fmt.Errorf("%w: %s at %s is not in the configuration", ErrNotMember, m.ID, m.RaftAddr)
+		}
+		_, err = r.node.Apply(ctx, &raftkv.Command{Op: raftkv.OpSetMember,
+			Args: [][]byte{[]byte(m.ID), []byte(m.RaftAddr), []byte(m.ClientAddr)}})
+		return err
+	}, []byte(CmdAnnounce), []byte(m.ID), []byte(m.RaftAddr), []byte(m.ClientAddr))
 }
 
 func inConfig(servers []raftkv.Server, id string) bool {

@@ -29,6 +29,8 @@ type peerConn struct {
 	closed error
 	wake   chan struct{} // kicks the writer; never closed
 	done   chan struct{} // closed when the connection fails
+
+	node bool // authenticated with the node secret
 }
 
 // peerCall is one request on a peerConn.
@@ -38,16 +40,30 @@ type peerCall struct {
 	err   error
 }
 
-func dialPeer(ctx context.Context, addr, password string, timeout time.Duration) (*peerConn, error) {
+// CmdAuth presents the cluster's node secret: a connection that did may
+// send node-to-node commands (RIOT.*), and needs no AUTH.
+const CmdAuth = "RIOT.AUTH"
+
+// dialPeer connects to a node's client port. With the node secret it
+// authenticates as a node (RIOT.AUTH); without it (not applied yet), with
+// the password, as a client, and node-to-node commands are refused on it.
+func dialPeer(ctx context.Context, addr, password string, secret []byte, timeout time.Duration) (*peerConn, error) {
 	d := net.Dialer{Timeout: timeout}
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: dial %s: %w", addr, err)
 	}
-	p := &peerConn{c: c, br: bufio.NewReaderSize(c, 64<<10), wake: make(chan struct{}, 1), done: make(chan struct{})}
-	if password != "" {
+	p := &peerConn{c: c, br: bufio.NewReaderSize(c, 64<<10), wake: make(chan struct{}, 1), done: make(chan struct{}), node: secret != nil}
+	var auth []byte
+	switch {
+	case secret != nil:
+		auth = appendRequest(nil, []byte(CmdAuth), secret)
+	case password != "":
+		auth = appendRequest(nil, []byte("AUTH"), []byte(password))
+	}
+	if auth != nil {
 		_ = c.SetDeadline(time.Now().Add(timeout))
-		if _, err := c.Write(appendRequest(nil, []byte("AUTH"), []byte(password))); err != nil {
+		if _, err := c.Write(auth); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("cluster: auth to %s: %w", addr, err)
 		}
@@ -170,7 +186,10 @@ func (p *peerConn) close() { p.fail(errPeerClosed) }
 type peerPool struct {
 	size     int
 	password string
-	timeout  time.Duration
+	// secret returns the node secret, nil while not known; a connection
+	// dialed without it is replaced once it is known.
+	secret  func() []byte
+	timeout time.Duration
 
 	mu     sync.Mutex
 	conns  map[string][]*peerConn
@@ -178,8 +197,11 @@ type peerPool struct {
 	closed bool
 }
 
-func newPeerPool(size int, password string, dialTimeout time.Duration) *peerPool {
-	return &peerPool{size: size, password: password, timeout: dialTimeout, conns: make(map[string][]*peerConn)}
+func newPeerPool(size int, password string, secret func() []byte, dialTimeout time.Duration) *peerPool {
+	if secret == nil {
+		secret = func() []byte { return nil }
+	}
+	return &peerPool{size: size, password: password, secret: secret, timeout: dialTimeout, conns: make(map[string][]*peerConn)}
 }
 
 // get returns a live connection to addr, dialing one when needed. The dial
@@ -198,13 +220,14 @@ func (pp *peerPool) get(ctx context.Context, addr string) (*peerConn, error) {
 	}
 	pp.next++
 	i := pp.next % pp.size
-	if c := conns[i]; c != nil && c.alive() {
+	secret := pp.secret()
+	if c := conns[i]; c != nil && c.alive() && (c.node || secret == nil) {
 		pp.mu.Unlock()
 		return c, nil
 	}
 	pp.mu.Unlock()
 
-	c, err := dialPeer(ctx, addr, pp.password, pp.timeout)
+	c, err := dialPeer(ctx, addr, pp.password, secret, pp.timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -215,8 +238,11 @@ func (pp *peerPool) get(ctx context.Context, addr string) (*peerConn, error) {
 		return nil, errPeerClosed
 	}
 	if old := pp.conns[addr][i]; old != nil && old.alive() {
-		c.close() // another caller dialed this slot meanwhile
-		return old, nil
+		if old.node || !c.node {
+			c.close() // another caller dialed this slot meanwhile
+			return old, nil
+		}
+		old.close() // dialed before the secret was known
 	}
 	pp.conns[addr][i] = c
 	return c, nil

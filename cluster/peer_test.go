@@ -147,7 +147,7 @@ func readFull(br *bufio.Reader, buf []byte) (int, error) {
 
 func TestPeerPoolPipelinesInOrder(t *testing.T) {
 	addr := echoServer(t)
-	pool := newPeerPool(2, "pw", time.Second)
+	pool := newPeerPool(2, "pw", nil, time.Second)
 	defer pool.close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -180,7 +180,7 @@ func TestPeerPoolPipelinesInOrder(t *testing.T) {
 
 func TestPeerPoolWrongPassword(t *testing.T) {
 	addr := echoServer(t)
-	pool := newPeerPool(1, "nope", time.Second)
+	pool := newPeerPool(1, "nope", nil, time.Second)
 	defer pool.close()
 	_, err := pool.do(context.Background(), addr, appendRequest(nil, []byte("PING")))
 	if err == nil || !strings.Contains(err.Error(), "WRONGPASS") {
@@ -190,7 +190,7 @@ func TestPeerPoolWrongPassword(t *testing.T) {
 
 func TestPeerPoolBrokenConnectionFailsCallsAndRedials(t *testing.T) {
 	addr := echoServer(t)
-	pool := newPeerPool(1, "", time.Second)
+	pool := newPeerPool(1, "", nil, time.Second)
 	defer pool.close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -220,7 +220,7 @@ func TestPeerPoolSilentPeerDoesNotBlockOthers(t *testing.T) {
 		}
 	}()
 	good := echoServer(t)
-	pool := newPeerPool(1, "pw", time.Minute) // the silent dial waits up to a minute
+	pool := newPeerPool(1, "pw", nil, time.Minute) // the silent dial waits up to a minute
 	defer pool.close()
 
 	stuck := make(chan error, 1)

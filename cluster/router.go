@@ -121,6 +121,8 @@ var (
 	// ErrNotLeader: the request must run on the leader and this node is not
 	// it. Nothing was applied.
 	ErrNotLeader = errors.New("cluster: not the leader")
+	// ErrNotMember: an announced address is not the raft configuration's.
+	ErrNotMember = errors.New("cluster: not a member")
 	// ErrClosed: the router is shut down.
 	ErrClosed = errors.New("cluster: router closed")
 )
@@ -168,7 +170,7 @@ func New(cfg Config, node *raftkv.Node) (*Router, error) {
 	}
 	r := &Router{
 		cfg: cfg, node: node, logger: cfg.Logger,
-		peers:    newPeerPool(cfg.ForwardConns, cfg.Password, cfg.DialTimeout),
+		peers:    newPeerPool(cfg.ForwardConns, cfg.Password, node.FSM().Secret, cfg.DialTimeout),
 		clientID: binary.BigEndian.Uint64(id[:]),
 		stop:     make(chan struct{}),
 		tracker:  healthTracker{peers: make(map[string]peerHealth)},
@@ -329,6 +331,11 @@ func (r *Router) ReadIndexLocal(ctx context.Context) (uint64, error) {
 // Following returns this node's raft term and the leader it follows: what
 // a leader's read-index round asks of each voter (RIOT.CONFIRM).
 func (r *Router) Following() (term uint64, leaderID string) { return r.node.Following() }
+
+// NodeSecret returns the cluster's node secret (nil while this node has not
+// applied it): what a connection presents with RIOT.AUTH to send
+// node-to-node commands.
+func (r *Router) NodeSecret() []byte { return r.node.FSM().Secret() }
 
 // RaftInfo returns the local node's raft figures.
 func (r *Router) RaftInfo() []raftkv.Field { return r.node.Info() }

@@ -51,7 +51,25 @@ func (n *Node) Propose(c *Command) *Proposal {
 	if err := n.fsm.Err(); err != nil {
 		return &Proposal{err: err}
 	}
+	if err := n.admit(c, time.Now()); err != nil {
+		return &Proposal{err: err}
+	}
 	return &Proposal{f: n.raft.Apply(c.Encode(), n.cfg.ApplyTimeout), i: -1}
+}
+
+// admit readies c for the log: it must pass Validate (else nothing is
+// proposed), and its Now is lowered to at most MaxClockAhead past now, this
+// node's clock, so that no proposer's clock moves the state machine's time
+// far ahead (see MaxClockAhead; only the leader's proposals commit).
+func (n *Node) admit(c *Command, now time.Time) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if limit := now.UnixMilli() + MaxClockAhead; c.Now > limit {
+		c.Now = limit
+		n.metrics.clampedNow.Add(1)
+	}
+	return nil
 }
 
 // ProposeBatch is Propose for several commands, which it hands to raft as
@@ -68,20 +86,57 @@ func (n *Node) ProposeBatch(cs []*Command) []*Proposal {
 		}
 		return ps
 	}
-	if n.proposer != nil {
-		return n.proposer.propose(cs)
+	now := time.Now()
+	valid := cs
+	for i, c := range cs {
+		if err := n.admit(c, now); err != nil {
+			ps[i] = &Proposal{err: err}
+			valid = nil
+		}
 	}
-	start := 0
-	for run, size := range Runs(cs, maxBatchEntry) {
-		if len(run) == 1 {
-			ps[start] = n.Propose(run[0]) // an entry of its own, as before batches
-		} else {
-			f := n.raft.Apply(AppendEncodeBatch(make([]byte, 0, size+16), run), n.cfg.ApplyTimeout)
-			for i := range run {
-				ps[start+i] = &Proposal{f: f, i: i}
+	if valid == nil { // propose the others, in order
+		for i, c := range cs {
+			if ps[i] == nil {
+				valid = append(valid, c)
 			}
 		}
-		start += len(run)
+	}
+	if len(valid) == 0 {
+		return ps
+	}
+	var got []*Proposal
+	if n.proposer != nil {
+		got = n.proposer.propose(valid)
+	} else {
+		got = n.proposeRuns(valid)
+	}
+	if len(valid) == len(cs) {
+		return got
+	}
+	for i := range ps {
+		if ps[i] == nil {
+			ps[i], got = got[0], got[1:]
+		}
+	}
+	return ps
+}
+
+// proposeRuns proposes admitted commands without the group commit: one
+// batch entry per run of maxBatchEntry bytes. The Proposals of one entry
+// share its outcome (a raft future has one waiter).
+func (n *Node) proposeRuns(cs []*Command) []*Proposal {
+	ps := make([]*Proposal, 0, len(cs))
+	for run, size := range Runs(cs, maxBatchEntry) {
+		if len(run) == 1 {
+			ps = append(ps, &Proposal{f: n.raft.Apply(run[0].Encode(), n.cfg.ApplyTimeout), i: -1})
+			continue
+		}
+		f := n.raft.Apply(AppendEncodeBatch(make([]byte, 0, size+16), run), n.cfg.ApplyTimeout)
+		o := &outcome{done: make(chan struct{})}
+		go o.await(f)
+		for i := range run {
+			ps = append(ps, &Proposal{out: o, i: i})
+		}
 	}
 	return ps
 }
@@ -153,7 +208,9 @@ func (p *Proposal) Wait() (Result, error) {
 		return Result{}, fmt.Errorf("raftkv: unexpected apply response %T", resp)
 	}
 	if errors.Is(r.Err, ErrFailed) {
-		return Result{}, r.Err
+		// The entry is in the log (the other replicas apply it), but this
+		// node's state machine stopped before or while applying it.
+		return Result{}, fmt.Errorf("%w: %w", ErrUnknownOutcome, r.Err)
 	}
 	return r, nil
 }
@@ -169,6 +226,9 @@ func (n *Node) Apply(ctx context.Context, c *Command) (Result, error) {
 		timeout = min(timeout, time.Until(d))
 	}
 	if err := n.fsm.Err(); err != nil {
+		return Result{}, err
+	}
+	if err := n.admit(c, time.Now()); err != nil {
 		return Result{}, err
 	}
 	p := &Proposal{f: n.raft.Apply(c.Encode(), timeout), i: -1}

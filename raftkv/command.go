@@ -71,6 +71,10 @@ const (
 	// book and records that RAFT.LEAVE removed it at Now (LeftAt), so that
 	// whichever node leads holds it out while it shuts down.
 	OpLeave Op = 24
+
+	// OpSecret records the cluster's node secret (secret.go), unless one is
+	// recorded already. Args: the secret.
+	OpSecret Op = 25
 )
 
 func (o Op) String() string {
@@ -87,7 +91,7 @@ var opNames = map[Op]string{
 	OpSetRange: "setrange", OpSetBit: "setbit", OpIncrByFloat: "incrbyfloat",
 	OpRename: "rename", OpCopy: "copy", OpFlush: "flush",
 	OpPExpireAt: "pexpireat", OpPersist: "persist", OpExpire: "expire",
-	OpMulti: "multi", OpLookup: "lookup", OpLeave: "leave",
+	OpMulti: "multi", OpLookup: "lookup", OpLeave: "leave", OpSecret: "secret",
 }
 
 // Command is one state machine operation, as proposed to raft. Everything

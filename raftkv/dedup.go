@@ -2,7 +2,6 @@ package raftkv
 
 import (
 	"encoding/binary"
-	"fmt"
 
 	"github.com/riotkv/riot/storage"
 )
@@ -25,10 +24,13 @@ func dedupLookup(tx *txn, c *Command) (Result, bool, error) {
 		return Result{}, false, err
 	}
 	if len(raw) < 8 {
-		return Result{}, false, fmt.Errorf("raftkv: request record of %d bytes", len(raw))
+		return Result{}, false, tx.failf("request record of %d bytes", len(raw))
 	}
 	r, err := DecodeResult(raw[8:])
-	return r, err == nil, err
+	if err != nil {
+		return Result{}, false, tx.failf("request record: %w", err)
+	}
+	return r, true, nil
 }
 
 // dedupStore records the result of c's request applied at index.
@@ -51,7 +53,7 @@ func applyPruneRequests(tx *txn, c *Command) Result {
 		}
 	}
 	if err := it.Close(); err != nil {
-		return Result{Err: fmt.Errorf("raftkv: prune request records: %w", err)}
+		return Result{Err: tx.failf("prune request records: %w", err)}
 	}
 	if err := pruneTombstones(tx, uint64(c.Int)); err != nil {
 		return Result{Err: err}

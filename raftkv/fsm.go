@@ -1,9 +1,11 @@
 package raftkv
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -32,7 +34,8 @@ type FSM struct {
 	clock   atomic.Int64  // the largest Command.Now applied (Unix ms)
 	waiters appliedWaiters
 
-	failed atomic.Pointer[error] // set once a storage write fails
+	failed atomic.Pointer[error]  // set once the state machine stops (stop)
+	secret atomic.Pointer[[]byte] // the node secret (secret.go), once applied
 
 	// volatile holds every user key whose stored value has a deadline
 	// (those in the expiry index), so that put reads the old value only
@@ -74,6 +77,9 @@ func NewFSM(eng storage.Engine, logger *slog.Logger) (*FSM, error) {
 	if f.volatile, err = scanVolatile(eng); err != nil {
 		return nil, err
 	}
+	if err := f.loadSecret(); err != nil {
+		return nil, err
+	}
 	return f, nil
 }
 
@@ -102,6 +108,10 @@ func (f *FSM) rewritten() {
 	}
 	f.volatile = keys
 	f.members.Add(1)
+	if err := f.loadSecret(); err != nil {
+		f.logger.Warn("node secret not known after a restore", "err", err)
+		f.setSecret(nil)
+	}
 }
 
 func readClock(r storage.Reader) (int64, error) {
@@ -169,15 +179,27 @@ const maxEngineWrite = 8 << 20
 // for a command entry, or nil for entries that carry none. The entries go
 // to the engine in one write, or in several (maxEngineWrite), each with
 // the index of its last entry as the applied index.
-func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
-	res := make([]any, len(logs))
+//
+// Nothing an entry holds can crash the node: a command that fails
+// validation gets an error Result (the same on every replica). What is not
+// the same on every replica stops the state machine (see stop) instead of
+// answering: a storage error, stored data that does not decode, and a
+// panic, which is a bug, recovered here so that it cannot crash-loop the
+// node on every replay of the entry.
+func (f *FSM) ApplyBatch(logs []*raft.Log) (res []any) {
+	res = make([]any, len(logs))
 	f.metrics.observeBatch(len(logs))
 	if err := f.Err(); err != nil {
-		for i := range res {
-			res[i] = Result{Err: err}
-		}
-		return res
+		return f.failAll(res, err)
 	}
+	var cur *raft.Log // the entry being applied, for a panic's report
+	defer func() {
+		if p := recover(); p != nil {
+			err := fmt.Errorf("%w: panic applying entry %d: %v", ErrFailed, cur.Index, p)
+			f.stop(err, "entry_index", cur.Index, "entry", entryPrefix(cur.Data), "stack", string(debug.Stack()))
+			res = f.failAll(res, err)
+		}
+	}()
 	applied := f.applied.Load()
 	last := applied
 	tx := newTxn(f.eng, f.clock.Load(), f.volatile)
@@ -187,9 +209,14 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		}
 		last = l.Index
 		if l.Type == raft.LogCommand {
+			cur = l
 			var n int
 			res[i], n = applyEntry(tx, l)
 			f.metrics.commands.Add(uint64(n))
+			if tx.fault != nil {
+				f.stop(tx.fault, "entry_index", l.Index)
+				return f.failAll(res, tx.fault)
+			}
 		}
 		if tx.batch.Size() >= maxEngineWrite && i < len(logs)-1 {
 			if err := f.commit(tx, last); err != nil {
@@ -205,6 +232,17 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		return f.failAll(res, err)
 	}
 	return res
+}
+
+// entryPrefix is the start of a log entry, in hex, for the log line of an
+// entry that stopped the state machine (the whole entry stays in the raft
+// log: a stopped state machine takes no snapshot, so raft compacts nothing).
+func entryPrefix(data []byte) string {
+	const n = 256
+	if len(data) > n {
+		return hex.EncodeToString(data[:n]) + "..."
+	}
+	return hex.EncodeToString(data)
 }
 
 // applyEntry applies command entry l (one command or a batch entry) in tx
@@ -232,9 +270,7 @@ func (f *FSM) commit(tx *txn, last uint64) error {
 		// The engine and the log now disagree about what is applied; going
 		// on would diverge from the other replicas. Stop applying.
 		err = fmt.Errorf("%w: write batch ending at index %d: %w", ErrFailed, last, err)
-		f.failed.Store(&err)
-		f.logger.Error("state machine stopped", "err", err)
-		f.waiters.fail()
+		f.stop(err)
 		return err
 	}
 	f.clock.Store(tx.clock)
@@ -242,8 +278,25 @@ func (f *FSM) commit(tx *txn, last uint64) error {
 	if tx.membersChanged {
 		f.members.Add(1)
 	}
+	if tx.secret != nil {
+		f.setSecret(tx.secret)
+	}
 	f.waiters.notify(last)
 	return nil
+}
+
+// stop stops the state machine for err (wrapping ErrFailed): it applies
+// nothing more, takes no snapshot, and every read and write on this node
+// fails with err, until a snapshot restore succeeds (raft installs one from
+// the leader) or the process restarts (and applies the log again from the
+// engine's applied index). The node stays up and says so: FSM.Err, the
+// health endpoint, INFO's fsm_failed, the riot_fsm_failed metric and an
+// error log line with attrs.
+func (f *FSM) stop(err error, attrs ...any) {
+	f.failed.Store(&err)
+	f.metrics.stops.Add(1)
+	f.logger.Error("state machine stopped", append([]any{"err", err}, attrs...)...)
+	f.waiters.fail()
 }
 
 // failAll answers every entry of a batch with err (for entries an earlier
@@ -286,8 +339,12 @@ func applyBatchEntry(tx *txn, data []byte, index uint64) (any, int) {
 }
 
 // applyCommand applies one decoded command at index, at most once for a
-// command that carries a request ID.
+// command that carries a request ID. A command that fails validation
+// changes nothing.
 func applyCommand(tx *txn, c *Command, index uint64) Result {
+	if err := c.Validate(); err != nil {
+		return Result{Err: err}
+	}
 	if c.ClientID != 0 {
 		r, seen, err := dedupLookup(tx, c)
 		if err != nil {

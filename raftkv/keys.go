@@ -42,6 +42,8 @@ var (
 	keyRestoring = []byte("mrestoring")
 	tombPrefix   = []byte{prefixTomb}
 	keyTombFloor = []byte("mtombfloor")
+	// keySecret holds the cluster's node secret (OpSecret, secret.go).
+	keySecret    = []byte("msecret")
 	memberPrefix = []byte("mmember/")
 	leftPrefix   = []byte("mleft/")
 	reqPrefix    = []byte("mreq/")

@@ -96,7 +96,7 @@ func applyFlush(tx *txn, _ *Command) Result {
 			}
 		}
 		if err := it.Close(); err != nil {
-			return errResult(fmt.Errorf("raftkv: flush: %w", err))
+			return errResult(tx.failf("flush: %w", err))
 		}
 	}
 	// Keys written earlier in this batch are not in the engine yet.

@@ -3,6 +3,7 @@ package raftkv
 import (
 	"io"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -32,6 +33,7 @@ type fsmMetrics struct {
 	batchEntries     prometheus.Histogram // entries per ApplyBatch
 	batches, entries atomic.Uint64
 	commands         atomic.Uint64 // commands applied (a batch entry holds several)
+	stops            atomic.Uint64 // times the state machine stopped (FSM.stop)
 
 	snap         [len(snapOps)]snapStats
 	snapDuration *prometheus.HistogramVec
@@ -85,7 +87,8 @@ func (m *fsmMetrics) observeSnapshot(op int, size int64, d time.Duration, err er
 // nodeMetrics is what the node counts besides the state machine.
 type nodeMetrics struct {
 	leaderChanges atomic.Uint64
-	lastLeader    string // only the observer goroutine touches it
+	clampedNow    atomic.Uint64 // proposals whose Now admit lowered
+	lastLeader    string        // only the observer goroutine touches it
 
 	logAppend          prometheus.Histogram
 	appends, appendsNS atomic.Uint64
@@ -166,6 +169,19 @@ func (n *Node) Collectors() []prometheus.Collector {
 			Name: "riot_raft_leader_changes_total",
 			Help: "Leaders this node has seen elected (a new leader, or the same one again after a time without).",
 		}, func() float64 { return float64(n.metrics.leaderChanges.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "riot_fsm_failed",
+			Help: "1 while this node's state machine is stopped (a storage error, stored data that does not decode, or a bug); see docs/operations.md.",
+		}, func() float64 {
+			if n.fsm.Err() != nil {
+				return 1
+			}
+			return 0
+		}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "riot_fsm_stops_total",
+			Help: "Times this node's state machine stopped since the process started.",
+		}, func() float64 { return float64(fm.stops.Load()) }),
 		n.metrics.logAppend,
 		fm.batchEntries,
 		fm.snapDuration,
@@ -208,5 +224,27 @@ func (n *Node) metricFields() []Field {
 		{Name: "riot_snapshots_restored", Value: u(fm.snap[snapRestore].ok.Load())},
 		{Name: "riot_snapshot_failures", Value: u(fm.snap[snapPersist].failed.Load() + fm.snap[snapRestore].failed.Load())},
 		{Name: "riot_last_snapshot_bytes", Value: strconv.FormatInt(fm.snap[snapPersist].lastBytes.Load(), 10)},
+		{Name: "riot_clock_clamped", Value: u(n.metrics.clampedNow.Load())},
+		{Name: "riot_fsm_failed", Value: fsmFailed(n.fsm.Err())},
+		{Name: "riot_fsm_error", Value: fsmError(n.fsm.Err())},
 	}
+}
+
+func fsmFailed(err error) string {
+	if err != nil {
+		return "1"
+	}
+	return "0"
+}
+
+// fsmError is err's text on one line of at most 200 bytes, "" for none.
+func fsmError(err error) string {
+	if err == nil {
+		return ""
+	}
+	msg := strings.NewReplacer("\r", " ", "\n", " ").Replace(err.Error())
+	if len(msg) > 200 {
+		msg = msg[:200]
+	}
+	return msg
 }

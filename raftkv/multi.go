@@ -171,11 +171,14 @@ func watchChanged(tx *txn, w Watch) (bool, error) {
 			return false, err
 		}
 		floor, err := decodeIndex(raw)
-		return w.Index < floor, err
+		if err != nil {
+			return false, tx.failf("tombstone floor: %w", err)
+		}
+		return w.Index < floor, nil
 	}
 	at, version, err := decodeTomb(raw)
 	if err != nil {
-		return false, err
+		return false, tx.failf("tombstone of %q: %w", w.Key, err)
 	}
 	// Deleting the expired value WATCH saw is no modification (Redis).
 	return at > w.Index && (w.Version == 0 || version != w.Version), nil
@@ -184,11 +187,12 @@ func watchChanged(tx *txn, w Watch) (bool, error) {
 // tombstone records the deletion of user key key whose stored value was
 // raw, by the entry being applied.
 func (t *txn) tombstone(key, raw []byte) {
-	var version uint64
-	if v, err := decodeValue(raw); err == nil {
-		version = v.version
+	v, err := decodeValue(raw)
+	if err != nil {
+		_ = t.failf("stored value of %q: %w", key, err)
+		return
 	}
-	t.putRaw(tombKey(key), encodeTomb(t.index, version))
+	t.putRaw(tombKey(key), encodeTomb(t.index, v.version))
 }
 
 // pruneTombstones deletes tombstones of deletions at or before index
@@ -197,19 +201,28 @@ func (t *txn) tombstone(key, raw []byte) {
 func pruneTombstones(tx *txn, cutoff uint64) error {
 	it := tx.eng.NewIterator(storage.PrefixRange(tombPrefix))
 	for it.Next() {
-		if at, _, err := decodeTomb(it.Value()); err != nil || at <= cutoff {
+		at, _, err := decodeTomb(it.Value())
+		if err != nil {
+			it.Close()
+			return tx.failf("tombstone %q: %w", it.Key(), err)
+		}
+		if at <= cutoff {
 			tx.delRaw(it.Key())
 		}
 	}
 	if err := it.Close(); err != nil {
-		return fmt.Errorf("raftkv: prune tombstones: %w", err)
+		return tx.failf("prune tombstones: %w", err)
 	}
 	raw, found, err := tx.getRaw(keyTombFloor)
 	if err != nil {
 		return err
 	}
 	if found {
-		if floor, err := decodeIndex(raw); err == nil && floor >= cutoff {
+		floor, err := decodeIndex(raw)
+		if err != nil {
+			return tx.failf("tombstone floor: %w", err)
+		}
+		if floor >= cutoff {
 			return nil
 		}
 	}
@@ -275,7 +288,7 @@ func applyLookup(tx *txn, c *Command) Result {
 		if ok {
 			v, err := decodeValue(raw)
 			if err != nil {
-				return errResult(err)
+				return errResult(tx.failf("stored value of %q: %w", k, err))
 			}
 			ok = !v.expired(tx.now)
 		}

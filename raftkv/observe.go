@@ -71,6 +71,10 @@ func (n *Node) settleTerm() {
 	}()
 	if _, err := n.termCommitted(ctx); err != nil {
 		n.logger.Debug("read barrier of a new term", "err", err)
+		return
+	}
+	if err := n.ensureSecret(ctx); err != nil {
+		n.logger.Debug("node secret", "err", err)
 	}
 }
 

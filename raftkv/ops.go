@@ -43,6 +43,7 @@ var ops = map[Op]applyFunc{
 	OpDelMember:     applyDelMember,
 	OpLeave:         applyLeave,
 	OpPruneRequests: applyPruneRequests,
+	OpSecret:        applySecret,
 }
 
 func argError(c *Command, want string) Result {

@@ -43,8 +43,13 @@ var (
 	ErrTimeout = errors.New("raftkv: timed out enqueuing command")
 	// ErrNoLeader: no leader is known.
 	ErrNoLeader = errors.New("raftkv: no leader")
-	// ErrFailed: the state machine hit a storage error and stopped applying.
+	// ErrFailed: the state machine stopped applying (a storage error,
+	// stored data that does not decode, or a bug; see FSM.stop).
 	ErrFailed = errors.New("raftkv: state machine failed")
+	// ErrUnknownOutcome: the command was proposed, and may be committed and
+	// applied by the other replicas, but this node's state machine stopped
+	// before it could apply it: its outcome is unknown here.
+	ErrUnknownOutcome = errors.New("raftkv: outcome unknown")
 )
 
 // Result is the outcome of applying one Command.

@@ -136,25 +136,28 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	idx, err := f.restore(cr)
 	f.metrics.observeSnapshot(snapRestore, cr.n, time.Since(start), err)
 	if err != nil {
-		if marked, _ := f.restoring(); marked {
-			// The engine holds a mix of old and new state: stop serving
-			// from it until a restore succeeds (raft retries installing the
-			// snapshot; a restart restores the local one).
-			ferr := fmt.Errorf("%w: interrupted snapshot restore: %w", ErrFailed, err)
-			f.failed.Store(&ferr)
-			f.waiters.fail()
+		// Fail closed: unless the engine is known to be untouched (no
+		// restore marker, read without error), it may hold a mix of old and
+		// new state. Stop serving from it until a restore succeeds (raft
+		// retries installing the snapshot; a restart restores the local
+		// one).
+		if marked, merr := f.restoring(); marked || merr != nil {
+			f.stop(fmt.Errorf("%w: interrupted snapshot restore: %w", ErrFailed, errors.Join(err, merr)))
 		}
 		return err
 	}
-	if f.failed.Swap(nil) != nil {
-		f.waiters.recover()
-	}
+	// The engine holds the snapshot's state now; what is kept in memory
+	// about it must follow, or the state machine stops.
 	clock, err := readClock(f.eng)
 	if err != nil {
+		f.stop(fmt.Errorf("%w: after a snapshot restore: %w", ErrFailed, err))
 		return err
 	}
 	f.clock.Store(clock)
 	f.applied.Store(idx)
+	if f.failed.Swap(nil) != nil {
+		f.waiters.recover()
+	}
 	f.waiters.notify(idx)
 	f.logger.Info("restored snapshot", "applied_index", idx)
 	return nil

@@ -152,13 +152,14 @@ func applyGetEx(tx *txn, c *Command) Result {
 }
 
 // maxLenArg parses the length limit a handler puts in Args[i] (its
-// proto-max-bulk-len, which Redis checks string growth against).
+// proto-max-bulk-len, which Redis checks string growth against), never
+// more than MaxStringBytes whatever the entry says.
 func maxLenArg(c *Command, i int) (int64, bool) {
 	if len(c.Args) <= i {
 		return 0, false
 	}
 	n, err := ParseInt(c.Args[i])
-	return n, err == nil && n >= 0
+	return min(n, MaxStringBytes), err == nil && n >= 0
 }
 
 // applyAppend: Args key, suffix, max length. Result.Int: the new length.
@@ -217,14 +218,10 @@ func applySetRange(tx *txn, c *Command) Result {
 	return Result{Int: int64(len(data))}
 }
 
-// maxBitBytes bounds the string SETBIT may grow, whatever a (forwarded)
-// entry says: 4 GiB, far above any proto-max-bulk-len a handler checks.
-const maxBitBytes = 1 << 32
-
 // applySetBit: Args key, bit ("0" or "1"); Int bit offset (bit 0 is the
 // most significant bit of the first byte). Result.Int: the bit's old value.
 func applySetBit(tx *txn, c *Command) Result {
-	if len(c.Args) != 2 || c.Int < 0 || c.Int>>3 >= maxBitBytes || (string(c.Args[1]) != "0" && string(c.Args[1]) != "1") {
+	if len(c.Args) != 2 || c.Int < 0 || c.Int>>3 >= MaxStringBytes || (string(c.Args[1]) != "0" && string(c.Args[1]) != "1") {
 		return argError(c, "key, 0 or 1 and an offset")
 	}
 	key, on := c.Args[0], c.Args[1][0] == '1'

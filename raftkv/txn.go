@@ -30,8 +30,14 @@ type txn struct {
 	volatile map[string]struct{}
 	// membersChanged is set by a command that writes the address book.
 	membersChanged bool
+	// secret is the node secret an OpSecret recorded in this batch.
+	secret []byte
 	// scratch is where put encodes a key and value, which the batch copies.
 	scratch []byte
+	// fault is the first failure to read or decode what the engine holds
+	// (see fault): it stops the state machine instead of becoming a
+	// command's result.
+	fault error
 }
 
 func newTxn(eng storage.Reader, clock int64, volatile map[string]struct{}) *txn {
@@ -54,9 +60,23 @@ func (t *txn) getRaw(k []byte) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("raftkv: read %q: %w", k, err)
+		return nil, false, t.failf("read %q: %w", k, err)
 	}
 	return raw, true, nil
+}
+
+// failf records a fault: the engine could not be read, or holds data that
+// does not decode. Unlike an operation error, a fault is not the same on
+// every replica (another replica's disk reads fine), so it must not become
+// the command's result: ApplyBatch stops the state machine instead (see
+// FSM.stop). It returns the error, wrapping ErrFailed, for the caller to
+// return.
+func (t *txn) failf(format string, a ...any) error {
+	err := fmt.Errorf("%w: "+format, append([]any{ErrFailed}, a...)...)
+	if t.fault == nil {
+		t.fault = err
+	}
+	return err
 }
 
 func (t *txn) putRaw(k, v []byte) {
@@ -76,7 +96,7 @@ func (t *txn) load(key []byte) (value, bool, error) {
 	}
 	v, err := decodeValue(raw)
 	if err != nil {
-		return value{}, false, err
+		return value{}, false, t.failf("stored value of %q: %w", key, err)
 	}
 	return v, true, nil
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/riotkv/riot/raftkv"
 )
 
 // CONFIG GET, SET, RESETSTAT, REWRITE, HELP.
@@ -46,8 +48,11 @@ var configTable = map[string]configParam{
 			if !ok {
 				return fmt.Errorf("argument must be a memory value")
 			}
-			if n < minProtoMaxBulkLen || n > math.MaxInt64 {
-				return fmt.Errorf("argument must be between %d and %d inclusive", minProtoMaxBulkLen, int64(math.MaxInt64))
+			// Redis allows up to LLONG_MAX; riot's state machine never lets
+			// a string grow past raftkv.MaxStringBytes, so neither may a
+			// bulk argument.
+			if n < minProtoMaxBulkLen || n > raftkv.MaxStringBytes {
+				return fmt.Errorf("argument must be between %d and %d inclusive", minProtoMaxBulkLen, raftkv.MaxStringBytes)
 			}
 			s.bulkOverride.Store(int64(n))
 			return nil

@@ -32,7 +32,7 @@ func TestConfigSet(t *testing.T) {
 			t.Errorf("CONFIG GET proto-max-bulk-len after SET 3000000 = %v, %v", got, err)
 		}
 		runExchanges(ctx, t, rdb, []exchange{
-			ex(failed("proto-max-bulk-len", "argument must be between 1048576 and 9223372036854775807 inclusive"),
+			ex(failed("proto-max-bulk-len", "argument must be between 1048576 and 536870912 inclusive"),
 				"CONFIG", "SET", "proto-max-bulk-len", "1000"),
 			ex(failed("proto-max-bulk-len", "argument must be a memory value"), "CONFIG", "SET", "proto-max-bulk-len", "abc"),
 			ex(failed("proto-max-bulk-len", "argument must be a memory value"), "CONFIG", "SET", "proto-max-bulk-len", "-5mb"),

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/riotkv/riot/cluster"
+	"github.com/riotkv/riot/raftkv"
 )
 
 // redisCompatVersion is the Redis version riot reports, so that clients
@@ -38,7 +39,7 @@ func cmdQuit(s *session, _ [][]byte) {
 // Reference: https://redis.io/docs/latest/commands/select/ (riot has one
 // database, 0).
 func cmdSelect(s *session, args [][]byte) {
-	n, err := strconv.ParseInt(string(args[1]), 10, 64)
+	n, err := raftkv.ParseInt(args[1]) // as Redis: no "+0", "00" or "-0"
 	switch {
 	case err != nil:
 		s.writeErr(errNotInteger)
@@ -60,10 +61,14 @@ func cmdReadwrite(s *session, _ [][]byte) {
 }
 
 // checkPassword reports whether user/pass authenticate as the default user.
+// Without requirepass the default user is Redis's "nopass" user: any
+// password authenticates it (AUTH default x, HELLO 3 AUTH default x).
 func (s *session) checkPassword(user, pass []byte) bool {
 	want := s.srv.cfg.RequirePass
-	return (user == nil || string(user) == "default") &&
-		subtle.ConstantTimeCompare(pass, []byte(want)) == 1
+	if user != nil && string(user) != "default" {
+		return false
+	}
+	return want == "" || subtle.ConstantTimeCompare(pass, []byte(want)) == 1
 }
 
 // Reference: https://redis.io/docs/latest/commands/auth/
@@ -96,7 +101,7 @@ func cmdHello(s *session, args [][]byte) {
 	proto := s.proto
 	i := 1
 	if len(args) > 1 {
-		v, err := strconv.Atoi(string(args[1]))
+		v, err := raftkv.ParseInt(args[1])
 		if err != nil {
 			s.writeErr(redisError("ERR Protocol version is not an integer or out of range"))
 			return
@@ -105,19 +110,17 @@ func cmdHello(s *session, args [][]byte) {
 			s.writeErr(redisError("NOPROTO unsupported protocol version"))
 			return
 		}
-		proto = v
+		proto = int(v)
 		i = 2
 	}
-	var name []byte
+	// As Redis: every option is parsed first, then AUTH is checked, then
+	// the name is set; an error anywhere changes nothing.
+	var name, user, pass []byte
 	for ; i < len(args); i++ {
 		opt := strings.ToLower(string(args[i]))
 		switch {
 		case opt == "auth" && i+2 < len(args):
-			if !s.checkPassword(args[i+1], args[i+2]) {
-				s.writeErr(redisError("WRONGPASS invalid username-password pair or user is disabled."))
-				return
-			}
-			s.authed = true
+			user, pass = args[i+1], args[i+2]
 			i += 2
 		case opt == "setname" && i+1 < len(args):
 			if !validClientName(args[i+1]) {
@@ -130,6 +133,13 @@ func cmdHello(s *session, args [][]byte) {
 			s.writeErr(redisError(fmt.Sprintf("ERR Syntax error in HELLO option '%s'", truncate(args[i], 128))))
 			return
 		}
+	}
+	if user != nil {
+		if !s.checkPassword(user, pass) {
+			s.writeErr(redisError("WRONGPASS invalid username-password pair or user is disabled."))
+			return
+		}
+		s.authed = true
 	}
 	if !s.authed {
 		s.writeErr(redisError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"))

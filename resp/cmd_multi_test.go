@@ -75,11 +75,15 @@ func TestMultiRaw(t *testing.T) {
 			rt("-EXECABORT Transaction discarded because of previous errors.\r\n", "EXEC")
 			rt("$2\r\nxy\r\n", "GET", "a")
 			rt("-ERR EXEC without MULTI\r\n", "EXEC")
-			for _, refused := range [][]string{{"RAFT.STATE"}, {"RAFT.SNAPSHOT"}, {"RIOT.READINDEX"}} {
+			for _, refused := range [][]string{{"RAFT.STATE"}, {"RAFT.SNAPSHOT"}} {
 				rt("+OK\r\n", "MULTI")
 				rt("-ERR Command not allowed inside a transaction\r\n", refused...)
 				rt("-EXECABORT Transaction discarded because of previous errors.\r\n", "EXEC")
 			}
+			// A node-to-node command is refused to a client, in MULTI too.
+			rt("+OK\r\n", "MULTI")
+			rt("-"+errNodeOnly("riot.readindex")+"\r\n", "RIOT.READINDEX")
+			rt("-EXECABORT Transaction discarded because of previous errors.\r\n", "EXEC")
 			for _, scan := range [][]string{{"KEYS", "*"}, {"SCAN", "0"}, {"DBSIZE"}, {"RANDOMKEY"}} {
 				rt("+OK\r\n", "MULTI")
 				rt("-ERR "+scan[0]+" is not supported inside MULTI: riot runs a transaction as one log entry, whose reads must name their keys\r\n", scan...)

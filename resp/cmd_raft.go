@@ -105,15 +105,23 @@ func cmdRaftLeader(s *session, _ [][]byte) {
 // (see cluster.applyRequest). It is
 // proposed here only if this node leads; the reply carries the encoded
 // result, operation errors included.
+//
+// Only a client operation may be forwarded (raftkv.IsClientOp): the
+// address book, request pruning and active expiry are the leader's own.
+// Like every proposal, it is validated and its Now bounded by the leader's
+// clock (raftkv.Node.Propose).
 func buildRiotApply(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
 	c, err := raftkv.DecodeCommand(args[1])
-	if err != nil || c.ClientID == 0 || (len(args) > 2 && len(c.Args) > 0) {
+	if err != nil || c.ClientID == 0 || (len(args) > 2 && len(c.Args) > 0) || !raftkv.IsClientOp(c.Op) {
 		return nil, nil, redisError("ERR malformed forwarded command")
 	}
 	if len(args) > 2 {
 		// RIOT.APPLY <command without args> <arg>...: each argument is
 		// its own bulk, so none exceeds the protocol's limit.
 		c.Args = args[2:]
+	}
+	if err := c.Validate(); err != nil {
+		return nil, nil, redisError("ERR malformed forwarded command: " + err.Error())
 	}
 	// c aliases the read buffer, which is reused once the pipeline is
 	// done; the proposal encodes it before that.

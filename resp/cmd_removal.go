@@ -1,6 +1,59 @@
 package resp
 
-import "context"
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+
+	"github.com/riotkv/riot/raftkv"
+)
+
+// announceBackend is the optional part of a Backend that records a node's
+// addresses for it (RIOT.ANNOUNCE). *cluster.Router implements it.
+type announceBackend interface {
+	Announce(ctx context.Context, m raftkv.Member) error
+}
+
+// RIOT.ANNOUNCE id raft-addr client-addr: a node asks the leader to record
+// its addresses in the address book (see cluster.Router.Announce).
+func cmdRiotAnnounce(s *session, args [][]byte) {
+	b, ok := s.srv.backend.(announceBackend)
+	if !ok {
+		s.writeErr(redisError("ERR RIOT.ANNOUNCE is not supported by this backend"))
+		return
+	}
+	s.okOrErr(b.Announce(s.ctx, raftkv.Member{ID: string(args[1]), RaftAddr: string(args[2]), ClientAddr: string(args[3])}))
+}
+
+// secretBackend is the optional part of a Backend that knows the cluster's
+// node secret. *cluster.Router implements it; without it, no connection
+// can send node-to-node commands.
+type secretBackend interface {
+	NodeSecret() []byte
+}
+
+// errNodeOnly is the reply to a node-to-node command on a connection that
+// did not present the node secret.
+func errNodeOnly(name string) string {
+	return fmt.Sprintf("NOPERM '%s' is a node-to-node command; this connection is not authenticated as a cluster node", name)
+}
+
+// RIOT.AUTH secret: the connection proves it is a cluster node's (see
+// raftkv/secret.go). It is then authenticated (no AUTH needed) and may send
+// node-to-node commands. A node that has not applied the secret yet
+// accepts none.
+func cmdRiotAuth(s *session, args [][]byte) {
+	var want []byte
+	if b, ok := s.srv.backend.(secretBackend); ok {
+		want = b.NodeSecret()
+	}
+	if len(want) == 0 || subtle.ConstantTimeCompare(args[1], want) != 1 {
+		s.writeErr(redisError("NOPERM invalid node secret"))
+		return
+	}
+	s.node, s.authed = true, true
+	s.out = appendOK(s.out)
+}
 
 // removalBackend is the optional part of a Backend that takes part in
 // telling removed nodes of their removal (cluster/removal.go).

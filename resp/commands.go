@@ -134,6 +134,8 @@ func newCommandTable() map[string]*command {
 		{name: "raft.peers", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Lists the servers of the cluster.", run: cmdRaftPeers},
 		{name: "raft.leader", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Returns the leader's ID and addresses.", run: cmdRaftLeader},
 		{name: "raft.transfer", arity: -1, flags: flagAdmin | flagStale, group: "cluster", summary: "Moves leadership to another voter.", run: cmdRaftTransfer},
+		{name: "riot.auth", arity: 2, flags: flagFast | flagNoAuth | flagStale, group: "internal", summary: "Authenticates a connection as a cluster node, with the node secret (internal).", run: cmdRiotAuth},
+		{name: "riot.announce", arity: 4, flags: flagInternal | flagStale, group: "internal", summary: "Records a node's addresses in the address book (internal).", run: cmdRiotAnnounce},
 		{name: "riot.apply", arity: -2, flags: flagWrite | flagInternal, group: "internal", summary: "Applies a write forwarded by another node (internal).", build: buildRiotApply, local: true},
 		{name: "riot.readindex", arity: 1, flags: flagInternal | flagStale, group: "internal", summary: "Returns a read index confirmed by the leader (internal).", run: cmdRiotReadIndex},
 		{name: "riot.member", arity: 2, flags: flagInternal | flagStale, group: "internal", summary: "Returns 1 if a server is in the leader's configuration (internal).", run: cmdRiotMember},

@@ -68,6 +68,8 @@ func errorText(err error) string {
 		return remote.Msg
 	case errors.As(err, &pe):
 		return "ERR " + pe.Error()
+	case errors.Is(err, raftkv.ErrUnknownOutcome):
+		return "UNCERTAIN this node's state machine stopped before applying the write; it may or may not have been applied (" + err.Error() + ")"
 	case errors.Is(err, raftkv.ErrNotInteger):
 		return string(errNotInteger)
 	case errors.Is(err, raftkv.ErrOverflow):

@@ -82,8 +82,8 @@ func (c *Config) Validate() error {
 	switch {
 	case c.Addr == "":
 		return errors.New("resp: config: Addr is required")
-	case c.MaxBulkLen < 1:
-		return errors.New("resp: config: MaxBulkLen must be positive")
+	case c.MaxBulkLen < 1 || c.MaxBulkLen > raftkv.MaxStringBytes:
+		return fmt.Errorf("resp: config: MaxBulkLen must be between 1 and %d", raftkv.MaxStringBytes)
 	case c.CommandTimeout <= 0:
 		return errors.New("resp: config: CommandTimeout must be positive")
 	case c.MaxPipeline < 1:

@@ -51,6 +51,9 @@ type session struct {
 	proto     int
 	readLevel cluster.ReadLevel
 	authed    bool
+	// node: the connection presented the node secret (RIOT.AUTH) and may
+	// send node-to-node commands.
+	node bool
 	quit      bool
 
 	// Transactions (cmd_multi.go): multi is non-nil between MULTI and
@@ -281,6 +284,12 @@ func (s *session) exec(args [][]byte) {
 		cmd.stats.rejected.Add(1)
 		s.drain()
 		s.out = appendError(s.out, s.txnRejected(args, "NOAUTH Authentication required."))
+		return
+	}
+	if cmd.flags&flagInternal != 0 && !s.node {
+		cmd.stats.rejected.Add(1)
+		s.drain()
+		s.out = appendError(s.out, s.txnRejected(args, errNodeOnly(cmd.name)))
 		return
 	}
 	if s.multi != nil && !txnControl(cmd) {

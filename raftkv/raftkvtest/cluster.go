@@ -23,6 +23,19 @@ import (
 // 50ms, which made leadership flap in the middle of tests.
 func Cluster(t testing.TB, size int, configure func(*raftkv.Config)) []*raftkv.Node {
 	t.Helper()
+	engs := make([]storage.Engine, size)
+	for i := range engs {
+		eng := storage.NewMemory()
+		t.Cleanup(func() { eng.Close() })
+		engs[i] = eng
+	}
+	return ClusterOn(t, engs, configure)
+}
+
+// ClusterOn is Cluster over the given engines, one node each.
+func ClusterOn(t testing.TB, engs []storage.Engine, configure func(*raftkv.Config)) []*raftkv.Node {
+	t.Helper()
+	size := len(engs)
 	cfgs := make([]raftkv.Config, size)
 	servers := make([]raftkv.Server, size)
 	for i := range cfgs {
@@ -38,9 +51,7 @@ func Cluster(t testing.TB, size int, configure func(*raftkv.Config)) []*raftkv.N
 	}
 	nodes := make([]*raftkv.Node, size)
 	for i, c := range cfgs {
-		eng := storage.NewMemory()
-		t.Cleanup(func() { eng.Close() })
-		n, err := raftkv.Open(c, eng)
+		n, err := raftkv.Open(c, engs[i])
 		if err != nil {
 			t.Fatalf("open %s: %v", c.ID, err)
 		}
@@ -68,6 +79,7 @@ func Cluster(t testing.TB, size int, configure func(*raftkv.Config)) []*raftkv.N
 	for {
 		for _, n := range nodes {
 			if n.IsLeader() {
+				WaitSecret(t, nodes...)
 				return nodes
 			}
 		}

@@ -38,12 +38,21 @@ func Config(t testing.TB, id string) raftkv.Config {
 // test ends.
 func SingleNode(t testing.TB, eng storage.Engine) *raftkv.Node {
 	t.Helper()
+	return SingleNodeWith(t, eng, nil)
+}
+
+// SingleNodeWith is SingleNode with the Config adjusted by configure.
+func SingleNodeWith(t testing.TB, eng storage.Engine, configure func(*raftkv.Config)) *raftkv.Node {
+	t.Helper()
 	if eng == nil {
 		eng = storage.NewMemory()
 		t.Cleanup(func() { eng.Close() })
 	}
 	c := Config(t, "node1")
 	c.Bootstrap = true
+	if configure != nil {
+		configure(&c)
+	}
 	n, err := raftkv.Open(c, eng)
 	if err != nil {
 		t.Fatalf("open node: %v", err)
@@ -54,7 +63,35 @@ func SingleNode(t testing.TB, eng storage.Engine) *raftkv.Node {
 		}
 	})
 	WaitLeader(t, n)
+	WaitSecret(t, n)
 	return n
+}
+
+// WaitApplied waits up to 10s until n has applied index idx.
+func WaitApplied(t testing.TB, n *raftkv.Node, idx uint64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := n.WaitApplied(ctx, idx); err != nil {
+		t.Fatalf("node %s: wait for index %d (applied %d): %v", n.ID(), idx, n.FSM().AppliedIndex(), err)
+	}
+}
+
+// WaitSecret waits up to 10s until each of nodes has applied the node
+// secret, which a new cluster's first leader proposes right after its
+// term's barrier: an entry tests that count entries must not see arrive
+// later.
+func WaitSecret(t testing.TB, nodes ...*raftkv.Node) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, n := range nodes {
+		for n.FSM().Secret() == nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("node %s has not applied the node secret within 10s", n.ID())
+			}
+			time.Sleep(5 * time.Millisecond) // polling the condition, with the deadline above
+		}
+	}
 }
 
 // WaitLeader waits up to 10s for n to become leader and to know it:
