@@ -51,10 +51,10 @@ type session struct {
 	proto     int
 	readLevel cluster.ReadLevel
 	authed    bool
+	quit      bool
 	// node: the connection presented the node secret (RIOT.AUTH) and may
 	// send node-to-node commands.
 	node bool
-	quit bool
 
 	// Transactions (cmd_multi.go): multi is non-nil between MULTI and
 	// EXEC/DISCARD; watches are the WATCHed keys; txView, while EXEC
