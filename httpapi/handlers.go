@@ -106,7 +106,14 @@ func (s *Server) handleLeader(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, peerBody{ID: p.ID, RaftAddr: p.RaftAddr, ClientAddr: p.ClientAddr})
 }
 
+// handleHealth: 200 while the process serves; 503 once its state machine
+// stopped (a storage error or a bug, see docs/operations.md), which a
+// restart of the process alone may not cure.
 func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
+	if st := s.r.Status(); st.Failed != "" {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "failed", "error": st.Failed})
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
@@ -119,6 +126,8 @@ const readyLag = 1000
 func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
 	st := s.r.Status()
 	switch {
+	case st.Failed != "":
+		writeError(w, http.StatusServiceUnavailable, "state machine stopped: "+st.Failed)
 	case st.LeaderID == "":
 		writeError(w, http.StatusServiceUnavailable, "no leader")
 	case st.AppliedIndex+readyLag < st.CommitIndex:

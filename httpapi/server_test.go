@@ -14,18 +14,20 @@ import (
 	"github.com/riotkv/riot/cluster"
 	"github.com/riotkv/riot/httpapi"
 	"github.com/riotkv/riot/raftkv/raftkvtest"
+	"github.com/riotkv/riot/storage"
 )
 
 // startAPI serves the admin API of a real single-node cluster.
 func startAPI(t *testing.T, password string) string {
 	t.Helper()
-	return startAPIWith(t, password, false)
+	return startAPIWith(t, password, false, nil)
 }
 
-// startAPIWith is startAPI with the profiler on or off.
-func startAPIWith(t *testing.T, password string, pprof bool) string {
+// startAPIWith is startAPI with the profiler on or off, over eng (a
+// memory engine when nil).
+func startAPIWith(t *testing.T, password string, pprof bool, eng storage.Engine) string {
 	t.Helper()
-	node := raftkvtest.SingleNode(t, nil)
+	node := raftkvtest.SingleNode(t, eng)
 	router, err := cluster.New(cluster.DefaultConfig(), node)
 	if err != nil {
 		t.Fatal(err)
@@ -188,19 +190,43 @@ func TestAuth(t *testing.T) {
 // TestPprof: the profiler is served only when configured, and behind the
 // password when one is set.
 func TestPprof(t *testing.T) {
-	off := startAPIWith(t, "", false)
+	off := startAPIWith(t, "", false, nil)
 	if code, _ := do(t, "GET", off+"/debug/pprof/", ""); code != http.StatusNotFound {
 		t.Errorf("GET /debug/pprof/ without Pprof = %d, want 404", code)
 	}
-	on := startAPIWith(t, "", true)
+	on := startAPIWith(t, "", true, nil)
 	if code, body := do(t, "GET", on+"/debug/pprof/goroutine?debug=1", ""); code != http.StatusOK || !strings.Contains(body, "goroutine profile") {
 		t.Errorf("GET /debug/pprof/goroutine = %d %.80q, want 200 and a goroutine profile", code, body)
 	}
-	locked := startAPIWith(t, "pw", true)
+	locked := startAPIWith(t, "pw", true, nil)
 	if code, _ := do(t, "GET", locked+"/debug/pprof/heap", ""); code != http.StatusUnauthorized {
 		t.Errorf("GET /debug/pprof/heap without the password = %d, want 401", code)
 	}
 	if code, _ := do(t, "GET", locked+"/debug/pprof/heap", "", "Authorization", "Bearer pw"); code != http.StatusOK {
 		t.Errorf("GET /debug/pprof/heap with the password = %d, want 200", code)
 	}
+}
+
+// TestHealthWhenStateMachineStopped: once the state machine stopped (here a
+// storage write failed), /healthz and /readyz answer 503 with the reason.
+func TestHealthWhenStateMachineStopped(t *testing.T) {
+	mem := storage.NewMemory()
+	t.Cleanup(func() { mem.Close() })
+	eng := storage.NewFaultyEngine(mem)
+	base := startAPIWith(t, "", false, eng)
+	wantStatus := func(path string, code int, body string) {
+		t.Helper()
+		got, b := do(t, "GET", base+path, "")
+		if got != code || !strings.Contains(b, body) {
+			t.Errorf("GET %s = %d %s; want %d with %q", path, got, b, code, body)
+		}
+	}
+	wantStatus("/healthz", 200, `"ok"`)
+	eng.FailWrites.Store(true)
+	if code, b := do(t, "PUT", base+"/v1/kv/k", "v"); code < 500 {
+		t.Fatalf("PUT with a failing engine = %d %s; want a 5xx", code, b)
+	}
+	eng.FailWrites.Store(false)
+	wantStatus("/healthz", 503, "injected")
+	wantStatus("/readyz", 503, "state machine stopped")
 }

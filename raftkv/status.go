@@ -16,6 +16,9 @@ type Status struct {
 	// the leader, -1 when never).
 	LastContact       time.Duration
 	LastSnapshotIndex uint64
+	// Failed says why the state machine stopped (see FSM.stop); "" while
+	// it runs.
+	Failed string
 }
 
 // Status returns this node's raft state.
@@ -32,6 +35,9 @@ func (n *Node) Status() Status {
 		st.LastContact = 0
 	case !lc.IsZero():
 		st.LastContact = time.Since(lc)
+	}
+	if err := n.fsm.Err(); err != nil {
+		st.Failed = err.Error()
 	}
 	if metas, err := n.snaps.List(); err == nil && len(metas) > 0 {
 		st.LastSnapshotIndex = metas[0].Index

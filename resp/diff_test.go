@@ -409,7 +409,19 @@ func startClusterServers(t *testing.T, size int) []string {
 // Config adjusted by configure.
 func startClusterServersWith(t *testing.T, size int, configure func(*Config)) []string {
 	t.Helper()
+	servers := startCluster(t, size, configure)
+	addrs := make([]string, size)
+	for i, ts := range servers {
+		addrs[i] = ts.addr
+	}
+	return addrs
+}
+
+// startCluster is startClusterServersWith returning the servers.
+func startCluster(t *testing.T, size int, configure func(*Config)) []*testServer {
+	t.Helper()
 	nodes := raftkvtest.Cluster(t, size, nil)
+	servers := make([]*testServer, size)
 	addrs := make([]string, size)
 	for i, n := range nodes {
 		router, err := cluster.New(cluster.DefaultConfig(), n)
@@ -438,6 +450,7 @@ func startClusterServersWith(t *testing.T, size int, configure func(*Config)) []
 			router.Close()
 		})
 		addrs[i] = ts.addr
+		servers[i] = ts
 	}
 	// Every node knows every other's client address (writes sent to a
 	// follower need the leader's).
@@ -462,7 +475,7 @@ func startClusterServersWith(t *testing.T, size int, configure func(*Config)) []
 		}
 		c.Close()
 	}
-	return addrs
+	return servers
 }
 
 // runDifferential compares perProto commands in RESP2, then in RESP3,

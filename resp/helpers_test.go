@@ -103,6 +103,7 @@ func startNode(tb testing.TB, eng storage.Engine) *raftkv.Node {
 		}
 	})
 	raftkvtest.WaitLeader(tb, n)
+	raftkvtest.WaitSecret(tb, n)
 	return n
 }
 
