@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"time"
 )
@@ -47,6 +48,8 @@ const CmdAuth = "RIOT.AUTH"
 // dialPeer connects to a node's client port. With the node secret it
 // authenticates as a node (RIOT.AUTH); without it (not applied yet), with
 // the password, as a client, and node-to-node commands are refused on it.
+// A peer of an older release, which does not know RIOT.AUTH, gets the
+// password as before (a rolling upgrade, see docs/operations.md).
 func dialPeer(ctx context.Context, addr, password string, secret []byte, timeout time.Duration) (*peerConn, error) {
 	d := net.Dialer{Timeout: timeout}
 	c, err := d.DialContext(ctx, "tcp", addr)
@@ -54,30 +57,27 @@ func dialPeer(ctx context.Context, addr, password string, secret []byte, timeout
 		return nil, fmt.Errorf("cluster: dial %s: %w", addr, err)
 	}
 	p := &peerConn{c: c, br: bufio.NewReaderSize(c, 64<<10), wake: make(chan struct{}, 1), done: make(chan struct{}), node: secret != nil}
-	var auth []byte
-	switch {
-	case secret != nil:
-		auth = appendRequest(nil, []byte(CmdAuth), secret)
-	case password != "":
-		auth = appendRequest(nil, []byte("AUTH"), []byte(password))
+	_ = c.SetDeadline(time.Now().Add(timeout))
+	msg, err := "", error(nil)
+	if secret != nil {
+		msg, err = p.handshake(CmdAuth, secret)
+		if err == nil && strings.HasPrefix(msg, "ERR unknown command") {
+			msg = "" // an older release: it takes forwarded writes as before
+			if password != "" {
+				msg, err = p.handshake("AUTH", []byte(password))
+			}
+		}
+	} else if password != "" {
+		msg, err = p.handshake("AUTH", []byte(password))
 	}
-	if auth != nil {
-		_ = c.SetDeadline(time.Now().Add(timeout))
-		if _, err := c.Write(auth); err != nil {
-			c.Close()
-			return nil, fmt.Errorf("cluster: auth to %s: %w", addr, err)
-		}
-		raw, err := readReply(p.br)
-		if err != nil {
-			c.Close()
-			return nil, fmt.Errorf("cluster: auth to %s: %w", addr, err)
-		}
-		if msg := replyError(raw); msg != "" {
-			c.Close()
-			return nil, fmt.Errorf("cluster: auth to %s: %s", addr, msg)
-		}
-		_ = c.SetDeadline(time.Time{})
+	if err == nil && msg != "" {
+		err = errors.New(msg)
 	}
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("cluster: auth to %s: %w", addr, err)
+	}
+	_ = c.SetDeadline(time.Time{})
 	go p.writeLoop()
 	go p.readLoop()
 	return p, nil
@@ -101,6 +101,19 @@ func (p *peerConn) send(req []byte) *peerCall {
 	default:
 	}
 	return call
+}
+
+// handshake sends one command before the connection's loops start and
+// returns the error reply's text ("" for any other reply).
+func (p *peerConn) handshake(cmd string, arg []byte) (string, error) {
+	if _, err := p.c.Write(appendRequest(nil, []byte(cmd), arg)); err != nil {
+		return "", err
+	}
+	raw, err := readReply(p.br)
+	if err != nil {
+		return "", err
+	}
+	return replyError(raw), nil
 }
 
 func (p *peerConn) alive() bool {

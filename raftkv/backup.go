@@ -69,10 +69,11 @@ func (f *FSM) Backup() (*Backup, error) {
 // taken from).
 func (b *Backup) Index() uint64 { return b.applied }
 
-// WriteTo writes the backup in the snapshot format.
+// WriteTo writes the backup in the snapshot format, without the node
+// secret: a backup is data, and a cluster restored from it draws its own.
 func (b *Backup) WriteTo(w io.Writer) (int64, error) {
 	cw := &byteCounter{w: w}
-	if err := writeSnapshot(cw, b.snap, b.applied); err != nil {
+	if err := writeSnapshot(cw, b.snap, b.applied, keySecret); err != nil {
 		return cw.n, fmt.Errorf("raftkv: backup: %w", err)
 	}
 	return cw.n, nil
@@ -110,6 +111,8 @@ func (i *importer) drop(k []byte) bool {
 		return true
 	case bytes.HasPrefix(k, reqPrefix):
 		i.requests++
+		return true
+	case bytes.Equal(k, keySecret): // the new cluster draws its own
 		return true
 	}
 	return false

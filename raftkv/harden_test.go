@@ -171,3 +171,39 @@ func TestRestoreFailsClosed(t *testing.T) {
 		}
 	})
 }
+
+// TestBackupLeavesSecretOut: a backup carries the data, not the node
+// secret (a client may fetch a backup with RAFT.BACKUP); a raft snapshot,
+// which followers install, carries it.
+func TestBackupLeavesSecretOut(t *testing.T) {
+	f := newFSM(t, memEngine(t))
+	secret := bytes.Repeat([]byte("s"), 32)
+	f.ApplyBatch([]*raft.Log{cmdLog(1, set("a", "1")), cmdLog(2, Command{Op: OpSecret, Args: [][]byte{secret}})})
+	if !bytes.Equal(f.Secret(), secret) {
+		t.Fatalf("Secret() = %q after OpSecret", f.Secret())
+	}
+	b, err := f.Backup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var buf bytes.Buffer
+	if _, err := b.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	fromBackup := newFSM(t, memEngine(t))
+	if err := restoreBytes(fromBackup, buf.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	wantValue(t, fromBackup, "a", "1")
+	if got := fromBackup.Secret(); got != nil {
+		t.Errorf("a backup carried the node secret %q", got)
+	}
+	fromSnap := newFSM(t, memEngine(t))
+	if err := restoreBytes(fromSnap, persist(t, f)); err != nil {
+		t.Fatal(err)
+	}
+	if got := fromSnap.Secret(); !bytes.Equal(got, secret) {
+		t.Errorf("a snapshot restored the secret %q, want %q", got, secret)
+	}
+}

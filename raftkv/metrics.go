@@ -226,6 +226,7 @@ func (n *Node) metricFields() []Field {
 		{Name: "riot_last_snapshot_bytes", Value: strconv.FormatInt(fm.snap[snapPersist].lastBytes.Load(), 10)},
 		{Name: "riot_clock_clamped", Value: u(n.metrics.clampedNow.Load())},
 		{Name: "riot_fsm_failed", Value: fsmFailed(n.fsm.Err())},
+		{Name: "riot_node_secret", Value: u(uint64(min(len(n.fsm.Secret()), 1)))},
 		{Name: "riot_fsm_error", Value: fsmError(n.fsm.Err())},
 	}
 }

@@ -73,19 +73,22 @@ func (f *FSM) setSecret(b []byte) {
 	f.secret.Store(&b)
 }
 
-// ensureSecret proposes a node secret when the state machine has none:
-// run by a new leader once its term's barrier committed, so that the
-// cluster's first leader (or the first one of a version that has secrets)
-// records one.
+// ensureSecret proposes the node secret: a fresh one when the state
+// machine has none (the cluster's first leader, or the first one of a
+// release that has secrets), else the one it has again. A new leader runs
+// it once its term's barrier committed. Proposing it again each term is a
+// no-op for the nodes that have it, and gives it to a node that applied the
+// first OpSecret with an older release (which knew no such op) and was
+// upgraded since: without it, that node could never forward a write.
 func (n *Node) ensureSecret(ctx context.Context) error {
-	if n.fsm.Secret() != nil {
-		return nil
+	secret := n.fsm.Secret()
+	if secret == nil {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return fmt.Errorf("raftkv: draw a node secret: %w", err)
+		}
+		secret = []byte(hex.EncodeToString(b))
 	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return fmt.Errorf("raftkv: draw a node secret: %w", err)
-	}
-	secret := []byte(hex.EncodeToString(b))
 	_, err := n.Apply(ctx, &Command{Op: OpSecret, Args: [][]byte{secret}})
 	return err
 }

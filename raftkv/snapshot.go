@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -72,8 +73,9 @@ func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 
 func (s *fsmSnapshot) Release() { s.snap.Release() }
 
-// writeSnapshot streams r's contents in the snapshot format.
-func writeSnapshot(w io.Writer, r storage.Reader, applied uint64) error {
+// writeSnapshot streams r's contents in the snapshot format, without the
+// keys in skip.
+func writeSnapshot(w io.Writer, r storage.Reader, applied uint64, skip ...[]byte) error {
 	hdr := append([]byte(nil), snapMagic...)
 	hdr = append(hdr, snapVersion)
 	hdr = binary.AppendUvarint(hdr, applied)
@@ -87,7 +89,7 @@ func writeSnapshot(w io.Writer, r storage.Reader, applied uint64) error {
 	var tmp []byte
 	for it.Next() {
 		k := it.Key()
-		if bytes.Equal(k, keyApplied) || bytes.Equal(k, keyRestoring) {
+		if bytes.Equal(k, keyApplied) || bytes.Equal(k, keyRestoring) || slices.ContainsFunc(skip, func(s []byte) bool { return bytes.Equal(k, s) }) {
 			continue
 		}
 		tmp = binary.AppendUvarint(tmp[:0], uint64(len(k)))
