@@ -24,7 +24,15 @@ func cmdCommand(s *session, args [][]byte) {
 	}
 	switch sub := strings.ToLower(string(args[1])); sub {
 	case "count":
+		if len(args) != 2 {
+			s.writeErr(errArity("command|count"))
+			return
+		}
 		s.out = appendInt(s.out, int64(len(s.srv.commands)))
+	case "getkeys":
+		s.commandGetKeys(args)
+	case "list":
+		s.commandList(args)
 	case "info":
 		names := s.srv.commandNames()
 		if len(args) > 2 {
@@ -66,6 +74,93 @@ func cmdCommand(s *session, args [][]byte) {
 	default:
 		s.writeErr(errSubcommand("COMMAND", args[1]))
 	}
+}
+
+// COMMAND GETKEYS command [arg...]: the key arguments of a command, from
+// the table's key positions (Redis's errors, in Redis's order).
+func (s *session) commandGetKeys(args [][]byte) {
+	if len(args) < 4 { // COMMAND GETKEYS command arg...: Redis's arity -4
+		s.writeErr(errArity("command|getkeys"))
+		return
+	}
+	c, ok := s.srv.commands[strings.ToLower(string(args[2]))]
+	n := len(args) - 2 // the command's own argc
+	switch {
+	case !ok:
+		s.writeErr(redisError("ERR Invalid command specified"))
+		return
+	case c.firstKey == 0:
+		s.writeErr(redisError("ERR The command has no key arguments"))
+		return
+	case (c.arity > 0 && c.arity != n) || n < -c.arity:
+		s.writeErr(redisError("ERR Invalid number of arguments specified for command"))
+		return
+	}
+	last := c.lastKey
+	if last < 0 {
+		last = n + last
+	}
+	cmdArgs := args[2:]
+	var keys [][]byte
+	for i := c.firstKey; i <= last && i < n; i += max(c.step, 1) {
+		keys = append(keys, cmdArgs[i])
+	}
+	s.out = appendArrayLen(s.out, len(keys))
+	for _, k := range keys {
+		s.out = appendBulk(s.out, k)
+	}
+}
+
+// COMMAND LIST [FILTERBY MODULE m | ACLCAT category | PATTERN pattern]:
+// command names. riot has no modules; its ACL categories are the flags
+// (read, write, admin, fast) and the group names COMMAND INFO shows.
+func (s *session) commandList(args [][]byte) {
+	keep := func(*command) bool { return true }
+	switch {
+	case len(args) == 2:
+	case len(args) == 5 && equalFold(args[2], "filterby"):
+		v := args[4]
+		switch {
+		case equalFold(args[3], "module"):
+			keep = func(*command) bool { return false }
+		case equalFold(args[3], "aclcat"):
+			cat := strings.ToLower(string(v))
+			keep = func(c *command) bool { return c.group == cat || slices.Contains(c.categories(), cat) }
+		case equalFold(args[3], "pattern"):
+			g := compileGlob(v, true)
+			keep = func(c *command) bool { return g.match([]byte(c.name)) }
+		default:
+			s.writeErr(errSyntax)
+			return
+		}
+	default:
+		s.writeErr(errSyntax)
+		return
+	}
+	var names []string
+	for _, n := range s.srv.commandNames() {
+		if keep(s.srv.commands[n]) {
+			names = append(names, n)
+		}
+	}
+	s.out = appendArrayLen(s.out, len(names))
+	for _, n := range names {
+		s.out = appendBulkString(s.out, n)
+	}
+}
+
+// categories are the ACL categories a command's flags put it in.
+func (c *command) categories() []string {
+	var cats []string
+	for _, f := range []struct {
+		flag cmdFlags
+		name string
+	}{{flagReadonly, "read"}, {flagWrite, "write"}, {flagAdmin, "admin"}, {flagFast, "fast"}} {
+		if c.flags&f.flag != 0 {
+			cats = append(cats, f.name)
+		}
+	}
+	return cats
 }
 
 func (s *Server) commandNames() []string {

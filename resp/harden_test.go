@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/storage"
 )
 
 // req encodes args as a RESP request.
@@ -167,4 +168,56 @@ func TestRemovalNoticeChecked(t *testing.T) {
 	if st := follower.backend.(interface{ RaftState() string }).RaftState(); st == "shutdown" {
 		t.Errorf("the follower shut down on an unconfirmed notice")
 	}
+}
+
+// Reference: https://redis.io/docs/latest/commands/command-getkeys/ and
+// command-list/, command-count/ (replies checked against redis-server 7.0).
+func TestCommandSubcommands(t *testing.T) {
+	ts := startServer(t, nil)
+	raw := dialRaw(t, ts)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"COMMAND", "COUNT", "x"}, "-ERR wrong number of arguments for 'command|count' command\r\n"},
+		{[]string{"COMMAND", "GETKEYS", "get"}, "-ERR wrong number of arguments for 'command|getkeys' command\r\n"},
+		{[]string{"COMMAND", "GETKEYS", "set", "k", "v"}, "*1\r\n$1\r\nk\r\n"},
+		{[]string{"COMMAND", "GETKEYS", "mset", "a", "1", "b", "2"}, "*2\r\n$1\r\na\r\n$1\r\nb\r\n"},
+		{[]string{"COMMAND", "GETKEYS", "mget", "a", "b", "c"}, "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n"},
+		{[]string{"COMMAND", "GETKEYS", "nosuch", "a"}, "-ERR Invalid command specified\r\n"},
+		{[]string{"COMMAND", "GETKEYS", "ping", "a"}, "-ERR The command has no key arguments\r\n"},
+		{[]string{"COMMAND", "GETKEYS", "mset", "a"}, "-ERR Invalid number of arguments specified for command\r\n"},
+		{[]string{"COMMAND", "LIST", "FILTERBY"}, "-ERR syntax error\r\n"},
+		{[]string{"COMMAND", "LIST", "FILTERBY", "FOO", "x"}, "-ERR syntax error\r\n"},
+		{[]string{"COMMAND", "LIST", "FILTERBY", "MODULE", "x"}, "*0\r\n"},
+		{[]string{"COMMAND", "LIST", "FILTERBY", "PATTERN", "getd*"}, "*1\r\n$6\r\ngetdel\r\n"},
+	} {
+		raw.roundTrip(req(tc.args...), tc.want)
+	}
+}
+
+// TestWriteOnStoppedStateMachine: a write whose entry committed but which
+// this node's state machine could not apply (its engine failed) answers
+// UNCERTAIN, never OK or a plain error; after that the node refuses reads
+// and writes with the reason, and stays up.
+func TestWriteOnStoppedStateMachine(t *testing.T) {
+	mem := storage.NewMemory()
+	t.Cleanup(func() { mem.Close() })
+	eng := storage.NewFaultyEngine(mem)
+	ts := startServerOn(t, eng, nil)
+	raw := dialRaw(t, ts)
+	raw.roundTrip(req("SET", "k", "v"), "+OK\r\n")
+	eng.FailWrites.Store(true)
+	raw.send(req("SET", "k", "w"))
+	if got, err := raw.reply(); err != nil || !strings.HasPrefix(string(got), "-UNCERTAIN ") {
+		t.Errorf("SET while the engine fails = %q, %v; want UNCERTAIN", got, err)
+	}
+	eng.FailWrites.Store(false)
+	for _, args := range [][]string{{"GET", "k"}, {"SET", "k", "x"}} {
+		raw.send(req(args...))
+		if got, err := raw.reply(); err != nil || !strings.Contains(string(got), "state machine failed") {
+			t.Errorf("%q after the state machine stopped = %q, %v; want its error", args, got, err)
+		}
+	}
+	raw.roundTrip(req("PING"), "+PONG\r\n")
 }

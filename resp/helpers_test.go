@@ -53,6 +53,12 @@ func startServerEngine(tb testing.TB, configure func(*Config)) (*testServer, sto
 			tb.Errorf("close engine: %v", err)
 		}
 	})
+	return startServerOn(tb, eng, configure), eng
+}
+
+// startServerOn is startServer over eng.
+func startServerOn(tb testing.TB, eng storage.Engine, configure func(*Config)) *testServer {
+	tb.Helper()
 	node := startNode(tb, eng)
 	router, err := cluster.New(cluster.DefaultConfig(), node)
 	if err != nil {
@@ -78,7 +84,7 @@ func startServerEngine(tb testing.TB, configure func(*Config)) (*testServer, sto
 			tb.Errorf("close server: %v", err)
 		}
 	})
-	return ts, eng
+	return ts
 }
 
 // startNode starts a bootstrapped one-node raft cluster over eng. For a

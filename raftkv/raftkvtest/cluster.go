@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/raft"
-
 	"github.com/riotkv/riot/raftkv"
 	"github.com/riotkv/riot/storage"
 )
@@ -70,7 +68,7 @@ func ClusterOn(t testing.TB, engs []storage.Engine, configure func(*raftkv.Confi
 	for i := range cfgs {
 		for j := range cfgs {
 			if i != j {
-				cfgs[i].Transport.(*raft.InmemTransport).Connect(cfgs[j].Transport.LocalAddr(), cfgs[j].Transport)
+				inmem(cfgs[i]).Connect(cfgs[j].Transport.LocalAddr(), inmem(cfgs[j]))
 			}
 		}
 	}
@@ -96,7 +94,7 @@ func ClusterOn(t testing.TB, engs []storage.Engine, configure func(*raftkv.Confi
 // and b (from Config, or as Cluster's configure saw them), both ways, and
 // returns a function that connects them again.
 func Cut(a, b raftkv.Config) (rejoin func()) {
-	at, bt := a.Transport.(*raft.InmemTransport), b.Transport.(*raft.InmemTransport)
+	at, bt := inmem(a), inmem(b)
 	at.Disconnect(bt.LocalAddr())
 	bt.Disconnect(at.LocalAddr())
 	return func() {

@@ -29,8 +29,27 @@ func Config(t testing.TB, id string) raftkv.Config {
 	c.CommitTimeout = 5 * time.Millisecond
 	c.Logger = Logger(t)
 	_, trans := raft.NewInmemTransport(raft.NewInmemAddr())
-	c.Transport = trans
+	c.Transport = transport{trans}
 	return c
+}
+
+// transport is raft's in-memory transport without pipelined replication.
+// A pipeline that Disconnect closed may still deliver entries (its send
+// picks at random between the peer's channel and its own shutdown), so a
+// Cut would let some through; plain AppendEntries looks the peer up each
+// time, and a cut peer is unreachable at once.
+type transport struct{ *raft.InmemTransport }
+
+func (transport) AppendEntriesPipeline(raft.ServerID, raft.ServerAddress) (raft.AppendPipeline, error) {
+	return nil, raft.ErrPipelineReplicationNotSupported
+}
+
+// inmem returns the in-memory transport of a Config made by Config.
+func inmem(c raftkv.Config) *raft.InmemTransport {
+	if t, ok := c.Transport.(transport); ok {
+		return t.InmemTransport
+	}
+	return c.Transport.(*raft.InmemTransport)
 }
 
 // SingleNode starts a bootstrapped one-node cluster over eng (a fresh
