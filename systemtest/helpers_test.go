@@ -20,6 +20,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/riotkv/riot/internal/proctest"
+	"github.com/riotkv/riot/internal/testsummary"
 )
 
 const (
@@ -332,13 +333,21 @@ func runOnce(t testing.TB, env []string, args ...string) (stdout, stderr string,
 	return out.String(), errb.String(), cmd.ProcessState.ExitCode()
 }
 
+// skip skips t for reason and names it, with the reason, in the summary
+// `make test` prints (a skipped test passes, and go test ./... shows
+// nothing of a package that passes).
+func skip(t testing.TB, reason string) {
+	t.Helper()
+	testsummary.Skip(t, "systemtest", reason)
+}
+
 // lookTool finds an external client (redis-cli, redis-benchmark), skipping
 // the test when it is not installed, and logs which binary is used.
 func lookTool(t testing.TB, name string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)
 	if err != nil {
-		t.Skipf("%s not found in PATH (install redis-tools to run this test): %v", name, err)
+		skip(t, fmt.Sprintf("%s not found in PATH (install redis-tools to run this test): %v", name, err))
 	}
 	out, err := exec.Command(path, "--version").CombinedOutput()
 	if err != nil {
