@@ -18,17 +18,24 @@ build:
 deps:
 	./scripts/deps.sh
 
-## test: the whole suite (what CI runs): deps, lint, then every test with -race;
-## then each jepsen run's summary line (go test ./... hides a passing package's output)
+## test: the whole suite (what CI runs): deps, lint, then every test with -race, riot's
+## module and then bench/'s (a module of its own, which go test ./... does not enter);
+## then the summary: each fault run's line, and every suite or test that skipped and why
+## (go test ./... hides the output of a package that passes, skips included)
 test: deps lint
 	@summary=$$(mktemp); \
 	  echo "$(GO) test -race -count=1 -timeout 20m ./..."; \
-	  JEPSEN_SUMMARY=$$summary $(GO) test -race -count=1 -timeout 20m ./...; rc=$$?; \
-	  cat $$summary; rm -f $$summary; exit $$rc
+	  RIOT_TEST_SUMMARY=$$summary $(GO) test -race -count=1 -timeout 20m ./...; rc=$$?; \
+	  echo "cd bench && $(GO) test -race -count=1 ./..."; \
+	  (cd bench && $(GO) test -race -count=1 ./...) || rc=1; \
+	  echo "summary:"; \
+	  if [ -s $$summary ]; then cat $$summary; else echo "  nothing recorded"; fi; \
+	  rm -f $$summary; exit $$rc
 
 ## short: the fast unit tests only
 short:
 	$(GO) test -race -short -count=1 ./...
+	cd bench && $(GO) test -race -short -count=1 ./...
 
 ## lint: gofmt and go vet (the layering rules run as a test in lint_test.go)
 lint:

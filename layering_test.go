@@ -13,18 +13,19 @@ const module = "github.com/riotkv/riot/"
 // mayImport lists, for each package, the riot packages it may import.
 // Imports point one way: storage <- raftkv <- cluster <- resp, httpapi <- cmd.
 var mayImport = map[string][]string{
-	"storage":           {},
-	"gossip":            {},
-	"raftkv":            {"storage"},
-	"raftkv/raftkvtest": {"raftkv", "storage"},
-	"cluster":           {"raftkv", "gossip"},
-	"resp":              {"cluster", "raftkv"},
-	"httpapi":           {"cluster", "raftkv"},
-	"cmd/riot-server":   {"storage", "raftkv", "cluster", "resp", "httpapi", "gossip"},
-	"systemtest":        {"internal/proctest"},
-	"dockertest":        {},
-	"jepsen":            {"internal/proctest"},
-	"internal/proctest": {},
+	"storage":              {},
+	"gossip":               {},
+	"raftkv":               {"storage"},
+	"raftkv/raftkvtest":    {"raftkv", "storage"},
+	"cluster":              {"raftkv", "gossip"},
+	"resp":                 {"cluster", "raftkv"},
+	"httpapi":              {"cluster", "raftkv"},
+	"cmd/riot-server":      {"storage", "raftkv", "cluster", "resp", "httpapi", "gossip"},
+	"systemtest":           {"internal/proctest", "internal/testsummary"},
+	"dockertest":           {"internal/testsummary"},
+	"jepsen":               {"internal/proctest", "internal/testsummary"},
+	"internal/proctest":    {},
+	"internal/testsummary": {},
 }
 
 // testFixtures may be imported by any package's tests, to build a real node

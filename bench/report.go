@@ -112,7 +112,7 @@ func (r *report) markdown() string {
 	}
 	b.WriteString("\n")
 
-	b.WriteString("Goals of the performance issue, from the medians above:\n\n| goal | measured | met |\n|---|---|---|\n")
+	b.WriteString("Riot's ratios to etcd and redis-server, against its targets (from the medians above):\n\n| target | measured | met |\n|---|---|---|\n")
 	for _, g := range r.goals() {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", g.name, g.measured, g.met)
 	}

@@ -92,6 +92,7 @@ func TestReportGoalsAndPlot(t *testing.T) {
 	md := r.markdown()
 	for _, want := range []string{
 		"| riot, 3 nodes | SET, 64 clients | 30,000 (29,000–31,000) |",
+		"Riot's ratios to etcd and redis-server, against its targets (from the medians above):\n\n| target | measured | met |",
 		"| riot 3 nodes SET ≥ 4x etcd 3 members put (64 clients) | 4.00x (30,000 / 7,500 ops/s) | yes |",
 		"| riot 3 nodes SET ≥ 0.5x redis SET (64 clients) | 0.56x (30,000 / 54,000 ops/s) | yes |",
 		"| riot 1 node SET ≥ 0.7x redis SET (64 clients) | not measured | – |",

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/riotkv/riot/internal/testsummary"
 )
 
 const (
@@ -70,6 +71,9 @@ func runMain(m *testing.M) int {
 	repoRoot = root
 	if err := checkDocker(); err != nil {
 		skipReason = err.Error()
+		if err := testsummary.Add(testsummary.Skipped("dockertest (every test)", skipReason)); err != nil {
+			fmt.Fprintf(os.Stderr, "dockertest: %v\n", err)
+		}
 		return m.Run() // every test skips with the reason
 	}
 	cleanupLeftovers()

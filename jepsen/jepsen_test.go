@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/riotkv/riot/internal/testsummary"
 )
 
 // ciRuns is the CI mode: fixed seeds, 3 and 5 nodes, each run injecting
@@ -90,28 +91,20 @@ func execute(t *testing.T, cfg RunConfig) *Report {
 
 // printSummary prints rep's one-line summary with a "jepsen:" prefix where
 // a passing run shows it too: on stderr (go test -v, or go test run in this
-// directory) and appended to the file $JEPSEN_SUMMARY names, when set.
-// `go test ./...` hides the output of a package that passes, so `make test`
-// sets JEPSEN_SUMMARY and prints the file after the tests.
+// directory) and in the summary `make test` prints after the tests
+// (internal/testsummary), since `go test ./...` hides the output of a
+// package that passes.
 func printSummary(t *testing.T, rep *Report) {
 	t.Helper()
-	if err := writeSummary(os.Stderr, os.Getenv("JEPSEN_SUMMARY"), rep); err != nil {
-		t.Errorf("JEPSEN_SUMMARY: %v", err)
+	if err := writeSummary(os.Stderr, rep); err != nil {
+		t.Errorf("summary: %v", err)
 	}
 }
 
-func writeSummary(w io.Writer, path string, rep *Report) error {
-	line := "jepsen: " + rep.Summary() + "\n"
-	fmt.Fprint(w, line)
-	if path == "" {
-		return nil
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteString(line)
-	return errors.Join(err, f.Close())
+func writeSummary(w io.Writer, rep *Report) error {
+	line := "jepsen: " + rep.Summary()
+	fmt.Fprintln(w, line)
+	return testsummary.Add(line)
 }
 
 // testContext ends a minute before the test's deadline, so that a run

@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/riotkv/riot/internal/proctest"
+	"github.com/riotkv/riot/internal/testsummary"
 )
 
 // serverBin is the riot-server binary the tests run: built once by
@@ -27,6 +28,9 @@ func runMain(m *testing.M) int {
 	redis.SetLogger(quietLogger{})
 	if err := Check(); err != nil {
 		skipReason = err.Error()
+		if err := testsummary.Add(testsummary.Skipped("jepsen (every fault-injection test)", skipReason)); err != nil {
+			fmt.Fprintf(os.Stderr, "jepsen: %v\n", err)
+		}
 		return m.Run() // every test skips with the reason
 	}
 	CleanupLeftovers(func(format string, args ...any) { fmt.Fprintf(os.Stderr, "jepsen: "+format+"\n", args...) })

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
+	"github.com/riotkv/riot/internal/testsummary"
 )
 
 // The one-line summary CI prints for every run (needs no root).
@@ -38,13 +39,14 @@ func TestReportSummary(t *testing.T) {
 		t.Errorf("Summary() of a failed run = %s", got)
 	}
 
-	// writeSummary prints the line and appends it to $JEPSEN_SUMMARY.
+	// writeSummary prints the line and appends it to the summary file.
 	path := filepath.Join(t.TempDir(), "summary")
+	t.Setenv(testsummary.Env, path)
 	rep.Problems, rep.OutDir, rep.Lin[1].Result = nil, "", porcupine.Ok
 	line := "jepsen: " + want + "\n"
 	for range 2 {
 		var out bytes.Buffer
-		if err := writeSummary(&out, path, rep); err != nil || out.String() != line {
+		if err := writeSummary(&out, rep); err != nil || out.String() != line {
 			t.Fatalf("writeSummary printed %q, %v; want %q", out.String(), err, line)
 		}
 	}

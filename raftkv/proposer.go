@@ -14,7 +14,7 @@ import (
 // append is done, so writes that arrive one by one (clients sending on a
 // schedule rather than in lockstep) make many small appends, two fsyncs each
 // on every node. Waiting for the commit makes an entry per round trip
-// instead. Measured in docs/performance.md.
+// instead. Measured in docs/design/0004-write-path.md.
 type proposer struct {
 	n      *Node
 	window chan struct{} // a token per entry in flight

@@ -12,6 +12,15 @@ import (
 // reach the limit.
 const fuzzMaxBulk = 4096
 
+// changesServer reports whether a request (its command and first argument)
+// changes the server for the inputs after it: CLIENT KILL closes other
+// connections (the control one), CONFIG SET changes the limits the fuzz
+// targets rely on. TestClientKill and TestConfigSet cover them.
+func changesServer(args [][]byte) bool {
+	return len(args) >= 2 && (bytes.EqualFold(args[0], []byte("client")) && bytes.EqualFold(args[1], []byte("kill")) ||
+		bytes.EqualFold(args[0], []byte("config")) && bytes.EqualFold(args[1], []byte("set")))
+}
+
 // fuzzArgs splits a fuzz input into arguments at 0x00 bytes, at most 16.
 func fuzzArgs(in []byte) [][]byte {
 	return bytes.SplitN(in, []byte{0}, 16)
@@ -38,11 +47,7 @@ func FuzzCommands(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		args := fuzzArgs(in)
-		if len(args) >= 2 && (bytes.EqualFold(args[0], []byte("client")) && bytes.EqualFold(args[1], []byte("kill")) ||
-			bytes.EqualFold(args[0], []byte("config")) && bytes.EqualFold(args[1], []byte("set"))) {
-			// They close other connections (the control one) and change
-			// the limits this target relies on; TestClientKill and
-			// TestConfigSet cover them.
+		if changesServer(args) {
 			t.Skip("CLIENT KILL and CONFIG SET change the server for later inputs")
 		}
 		tooBig := false
@@ -81,25 +86,28 @@ func FuzzCommands(f *testing.F) {
 
 // streamReplies returns how many replies a server owes for the byte stream
 // in, using the parser as the model: one per non-empty request up to the
-// first incomplete one, QUIT or protocol error (which gets a reply too).
-func streamReplies(in []byte) (n int, protoErr bool) {
+// first incomplete one, QUIT or protocol error (which gets a reply too);
+// and whether one of the requests it runs changes the server
+// (changesServer).
+func streamReplies(in []byte) (n int, protoErr, changes bool) {
 	for len(in) > 0 {
 		args, m, _, err := parseRequest(in, testLimits(fuzzMaxBulk))
 		if errors.Is(err, errIncomplete) {
-			return n, false
+			return n, false, changes
 		}
 		if err != nil {
-			return n + 1, true
+			return n + 1, true, changes
 		}
 		in = in[m:]
 		if len(args) > 0 {
 			n++
+			changes = changes || changesServer(args)
 			if bytes.EqualFold(args[0], []byte("quit")) {
-				return n, false
+				return n, false, changes
 			}
 		}
 	}
-	return n, false
+	return n, false, changes
 }
 
 // FuzzServerStream writes each input as raw bytes to a connection and
@@ -111,13 +119,14 @@ func FuzzServerStream(f *testing.F) {
 	ts := startServer(f, func(c *Config) { c.MaxBulkLen = fuzzMaxBulk })
 	control := dialRaw(f, ts)
 	f.Add([]byte("PING\r\n" + mbulk("SET", "k", "v") + "*1\r\nx"))
+	// Only a request that is CLIENT KILL or CONFIG SET is skipped; the
+	// words elsewhere are data like any other.
+	f.Add([]byte(mbulk("SET", "kill", "config set") + "ECHO client kill\r\n" + mbulk("CONFIG", "GET", "maxclients")))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		if l := bytes.ToLower(in); bytes.Contains(l, []byte("kill")) || bytes.Contains(l, []byte("config")) {
-			// CLIENT KILL closes connections (this one, the control one)
-			// and CONFIG SET changes the limits the model parses with.
+		want, protoErr, changes := streamReplies(in)
+		if changes {
 			t.Skip("CLIENT KILL and CONFIG SET change the server for later inputs")
 		}
-		want, protoErr := streamReplies(in)
 		c := dialRaw(t, ts)
 		written := make(chan error, 1)
 		go func() {

@@ -3,7 +3,7 @@
 # leader and on a follower) next to redis-server with appendfsync always,
 # measured in the same run with redis-benchmark.
 # Usage: scripts/bench.sh [requests] [clients]   (defaults: 100000 50)
-# Prints a Markdown table; docs/performance.md records its output.
+# Prints a Markdown table; docs/design/0004-write-path.md records its output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000}

@@ -4,7 +4,8 @@
 # heap in use. With CATCHUP=1: a 3-node cluster whose third node is down
 # during the load and started again afterwards; its peak RSS is taken once
 # it has applied the leader's commit index (catch-up from the leader's log).
-# docs/performance.md ("Memory with big values") records what it measured.
+# docs/performance.md ("Memory with big values") sums up what it measured;
+# docs/design/0004-write-path.md has every run.
 #   PROFILE=dir (with CATCHUP=1) also writes dir/n3.allocs, n3's allocations
 # Usage: [CATCHUP=1] [PROFILE=dir] scripts/bigvalues.sh [riot-server binary] [value bytes] [requests]
 #   e.g. scripts/bigvalues.sh /tmp/new-riot 1000000 1000

@@ -6,7 +6,7 @@
 # and the leader's and a follower's raft counters (RAFT.INFO).
 # Usage: scripts/spread.sh [requests per process] [pipeline] [riot-server binary]
 #   PROFILE=dir  also writes dir/leader.prof and dir/follower.prof (6 s each)
-# docs/performance.md records what it measured.
+# docs/design/0004-write-path.md records what it measured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-20000}

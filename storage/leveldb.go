@@ -32,7 +32,7 @@ type levelDB struct {
 // levelOptions are the engine's goleveldb settings. The write buffer
 // (memtable) is goleveldb's default 4 MiB: a bigger one costs more per
 // insert (a deeper skiplist, more cache misses) than it saves in flushes,
-// measured in docs/performance.md (BenchmarkWriteRandomBatch's CPU time).
+// measured in docs/design/0004-write-path.md (BenchmarkWriteRandomBatch's CPU time).
 // Unless sync is set, goleveldb never fsyncs: not its journal, and not the
 // tables and manifest it writes when it flushes a memtable or compacts. An
 // engine whose writes are not synced is discarded after an operating system

@@ -20,6 +20,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/riotkv/riot/internal/proctest"
+	"github.com/riotkv/riot/internal/testsummary"
 )
 
 const (
@@ -46,20 +47,8 @@ func runMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "systemtest: %v\n", err)
 		return 1
 	}
-	// Once the binary gossips (--gossip-addr, default port 7946), every
-	// test node gets a free gossip port, so that nodes of different tests
-	// neither collide nor find each other.
-	help, _ := exec.Command(serverBin, "--help").CombinedOutput()
-	hasGossipFlag = bytes.Contains(help, []byte("-gossip-addr"))
-	hasHTTPFlag = bytes.Contains(help, []byte("-http-addr"))
 	return m.Run()
 }
-
-// hasGossipFlag: the binary has --gossip-addr.
-var hasGossipFlag bool
-
-// hasHTTPFlag: the binary has --http-addr.
-var hasHTTPFlag bool
 
 // spec describes how to start a node. The zero value of every field but
 // dataDir is a sensible default.
@@ -80,7 +69,7 @@ type node struct {
 	Addr       string
 	RaftAddr   string
 	NodeID     string
-	GossipAddr string // "" when the binary does not gossip
+	GossipAddr string
 
 	proc *proctest.Proc
 
@@ -124,12 +113,10 @@ func spawn(t testing.TB, s spec) *node {
 	if !s.omitAddr {
 		args = append(args, "--addr", "127.0.0.1:0")
 	}
-	if hasGossipFlag {
-		args = append(args, "--gossip-addr", "127.0.0.1:0")
-	}
-	if hasHTTPFlag {
-		args = append(args, "--http-addr", "127.0.0.1:0")
-	}
+	// Every node gets free gossip and admin ports, so that nodes of
+	// different tests neither collide nor find each other. A binary
+	// without one of these flags exits 2, and every test fails.
+	args = append(args, "--gossip-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0")
 	args = append(args, s.extra...)
 
 	if err := os.MkdirAll(s.dataDir, 0o755); err != nil {
@@ -168,11 +155,8 @@ func (n *node) awaitReady() {
 		t.Fatalf("riot-server: %v", err)
 	}
 	n.Addr, n.RaftAddr, n.NodeID, n.GossipAddr = r.Addr, r.RaftAddr, r.NodeID, r.GossipAddr
-	if n.Addr == "" || n.RaftAddr == "" || n.NodeID == "" {
-		t.Fatalf("ready line lacks addr, raft_addr or node_id: %+v", r)
-	}
-	if hasGossipFlag && n.GossipAddr == "" {
-		t.Fatalf("ready line lacks gossip_addr: %+v", r)
+	if n.Addr == "" || n.RaftAddr == "" || n.NodeID == "" || n.GossipAddr == "" {
+		t.Fatalf("ready line lacks addr, raft_addr, node_id or gossip_addr: %+v", r)
 	}
 }
 
@@ -332,13 +316,21 @@ func runOnce(t testing.TB, env []string, args ...string) (stdout, stderr string,
 	return out.String(), errb.String(), cmd.ProcessState.ExitCode()
 }
 
+// skip skips t for reason and names it, with the reason, in the summary
+// `make test` prints (a skipped test passes, and go test ./... shows
+// nothing of a package that passes).
+func skip(t testing.TB, reason string) {
+	t.Helper()
+	testsummary.Skip(t, "systemtest", reason)
+}
+
 // lookTool finds an external client (redis-cli, redis-benchmark), skipping
 // the test when it is not installed, and logs which binary is used.
 func lookTool(t testing.TB, name string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)
 	if err != nil {
-		t.Skipf("%s not found in PATH (install redis-tools to run this test): %v", name, err)
+		skip(t, fmt.Sprintf("%s not found in PATH (install redis-tools to run this test): %v", name, err))
 	}
 	out, err := exec.Command(path, "--version").CombinedOutput()
 	if err != nil {

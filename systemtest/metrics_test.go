@@ -118,9 +118,6 @@ func series(name string, labels ...string) string {
 // INFO shows the same figures.
 func TestMetrics(t *testing.T) {
 	t.Parallel()
-	if !hasHTTPFlag {
-		t.Skip("riot-server has no --http-addr")
-	}
 	ctx := testCtx(t, 2*time.Minute)
 	nodes := startGossipCluster(t, 3, 3)
 	ld := leader(t, nodes)

@@ -1,6 +1,7 @@
 package systemtest
 
 import (
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -18,7 +19,7 @@ const systemPython = "/usr/bin/python3"
 func TestRedisPy(t *testing.T) {
 	t.Parallel()
 	if out, err := exec.Command(systemPython, "-c", "import redis").CombinedOutput(); err != nil {
-		t.Skipf("%s cannot import redis (install python3-redis: make deps): %v %s", systemPython, err, out)
+		skip(t, fmt.Sprintf("%s cannot import redis (install python3-redis: make deps): %v %s", systemPython, err, out))
 	}
 	n := start(t, t.TempDir())
 	out, errOut, code := runTool(t, 2*time.Minute, systemPython, "testdata/redispy_smoke.py", "127.0.0.1", port(t, n.Addr))

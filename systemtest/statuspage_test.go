@@ -53,7 +53,7 @@ func chromiumBin(t *testing.T) string {
 		t.Logf("scripts/deps.sh chromium:\n%s", chromium.log)
 	}
 	if chromium.err != nil {
-		t.Skipf("chromium is not installed and could not be installed (%v): the status page test needs Debian's chromium package", chromium.err)
+		skip(t, fmt.Sprintf("chromium is not installed and could not be installed (%v): the status page test needs Debian's chromium package", chromium.err))
 	}
 	return chromium.path
 }
