@@ -261,7 +261,7 @@ func (f *forwarded) outcome() (raftkv.Result, error) {
 		return raftkv.Result{}, f.ctx.Err()
 	}
 	if f.call.err != nil {
-		return raftkv.Result{}, retryable{err: f.call.err, ambiguous: true}
+		return raftkv.Result{}, retryable{err: f.call.err, ambiguous: !errors.Is(f.call.err, errNoSecretYet)}
 	}
 	if msg := replyError(f.call.reply); msg != "" {
 		if retryableReply(msg, true) {

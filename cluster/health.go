@@ -13,6 +13,9 @@ type peerHealth struct {
 	applied uint64    // the peer's fsm_applied_index
 	state   string    // the peer's raft state: Leader, Follower, Candidate, Shutdown
 	seen    time.Time // when the peer last answered; zero: never
+	// noSecret: the peer says it has not applied the node secret
+	// (riot_node_secret:0; an older release does not say).
+	noSecret bool
 }
 
 // healthTracker keeps, for every server in the raft configuration, how far
@@ -81,7 +84,8 @@ func (r *Router) pollHealth() {
 			if !ok {
 				return
 			}
-			h := peerHealth{applied: applied, state: infoString(raw, "state"), seen: time.Now()}
+			h := peerHealth{applied: applied, state: infoString(raw, "state"), seen: time.Now(),
+				noSecret: infoString(raw, "riot_node_secret") == "0"}
 			r.tracker.mu.Lock()
 			r.tracker.peers[id] = h
 			r.tracker.mu.Unlock()
@@ -90,12 +94,23 @@ func (r *Router) pollHealth() {
 	wg.Wait()
 	// Forget servers that left the configuration.
 	r.tracker.mu.Lock()
-	for id := range r.tracker.peers {
+	missing := false
+	for id, h := range r.tracker.peers {
 		if !ids[id] {
 			delete(r.tracker.peers, id)
 		}
+		missing = missing || (h.noSecret && r.caughtUp(h.applied))
 	}
 	r.tracker.mu.Unlock()
+	if missing && r.node.IsLeader() && r.node.FSM().Secret() != nil {
+		// A member caught up without the secret applied it, when it was
+		// recorded, as an older release (an upgrade): record it again.
+		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.HealthInterval)
+		defer cancel()
+		if err := r.node.ProposeSecret(ctx); err != nil {
+			r.logger.Debug("propose the node secret again", "err", err)
+		}
+	}
 }
 
 // clientAddrOf returns server id's RESP address: from the replicated

@@ -31,7 +31,9 @@ type peerConn struct {
 	wake   chan struct{} // kicks the writer; never closed
 	done   chan struct{} // closed when the connection fails
 
-	node bool // authenticated with the node secret
+	// withSecret: dialed when the node secret was known (RIOT.AUTH sent;
+	// the peer may not have known it, see dialPeer).
+	withSecret bool
 }
 
 // peerCall is one request on a peerConn.
@@ -45,24 +47,34 @@ type peerCall struct {
 // send node-to-node commands (RIOT.*), and needs no AUTH.
 const CmdAuth = "RIOT.AUTH"
 
+// errNoSecretYet: a peer refused a node-to-node command because this node
+// has not applied the node secret yet (it just joined): nothing was
+// executed.
+var errNoSecretYet = errors.New("cluster: this node has not applied the node secret yet")
+
+// NoSecretReply is RIOT.AUTH's error reply from a node that knows no node
+// secret yet: the dialer goes on without one.
+const NoSecretReply = "NOPERM this node has no node secret yet"
+
 // dialPeer connects to a node's client port. With the node secret it
 // authenticates as a node (RIOT.AUTH); without it (not applied yet), with
-// the password, as a client, and node-to-node commands are refused on it.
-// A peer of an older release, which does not know RIOT.AUTH, gets the
-// password as before (a rolling upgrade, see docs/operations.md).
+// the password, as a client. A peer that has no secret yet (a node that
+// has not applied it, or of an older release, which does not know
+// RIOT.AUTH) takes node-to-node commands without one, as before secrets:
+// such a peer gets the password instead (see docs/operations.md, upgrades).
 func dialPeer(ctx context.Context, addr, password string, secret []byte, timeout time.Duration) (*peerConn, error) {
 	d := net.Dialer{Timeout: timeout}
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: dial %s: %w", addr, err)
 	}
-	p := &peerConn{c: c, br: bufio.NewReaderSize(c, 64<<10), wake: make(chan struct{}, 1), done: make(chan struct{}), node: secret != nil}
+	p := &peerConn{c: c, br: bufio.NewReaderSize(c, 64<<10), wake: make(chan struct{}, 1), done: make(chan struct{}), withSecret: secret != nil}
 	_ = c.SetDeadline(time.Now().Add(timeout))
 	msg, err := "", error(nil)
 	if secret != nil {
 		msg, err = p.handshake(CmdAuth, secret)
-		if err == nil && strings.HasPrefix(msg, "ERR unknown command") {
-			msg = "" // an older release: it takes forwarded writes as before
+		if err == nil && (strings.HasPrefix(msg, "ERR unknown command") || msg == NoSecretReply) {
+			msg = ""
 			if password != "" {
 				msg, err = p.handshake("AUTH", []byte(password))
 			}
@@ -169,6 +181,17 @@ func (p *peerConn) readLoop() {
 		p.queue[0] = nil
 		p.queue = p.queue[1:]
 		p.mu.Unlock()
+		if msg := replyError(raw); !p.withSecret && strings.HasPrefix(msg, "NOPERM ") {
+			// Refused, not executed: the peer knows the node secret and
+			// this connection, dialed before this node had applied it, did
+			// not present it. The call fails (forwarding retries it), and
+			// so does the connection: the next one is dialed with the
+			// secret once this node has it.
+			call.err = fmt.Errorf("%w: %s", errNoSecretYet, msg)
+			close(call.done)
+			p.fail(fmt.Errorf("%w: %w", errPeerClosed, call.err))
+			return
+		}
 		call.reply = raw
 		close(call.done)
 	}
@@ -234,7 +257,7 @@ func (pp *peerPool) get(ctx context.Context, addr string) (*peerConn, error) {
 	pp.next++
 	i := pp.next % pp.size
 	secret := pp.secret()
-	if c := conns[i]; c != nil && c.alive() && (c.node || secret == nil) {
+	if c := conns[i]; c != nil && c.alive() && (c.withSecret || secret == nil) {
 		pp.mu.Unlock()
 		return c, nil
 	}
@@ -251,7 +274,7 @@ func (pp *peerPool) get(ctx context.Context, addr string) (*peerConn, error) {
 		return nil, errPeerClosed
 	}
 	if old := pp.conns[addr][i]; old != nil && old.alive() {
-		if old.node || !c.node {
+		if old.withSecret || !c.withSecret {
 			c.close() // another caller dialed this slot meanwhile
 			return old, nil
 		}

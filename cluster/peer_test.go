@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -84,6 +85,7 @@ func echoServer(t *testing.T) string {
 			go func() {
 				defer c.Close()
 				br := bufio.NewReader(c)
+				node := false // presented the node secret
 				for {
 					args, err := readTestRequest(br)
 					if err != nil {
@@ -93,6 +95,12 @@ func echoServer(t *testing.T) string {
 					switch {
 					case string(args[0]) == "CLOSE":
 						return
+					case string(args[0]) == CmdAuth && string(args[1]) == "secret":
+						node, reply = true, []byte("+OK\r\n")
+					case string(args[0]) == CmdAuth:
+						reply = []byte("-" + NoSecretReply + "\r\n")
+					case string(args[0]) == "NODEONLY" && !node:
+						reply = []byte("-NOPERM node-to-node\r\n")
 					case string(args[0]) == "AUTH" && string(args[1]) == "pw":
 						reply = []byte("+OK\r\n")
 					case string(args[0]) == "AUTH":
@@ -243,5 +251,47 @@ func TestPeerPoolSilentPeerDoesNotBlockOthers(t *testing.T) {
 	held.Close() // ends the stuck dial
 	if err := <-stuck; err == nil {
 		t.Error("request to the silent peer succeeded")
+	}
+}
+
+// TestPeerPoolNodeSecret: a connection presents the node secret when this
+// node knows it; a peer that knows none yet gets the password instead; a
+// node-to-node request refused because this node dialed before it knew the
+// secret fails as not executed (forwarding retries it), and the next one
+// dials again with the secret.
+func TestPeerPoolNodeSecret(t *testing.T) {
+	addr := echoServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	nodeOnly := appendRequest(nil, []byte("NODEONLY"), []byte("x"))
+
+	withSecret := newPeerPool(1, "", func() []byte { return []byte("secret") }, time.Second)
+	defer withSecret.close()
+	if raw, err := withSecret.do(ctx, addr, nodeOnly); err != nil || string(raw) != "$10\r\nNODEONLY x\r\n" {
+		t.Errorf("node-to-node request with the secret = %q, %v", raw, err)
+	}
+
+	// The peer has no secret yet: the password is sent instead.
+	unknown := newPeerPool(1, "pw", func() []byte { return []byte("not-the-peers") }, time.Second)
+	defer unknown.close()
+	if raw, err := unknown.do(ctx, addr, appendRequest(nil, []byte("PING"))); err != nil || string(raw) != "$4\r\nPING\r\n" {
+		t.Errorf("PING to a peer with no secret = %q, %v", raw, err)
+	}
+
+	var secret atomic.Pointer[[]byte]
+	later := newPeerPool(1, "", func() []byte {
+		if p := secret.Load(); p != nil {
+			return *p
+		}
+		return nil
+	}, time.Second)
+	defer later.close()
+	if _, err := later.do(ctx, addr, nodeOnly); !errors.Is(err, errNoSecretYet) {
+		t.Errorf("node-to-node request before this node has the secret: %v, want errNoSecretYet", err)
+	}
+	b := []byte("secret")
+	secret.Store(&b)
+	if raw, err := later.do(ctx, addr, nodeOnly); err != nil || string(raw) != "$10\r\nNODEONLY x\r\n" {
+		t.Errorf("node-to-node request once the secret is known = %q, %v", raw, err)
 	}
 }

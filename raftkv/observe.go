@@ -73,7 +73,7 @@ func (n *Node) settleTerm() {
 		n.logger.Debug("read barrier of a new term", "err", err)
 		return
 	}
-	if err := n.ensureSecret(ctx); err != nil {
+	if err := n.ProposeSecret(ctx); err != nil {
 		n.logger.Debug("node secret", "err", err)
 	}
 }

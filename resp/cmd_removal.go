@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 
+	"github.com/riotkv/riot/cluster"
 	"github.com/riotkv/riot/raftkv"
 )
 
@@ -32,6 +33,26 @@ type secretBackend interface {
 	NodeSecret() []byte
 }
 
+// nodeSecret returns the cluster's node secret, nil while this node knows
+// none (see nodeOnly).
+func (srv *Server) nodeSecret() []byte {
+	if b, ok := srv.backend.(secretBackend); ok {
+		return b.NodeSecret()
+	}
+	return nil
+}
+
+// nodeOnly reports whether a node-to-node command must be refused on s: it
+// did not present the node secret, and this node knows one. A node that
+// knows none (it has not applied the entry that records it: a node that
+// just joined, or the nodes of a cluster upgraded from a release without
+// secrets until a leader of this release proposes one) takes them as
+// before secrets existed; what they can do there is little (RIOT.APPLY
+// runs only on the leader, which has the secret once it proposed it).
+func (s *session) nodeOnly() bool {
+	return !s.node && len(s.srv.nodeSecret()) > 0
+}
+
 // errNodeOnly is the reply to a node-to-node command on a connection that
 // did not present the node secret.
 func errNodeOnly(name string) string {
@@ -43,11 +64,12 @@ func errNodeOnly(name string) string {
 // node-to-node commands. A node that has not applied the secret yet
 // accepts none.
 func cmdRiotAuth(s *session, args [][]byte) {
-	var want []byte
-	if b, ok := s.srv.backend.(secretBackend); ok {
-		want = b.NodeSecret()
+	want := s.srv.nodeSecret()
+	if len(want) == 0 { // the dialer goes on without (see nodeOnly)
+		s.writeErr(redisError(cluster.NoSecretReply))
+		return
 	}
-	if len(want) == 0 || subtle.ConstantTimeCompare(args[1], want) != 1 {
+	if subtle.ConstantTimeCompare(args[1], want) != 1 {
 		s.writeErr(redisError("NOPERM invalid node secret"))
 		return
 	}

@@ -221,3 +221,39 @@ func TestWriteOnStoppedStateMachine(t *testing.T) {
 	}
 	raw.roundTrip(req("PING"), "+PONG\r\n")
 }
+
+// noSecret is a Backend whose node knows no node secret (it has not applied
+// the entry that records it).
+type noSecret struct{ Backend }
+
+func (noSecret) NodeSecret() []byte { return nil }
+
+// TestNodeCommandsWithoutSecret: a node that knows no node secret yet (it
+// just joined, or its cluster is being upgraded from a release without
+// secrets) takes node-to-node commands without one, as before secrets, and
+// says so to RIOT.AUTH, so that a dialer goes on without.
+func TestNodeCommandsWithoutSecret(t *testing.T) {
+	ts := startServer(t, nil)
+	cfg := DefaultConfig()
+	cfg.Addr = "127.0.0.1:0"
+	srv, err := NewServer(cfg, noSecret{ts.backend})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	legacy := &testServer{Server: srv, addr: srv.Addr().String(), served: make(chan error, 1)}
+	go func() { legacy.served <- srv.Serve() }()
+	t.Cleanup(func() {
+		if err := legacy.close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	raw := dialRaw(t, legacy)
+	raw.roundTrip(req("RIOT.AUTH", "anything"), "-NOPERM this node has no node secret yet\r\n")
+	raw.send(req("RIOT.READINDEX"))
+	if got, err := raw.reply(); err != nil || got[0] != ':' {
+		t.Errorf("RIOT.READINDEX on a node without a secret = %q, %v; want an index", got, err)
+	}
+}

@@ -286,7 +286,7 @@ func (s *session) exec(args [][]byte) {
 		s.out = appendError(s.out, s.txnRejected(args, "NOAUTH Authentication required."))
 		return
 	}
-	if cmd.flags&flagInternal != 0 && !s.node {
+	if cmd.flags&flagInternal != 0 && s.nodeOnly() {
 		cmd.stats.rejected.Add(1)
 		s.drain()
 		s.out = appendError(s.out, s.txnRejected(args, errNodeOnly(cmd.name)))
