@@ -35,6 +35,10 @@ type fsmMetrics struct {
 
 	snap         [len(snapOps)]snapStats
 	snapDuration *prometheus.HistogramVec
+	// restoring is 1 while Restore runs (raft restores from one
+	// goroutine): a follower installing the leader's snapshot, or a boot
+	// restoring the local one.
+	restoring atomic.Int32
 }
 
 type snapStats struct {
@@ -188,6 +192,10 @@ func (n *Node) Collectors() []prometheus.Collector {
 			ConstLabels: prometheus.Labels{"op": name},
 		}, func() float64 { return float64(s.lastBytes.Load()) }))
 	}
+	cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "riot_snapshot_restoring",
+		Help: "1 while the state machine restores a snapshot (installs one sent by the leader, or restores the local one at boot), else 0.",
+	}, func() float64 { return float64(fm.restoring.Load()) }))
 	return cs
 }
 
@@ -208,5 +216,6 @@ func (n *Node) metricFields() []Field {
 		{Name: "riot_snapshots_restored", Value: u(fm.snap[snapRestore].ok.Load())},
 		{Name: "riot_snapshot_failures", Value: u(fm.snap[snapPersist].failed.Load() + fm.snap[snapRestore].failed.Load())},
 		{Name: "riot_last_snapshot_bytes", Value: strconv.FormatInt(fm.snap[snapPersist].lastBytes.Load(), 10)},
+		{Name: "riot_snapshot_restoring", Value: strconv.FormatInt(int64(fm.restoring.Load()), 10)},
 	}
 }
