@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -116,11 +117,29 @@ func testContext(t *testing.T) (context.Context, context.CancelFunc) {
 	return context.WithCancel(context.Background())
 }
 
+// TestJepsenSnapshots is the snapshot mode at CI size (snapshots.go): 3
+// nodes, a follower killed in the middle of a snapshot install (snapkill),
+// a kill -9 and an isolated leader, each once; the stopped and cut-off
+// nodes catch up by snapshot. On top of the run's checks: some snapkill
+// landed during a restore.
+func TestJepsenSnapshots(t *testing.T) {
+	needRoot(t)
+	rep := execute(t, RunConfig{
+		Name: "ci-snapshots", Seed: 3, Nodes: 3, Snapshots: &SnapshotMode{},
+		Nemesis: NemesisConfig{Kinds: []string{FaultSnapKill, FaultKill, FaultIsolate}, Rounds: 1, Quiet: 800 * time.Millisecond, Hold: 2500 * time.Millisecond},
+	})
+	if st := rep.Snapshots; st == nil || st.Snapkills == 0 {
+		t.Errorf("no snapkill fault killed a follower during a restore: %v", st)
+	}
+}
+
 // TestJepsenLong is the long mode (make jepsen): a mixed schedule for
 // $JEPSEN_DURATION. Skipped unless JEPSEN_DURATION is set. Knobs:
 // JEPSEN_FAULTS (kinds and groups, default all), JEPSEN_NODES (default 5),
 // JEPSEN_SEED (default: the time), JEPSEN_HOLD and JEPSEN_QUIET (fault and
-// pause lengths, default 5s and 2s), JEPSEN_OUT (artifacts).
+// pause lengths, default 5s and 2s), JEPSEN_SNAPSHOTS=1 (the snapshot
+// mode, with the snapkill fault added to the kinds), JEPSEN_OUT
+// (artifacts).
 func TestJepsenLong(t *testing.T) {
 	dur := os.Getenv("JEPSEN_DURATION")
 	if dur == "" {
@@ -150,9 +169,20 @@ func TestJepsenLong(t *testing.T) {
 	if err1 != nil || err2 != nil {
 		t.Fatalf("JEPSEN_HOLD / JEPSEN_QUIET: %v %v", err1, err2)
 	}
-	t.Logf("long run: %s, faults %v, %d nodes, seed %d (rerun with JEPSEN_SEED=%d)", d, faults, nodes, seed, seed)
+	var snaps *SnapshotMode
+	switch v := os.Getenv("JEPSEN_SNAPSHOTS"); v {
+	case "", "0":
+	case "1":
+		snaps = &SnapshotMode{}
+		if !slices.Contains(faults, FaultSnapKill) {
+			faults = append(faults, FaultSnapKill)
+		}
+	default:
+		t.Fatalf("JEPSEN_SNAPSHOTS=%q: want 1 or 0", v)
+	}
+	t.Logf("long run: %s, faults %v, %d nodes, seed %d, snapshot mode %v (rerun with JEPSEN_SEED=%d)", d, faults, nodes, seed, snaps != nil, seed)
 	execute(t, RunConfig{
-		Name: "long", Seed: seed, Nodes: nodes,
+		Name: "long", Seed: seed, Nodes: nodes, Snapshots: snaps,
 		Nemesis: NemesisConfig{Kinds: faults, Duration: d, Quiet: quiet, Hold: hold},
 	})
 }

@@ -25,11 +25,19 @@ const (
 	FaultLeave    = "leave"    // RAFT.LEAVE a node and stop it; back with a fresh data dir and --join
 	FaultStop     = "stop"     // SIGTERM a node (it leaves); back on its data dir with --join
 	FaultGrow     = "grow"     // add a fresh node with --join; SIGTERM it (it leaves)
+	// FaultSnapKill kill -9s a follower in the middle of installing the
+	// leader's snapshot; restart on the same data dir. Snapshot mode only
+	// (snapshots.go).
+	FaultSnapKill = "snapkill"
 )
 
 // AllFaults lists every kind.
 var AllFaults = []string{FaultKill, FaultPause, FaultIsolate, FaultSplit, FaultBridge, FaultOneWay,
 	FaultSlow, FaultTransfer, FaultLeave, FaultStop, FaultGrow}
+
+// SnapshotFaults lists the kinds that need the snapshot mode
+// (NemesisConfig.Snapshots); "all" does not include them.
+var SnapshotFaults = []string{FaultSnapKill}
 
 // faultGroups are shorthands accepted by ParseFaults.
 var faultGroups = map[string][]string{
@@ -50,8 +58,8 @@ func ParseFaults(s string) ([]string, error) {
 		}
 		kinds, ok := faultGroups[f]
 		if !ok {
-			if !slices.Contains(AllFaults, f) {
-				return nil, fmt.Errorf("jepsen: unknown fault %q (kinds: %s; groups: all, partition, process, membership)", f, strings.Join(AllFaults, ", "))
+			if !slices.Contains(AllFaults, f) && !slices.Contains(SnapshotFaults, f) {
+				return nil, fmt.Errorf("jepsen: unknown fault %q (kinds: %s; groups: all, partition, process, membership)", f, strings.Join(append(slices.Clone(AllFaults), SnapshotFaults...), ", "))
 			}
 			kinds = []string{f}
 		}
@@ -94,6 +102,10 @@ type NemesisConfig struct {
 	Duration time.Duration // 0: until Rounds; both set: whichever ends first
 	Quiet    time.Duration // between faults (±50%)
 	Hold     time.Duration // how long a fault lasts (±33%)
+	// Snapshots, when set, is the snapshot mode (snapshots.go): the leader
+	// snapshots before a fault that cut off or stopped a node heals, and
+	// the snapkill fault may be used. StartRun sets it from RunConfig.
+	Snapshots *SnapshotMode
 }
 
 // Nemesis injects faults into a cluster.
@@ -162,7 +174,18 @@ func (n *Nemesis) Run(ctx context.Context) {
 // one injects a fault, holds it, heals it and waits for recovery.
 func (n *Nemesis) one(ctx context.Context, kind string) {
 	ev := FaultEvent{Kind: kind, Start: n.h.Now()}
-	desc, heal, err := n.inject(kind)
+	// In the snapshot mode: where the log ended when the fault began,
+	// before it (a killed leader may hold entries no one else has) and
+	// after it (injecting takes a while).
+	compact := n.cfg.Snapshots != nil && compactDuring[kind]
+	var base uint64
+	if compact {
+		base = n.lastIndex()
+	}
+	desc, heal, err := n.inject(ctx, kind)
+	if compact {
+		base = max(base, n.lastIndex())
+	}
 	ev.Desc = desc
 	if err != nil {
 		ev.Err = err.Error()
@@ -173,6 +196,11 @@ func (n *Nemesis) one(ctx context.Context, kind string) {
 		n.heal = heal
 		n.mu.Unlock()
 		sleep(ctx, n.jitter(n.cfg.Hold, 0.33))
+		if compact && err == nil {
+			note := n.compactLeader(base)
+			ev.Desc += note
+			n.logf("nemesis: %s: %s", kind, strings.TrimPrefix(note, "; "))
+		}
 		if err := n.Heal(); err != nil {
 			ev.Err = strings.TrimPrefix(ev.Err+"; heal: "+err.Error(), "; ")
 		}
@@ -275,9 +303,12 @@ func ids(ss []*Server) string {
 
 // inject starts a fault; it returns what it did and how to heal it (nil
 // for an instantaneous fault).
-func (n *Nemesis) inject(kind string) (desc string, heal func() error, err error) {
+func (n *Nemesis) inject(ctx context.Context, kind string) (desc string, heal func() error, err error) {
 	c := n.c
 	switch kind {
+	case FaultSnapKill:
+		return n.snapKill(ctx)
+
 	case FaultKill:
 		members := n.upMembers()
 		k := 1 + n.rng.IntN(max(1, (len(c.Members())-1)/2))

@@ -57,4 +57,10 @@ func TestReportSummary(t *testing.T) {
 	if string(b) != line+line {
 		t.Errorf("the summary file holds\n%s\nwant the line twice:\n%s", b, line)
 	}
+
+	// The snapshot mode adds its counts.
+	rep.Snapshots = &SnapshotStats{Installs: map[string]int{"n2": 2, "n3": 1}, Interrupted: 1, Snapkills: 1}
+	if got := rep.Summary(); !strings.Contains(got, ", 1 not injected; snapshot installs 3 {n2=2 n3=1}, 1 boots after an interrupted restore, 1 snapkills during a restore; linearizable; PASS") {
+		t.Errorf("Summary() in the snapshot mode = %s", got)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -23,6 +24,9 @@ type RunConfig struct {
 	Bin         string         // riot-server
 	Flags       []string       // more riot-server flags for every node
 	Dir         string         // data directories
+	// Snapshots, when set, runs the snapshot mode (snapshots.go): followers
+	// catch up by snapshot installs, which the run must see.
+	Snapshots *SnapshotMode
 	// OutDir receives the artifacts of a failed run. Empty: $JEPSEN_OUT/<name>
 	// when $JEPSEN_OUT is set, else a new directory under the system temp
 	// dir (kept, and named in the report).
@@ -43,6 +47,7 @@ type Report struct {
 	Errors        map[string]int // failed and indeterminate ops by error class
 	Keys          int            // registers and counters used (and bank accounts)
 	Bank          *BankStats     // nil without bank workers
+	Snapshots     *SnapshotStats // nil outside the snapshot mode
 
 	Faults []FaultEvent
 	Lin    []*Linearizability
@@ -83,6 +88,9 @@ func (r *Report) String() string {
 	if k := r.Bank; k != nil {
 		fmt.Fprintf(&b, "  bank: %d accounts, total %d; transfers: %d invoked, %d ok, %d aborted by WATCH, %d refused (overdraft), %d failed, %d indeterminate; %d reads ok; final %v (explained: %s)\n",
 			k.Accounts, k.Total, k.Transfers, k.OK, k.Aborted, k.Refused, k.Failed, k.Info, k.Reads, k.Final, k.Explained)
+	}
+	if st := r.Snapshots; st != nil {
+		fmt.Fprintf(&b, "  snapshots: %s; %d restore errors logged; %d padding keys checked on every member\n", st, st.RestoreErrors, st.PadKeys)
 	}
 	fmt.Fprintf(&b, "  faults: %d %s\n", len(r.Faults), fmtCounts(r.FaultCounts()))
 	for _, f := range r.Faults {
@@ -133,9 +141,13 @@ func (r *Report) Summary() string {
 		bank = fmt.Sprintf("; bank transfers %d (ok %d, aborted %d, refused %d, indeterminate %d), reads %d",
 			k.Transfers, k.OK, k.Aborted, k.Refused, k.Info, k.Reads)
 	}
-	return fmt.Sprintf("run %s: seed %d, %d nodes, %s; ops %d (ok %d, failed %d, indeterminate %d)%s; faults %d %s%s, %d not injected; %s; %s",
+	snaps := ""
+	if st := r.Snapshots; st != nil {
+		snaps = "; " + st.String()
+	}
+	return fmt.Sprintf("run %s: seed %d, %d nodes, %s; ops %d (ok %d, failed %d, indeterminate %d)%s; faults %d %s%s, %d not injected%s; %s; %s",
 		r.Name, r.Seed, r.Nodes, r.Elapsed.Round(100*time.Millisecond), r.Ops, r.OK, r.Failed, r.Indeterminate, bank,
-		len(r.Faults)-notInjected, fmtCounts(injected), slow, notInjected, lin, result)
+		len(r.Faults)-notInjected, fmtCounts(injected), slow, notInjected, snaps, lin, result)
 }
 
 func fmtCounts(m map[string]int) string {
@@ -181,6 +193,14 @@ func StartRun(cfg RunConfig) (*Run, error) {
 		if k == FaultGrow {
 			spare = 1
 		}
+		if slices.Contains(SnapshotFaults, k) && cfg.Snapshots == nil {
+			return nil, fmt.Errorf("jepsen: the %s fault needs the snapshot mode (JEPSEN_SNAPSHOTS=1)", k)
+		}
+	}
+	if cfg.Snapshots != nil {
+		m := cfg.Snapshots.withDefaults()
+		cfg.Snapshots, cfg.Nemesis.Snapshots = &m, &m
+		cfg.Flags = append(m.flags(), cfg.Flags...)
 	}
 	r := &Run{Cfg: cfg, begin: time.Now(), logf: cfg.Logf}
 	c, err := StartCluster(ClusterConfig{Bin: cfg.Bin, Dir: cfg.Dir, Nodes: cfg.Nodes, Spare: spare, UnsafeReads: cfg.UnsafeReads, Flags: cfg.Flags, Logf: cfg.Logf})
@@ -188,6 +208,14 @@ func StartRun(cfg RunConfig) (*Run, error) {
 		return nil, err
 	}
 	r.Cluster = c
+	if m := cfg.Snapshots; m != nil {
+		start := time.Now()
+		if err := writePadding(c, *m, cfg.Seed); err != nil {
+			c.Close()
+			return nil, err
+		}
+		cfg.Logf("snapshot mode: %d padding keys of %d bytes written in %s", m.PadKeys, m.PadBytes, time.Since(start).Round(time.Millisecond))
+	}
 	r.History = NewHistory()
 	r.Nemesis = NewNemesis(c, r.History, cfg.Nemesis, cfg.Seed, cfg.Logf)
 	r.Workload = StartWorkload(c, r.History, cfg.Workload, cfg.Seed)
@@ -262,6 +290,9 @@ func (r *Run) Finish() *Report {
 			rep.Problems = append(rep.Problems, fmt.Sprintf("liveness: the cluster was not whole %s after healing %s (%s)", recoverTimeout, f.Kind, f.Desc))
 		}
 	}
+	if r.Cfg.Snapshots != nil {
+		rep.Problems = append(rep.Problems, r.checkSnapshots(rep, err == nil)...)
+	}
 	rep.Lin = CheckLinearizability(ops, bankInit)
 	for _, l := range rep.Lin {
 		if l.Result != porcupine.Ok {
@@ -288,6 +319,22 @@ func (r *Run) Finish() *Report {
 		}
 	}
 	return rep
+}
+
+// checkSnapshots fills rep.Snapshots and returns the snapshot mode's
+// problems: no follower installed a snapshot; a member's INFO restore
+// counter disagrees with its log; and, when the members caught up
+// (caughtUp), a padding key missing or wrong on one of them.
+func (r *Run) checkSnapshots(rep *Report, caughtUp bool) []string {
+	m := r.Cfg.Snapshots
+	st := snapshotStats(r.Cluster.All(), rep.Faults)
+	rep.Snapshots = st
+	problems := append(st.problems(), checkRestoreCounters(r.Cluster)...)
+	if caughtUp {
+		st.PadKeys = m.PadKeys
+		problems = append(problems, checkPadding(r.Cluster.Members(), *m, r.Cfg.Seed)...)
+	}
+	return problems
 }
 
 func (r *Run) outDir() string {

@@ -37,6 +37,10 @@ type fsmMetrics struct {
 
 	snap         [len(snapOps)]snapStats
 	snapDuration *prometheus.HistogramVec
+	// restoring is 1 while Restore runs (raft restores from one
+	// goroutine): a follower installing the leader's snapshot, or a boot
+	// restoring the local one.
+	restoring atomic.Int32
 }
 
 type snapStats struct {
@@ -204,6 +208,10 @@ func (n *Node) Collectors() []prometheus.Collector {
 			ConstLabels: prometheus.Labels{"op": name},
 		}, func() float64 { return float64(s.lastBytes.Load()) }))
 	}
+	cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "riot_snapshot_restoring",
+		Help: "1 while the state machine restores a snapshot (installs one sent by the leader, or restores the local one at boot), else 0.",
+	}, func() float64 { return float64(fm.restoring.Load()) }))
 	return cs
 }
 
@@ -228,6 +236,7 @@ func (n *Node) metricFields() []Field {
 		{Name: "riot_fsm_failed", Value: fsmFailed(n.fsm.Err())},
 		{Name: "riot_node_secret", Value: u(uint64(min(len(n.fsm.Secret()), 1)))},
 		{Name: "riot_fsm_error", Value: fsmError(n.fsm.Err())},
+		{Name: "riot_snapshot_restoring", Value: strconv.FormatInt(int64(fm.restoring.Load()), 10)},
 	}
 }
 

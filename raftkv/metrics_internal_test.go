@@ -1,6 +1,7 @@
 package raftkv
 
 import (
+	"io"
 	"testing"
 
 	"github.com/hashicorp/raft"
@@ -36,5 +37,44 @@ func TestFSMMetrics(t *testing.T) {
 	r := &target.metrics.snap[snapRestore]
 	if ok, failed, size := r.ok.Load(), r.failed.Load(), r.lastBytes.Load(); ok != 1 || failed != 1 || size != int64(len(data)) {
 		t.Errorf("after a good and a bad Restore: ok, failed, size = %d, %d, %d; want 1, 1, %d", ok, failed, size, len(data))
+	}
+}
+
+// TestRestoringGauge: riot_snapshot_restoring is 1 while Restore runs (the
+// snapshot stream half read) and 0 once it returned, whether it succeeded
+// or failed.
+func TestRestoringGauge(t *testing.T) {
+	data := persist(t, sourceFSM(t))
+	target := newFSM(t, memEngine(t))
+	if got := target.metrics.restoring.Load(); got != 0 {
+		t.Fatalf("restoring = %d before any Restore, want 0", got)
+	}
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- target.Restore(pr) }()
+	// The write returns once Restore has read these bytes, and it is then
+	// waiting for the rest.
+	half := len(data) / 2
+	if _, err := pw.Write(data[:half]); err != nil {
+		t.Fatalf("write the first %d bytes: %v", half, err)
+	}
+	if got := target.metrics.restoring.Load(); got != 1 {
+		t.Errorf("restoring = %d with Restore half way through the stream, want 1", got)
+	}
+	if _, err := pw.Write(data[half:]); err != nil {
+		t.Fatalf("write the rest: %v", err)
+	}
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("Restore: %v", err)
+	}
+	if got := target.metrics.restoring.Load(); got != 0 {
+		t.Errorf("restoring = %d after Restore returned, want 0", got)
+	}
+	if err := restoreBytes(target, data[:half]); err == nil {
+		t.Fatal("Restore of half a snapshot succeeded")
+	}
+	if got := target.metrics.restoring.Load(); got != 0 {
+		t.Errorf("restoring = %d after a failed Restore, want 0", got)
 	}
 }

@@ -107,5 +107,12 @@ func TestNodeMetrics(t *testing.T) {
 	if got := infoField(t, n, "riot_apply_entries"); got == "0" {
 		t.Errorf("Info riot_apply_entries = %s, want > 0", got)
 	}
+	// No restore runs now: the gauge and the INFO field say so.
+	if got := metricWith(t, mfs, "riot_snapshot_restoring").GetGauge().GetValue(); got != 0 {
+		t.Errorf("riot_snapshot_restoring = %v with no restore running, want 0", got)
+	}
+	if got := infoField(t, n, "riot_snapshot_restoring"); got != "0" {
+		t.Errorf("Info riot_snapshot_restoring = %s, want 0", got)
+	}
 
 }

@@ -132,6 +132,8 @@ var ErrBadSnapshot = errors.New("raftkv: malformed snapshot")
 // node restores again before serving.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
+	f.metrics.restoring.Store(1)
+	defer f.metrics.restoring.Store(0)
 	f.restoreMu.Lock()
 	defer f.restoreMu.Unlock()
 	start, cr := time.Now(), &meteredReader{r: rc}

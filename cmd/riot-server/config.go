@@ -51,6 +51,7 @@ type options struct {
 	logFormat   string
 	leaderWait  time.Duration
 	snapThresh  uint64
+	trailing    uint64
 	restore     string
 	version     bool
 	unsafeReads bool
@@ -98,6 +99,7 @@ func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&o.leaderWait, "leader-wait", cluster.DefaultConfig().LeaderWait, "how long a request waits for a leader election")
 	fs.Uint64Var(&o.snapThresh, "snapshot-threshold", 16384, "new raft log entries that trigger a snapshot")
+	fs.Uint64Var(&o.trailing, "trailing-logs", raftkv.DefaultConfig().TrailingLogs, "raft log entries kept after a snapshot: a follower that lags by fewer catches up from the log, one further behind is sent a snapshot (as etcd's --snapshot-catchup-entries)")
 	fs.StringVar(&o.restore, "restore", "", "start a new single-node cluster from a backup FILE (GET /backup, RAFT.BACKUP; - reads stdin); the data dir must be empty")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVar(&o.pprof, "pprof", false, "serve Go's profiler on the admin API under /debug/pprof/ (behind --requirepass when set)")
@@ -162,6 +164,9 @@ func (o *options) validate() error {
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return fmt.Errorf("invalid --log-format %q: want text or json", o.logFormat)
 	}
+	if o.trailing < 1 {
+		return errors.New("invalid --trailing-logs 0: must be at least 1 (with none kept, a follower one entry behind at a snapshot is sent the whole state)")
+	}
 	if o.maxBulkLen < 1 {
 		return fmt.Errorf("invalid --max-bulk-len %d: must be positive", o.maxBulkLen)
 	}
@@ -198,7 +203,7 @@ var flagGroups = []struct {
 }{
 	{"Node", []string{"node-id", "data-dir", "engine", "engine-sync", "log-store", "config", "restore", "version"}},
 	{"Addresses", []string{"addr", "raft-addr", "gossip-addr", "http-addr", "advertise"}},
-	{"Cluster", []string{"join", "seed", "bootstrap-expect", "voters", "min-quorum", "dead-node-timeout", "stabilization", "gossip-key", "gossip-fast", "leader-wait", "snapshot-threshold"}},
+	{"Cluster", []string{"join", "seed", "bootstrap-expect", "voters", "min-quorum", "dead-node-timeout", "stabilization", "gossip-key", "gossip-fast", "leader-wait", "snapshot-threshold", "trailing-logs"}},
 	{"Clients", []string{"requirepass", "read-level", "max-bulk-len"}},
 	{"Logging", []string{"log-level", "log-format", "pprof"}},
 	{"Testing", []string{"test-unsafe-local-reads", "test-boot-id"}},

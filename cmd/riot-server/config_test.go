@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/riotkv/riot/raftkv"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -74,6 +76,9 @@ func TestOptionsErrors(t *testing.T) {
 		{"missing file", []string{"--config", filepath.Join(dir, "none.yaml")}, nil, "config file"},
 		{"bad gossip key", []string{"--gossip-key", "abc"}, nil, "gossip-key"},
 		{"wildcard without advertise", []string{"--join", "a:1", "--addr", "0.0.0.0:6379"}, nil, "--advertise"},
+		{"no trailing logs", []string{"--trailing-logs", "0"}, nil, "--trailing-logs 0"},
+		{"negative trailing logs", []string{"--trailing-logs=-1"}, nil, "trailing-logs"},
+		{"bad trailing logs env", nil, map[string]string{"RIOT_TRAILING_LOGS": "many"}, "RIOT_TRAILING_LOGS"},
 	}
 	for _, tt := range tests {
 		_, err := parseOptions(tt.args, env(tt.env), io.Discard)
@@ -81,6 +86,37 @@ func TestOptionsErrors(t *testing.T) {
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: parseOptions(%q) error = %v, want a usage error containing %q", tt.name, tt.args, err, tt.want)
 		}
+	}
+}
+
+// --trailing-logs defaults to raftkv's TrailingLogs and is read from the
+// flag, RIOT_TRAILING_LOGS and the config file, with the usual precedence.
+func TestTrailingLogs(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "riot.yaml")
+	if err := os.WriteFile(file, []byte("trailing-logs: 300\nsnapshot-threshold: 200\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want uint64
+	}{
+		{"default", nil, nil, raftkv.DefaultConfig().TrailingLogs},
+		{"flag", []string{"--trailing-logs", "32"}, nil, 32},
+		{"env", nil, map[string]string{"RIOT_TRAILING_LOGS": "64"}, 64},
+		{"file", []string{"--config", file}, nil, 300},
+		{"env beats file", []string{"--config", file}, map[string]string{"RIOT_TRAILING_LOGS": "64"}, 64},
+		{"flag beats env", []string{"--trailing-logs", "1"}, map[string]string{"RIOT_TRAILING_LOGS": "64"}, 1},
+	}
+	for _, tt := range tests {
+		o, err := parseOptions(tt.args, env(tt.env), io.Discard)
+		if err != nil || o.trailing != tt.want {
+			t.Errorf("%s: parseOptions(%q, env %v): trailing-logs = %d, err %v; want %d", tt.name, tt.args, tt.env, o.trailing, err, tt.want)
+		}
+	}
+	if raftkv.DefaultConfig().TrailingLogs != 10240 {
+		t.Errorf("raftkv's default TrailingLogs = %d; docs/operations.md says 10240", raftkv.DefaultConfig().TrailingLogs)
 	}
 }
 

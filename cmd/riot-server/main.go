@@ -100,6 +100,7 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	// to bootstrap with the expected others).
 	rc.Bootstrap = o.join == "" && o.bootExpect == 0
 	rc.SnapshotThreshold = o.snapThresh
+	rc.TrailingLogs = o.trailing
 	rc.Logger = logger
 	node, err := openNode(rc, eng, o.restore)
 	if err != nil {
