@@ -428,20 +428,7 @@ func startCluster(t *testing.T, size int, configure func(*Config)) []*testServer
 		if err != nil {
 			t.Fatalf("cluster.New: %v", err)
 		}
-		cfg := DefaultConfig()
-		cfg.Addr = "127.0.0.1:0"
-		if configure != nil {
-			configure(&cfg)
-		}
-		srv, err := NewServer(cfg, router)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := srv.Listen(); err != nil {
-			t.Fatal(err)
-		}
-		ts := &testServer{Server: srv, addr: srv.Addr().String(), served: make(chan error, 1)}
-		go func() { ts.served <- srv.Serve() }()
+		ts := serve(t, router, configure)
 		router.Start(ts.addr, nil)
 		t.Cleanup(func() {
 			if err := ts.close(); err != nil {

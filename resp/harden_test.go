@@ -233,23 +233,7 @@ func (noSecret) NodeSecret() []byte { return nil }
 // secrets) takes node-to-node commands without one, as before secrets, and
 // says so to RIOT.AUTH, so that a dialer goes on without.
 func TestNodeCommandsWithoutSecret(t *testing.T) {
-	ts := startServer(t, nil)
-	cfg := DefaultConfig()
-	cfg.Addr = "127.0.0.1:0"
-	srv, err := NewServer(cfg, noSecret{ts.backend})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	legacy := &testServer{Server: srv, addr: srv.Addr().String(), served: make(chan error, 1)}
-	go func() { legacy.served <- srv.Serve() }()
-	t.Cleanup(func() {
-		if err := legacy.close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
+	legacy := serve(t, noSecret{startServer(t, nil).backend}, nil)
 	raw := dialRaw(t, legacy)
 	raw.roundTrip(req("RIOT.AUTH", "anything"), "-NOPERM this node has no node secret yet\r\n")
 	raw.send(req("RIOT.READINDEX"))

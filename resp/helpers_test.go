@@ -64,13 +64,20 @@ func startServerOn(tb testing.TB, eng storage.Engine, configure func(*Config)) *
 	if err != nil {
 		tb.Fatalf("cluster.New: %v", err)
 	}
+	return serve(tb, router, configure)
+}
+
+// serve starts a Server for backend on a free port (its Config adjusted by
+// configure) and closes it when the test ends.
+func serve(tb testing.TB, backend Backend, configure func(*Config)) *testServer {
+	tb.Helper()
 	cfg := DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.Version = "test"
 	if configure != nil {
 		configure(&cfg)
 	}
-	srv, err := NewServer(cfg, router)
+	srv, err := NewServer(cfg, backend)
 	if err != nil {
 		tb.Fatalf("NewServer(%+v): %v", cfg, err)
 	}
