@@ -54,15 +54,17 @@ const errNotInMulti = "ERR Command not allowed inside a transaction"
 
 // txnRejected returns the error reply for a command that was refused
 // before running (unknown, wrong arity, NOAUTH). Inside MULTI this also
-// marks the transaction to abort, and a malformed EXEC discards it at once,
-// with Redis's texts.
+// marks the transaction to abort; a refused EXEC, in MULTI or not, discards
+// the transaction and the watches at once, with Redis's texts.
 func (s *session) txnRejected(args [][]byte, msg string) string {
-	if s.multi == nil {
-		return msg
-	}
 	if equalFold(args[0], "exec") {
+		// As Redis 7.0 (execCommandAbort), in MULTI or not: the
+		// transaction and the watches are dropped.
 		s.multi, s.watches = nil, nil
 		return "EXECABORT Transaction discarded because of: " + strings.TrimPrefix(msg, "ERR ")
+	}
+	if s.multi == nil {
+		return msg
 	}
 	s.multi.dirty = true
 	return msg

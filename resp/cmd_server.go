@@ -46,7 +46,7 @@ func cmdCommand(s *session, args [][]byte) {
 			if c, ok := s.srv.commands[n]; ok {
 				s.appendCommandInfo(c)
 			} else {
-				s.out = appendNullArray(s.out, s.proto)
+				s.out = appendNull(s.out, s.proto) // Redis: a null bulk in RESP2
 			}
 		}
 	case "docs":
