@@ -49,15 +49,15 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME) ./resp/
 	$(GO) test -run '^$$' -fuzz '^FuzzCommands$$' -fuzztime $(FUZZTIME) ./resp/
 	$(GO) test -run '^$$' -fuzz '^FuzzServerStream$$' -fuzztime $(FUZZTIME) ./resp/
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCommand$$' -fuzztime $(FUZZTIME) ./raftkv/
-	$(GO) test -run '^$$' -fuzz '^FuzzApply$$' -fuzztime $(FUZZTIME) ./raftkv/
-	$(GO) test -run '^$$' -fuzz '^FuzzParseInt$$' -fuzztime $(FUZZTIME) ./raftkv/
-	$(GO) test -run '^$$' -fuzz '^FuzzIncrByFloat$$' -fuzztime $(FUZZTIME) ./raftkv/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCommand$$' -fuzztime $(FUZZTIME) ./kv/
+	$(GO) test -run '^$$' -fuzz '^FuzzApply$$' -fuzztime $(FUZZTIME) ./kv/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseInt$$' -fuzztime $(FUZZTIME) ./kv/
+	$(GO) test -run '^$$' -fuzz '^FuzzIncrByFloat$$' -fuzztime $(FUZZTIME) ./kv/
 	$(GO) test -run '^$$' -fuzz '^FuzzGlob$$' -fuzztime $(FUZZTIME) ./resp/
 
 ## bench: Go benchmarks of the hot paths
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./storage/ ./raftkv/ ./resp/
+	$(GO) test -run '^$$' -bench . -benchmem ./storage/ ./kv/ ./resp/
 
 ## bench-compare: riot (1 and 3 nodes) next to etcd 3.4 (3 and 1 members) and redis-server
 ##   (appendfsync always), same Go load generator; writes docs/performance.md and docs/bench/*.svg.

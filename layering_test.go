@@ -4,6 +4,7 @@ import (
 	"go/build"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -11,16 +12,19 @@ import (
 const module = "github.com/riotkv/riot/"
 
 // mayImport lists, for each package, the riot packages it may import.
-// Imports point one way: storage <- raftkv <- cluster <- resp, httpapi <- cmd.
+// Imports point one way: storage <- kv <- raftkv <- cluster <- resp,
+// httpapi <- cmd. kv (the data model and its state machine) knows nothing
+// of raft; raftkv replicates its entries.
 var mayImport = map[string][]string{
 	"storage":              {},
 	"gossip":               {},
-	"raftkv":               {"storage"},
-	"raftkv/raftkvtest":    {"raftkv", "storage"},
-	"cluster":              {"raftkv", "gossip"},
-	"resp":                 {"cluster", "raftkv"},
-	"httpapi":              {"cluster", "raftkv"},
-	"cmd/riot-server":      {"storage", "raftkv", "cluster", "resp", "httpapi", "gossip"},
+	"kv":                   {"storage"},
+	"raftkv":               {"kv", "storage"},
+	"raftkv/raftkvtest":    {"raftkv", "kv", "storage"},
+	"cluster":              {"raftkv", "kv", "gossip"},
+	"resp":                 {"cluster", "raftkv", "kv"},
+	"httpapi":              {"cluster", "raftkv", "kv"},
+	"cmd/riot-server":      {"storage", "kv", "raftkv", "cluster", "resp", "httpapi", "gossip"},
 	"systemtest":           {"internal/proctest", "internal/testsummary"},
 	"dockertest":           {"internal/testsummary"},
 	"jepsen":               {"internal/proctest", "internal/testsummary"},
@@ -30,7 +34,7 @@ var mayImport = map[string][]string{
 
 // testFixtures may be imported by any package's tests, to build a real node
 // to test against.
-var testFixtures = []string{"storage", "raftkv", "raftkv/raftkvtest"}
+var testFixtures = []string{"storage", "kv", "raftkv", "raftkv/raftkvtest"}
 
 // thirdParty lists modules that must stay inside one layer.
 var thirdParty = map[string][]string{
@@ -40,8 +44,14 @@ var thirdParty = map[string][]string{
 	"github.com/tidwall/redcon":       {},
 }
 
+// onlyModules lists packages whose imports (tests included), besides riot's
+// own (mayImport) and the standard library, must come from these modules.
+var onlyModules = map[string][]string{
+	"kv": {"github.com/klauspost/compress"},
+}
+
 // TestLayering checks every package's imports (tests included) against
-// mayImport and thirdParty.
+// mayImport, thirdParty and onlyModules.
 func TestLayering(t *testing.T) {
 	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
 		if err != nil || !d.IsDir() {
@@ -80,6 +90,11 @@ func TestLayering(t *testing.T) {
 				}
 				continue
 			}
+			if mods, ok := onlyModules[rel]; ok && !isStdlib(imp) && !slices.ContainsFunc(mods, func(mod string) bool {
+				return imp == mod || strings.HasPrefix(imp, mod+"/")
+			}) {
+				t.Errorf("%s imports %s; besides riot's packages and the standard library it may use only %v", rel, imp, mods)
+			}
 			for mod, owners := range thirdParty {
 				if (imp == mod || strings.HasPrefix(imp, mod+"/")) && !contains(owners, rel) {
 					t.Errorf("%s imports %s, which only %v may use", rel, imp, owners)
@@ -91,6 +106,13 @@ func TestLayering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// isStdlib reports whether imp is a standard library package (its first
+// path element has no dot).
+func isStdlib(imp string) bool {
+	first, _, _ := strings.Cut(imp, "/")
+	return !strings.Contains(first, ".")
 }
 
 func contains(list []string, s string) bool {

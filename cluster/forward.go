@@ -10,13 +10,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/raftkv"
 )
 
 // Forwarding: a follower sends writes to the leader's client port as
 // internal RESP commands over a few pipelined connections.
 //
-//	RIOT.APPLY <encoded raftkv.Command without Args> <arg>...  -> bulk: encoded raftkv.Result
+//	RIOT.APPLY <encoded kv.Command without Args> <arg>...  -> bulk: encoded kv.Result
 //	RIOT.READINDEX                       -> integer: a confirmed read index
 //
 // A forwarded write carries a request ID (this router's client ID and a
@@ -39,7 +40,7 @@ const (
 // forward sends c to the leader with a fresh request ID. c's arguments
 // must be its own (see ownArgs): a retry on this node, once it leads,
 // encodes it again.
-func (r *Router) forward(ctx context.Context, c *raftkv.Command) Pending {
+func (r *Router) forward(ctx context.Context, c *kv.Command) Pending {
 	fc := *c
 	fc.ClientID = r.clientID
 	fc.Seq = r.seq.Add(1)
@@ -54,7 +55,7 @@ func (r *Router) forward(ctx context.Context, c *raftkv.Command) Pending {
 // the session reuses while earlier writes still wait for their outcome; a
 // write encoded again later (a retry, or a forward after the leader it was
 // proposed on turned out to have stepped down) must not read that buffer.
-func ownArgs(c *raftkv.Command) *raftkv.Command {
+func ownArgs(c *kv.Command) *kv.Command {
 	n := 0
 	for _, a := range c.Args {
 		n += len(a)
@@ -81,7 +82,7 @@ const maxForwardedTxn = 256 << 10
 // itself. A transaction applies its writes in order, at one time and
 // atomically, which is one of the orders the client allowed by pipelining
 // them. A run of one write is forwarded as it is.
-func (r *Router) forwardBatch(ctx context.Context, cs []*raftkv.Command, out []Pending) []Pending {
+func (r *Router) forwardBatch(ctx context.Context, cs []*kv.Command, out []Pending) []Pending {
 	for run := range raftkv.Runs(cs, maxForwardedTxn) {
 		if len(run) == 1 || slices.ContainsFunc(run, notInTxn) {
 			for _, c := range run {
@@ -89,7 +90,7 @@ func (r *Router) forwardBatch(ctx context.Context, cs []*raftkv.Command, out []P
 			}
 			continue
 		}
-		txn := raftkv.NewMulti(nil, run)
+		txn := kv.NewMulti(nil, run)
 		for _, c := range run {
 			txn.Now = max(txn.Now, c.Now)
 		}
@@ -103,14 +104,14 @@ func (r *Router) forwardBatch(ctx context.Context, cs []*raftkv.Command, out []P
 }
 
 // notInTxn reports whether c cannot be a command of a forwarded transaction.
-func notInTxn(c *raftkv.Command) bool { return c.Op == raftkv.OpMulti || c.ClientID != 0 }
+func notInTxn(c *kv.Command) bool { return c.Op == kv.OpMulti || c.ClientID != 0 }
 
 // forwardedTxn is a forwarded transaction of pipelined writes.
 type forwardedTxn struct {
 	p    Pending
 	n    int // writes in it
 	once sync.Once
-	res  raftkv.Result
+	res  kv.Result
 	err  error
 }
 
@@ -120,7 +121,7 @@ type txnPart struct {
 	i int
 }
 
-func (t txnPart) Wait() (raftkv.Result, error) {
+func (t txnPart) Wait() (kv.Result, error) {
 	f := t.f
 	f.once.Do(func() {
 		f.res, f.err = f.p.Wait()
@@ -130,9 +131,9 @@ func (t txnPart) Wait() (raftkv.Result, error) {
 	})
 	switch {
 	case f.err != nil:
-		return raftkv.Result{}, f.err
+		return kv.Result{}, f.err
 	case f.res.Err != nil: // the whole transaction was refused
-		return raftkv.Result{Err: f.res.Err}, nil
+		return kv.Result{Err: f.res.Err}, nil
 	}
 	return f.res.Array[t.i], nil
 }
@@ -141,7 +142,7 @@ func (t txnPart) Wait() (raftkv.Result, error) {
 // each argument travels as its own bulk, as the client sent it, so a value
 // the client could send (up to the protocol's bulk limit) can be forwarded
 // too. The leader also takes the older form, RIOT.APPLY <c encoded whole>.
-func applyRequest(c *raftkv.Command) []byte {
+func applyRequest(c *kv.Command) []byte {
 	head := *c
 	head.Args = nil
 	args := make([][]byte, 0, 2+len(c.Args))
@@ -153,7 +154,7 @@ func applyRequest(c *raftkv.Command) []byte {
 type forwarded struct {
 	r   *Router
 	ctx context.Context
-	c   *raftkv.Command
+	c   *kv.Command
 	req []byte
 
 	call  *peerCall // in flight to a remote leader
@@ -187,7 +188,7 @@ func (f *forwarded) send() {
 	}
 }
 
-func (f *forwarded) Wait() (raftkv.Result, error) {
+func (f *forwarded) Wait() (kv.Result, error) {
 	backoff := 5 * time.Millisecond
 	for {
 		res, err := f.outcome()
@@ -201,12 +202,12 @@ func (f *forwarded) Wait() (raftkv.Result, error) {
 		f.maybeApplied = f.maybeApplied || re.ambiguous
 		if f.ctx.Err() != nil {
 			f.r.metrics.failed[fwdWrite].Add(1)
-			return raftkv.Result{}, fmt.Errorf("%w (last error: %v)", f.ctx.Err(), re.err)
+			return kv.Result{}, fmt.Errorf("%w (last error: %v)", f.ctx.Err(), re.err)
 		}
 		f.r.logger.Debug("retrying forwarded write", "seq", f.c.Seq, "err", re.err)
 		if err := f.r.pause(f.ctx, backoff); err != nil {
 			f.r.metrics.failed[fwdWrite].Add(1)
-			return raftkv.Result{}, fmt.Errorf("%w (last error: %v)", err, re.err)
+			return kv.Result{}, fmt.Errorf("%w (last error: %v)", err, re.err)
 		}
 		backoff = min(2*backoff, 200*time.Millisecond)
 		f.r.metrics.retries[fwdWrite].Add(1)
@@ -241,10 +242,10 @@ func notApplied(err error) bool {
 
 // outcome waits for the current attempt. A retryable error means the write
 // may be sent again with the same ID.
-func (f *forwarded) outcome() (raftkv.Result, error) {
+func (f *forwarded) outcome() (kv.Result, error) {
 	switch {
 	case f.err != nil:
-		return raftkv.Result{}, f.err
+		return kv.Result{}, f.err
 	case f.local != nil:
 		res, err := f.local.Wait()
 		switch {
@@ -258,22 +259,22 @@ func (f *forwarded) outcome() (raftkv.Result, error) {
 	select {
 	case <-f.call.done:
 	case <-f.ctx.Done():
-		return raftkv.Result{}, f.ctx.Err()
+		return kv.Result{}, f.ctx.Err()
 	}
 	if f.call.err != nil {
-		return raftkv.Result{}, retryable{err: f.call.err, ambiguous: !errors.Is(f.call.err, errNoSecretYet)}
+		return kv.Result{}, retryable{err: f.call.err, ambiguous: !errors.Is(f.call.err, errNoSecretYet)}
 	}
 	if msg := replyError(f.call.reply); msg != "" {
 		if retryableReply(msg, true) {
-			return raftkv.Result{}, retryable{err: &RemoteError{msg}, ambiguous: !retryableReply(msg, false)}
+			return kv.Result{}, retryable{err: &RemoteError{msg}, ambiguous: !retryableReply(msg, false)}
 		}
-		return raftkv.Result{}, &RemoteError{msg}
+		return kv.Result{}, &RemoteError{msg}
 	}
 	payload, err := replyBulk(f.call.reply)
 	if err != nil {
-		return raftkv.Result{}, err
+		return kv.Result{}, err
 	}
-	return raftkv.DecodeResult(payload)
+	return kv.DecodeResult(payload)
 }
 
 // retryable marks an error after which the request may be sent again;
@@ -357,7 +358,7 @@ func (r *Router) leaderAddr(ctx context.Context) (addr string, self bool, err er
 // member returns id's address book entry. It remembers the last one read
 // for as long as the address book's version stays the same: every
 // forwarded write asks for the leader's.
-func (r *Router) member(id string) (raftkv.Member, bool) {
+func (r *Router) member(id string) (kv.Member, bool) {
 	version := r.node.FSM().MembersVersion()
 	if c := r.lastMember.Load(); c != nil && c.m.ID == id && c.version == version {
 		return c.m, true
@@ -376,7 +377,7 @@ func (r *Router) member(id string) (raftkv.Member, bool) {
 
 // memberAt is an address book entry read at an address book version.
 type memberAt struct {
-	m       raftkv.Member
+	m       kv.Member
 	version uint64
 }
 

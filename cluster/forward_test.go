@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/raftkv"
 	"github.com/riotkv/riot/raftkv/raftkvtest"
 	"github.com/riotkv/riot/storage"
@@ -130,7 +131,7 @@ func TestForwardBrokenThenNoLeaderIsUncertain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &forwarded{r: r, ctx: ctx, c: &raftkv.Command{Op: raftkv.OpIncrBy, Args: [][]byte{[]byte("c")}, Int: 1}}
+	f := &forwarded{r: r, ctx: ctx, c: &kv.Command{Op: kv.OpIncrBy, Args: [][]byte{[]byte("c")}, Int: 1}}
 	f.call = conn.send(appendRequest(nil, []byte("CLOSE"))) // the "leader" drops the connection after reading it
 	_, err = f.Wait()
 	if !errors.Is(err, raftkv.ErrLeadershipLost) || errors.Is(err, ErrNoLeader) {
@@ -138,7 +139,7 @@ func TestForwardBrokenThenNoLeaderIsUncertain(t *testing.T) {
 	}
 
 	// Without the broken attempt, no leader is a definite failure.
-	f = &forwarded{r: r, ctx: ctx, c: &raftkv.Command{Op: raftkv.OpIncrBy, Args: [][]byte{[]byte("c")}, Int: 1}}
+	f = &forwarded{r: r, ctx: ctx, c: &kv.Command{Op: kv.OpIncrBy, Args: [][]byte{[]byte("c")}, Int: 1}}
 	f.send()
 	if _, err := f.Wait(); !errors.Is(err, ErrNoLeader) {
 		t.Fatalf("Wait with no leader = %v; want ErrNoLeader", err)
@@ -147,12 +148,12 @@ func TestForwardBrokenThenNoLeaderIsUncertain(t *testing.T) {
 
 // pendingResult is a Pending with a fixed outcome, counting its waits.
 type pendingResult struct {
-	res   raftkv.Result
+	res   kv.Result
 	err   error
 	waits *int
 }
 
-func (p pendingResult) Wait() (raftkv.Result, error) {
+func (p pendingResult) Wait() (kv.Result, error) {
 	*p.waits++
 	return p.res, p.err
 }
@@ -161,21 +162,21 @@ func (p pendingResult) Wait() (raftkv.Result, error) {
 // result; a refused transaction or a failed forward reaches every write;
 // the forward is waited for once.
 func TestForwardedTxnParts(t *testing.T) {
-	ok := raftkv.Result{Array: []raftkv.Result{{}, {Int: 7}, {Err: raftkv.ErrNotInteger}}}
-	refused := raftkv.Result{Err: raftkv.ErrBadEntry}
+	ok := kv.Result{Array: []kv.Result{{}, {Int: 7}, {Err: kv.ErrNotInteger}}}
+	refused := kv.Result{Err: kv.ErrBadEntry}
 	lost := raftkv.ErrLeadershipLost
 	for _, tt := range []struct {
 		name    string
-		res     raftkv.Result
+		res     kv.Result
 		err     error
 		n       int
 		wantErr []error // per part: the error Wait returns
-		wantRes []raftkv.Result
+		wantRes []kv.Result
 	}{
 		{"results", ok, nil, 3, []error{nil, nil, nil}, ok.Array},
-		{"refused", refused, nil, 2, []error{nil, nil}, []raftkv.Result{refused, refused}},
-		{"forward failed", raftkv.Result{}, lost, 2, []error{lost, lost}, []raftkv.Result{{}, {}}},
-		{"too few results", ok, nil, 4, []error{errAny, errAny, errAny, errAny}, make([]raftkv.Result, 4)},
+		{"refused", refused, nil, 2, []error{nil, nil}, []kv.Result{refused, refused}},
+		{"forward failed", kv.Result{}, lost, 2, []error{lost, lost}, []kv.Result{{}, {}}},
+		{"too few results", ok, nil, 4, []error{errAny, errAny, errAny, errAny}, make([]kv.Result, 4)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			waits := 0
@@ -206,7 +207,7 @@ var errAny = errors.New("any error")
 // in while the write waits.
 func TestForwardedWritesOwnTheirArguments(t *testing.T) {
 	buf := []byte("keyvalue")
-	c := &raftkv.Command{Op: raftkv.OpSet, Args: [][]byte{buf[:3], buf[3:]}}
+	c := &kv.Command{Op: kv.OpSet, Args: [][]byte{buf[:3], buf[3:]}}
 	own := ownArgs(c)
 	copy(buf, "XXXXXXXX")
 	if string(own.Args[0]) != "key" || string(own.Args[1]) != "value" {
@@ -219,7 +220,7 @@ func TestForwardedWritesOwnTheirArguments(t *testing.T) {
 
 	r := lonelyRouter(t, 10*time.Millisecond)
 	buf = []byte("keyvalue")
-	ps := r.ProposeBatch(context.Background(), []*raftkv.Command{{Op: raftkv.OpSet, Args: [][]byte{buf[:3], buf[3:]}}}, false, nil)
+	ps := r.ProposeBatch(context.Background(), []*kv.Command{{Op: kv.OpSet, Args: [][]byte{buf[:3], buf[3:]}}}, false, nil)
 	f := ps[0].(*forwarded)
 	copy(buf, "XXXXXXXX")
 	if string(f.c.Args[0]) != "key" || string(f.c.Args[1]) != "value" {

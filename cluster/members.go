@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/raftkv"
 )
 
@@ -135,7 +136,7 @@ func (r *Router) Leave(ctx context.Context, id string) error {
 		// after which it can apply nothing. The reconciler never adds this
 		// node itself, so removing the leader needs no exception.
 		m, _ := r.member(id)
-		leave := &raftkv.Command{Op: raftkv.OpLeave, Args: [][]byte{[]byte(id)}, Now: time.Now().UnixMilli()}
+		leave := &kv.Command{Op: kv.OpLeave, Args: [][]byte{[]byte(id)}, Now: time.Now().UnixMilli()}
 		if _, err := r.node.Apply(ctx, leave); err != nil {
 			return fmt.Errorf("cluster: record the removal of %s: %w", id, err)
 		}
@@ -207,7 +208,7 @@ func (r *Router) announceLoop() {
 // missing or stale. It reports whether the book is current.
 func (r *Router) announce() bool {
 	id := r.node.ID()
-	want := raftkv.Member{ID: id, RaftAddr: r.node.RaftAddr(), ClientAddr: r.clientAddr}
+	want := kv.Member{ID: id, RaftAddr: r.node.RaftAddr(), ClientAddr: r.clientAddr}
 	if m, ok := r.member(id); ok && m == want {
 		return true
 	}
@@ -237,7 +238,7 @@ const CmdAnnounce = "RIOT.ANNOUNCE"
 // when this node follows). The leader records it only for a server in the
 // raft configuration at the raft address the configuration has for it, so
 // no node can move another's entry elsewhere.
-func (r *Router) Announce(ctx context.Context, m raftkv.Member) error {
+func (r *Router) Announce(ctx context.Context, m kv.Member) error {
 	return r.onLeader(ctx, func() error {
 		servers, err := r.node.Servers()
 		if err != nil {
@@ -247,7 +248,7 @@ func (r *Router) Announce(ctx context.Context, m raftkv.Member) error {
 		if i < 0 || servers[i].RaftAddr != m.RaftAddr {
 			return fmt.Errorf("%w: %s at %s is not in the configuration", ErrNotMember, m.ID, m.RaftAddr)
 		}
-		_, err = r.node.Apply(ctx, &raftkv.Command{Op: raftkv.OpSetMember,
+		_, err = r.node.Apply(ctx, &kv.Command{Op: kv.OpSetMember,
 			Args: [][]byte{[]byte(m.ID), []byte(m.RaftAddr), []byte(m.ClientAddr)}})
 		return err
 	}, []byte(CmdAnnounce), []byte(m.ID), []byte(m.RaftAddr), []byte(m.ClientAddr))

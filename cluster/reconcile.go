@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/riotkv/riot/gossip"
+	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/raftkv"
 )
 
@@ -305,7 +306,7 @@ func (rc *Reconciler) remove(id string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), rc.r.cfg.LeaderWait)
 	defer cancel()
-	if _, err := rc.r.node.Apply(ctx, &raftkv.Command{Op: raftkv.OpDelMember, Args: [][]byte{[]byte(id)}}); err != nil {
+	if _, err := rc.r.node.Apply(ctx, &kv.Command{Op: kv.OpDelMember, Args: [][]byte{[]byte(id)}}); err != nil {
 		rc.logger.Warn("remove address book entry", "id", id, "err", err)
 	}
 	rc.mu.Lock()

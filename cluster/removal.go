@@ -15,7 +15,7 @@ import (
 // tells it: after each RAFT.LEAVE it sends RIOT.REMOVED <id> <leader id> to
 // the removed node's client address (best effort, retried for
 // removalNoticeFor). RAFT.LEAVE also records the removal in the log
-// (raftkv.OpLeave) before the configuration drops the node, and for
+// (kv.OpLeave) before the configuration drops the node, and for
 // removedRecently after it whichever node leads holds the node, still
 // gossiping, out of the configuration and tells it in turn (the reconciler,
 // heldOut): so a removal survives a change of leader before the node was
@@ -71,7 +71,7 @@ func (n *removalNotice) doneTelling(id string) {
 
 // heldOut reports whether server id, seen in gossip but not in the
 // configuration, is a node RAFT.LEAVE removed moments ago, on its way out:
-// the removal is recorded in the log (raftkv.OpLeave) less than
+// the removal is recorded in the log (kv.OpLeave) less than
 // removedRecently ago, and the node has raft state and a process started
 // before the removal (started: its gossip's start, Unix ns; 0 if unknown).
 // A node back under the same ID, restarted since or with an empty data dir,

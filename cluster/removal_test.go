@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/raftkv"
 	"github.com/riotkv/riot/raftkv/raftkvtest"
 )
@@ -115,7 +116,7 @@ func TestLeaveHoldsTheNodeOutFirst(t *testing.T) {
 	}
 }
 
-// TestHeldOut: a server RAFT.LEAVE removed (raftkv.OpLeave) is held out
+// TestHeldOut: a server RAFT.LEAVE removed (kv.OpLeave) is held out
 // for removedRecently, by whichever node leads, if it is the same process
 // (started before the removal) with its raft state. Found by the fault
 // suite: a node removed, back with a fresh data dir, added, then restarted
@@ -131,7 +132,7 @@ func TestHeldOut(t *testing.T) {
 	ctx := context.Background()
 	leave := func(id string, at time.Time) {
 		t.Helper()
-		if _, err := n.Apply(ctx, &raftkv.Command{Op: raftkv.OpLeave, Args: [][]byte{[]byte(id)}, Now: at.UnixMilli()}); err != nil {
+		if _, err := n.Apply(ctx, &kv.Command{Op: kv.OpLeave, Args: [][]byte{[]byte(id)}, Now: at.UnixMilli()}); err != nil {
 			t.Fatalf("OpLeave %s: %v", id, err)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/riotkv/riot/gossip"
+	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/raftkv"
 )
 
@@ -212,17 +213,17 @@ func (r *Router) IsLeader() bool { return r.node.IsLeader() }
 type Pending interface {
 	// Wait returns the command's result. An error means it was not
 	// applied or that its outcome is unknown; never both.
-	Wait() (raftkv.Result, error)
+	Wait() (kv.Result, error)
 }
 
 type failed struct{ err error }
 
-func (f failed) Wait() (raftkv.Result, error) { return raftkv.Result{}, f.err }
+func (f failed) Wait() (kv.Result, error) { return kv.Result{}, f.err }
 
 // Propose starts a write and returns without waiting for it to commit, so
 // that writes from one pipeline and from many connections share raft
 // batches. On a follower the write is forwarded to the leader.
-func (r *Router) Propose(ctx context.Context, c *raftkv.Command) Pending {
+func (r *Router) Propose(ctx context.Context, c *kv.Command) Pending {
 	if r.node.IsLeader() {
 		return &localPending{r: r, ctx: ctx, c: ownArgs(c), p: r.node.Propose(c)}
 	}
@@ -234,7 +235,7 @@ func (r *Router) Propose(ctx context.Context, c *raftkv.Command) Pending {
 // (writes other nodes forwarded here) proposes on this node only:
 // ErrNotLeader when it does not lead; otherwise a follower forwards each
 // write to the leader, pipelined, as Propose does.
-func (r *Router) ProposeBatch(ctx context.Context, cs []*raftkv.Command, local bool, out []Pending) []Pending {
+func (r *Router) ProposeBatch(ctx context.Context, cs []*kv.Command, local bool, out []Pending) []Pending {
 	switch {
 	case r.node.IsLeader():
 		for i, p := range r.node.ProposeBatch(cs) {
@@ -255,7 +256,7 @@ func (r *Router) ProposeBatch(ctx context.Context, cs []*raftkv.Command, local b
 }
 
 // Apply proposes c and waits for its result.
-func (r *Router) Apply(ctx context.Context, c *raftkv.Command) (raftkv.Result, error) {
+func (r *Router) Apply(ctx context.Context, c *kv.Command) (kv.Result, error) {
 	return r.Propose(ctx, c).Wait()
 }
 
@@ -266,11 +267,11 @@ func (r *Router) Apply(ctx context.Context, c *raftkv.Command) (raftkv.Result, e
 type localPending struct {
 	r   *Router
 	ctx context.Context
-	c   *raftkv.Command
+	c   *kv.Command
 	p   *raftkv.Proposal
 }
 
-func (l *localPending) Wait() (raftkv.Result, error) {
+func (l *localPending) Wait() (kv.Result, error) {
 	res, err := l.p.Wait()
 	if errors.Is(err, raftkv.ErrNotLeader) {
 		return l.r.forward(l.ctx, l.c).Wait()
@@ -279,7 +280,7 @@ func (l *localPending) Wait() (raftkv.Result, error) {
 }
 
 // Read runs fn on the local state once it is fresh enough for lvl.
-func (r *Router) Read(ctx context.Context, lvl ReadLevel, fn func(v *raftkv.View) error) error {
+func (r *Router) Read(ctx context.Context, lvl ReadLevel, fn func(v *kv.View) error) error {
 	if err := r.ready(ctx, lvl); err != nil {
 		return err
 	}
@@ -290,7 +291,7 @@ func (r *Router) Read(ctx context.Context, lvl ReadLevel, fn func(v *raftkv.View
 
 // ReadConsistent is Read over a point-in-time snapshot, for reads of
 // several keys that must be mutually consistent (MGET).
-func (r *Router) ReadConsistent(ctx context.Context, lvl ReadLevel, fn func(v *raftkv.View) error) error {
+func (r *Router) ReadConsistent(ctx context.Context, lvl ReadLevel, fn func(v *kv.View) error) error {
 	if err := r.ready(ctx, lvl); err != nil {
 		return err
 	}

@@ -6,7 +6,7 @@ import (
 	"net/http"
 
 	"github.com/riotkv/riot/cluster"
-	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/kv"
 )
 
 // The REST key/value API: raw bytes in and out.
@@ -36,13 +36,13 @@ func (s *Server) handleKVGet(w http.ResponseWriter, req *http.Request) {
 	defer cancel()
 	var val []byte
 	var found bool
-	err := s.r.Read(ctx, lvl, func(v *raftkv.View) error {
+	err := s.r.Read(ctx, lvl, func(v *kv.View) error {
 		var err error
 		val, found, err = kvGet(v, key)
 		return err
 	})
 	switch {
-	case errors.Is(err, raftkv.ErrWrongType):
+	case errors.Is(err, kv.ErrWrongType):
 		writeError(w, http.StatusConflict, "the key holds a value that is not a string")
 	case err != nil:
 		s.fail(w, err)
@@ -81,7 +81,7 @@ func (s *Server) handleKVPut(w http.ResponseWriter, req *http.Request) {
 func (s *Server) handleKVDelete(w http.ResponseWriter, req *http.Request) {
 	ctx, cancel := s.ctx(req)
 	defer cancel()
-	res, err := s.r.Apply(ctx, &raftkv.Command{Op: raftkv.OpDel, Args: [][]byte{[]byte(req.PathValue("key"))}})
+	res, err := s.r.Apply(ctx, &kv.Command{Op: kv.OpDel, Args: [][]byte{[]byte(req.PathValue("key"))}})
 	if err == nil {
 		err = res.Err
 	}

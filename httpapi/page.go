@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/riotkv/riot/cluster"
-	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/kv"
 )
 
 //go:embed status.html
@@ -97,7 +97,7 @@ func (s *Server) keyCount() int64 {
 	s.keys = -1
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	_ = s.r.Read(ctx, cluster.Stale, func(v *raftkv.View) error {
+	_ = s.r.Read(ctx, cluster.Stale, func(v *kv.View) error {
 		n, err := v.Count(time.Now().UnixMilli())
 		if err == nil {
 			s.keys = n

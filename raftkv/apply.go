@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/riotkv/riot/kv"
 )
 
 // Proposal is a command handed to raft whose outcome is pending.
@@ -47,7 +49,7 @@ const maxBatchEntry = 1 << 20
 // Propose hands c to raft without waiting for it to commit, so that many
 // proposals (from one pipeline or many connections) share raft batches.
 // Wait on the returned Proposal for the outcome.
-func (n *Node) Propose(c *Command) *Proposal {
+func (n *Node) Propose(c *kv.Command) *Proposal {
 	if err := n.fsm.Err(); err != nil {
 		return &Proposal{err: err}
 	}
@@ -61,11 +63,11 @@ func (n *Node) Propose(c *Command) *Proposal {
 // proposed), and its Now is lowered to at most MaxClockAhead past now, this
 // node's clock, so that no proposer's clock moves the state machine's time
 // far ahead (see MaxClockAhead; only the leader's proposals commit).
-func (n *Node) admit(c *Command, now time.Time) error {
+func (n *Node) admit(c *kv.Command, now time.Time) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	if limit := now.UnixMilli() + MaxClockAhead; c.Now > limit {
+	if limit := now.UnixMilli() + kv.MaxClockAhead; c.Now > limit {
 		c.Now = limit
 		n.metrics.clampedNow.Add(1)
 	}
@@ -78,7 +80,7 @@ func (n *Node) admit(c *Command, now time.Time) error {
 // ProposeWindow the commands go through the group commit (proposer.go),
 // where they may share the entry with other calls' commands, still in the
 // order of the calls.
-func (n *Node) ProposeBatch(cs []*Command) []*Proposal {
+func (n *Node) ProposeBatch(cs []*kv.Command) []*Proposal {
 	ps := make([]*Proposal, len(cs))
 	if err := n.fsm.Err(); err != nil {
 		for i := range ps {
@@ -124,14 +126,14 @@ func (n *Node) ProposeBatch(cs []*Command) []*Proposal {
 // proposeRuns proposes admitted commands without the group commit: one
 // batch entry per run of maxBatchEntry bytes. The Proposals of one entry
 // share its outcome (a raft future has one waiter).
-func (n *Node) proposeRuns(cs []*Command) []*Proposal {
+func (n *Node) proposeRuns(cs []*kv.Command) []*Proposal {
 	ps := make([]*Proposal, 0, len(cs))
 	for run, size := range Runs(cs, maxBatchEntry) {
 		if len(run) == 1 {
 			ps = append(ps, &Proposal{f: n.raft.Apply(run[0].Encode(), n.cfg.ApplyTimeout), i: -1})
 			continue
 		}
-		f := n.raft.Apply(AppendEncodeBatch(make([]byte, 0, size+16), run), n.cfg.ApplyTimeout)
+		f := n.raft.Apply(kv.AppendEncodeBatch(make([]byte, 0, size+16), run), n.cfg.ApplyTimeout)
 		o := &outcome{done: make(chan struct{})}
 		go o.await(f)
 		for i := range run {
@@ -144,8 +146,8 @@ func (n *Node) proposeRuns(cs []*Command) []*Proposal {
 // Runs yields cs in order as consecutive runs of at most maxBytes encoded
 // bytes (a bigger command makes a run of its own), each with its encoded
 // size (at least).
-func Runs(cs []*Command, maxBytes int) iter.Seq2[[]*Command, int] {
-	return runs(cs, (*Command).encodedSize, maxBytes)
+func Runs(cs []*kv.Command, maxBytes int) iter.Seq2[[]*kv.Command, int] {
+	return runs(cs, (*kv.Command).EncodedSize, maxBytes)
 }
 
 // runs yields xs in order as consecutive runs whose sizes add up to at
@@ -175,12 +177,12 @@ func runs[T any](xs []T, size func(T) int, maxBytes int) iter.Seq2[[]T, int] {
 // the command was not applied (ErrNotLeader, ErrTimeout) or that its outcome
 // is unknown (ErrLeadershipLost, ErrShutdown); a deterministic operation
 // error (such as ErrNotInteger) comes back in Result.Err instead.
-func (p *Proposal) Wait() (Result, error) {
+func (p *Proposal) Wait() (kv.Result, error) {
 	if p.ready != nil {
 		<-p.ready
 	}
 	if p.err != nil {
-		return Result{}, p.err
+		return kv.Result{}, p.err
 	}
 	var (
 		err  error
@@ -193,47 +195,47 @@ func (p *Proposal) Wait() (Result, error) {
 		resp = p.f.Response()
 	}
 	if err != nil {
-		return Result{}, raftError(err)
+		return kv.Result{}, raftError(err)
 	}
-	var r Result
+	var r kv.Result
 	switch resp := resp.(type) {
-	case Result: // a single command's, or an error for a whole batch
+	case kv.Result: // a single command's, or an error for a whole batch
 		r = resp
-	case batchResult:
+	case kv.BatchResult:
 		if p.i < 0 || p.i >= len(resp) {
-			return Result{}, fmt.Errorf("raftkv: batch response of %d results has none at %d", len(resp), p.i)
+			return kv.Result{}, fmt.Errorf("raftkv: batch response of %d results has none at %d", len(resp), p.i)
 		}
 		r = resp[p.i]
 	default:
-		return Result{}, fmt.Errorf("raftkv: unexpected apply response %T", resp)
+		return kv.Result{}, fmt.Errorf("raftkv: unexpected apply response %T", resp)
 	}
-	if errors.Is(r.Err, ErrFailed) {
+	if errors.Is(r.Err, kv.ErrFailed) {
 		// The entry is in the log (the other replicas apply it), but this
 		// node's state machine stopped before or while applying it.
-		return Result{}, fmt.Errorf("%w: %w", ErrUnknownOutcome, r.Err)
+		return kv.Result{}, fmt.Errorf("%w: %w", ErrUnknownOutcome, r.Err)
 	}
 	return r, nil
 }
 
 // Apply proposes c and waits for its outcome, until ctx ends (then the
 // outcome is unknown).
-func (n *Node) Apply(ctx context.Context, c *Command) (Result, error) {
+func (n *Node) Apply(ctx context.Context, c *kv.Command) (kv.Result, error) {
 	if err := ctx.Err(); err != nil {
-		return Result{}, err
+		return kv.Result{}, err
 	}
 	timeout := n.cfg.ApplyTimeout
 	if d, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(d))
 	}
 	if err := n.fsm.Err(); err != nil {
-		return Result{}, err
+		return kv.Result{}, err
 	}
 	if err := n.admit(c, time.Now()); err != nil {
-		return Result{}, err
+		return kv.Result{}, err
 	}
 	p := &Proposal{f: n.raft.Apply(c.Encode(), timeout), i: -1}
 	type outcome struct {
-		res Result
+		res kv.Result
 		err error
 	}
 	done := make(chan outcome, 1)
@@ -246,7 +248,7 @@ func (n *Node) Apply(ctx context.Context, c *Command) (Result, error) {
 		return o.res, o.err
 	case <-ctx.Done():
 		// raft may never answer a future enqueued as it shut down.
-		return Result{}, fmt.Errorf("%w: outcome unknown: %w", ErrLeadershipLost, ctx.Err())
+		return kv.Result{}, fmt.Errorf("%w: outcome unknown: %w", ErrLeadershipLost, ctx.Err())
 	}
 }
 

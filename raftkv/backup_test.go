@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/raftkv"
 	"github.com/riotkv/riot/raftkv/raftkvtest"
 	"github.com/riotkv/riot/storage"
@@ -21,13 +22,13 @@ func backupOf(t *testing.T) (data []byte, index uint64, now int64) {
 	t.Helper()
 	src := raftkvtest.SingleNode(t, nil)
 	now = time.Now().UnixMilli()
-	for _, c := range []*raftkv.Command{
-		{Op: raftkv.OpSet, Args: [][]byte{[]byte("a"), []byte("1")}, Now: now},
-		{Op: raftkv.OpSet, Args: [][]byte{[]byte("ttl"), []byte("x")}, ExpireAt: now + time.Hour.Milliseconds(), Now: now},
-		{Op: raftkv.OpSet, Args: [][]byte{[]byte("gone"), []byte("y")}, ExpireAt: now + 5, Now: now},
-		{Op: raftkv.OpIncrBy, Args: [][]byte{[]byte("c")}, Int: 3, Now: now + 10}, // the clock passes gone's deadline
-		{Op: raftkv.OpSetMember, Args: [][]byte{[]byte("old"), []byte("10.0.0.1:1"), []byte("10.0.0.1:2")}},
-		{Op: raftkv.OpIncrBy, Args: [][]byte{[]byte("d")}, Int: 1, Now: now + 10, ClientID: 7, Seq: 1},
+	for _, c := range []*kv.Command{
+		{Op: kv.OpSet, Args: [][]byte{[]byte("a"), []byte("1")}, Now: now},
+		{Op: kv.OpSet, Args: [][]byte{[]byte("ttl"), []byte("x")}, ExpireAt: now + time.Hour.Milliseconds(), Now: now},
+		{Op: kv.OpSet, Args: [][]byte{[]byte("gone"), []byte("y")}, ExpireAt: now + 5, Now: now},
+		{Op: kv.OpIncrBy, Args: [][]byte{[]byte("c")}, Int: 3, Now: now + 10}, // the clock passes gone's deadline
+		{Op: kv.OpSetMember, Args: [][]byte{[]byte("old"), []byte("10.0.0.1:1"), []byte("10.0.0.1:2")}},
+		{Op: kv.OpIncrBy, Args: [][]byte{[]byte("d")}, Int: 1, Now: now + 10, ClientID: 7, Seq: 1},
 	} {
 		if r := apply(t, src, c); r.Err != nil {
 			t.Fatalf("%s %q: %v", c.Op, c.Args, r.Err)
@@ -153,7 +154,7 @@ func TestBackupRestoreNewCluster(t *testing.T) {
 	checkRestored(n, "3")
 	// The request record was dropped: the same request ID applies again
 	// (the old cluster's IDs mean nothing here).
-	if r := apply(t, n, &raftkv.Command{Op: raftkv.OpIncrBy, Args: [][]byte{[]byte("d")}, Int: 1, ClientID: 7, Seq: 1}); r.Err != nil || r.Int != 2 {
+	if r := apply(t, n, &kv.Command{Op: kv.OpIncrBy, Args: [][]byte{[]byte("d")}, Int: 1, ClientID: 7, Seq: 1}); r.Err != nil || r.Int != 2 {
 		t.Errorf("INCR d with the old request ID = {%d %v}, want 2 (applied, not deduplicated)", r.Int, r.Err)
 	}
 	apply(t, n, cmdIncr("c"))
@@ -200,7 +201,7 @@ func TestRestoreRefusals(t *testing.T) {
 	backup, _, _ := backupOf(t)
 
 	r := newRestoreNode(t, "r1")
-	if err := r.open(backup[:len(backup)/2]); !errors.Is(err, raftkv.ErrBadSnapshot) {
+	if err := r.open(backup[:len(backup)/2]); !errors.Is(err, kv.ErrBadSnapshot) {
 		t.Fatalf("truncated backup: err = %v, want ErrBadSnapshot", err)
 	}
 	if err := r.open(nil); err == nil {
@@ -226,7 +227,7 @@ func TestRestoreRefusals(t *testing.T) {
 	if err := full.eng.Write(&b); err != nil {
 		t.Fatal(err)
 	}
-	if err := full.open(backup); !errors.Is(err, raftkv.ErrEngineNotEmpty) {
+	if err := full.open(backup); !errors.Is(err, kv.ErrEngineNotEmpty) {
 		t.Fatalf("restore into an engine with data: err = %v, want ErrEngineNotEmpty", err)
 	}
 }

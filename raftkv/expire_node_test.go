@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/raftkv"
 	"github.com/riotkv/riot/raftkv/raftkvtest"
 	"github.com/riotkv/riot/storage"
@@ -43,7 +44,7 @@ func writeKeys(t *testing.T, nodes []*raftkv.Node, prefix string, count int, now
 		n := leaderOf(t, nodes)
 		ps := make([]*raftkv.Proposal, count)
 		for i := range ps {
-			ps[i] = n.Propose(&raftkv.Command{Op: raftkv.OpSet, Args: [][]byte{fmt.Appendf(nil, "%s%04d", prefix, i), []byte("v")}, Now: now, ExpireAt: expireAt})
+			ps[i] = n.Propose(&kv.Command{Op: kv.OpSet, Args: [][]byte{fmt.Appendf(nil, "%s%04d", prefix, i), []byte("v")}, Now: now, ExpireAt: expireAt})
 		}
 		var retry error
 		for i, p := range ps {

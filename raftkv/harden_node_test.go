@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/raftkv"
 	"github.com/riotkv/riot/raftkv/raftkvtest"
 	"github.com/riotkv/riot/storage"
@@ -64,7 +65,7 @@ func TestStorageErrorStopsOneReplica(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond) // polling the condition, with the deadline above
 	}
-	if err := s.FSM().Err(); !errors.Is(err, raftkv.ErrFailed) || !errors.Is(err, storage.ErrInjected) {
+	if err := s.FSM().Err(); !errors.Is(err, kv.ErrFailed) || !errors.Is(err, storage.ErrInjected) {
 		t.Errorf("%s: Err() = %v, want ErrFailed wrapping the read error", s.ID(), err)
 	}
 	if got := infoField(t, s, "riot_fsm_failed"); got != "1" {
@@ -93,7 +94,7 @@ func TestStorageErrorStopsOneReplica(t *testing.T) {
 // not safe for two waiters: the second one waited forever).
 func TestProposeBatchOneWaiterPerFuture(t *testing.T) {
 	n := raftkvtest.SingleNodeWith(t, nil, func(c *raftkv.Config) { c.ProposeWindow = 0 })
-	ps := n.ProposeBatch([]*raftkv.Command{cmdIncr("a"), cmdIncr("a"), cmdIncr("a"), cmdIncr("a")})
+	ps := n.ProposeBatch([]*kv.Command{cmdIncr("a"), cmdIncr("a"), cmdIncr("a"), cmdIncr("a")})
 	var wg sync.WaitGroup
 	got := make([]int64, len(ps))
 	errs := make([]error, len(ps))
@@ -119,18 +120,18 @@ func TestProposeBatchOneWaiterPerFuture(t *testing.T) {
 
 // TestNowBoundedByLeader: a command whose Now is far ahead of the
 // leader's clock (a follower's clock jumped, or a forged forward) moves the
-// state machine's clock at most raftkv.MaxClockAhead past the leader's:
+// state machine's clock at most kv.MaxClockAhead past the leader's:
 // keys with a TTL do not all expire at once.
 func TestNowBoundedByLeader(t *testing.T) {
 	n := raftkvtest.SingleNode(t, nil)
-	ttl := &raftkv.Command{Op: raftkv.OpSet, Args: [][]byte{[]byte("session"), []byte("x")}, ExpireAt: time.Now().Add(time.Hour).UnixMilli()}
+	ttl := &kv.Command{Op: kv.OpSet, Args: [][]byte{[]byte("session"), []byte("x")}, ExpireAt: time.Now().Add(time.Hour).UnixMilli()}
 	apply(t, n, ttl)
 	future := time.Now().Add(24 * time.Hour).UnixMilli()
 	c := cmdSet("k", "v")
 	c.Now = future
 	apply(t, n, c)
-	if clock, limit := n.FSM().Clock(), time.Now().UnixMilli()+raftkv.MaxClockAhead; clock > limit {
-		t.Errorf("state machine clock %d, more than %d ms past the leader's (%d)", clock, raftkv.MaxClockAhead, limit)
+	if clock, limit := n.FSM().Clock(), time.Now().UnixMilli()+kv.MaxClockAhead; clock > limit {
+		t.Errorf("state machine clock %d, more than %d ms past the leader's (%d)", clock, kv.MaxClockAhead, limit)
 	}
 	wantGet(t, n, "session", "x")
 	if got := infoField(t, n, "riot_clock_clamped"); got != "1" {
@@ -158,14 +159,14 @@ func TestNodeSecret(t *testing.T) {
 		}
 	}
 	other := bytes.Repeat([]byte("x"), 32)
-	r := apply(t, leader, &raftkv.Command{Op: raftkv.OpSecret, Args: [][]byte{other}})
+	r := apply(t, leader, &kv.Command{Op: kv.OpSecret, Args: [][]byte{other}})
 	if r.Err != nil || r.Int != 0 {
 		t.Errorf("a second OpSecret = %+v, want no change", r)
 	}
 	if got := leader.FSM().Secret(); !bytes.Equal(got, want) {
 		t.Errorf("secret changed to %q", got)
 	}
-	if raftkv.IsClientOp(raftkv.OpSecret) || raftkv.IsClientOp(raftkv.OpSetMember) || !raftkv.IsClientOp(raftkv.OpSet) {
+	if kv.IsClientOp(kv.OpSecret) || kv.IsClientOp(kv.OpSetMember) || !kv.IsClientOp(kv.OpSet) {
 		t.Error("IsClientOp: OpSecret or OpSetMember is a client op, or OpSet is not")
 	}
 }

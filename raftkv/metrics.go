@@ -1,7 +1,6 @@
 package raftkv
 
 import (
-	"io"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -9,6 +8,8 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/riotkv/riot/kv"
 )
 
 // latencyBuckets are the upper bounds, in seconds, of the log append
@@ -19,75 +20,6 @@ var latencyBuckets = []float64{
 	1, 2.5, 5,
 }
 
-// Snapshot operations, the op label of the snapshot metrics.
-const (
-	snapPersist = iota
-	snapRestore
-)
-
-var snapOps = [...]string{snapPersist: "persist", snapRestore: "restore"}
-
-// fsmMetrics is what the state machine counts. Counters are atomics, so
-// that INFO can show them; histograms are prometheus's.
-type fsmMetrics struct {
-	batchEntries     prometheus.Histogram // entries per ApplyBatch
-	batches, entries atomic.Uint64
-	commands         atomic.Uint64 // commands applied (a batch entry holds several)
-	stops            atomic.Uint64 // times the state machine stopped (FSM.stop)
-
-	snap         [len(snapOps)]snapStats
-	snapDuration *prometheus.HistogramVec
-	// restoring is 1 while Restore runs (raft restores from one
-	// goroutine): a follower installing the leader's snapshot, or a boot
-	// restoring the local one.
-	restoring atomic.Int32
-}
-
-type snapStats struct {
-	ok, failed atomic.Uint64
-	lastBytes  atomic.Int64 // size of the last successful one
-	duration   prometheus.Observer
-}
-
-func newFSMMetrics() *fsmMetrics {
-	m := &fsmMetrics{
-		batchEntries: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "riot_raft_apply_batch_entries",
-			Help:    "Log entries handed to the state machine in one ApplyBatch (one storage batch).",
-			Buckets: prometheus.ExponentialBuckets(1, 2, 11), // 1 .. 1024 (MaxAppendEntries)
-		}),
-		snapDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "riot_snapshot_duration_seconds",
-			Help:    "Time to persist (write) or restore (install) a snapshot.",
-			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10), // 1ms .. 262s
-		}, []string{"op"}),
-	}
-	for op, name := range snapOps {
-		m.snap[op].duration = m.snapDuration.WithLabelValues(name)
-	}
-	return m
-}
-
-// observeBatch records one ApplyBatch of n entries.
-func (m *fsmMetrics) observeBatch(n int) {
-	m.batches.Add(1)
-	m.entries.Add(uint64(n))
-	m.batchEntries.Observe(float64(n))
-}
-
-// observeSnapshot records one snapshot persist or restore of size bytes
-// that took d.
-func (m *fsmMetrics) observeSnapshot(op int, size int64, d time.Duration, err error) {
-	s := &m.snap[op]
-	if err != nil {
-		s.failed.Add(1)
-	} else {
-		s.ok.Add(1)
-		s.lastBytes.Store(size)
-	}
-	s.duration.Observe(d.Seconds())
-}
-
 // nodeMetrics is what the node counts besides the state machine.
 type nodeMetrics struct {
 	leaderChanges atomic.Uint64
@@ -96,6 +28,38 @@ type nodeMetrics struct {
 
 	logAppend          prometheus.Histogram
 	appends, appendsNS atomic.Uint64
+
+	// The state machine's histograms (kv.Observer); its counters are
+	// kv.FSM.Metrics.
+	batchEntries prometheus.Histogram
+	snapDuration *prometheus.HistogramVec
+	snapHist     [len(kv.SnapshotOps)]prometheus.Observer
+}
+
+// newFSMHistograms makes the histograms of the state machine's
+// measurements (see ObserveBatch, ObserveSnapshot).
+func (m *nodeMetrics) newFSMHistograms() {
+	m.batchEntries = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "riot_raft_apply_batch_entries",
+		Help:    "Log entries handed to the state machine in one ApplyBatch (one storage batch).",
+		Buckets: prometheus.ExponentialBuckets(1, 2, 11), // 1 .. 1024 (MaxAppendEntries)
+	})
+	m.snapDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "riot_snapshot_duration_seconds",
+		Help:    "Time to persist (write) or restore (install) a snapshot.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 4, 10), // 1ms .. 262s
+	}, []string{"op"})
+	for _, op := range kv.SnapshotOps {
+		m.snapHist[op] = m.snapDuration.WithLabelValues(op.String())
+	}
+}
+
+// ObserveBatch implements kv.Observer.
+func (m *nodeMetrics) ObserveBatch(entries int) { m.batchEntries.Observe(float64(entries)) }
+
+// ObserveSnapshot implements kv.Observer.
+func (m *nodeMetrics) ObserveSnapshot(op kv.SnapshotOp, d time.Duration) {
+	m.snapHist[op].Observe(d.Seconds())
 }
 
 // noteLeader records a leader observation: a change to a known leader
@@ -140,34 +104,10 @@ func (s timedLogStore) observe(d time.Duration) {
 	s.m.logAppend.Observe(d.Seconds())
 }
 
-// meteredWriter and meteredReader count the bytes of a snapshot stream.
-type meteredWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *meteredWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-type meteredReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *meteredReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
 // Collectors returns the node's metrics, for a prometheus registry:
 // leader changes, apply batch sizes, log append latency, snapshots. (Term
 // and indexes are gauges read from Status; see package httpapi.)
 func (n *Node) Collectors() []prometheus.Collector {
-	fm := n.fsm.metrics
 	cs := []prometheus.Collector{
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "riot_raft_leader_changes_total",
@@ -185,58 +125,67 @@ func (n *Node) Collectors() []prometheus.Collector {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "riot_fsm_stops_total",
 			Help: "Times this node's state machine stopped since the process started.",
-		}, func() float64 { return float64(fm.stops.Load()) }),
+		}, func() float64 { return float64(n.fsm.Metrics().Stops) }),
 		n.metrics.logAppend,
-		fm.batchEntries,
-		fm.snapDuration,
+		n.metrics.batchEntries,
+		n.metrics.snapDuration,
 	}
-	for op, name := range snapOps {
-		s := &fm.snap[op]
+	for _, op := range kv.SnapshotOps {
 		for _, r := range []struct {
 			result string
-			v      *atomic.Uint64
-		}{{"ok", &s.ok}, {"err", &s.failed}} {
+			v      func(kv.SnapshotStats) uint64
+		}{
+			{"ok", func(s kv.SnapshotStats) uint64 { return s.OK }},
+			{"err", func(s kv.SnapshotStats) uint64 { return s.Failed }},
+		} {
 			cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{
 				Name:        "riot_snapshots_total",
 				Help:        "Snapshots written (persist) or installed (restore) by this node's state machine.",
-				ConstLabels: prometheus.Labels{"op": name, "result": r.result},
-			}, func() float64 { return float64(r.v.Load()) }))
+				ConstLabels: prometheus.Labels{"op": op.String(), "result": r.result},
+			}, func() float64 { return float64(r.v(n.fsm.Metrics().Snapshots[op])) }))
 		}
 		cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "riot_snapshot_last_size_bytes",
 			Help:        "Compressed size of the last snapshot persisted or restored.",
-			ConstLabels: prometheus.Labels{"op": name},
-		}, func() float64 { return float64(s.lastBytes.Load()) }))
+			ConstLabels: prometheus.Labels{"op": op.String()},
+		}, func() float64 { return float64(n.fsm.Metrics().Snapshots[op].LastBytes) }))
 	}
 	cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "riot_snapshot_restoring",
 		Help: "1 while the state machine restores a snapshot (installs one sent by the leader, or restores the local one at boot), else 0.",
-	}, func() float64 { return float64(fm.restoring.Load()) }))
+	}, func() float64 { return b2f(n.fsm.Metrics().Restoring) }))
 	return cs
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // metricFields are the riot_* fields RAFT.INFO and INFO's raft section add
 // to raft's own.
 func (n *Node) metricFields() []Field {
-	fm := n.fsm.metrics
+	fm := n.fsm.Metrics()
 	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
 	appends := n.metrics.appends.Load()
 	return []Field{
 		{Name: "riot_leader_changes", Value: u(n.metrics.leaderChanges.Load())},
-		{Name: "riot_apply_batches", Value: u(fm.batches.Load())},
-		{Name: "riot_apply_entries", Value: u(fm.entries.Load())},
-		{Name: "riot_apply_commands", Value: u(fm.commands.Load())},
+		{Name: "riot_apply_batches", Value: u(fm.Batches)},
+		{Name: "riot_apply_entries", Value: u(fm.Entries)},
+		{Name: "riot_apply_commands", Value: u(fm.Commands)},
 		{Name: "riot_log_appends", Value: u(appends)},
 		{Name: "riot_log_append_usec", Value: u(n.metrics.appendsNS.Load() / 1e3)},
-		{Name: "riot_snapshots_persisted", Value: u(fm.snap[snapPersist].ok.Load())},
-		{Name: "riot_snapshots_restored", Value: u(fm.snap[snapRestore].ok.Load())},
-		{Name: "riot_snapshot_failures", Value: u(fm.snap[snapPersist].failed.Load() + fm.snap[snapRestore].failed.Load())},
-		{Name: "riot_last_snapshot_bytes", Value: strconv.FormatInt(fm.snap[snapPersist].lastBytes.Load(), 10)},
+		{Name: "riot_snapshots_persisted", Value: u(fm.Snapshots[kv.SnapPersist].OK)},
+		{Name: "riot_snapshots_restored", Value: u(fm.Snapshots[kv.SnapRestore].OK)},
+		{Name: "riot_snapshot_failures", Value: u(fm.Snapshots[kv.SnapPersist].Failed + fm.Snapshots[kv.SnapRestore].Failed)},
+		{Name: "riot_last_snapshot_bytes", Value: strconv.FormatInt(fm.Snapshots[kv.SnapPersist].LastBytes, 10)},
 		{Name: "riot_clock_clamped", Value: u(n.metrics.clampedNow.Load())},
 		{Name: "riot_fsm_failed", Value: fsmFailed(n.fsm.Err())},
 		{Name: "riot_node_secret", Value: u(uint64(min(len(n.fsm.Secret()), 1)))},
 		{Name: "riot_fsm_error", Value: fsmError(n.fsm.Err())},
-		{Name: "riot_snapshot_restoring", Value: strconv.FormatInt(int64(fm.restoring.Load()), 10)},
+		{Name: "riot_snapshot_restoring", Value: strconv.FormatInt(int64(b2f(fm.Restoring)), 10)},
 	}
 }
 

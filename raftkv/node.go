@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.etcd.io/bbolt"
 
+	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/storage"
 )
 
@@ -25,7 +26,7 @@ type Node struct {
 	cfg    Config
 	logger *slog.Logger
 	raft   *raft.Raft
-	fsm    *FSM
+	fsm    *kv.FSM
 	trans  raft.Transport
 	// logStore is the raft log and stable store (bolt or wal); nil when
 	// InMemory.
@@ -59,10 +60,12 @@ func Open(cfg Config, eng storage.Engine) (*Node, error) {
 		Help:    "Time to append a batch of entries to the raft log store (fsync included).",
 		Buckets: latencyBuckets,
 	})
-	fsm, err := NewFSM(eng, cfg.Logger.With("component", "fsm"))
+	fsm, err := kv.NewFSM(eng, cfg.Logger.With("component", "fsm"))
 	if err != nil {
 		return nil, err
 	}
+	n.metrics.newFSMHistograms()
+	fsm.SetObserver(&n.metrics)
 	n.fsm = fsm
 
 	logs, stable, snaps, err := n.openStores()
@@ -106,7 +109,7 @@ func Open(cfg Config, eng storage.Engine) (*Node, error) {
 			n.logger.Info("bootstrapped a new cluster", "id", cfg.ID, "raft_addr", n.trans.LocalAddr())
 		}
 	}
-	r, err := raft.NewRaft(rc, fsm, logs, stable, snaps, n.trans)
+	r, err := raft.NewRaft(rc, raftFSM{fsm}, logs, stable, snaps, n.trans)
 	if err != nil {
 		return fail(fmt.Errorf("raftkv: start raft: %w", err))
 	}
@@ -231,7 +234,7 @@ func (n *Node) catchUp(logs raft.LogStore, snaps raft.SnapshotStore) error {
 	if err != nil {
 		return fmt.Errorf("raftkv: list snapshots: %w", err)
 	}
-	interrupted, err := n.fsm.restoring()
+	interrupted, err := n.fsm.Restoring()
 	if err != nil {
 		return err
 	}
@@ -289,7 +292,7 @@ func (n *Node) replayLocal(logs raft.LogStore, from, to uint64) (bool, error) {
 		}
 		batch = append(batch, l)
 		if len(batch) == cap(batch) || i == to {
-			n.fsm.ApplyBatch(batch)
+			n.fsm.ApplyBatch(entries(batch))
 			batch = batch[:0]
 		}
 	}
@@ -324,7 +327,7 @@ func (n *Node) Close() error {
 }
 
 // FSM returns the node's state machine.
-func (n *Node) FSM() *FSM { return n.fsm }
+func (n *Node) FSM() *kv.FSM { return n.fsm }
 
 // ID returns this server's ID.
 func (n *Node) ID() string { return n.cfg.ID }
@@ -381,15 +384,15 @@ func (n *Node) maintain(every time.Duration) {
 			return
 		}
 		applied := n.fsm.AppliedIndex()
-		if !n.IsLeader() || applied <= DedupRetain {
+		if !n.IsLeader() || applied <= kv.DedupRetain {
 			continue
 		}
-		cutoff := applied - DedupRetain
-		if cutoff < lastCutoff+DedupRetain/4 {
+		cutoff := applied - kv.DedupRetain
+		if cutoff < lastCutoff+kv.DedupRetain/4 {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ApplyTimeout)
-		if _, err := n.Apply(ctx, &Command{Op: OpPruneRequests, Int: int64(cutoff)}); err == nil {
+		if _, err := n.Apply(ctx, &kv.Command{Op: kv.OpPruneRequests, Int: int64(cutoff)}); err == nil {
 			lastCutoff = cutoff
 		}
 		cancel()

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/raftkv"
 	"github.com/riotkv/riot/raftkv/raftkvtest"
 	"github.com/riotkv/riot/storage"
@@ -25,16 +26,16 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-func cmdSet(k, v string) *raftkv.Command {
-	return &raftkv.Command{Op: raftkv.OpSet, Args: [][]byte{[]byte(k), []byte(v)}}
+func cmdSet(k, v string) *kv.Command {
+	return &kv.Command{Op: kv.OpSet, Args: [][]byte{[]byte(k), []byte(v)}}
 }
 
-func cmdIncr(k string) *raftkv.Command {
-	return &raftkv.Command{Op: raftkv.OpIncrBy, Args: [][]byte{[]byte(k)}, Int: 1}
+func cmdIncr(k string) *kv.Command {
+	return &kv.Command{Op: kv.OpIncrBy, Args: [][]byte{[]byte(k)}, Int: 1}
 }
 
 // apply applies c through n and fails the test on a node error.
-func apply(t *testing.T, n *raftkv.Node, c *raftkv.Command) raftkv.Result {
+func apply(t *testing.T, n *raftkv.Node, c *kv.Command) kv.Result {
 	t.Helper()
 	r, err := n.Apply(testCtx(t), c)
 	if err != nil {
@@ -79,17 +80,17 @@ func linearizable(t *testing.T, n *raftkv.Node) {
 func TestNodeApply(t *testing.T) {
 	n := raftkvtest.SingleNode(t, nil)
 	steps := []struct {
-		cmd     *raftkv.Command
+		cmd     *kv.Command
 		wantInt int64
 		wantErr error
 	}{
 		{cmd: cmdSet("a", "1")},
-		{cmd: &raftkv.Command{Op: raftkv.OpMSet, Args: [][]byte{[]byte("b"), []byte("2"), []byte("c"), []byte("3")}}},
-		{cmd: &raftkv.Command{Op: raftkv.OpIncrBy, Args: [][]byte{[]byte("a")}, Int: 41}, wantInt: 42},
-		{cmd: &raftkv.Command{Op: raftkv.OpDel, Args: [][]byte{[]byte("b"), []byte("nope")}}, wantInt: 1},
+		{cmd: &kv.Command{Op: kv.OpMSet, Args: [][]byte{[]byte("b"), []byte("2"), []byte("c"), []byte("3")}}},
+		{cmd: &kv.Command{Op: kv.OpIncrBy, Args: [][]byte{[]byte("a")}, Int: 41}, wantInt: 42},
+		{cmd: &kv.Command{Op: kv.OpDel, Args: [][]byte{[]byte("b"), []byte("nope")}}, wantInt: 1},
 		{cmd: cmdSet("s", "text")},
-		{cmd: cmdIncr("s"), wantErr: raftkv.ErrNotInteger},
-		{cmd: &raftkv.Command{Op: raftkv.OpNoop}},
+		{cmd: cmdIncr("s"), wantErr: kv.ErrNotInteger},
+		{cmd: &kv.Command{Op: kv.OpNoop}},
 	}
 	for i, s := range steps {
 		got := apply(t, n, s.cmd)
@@ -160,7 +161,7 @@ func TestGroupCommit(t *testing.T) {
 	}
 	before := entries()
 	release := n.HoldProposeWindow()
-	calls := [][]*raftkv.Command{
+	calls := [][]*kv.Command{
 		{cmdIncr("a")},
 		{cmdIncr("b"), cmdIncr("a")},
 		{cmdSet("b", "x"), cmdIncr("b"), cmdIncr("a")},
@@ -171,7 +172,7 @@ func TestGroupCommit(t *testing.T) {
 	}{
 		{{1, nil}},
 		{{1, nil}, {2, nil}},
-		{{0, nil}, {0, raftkv.ErrNotInteger}, {3, nil}},
+		{{0, nil}, {0, kv.ErrNotInteger}, {3, nil}},
 	}
 	var ps [][]*raftkv.Proposal
 	for _, cs := range calls {
@@ -195,7 +196,7 @@ func TestGroupCommit(t *testing.T) {
 
 	release = n.HoldProposeWindow()
 	defer release()
-	waiting := n.ProposeBatch([]*raftkv.Command{cmdIncr("c"), cmdIncr("c")})
+	waiting := n.ProposeBatch([]*kv.Command{cmdIncr("c"), cmdIncr("c")})
 	if err := n.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -211,7 +212,7 @@ func TestGroupCommit(t *testing.T) {
 			t.Fatalf("command %d queued at Close: Wait still blocked after 10s", i)
 		}
 	}
-	after := n.ProposeBatch([]*raftkv.Command{cmdIncr("c")})
+	after := n.ProposeBatch([]*kv.Command{cmdIncr("c")})
 	if _, err := after[0].Wait(); err == nil {
 		t.Errorf("ProposeBatch after Close: Wait succeeded, want an error")
 	}
@@ -234,12 +235,12 @@ func TestNodeProposeBatch(t *testing.T) {
 		return cmds - entries
 	}
 	before := shared()
-	cs := []*raftkv.Command{cmdIncr("n"), cmdSet("s", "x"), cmdIncr("s"), cmdIncr("n"), cmdIncr("n")}
+	cs := []*kv.Command{cmdIncr("n"), cmdSet("s", "x"), cmdIncr("s"), cmdIncr("n"), cmdIncr("n")}
 	ps := n.ProposeBatch(cs)
 	want := []struct {
 		int int64
 		err error
-	}{{1, nil}, {0, nil}, {0, raftkv.ErrNotInteger}, {2, nil}, {3, nil}}
+	}{{1, nil}, {0, nil}, {0, kv.ErrNotInteger}, {2, nil}, {3, nil}}
 	for i, p := range ps {
 		r, err := p.Wait()
 		if err != nil {
@@ -255,7 +256,7 @@ func TestNodeProposeBatch(t *testing.T) {
 
 	big := strings.Repeat("v", 400<<10)
 	before = shared()
-	cs = []*raftkv.Command{cmdSet("b1", big), cmdSet("b2", big), cmdSet("b3", big), cmdIncr("n")}
+	cs = []*kv.Command{cmdSet("b1", big), cmdSet("b2", big), cmdSet("b3", big), cmdIncr("n")}
 	for i, p := range n.ProposeBatch(cs) {
 		if r, err := p.Wait(); err != nil || r.Err != nil {
 			t.Fatalf("command %d: %v, %v", i, err, r.Err)

@@ -3,6 +3,8 @@ package raftkv
 import (
 	"encoding/binary"
 	"sync"
+
+	"github.com/riotkv/riot/kv"
 )
 
 // proposer is the leader's group commit. Every ProposeBatch hands its
@@ -47,10 +49,10 @@ func newProposer(n *Node, window int) *proposer {
 
 // propose encodes cs now (their arguments may alias a buffer the caller
 // reuses) and queues them; the Proposals become ready once proposed.
-func (p *proposer) propose(cs []*Command) []*Proposal {
+func (p *proposer) propose(cs []*kv.Command) []*Proposal {
 	size := 0
 	for _, c := range cs {
-		size += c.encodedSize()
+		size += c.EncodedSize()
 	}
 	enc := make([]byte, 0, size)
 	pr := &proposal{cmds: make([][]byte, len(cs)), ps: make([]*Proposal, len(cs)), ready: make(chan struct{})}
@@ -177,9 +179,9 @@ func (p *proposer) apply(batch []*proposal) bool {
 			data = run[0].enc // an entry of its own, as before batches
 			run[0].p.i = -1
 		} else {
-			data = appendBatchHead(make([]byte, 0, size+binary.MaxVarintLen64+1), len(run))
+			data = kv.AppendBatchHead(make([]byte, 0, size+binary.MaxVarintLen64+1), len(run))
 			for i, c := range run {
-				data = appendBatchItem(data, c.enc)
+				data = kv.AppendBatchItem(data, c.enc)
 				c.p.i = i
 			}
 		}

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/riotkv/riot/kv"
 )
 
 // ReadIndex returns an index such that a read served from the local state
@@ -93,7 +95,7 @@ func (n *Node) confirmRound(ctx context.Context) (uint64, error) {
 		cp := n.reads.confirm.Load()
 		if cp == nil {
 			// No way to ask the others: commit a no-op instead.
-			if _, err := n.Apply(ctx, &Command{Op: OpNoop}); err != nil {
+			if _, err := n.Apply(ctx, &kv.Command{Op: kv.OpNoop}); err != nil {
 				return 0, fmt.Errorf("%w: %w", ErrNotConfirmed, err)
 			}
 			return n.fsm.AppliedIndex(), nil
@@ -143,7 +145,7 @@ func (n *Node) termCommitted(ctx context.Context) (uint64, error) {
 	if n.reads.readyTerm.Load() == term {
 		return term, nil
 	}
-	if _, err := n.Apply(ctx, &Command{Op: OpNoop}); err != nil {
+	if _, err := n.Apply(ctx, &kv.Command{Op: kv.OpNoop}); err != nil {
 		return 0, fmt.Errorf("%w: the term's read barrier: %w", ErrNotConfirmed, err)
 	}
 	// Still the leader in the same term: the no-op is of this term.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/raftkv"
 	"github.com/riotkv/riot/raftkv/raftkvtest"
 )
@@ -37,7 +38,7 @@ func TestReadIndexConfirmsWithAMajority(t *testing.T) {
 	}
 	ld := leaderOf(t, nodes)
 	ctx := testCtx(t)
-	if _, err := ld.Apply(ctx, &raftkv.Command{Op: raftkv.OpSet, Args: [][]byte{[]byte("k"), []byte("v")}}); err != nil {
+	if _, err := ld.Apply(ctx, &kv.Command{Op: kv.OpSet, Args: [][]byte{[]byte("k"), []byte("v")}}); err != nil {
 		t.Fatalf("SET: %v", err)
 	}
 	written := ld.FSM().AppliedIndex()

@@ -16,7 +16,7 @@ type Status struct {
 	// the leader, -1 when never).
 	LastContact       time.Duration
 	LastSnapshotIndex uint64
-	// Failed says why the state machine stopped (see FSM.stop); "" while
+	// Failed says why the state machine stopped (see kv.FSM.stop); "" while
 	// it runs.
 	Failed string
 }

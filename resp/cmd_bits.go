@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 
-	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/kv"
 )
 
 // Bit commands on strings. Bit 0 is the most significant bit of the first
@@ -15,7 +15,7 @@ var errBitOffset = redisError("ERR bit offset is not an integer or out of range"
 // bitOffset parses a bit offset: an integer from 0 to below 8 times
 // proto-max-bulk-len (bitops.c getBitOffsetFromArgument).
 func (s *session) bitOffset(arg []byte) (int64, error) {
-	off, err := raftkv.ParseInt(arg)
+	off, err := kv.ParseInt(arg)
 	if err != nil || off < 0 || off>>3 >= int64(s.srv.maxBulkLen()) {
 		return 0, errBitOffset
 	}
@@ -23,16 +23,16 @@ func (s *session) bitOffset(arg []byte) (int64, error) {
 }
 
 // Reference: https://redis.io/docs/latest/commands/setbit/ (keeps the TTL)
-func buildSetBit(s *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
+func buildSetBit(s *session, args [][]byte) (*kv.Command, replyFunc, error) {
 	off, err := s.bitOffset(args[2])
 	if err != nil {
 		return nil, nil, err
 	}
-	if on, err := raftkv.ParseInt(args[3]); err != nil || on&^1 != 0 {
+	if on, err := kv.ParseInt(args[3]); err != nil || on&^1 != 0 {
 		return nil, nil, redisError("ERR bit is not an integer or out of range")
 	}
 	bit := []byte{args[3][0]} // "0" or "1"
-	return &raftkv.Command{Op: raftkv.OpSetBit, Args: [][]byte{args[1], bit}, Int: off}, replyInt, nil
+	return &kv.Command{Op: kv.OpSetBit, Args: [][]byte{args[1], bit}, Int: off}, replyInt, nil
 }
 
 // Reference: https://redis.io/docs/latest/commands/getbit/
@@ -42,7 +42,7 @@ func cmdGetBit(s *session, args [][]byte) {
 		s.writeErr(err)
 		return
 	}
-	err = s.read(func(v *raftkv.View) error {
+	err = s.read(func(v *kv.View) error {
 		val, _, err := v.Get(args[1], s.now)
 		if err != nil {
 			return err
@@ -68,8 +68,8 @@ func cmdBitCount(s *session, args [][]byte) {
 	case 2:
 	case 4, 5:
 		var err1, err2 error
-		start, err1 = raftkv.ParseInt(args[2])
-		end, err2 = raftkv.ParseInt(args[3])
+		start, err1 = kv.ParseInt(args[2])
+		end, err2 = kv.ParseInt(args[3])
 		if err1 != nil || err2 != nil {
 			s.writeErr(errNotInteger)
 			return
@@ -88,7 +88,7 @@ func cmdBitCount(s *session, args [][]byte) {
 		s.writeErr(errSyntax)
 		return
 	}
-	err := s.read(func(v *raftkv.View) error {
+	err := s.read(func(v *kv.View) error {
 		val, _, err := v.Get(args[1], s.now)
 		if err != nil {
 			return err

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/kv"
 )
 
 // CONFIG GET, SET, RESETSTAT, REWRITE, HELP.
@@ -49,10 +49,10 @@ var configTable = map[string]configParam{
 				return fmt.Errorf("argument must be a memory value")
 			}
 			// Redis allows up to LLONG_MAX; riot's state machine never lets
-			// a string grow past raftkv.MaxStringBytes, so neither may a
+			// a string grow past kv.MaxStringBytes, so neither may a
 			// bulk argument.
-			if n < minProtoMaxBulkLen || n > raftkv.MaxStringBytes {
-				return fmt.Errorf("argument must be between %d and %d inclusive", minProtoMaxBulkLen, raftkv.MaxStringBytes)
+			if n < minProtoMaxBulkLen || n > kv.MaxStringBytes {
+				return fmt.Errorf("argument must be between %d and %d inclusive", minProtoMaxBulkLen, kv.MaxStringBytes)
 			}
 			s.bulkOverride.Store(int64(n))
 			return nil

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/riotkv/riot/cluster"
-	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/kv"
 )
 
 // redisCompatVersion is the Redis version riot reports, so that clients
@@ -39,7 +39,7 @@ func cmdQuit(s *session, _ [][]byte) {
 // Reference: https://redis.io/docs/latest/commands/select/ (riot has one
 // database, 0).
 func cmdSelect(s *session, args [][]byte) {
-	n, err := raftkv.ParseInt(args[1]) // as Redis: no "+0", "00" or "-0"
+	n, err := kv.ParseInt(args[1]) // as Redis: no "+0", "00" or "-0"
 	switch {
 	case err != nil:
 		s.writeErr(errNotInteger)
@@ -101,7 +101,7 @@ func cmdHello(s *session, args [][]byte) {
 	proto := s.proto
 	i := 1
 	if len(args) > 1 {
-		v, err := raftkv.ParseInt(args[1])
+		v, err := kv.ParseInt(args[1])
 		if err != nil {
 			s.writeErr(redisError("ERR Protocol version is not an integer or out of range"))
 			return

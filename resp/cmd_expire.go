@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/kv"
 )
 
 // Expiry commands. A TTL becomes an absolute deadline here, from the
@@ -19,30 +19,30 @@ import (
 // deletes the key.
 // Reference: https://redis.io/docs/latest/commands/expire/, pexpire/,
 // expireat/, pexpireat/
-func buildExpire(name string, seconds, absolute bool) func(*session, [][]byte) (*raftkv.Command, replyFunc, error) {
-	return func(s *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
+func buildExpire(name string, seconds, absolute bool) func(*session, [][]byte) (*kv.Command, replyFunc, error) {
+	return func(s *session, args [][]byte) (*kv.Command, replyFunc, error) {
 		var cond byte
 		for _, opt := range args[3:] {
 			switch {
 			case equalFold(opt, "nx"):
-				cond |= raftkv.ExpireNX
+				cond |= kv.ExpireNX
 			case equalFold(opt, "xx"):
-				cond |= raftkv.ExpireXX
+				cond |= kv.ExpireXX
 			case equalFold(opt, "gt"):
-				cond |= raftkv.ExpireGT
+				cond |= kv.ExpireGT
 			case equalFold(opt, "lt"):
-				cond |= raftkv.ExpireLT
+				cond |= kv.ExpireLT
 			default:
 				return nil, nil, redisError("ERR Unsupported option " + string(opt))
 			}
 		}
-		if cond&raftkv.ExpireNX != 0 && cond&^raftkv.ExpireNX != 0 {
+		if cond&kv.ExpireNX != 0 && cond&^kv.ExpireNX != 0 {
 			return nil, nil, redisError("ERR NX and XX, GT or LT options at the same time are not compatible")
 		}
-		if cond&raftkv.ExpireGT != 0 && cond&raftkv.ExpireLT != 0 {
+		if cond&kv.ExpireGT != 0 && cond&kv.ExpireLT != 0 {
 			return nil, nil, redisError("ERR GT and LT options at the same time are not compatible")
 		}
-		when, err := raftkv.ParseInt(args[2])
+		when, err := kv.ParseInt(args[2])
 		if err != nil {
 			return nil, nil, errNotInteger
 		}
@@ -59,7 +59,7 @@ func buildExpire(name string, seconds, absolute bool) func(*session, [][]byte) (
 		if when > math.MaxInt64-base {
 			return nil, nil, errExpireTime(name)
 		}
-		c := &raftkv.Command{Op: raftkv.OpPExpireAt, Args: [][]byte{args[1]}, Int: when + base}
+		c := &kv.Command{Op: kv.OpPExpireAt, Args: [][]byte{args[1]}, Int: when + base}
 		if cond != 0 {
 			c.Args = append(c.Args, []byte{cond})
 		}
@@ -68,8 +68,8 @@ func buildExpire(name string, seconds, absolute bool) func(*session, [][]byte) (
 }
 
 // Reference: https://redis.io/docs/latest/commands/persist/
-func buildPersist(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
-	return &raftkv.Command{Op: raftkv.OpPersist, Args: args[1:2]}, replyInt, nil
+func buildPersist(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
+	return &kv.Command{Op: kv.OpPersist, Args: args[1:2]}, replyInt, nil
 }
 
 // ttlReply selects what TTL-like commands report.
@@ -84,7 +84,7 @@ type ttlReply struct {
 // expiretime/, pexpiretime/
 func cmdTTL(how ttlReply) func(*session, [][]byte) {
 	return func(s *session, args [][]byte) {
-		err := s.read(func(v *raftkv.View) error {
+		err := s.read(func(v *kv.View) error {
 			info, ok, err := v.Lookup(args[1], s.now)
 			switch {
 			case err != nil:

@@ -7,7 +7,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 
-	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/kv"
 )
 
 // Keyspace commands: they work on keys of any type.
@@ -22,7 +22,7 @@ func cmdTouch(s *session, args [][]byte) { s.countExisting(args[1:]) }
 
 func (s *session) countExisting(keys [][]byte) {
 	var n int64
-	err := s.readConsistent(func(v *raftkv.View) error {
+	err := s.readConsistent(func(v *kv.View) error {
 		for _, k := range keys {
 			ok, err := v.Exists(k, s.now)
 			if err != nil {
@@ -43,13 +43,13 @@ func (s *session) countExisting(keys [][]byte) {
 
 // Reference: https://redis.io/docs/latest/commands/del/, unlink/ (UNLINK
 // is DEL: the deletion is one log entry either way)
-func buildDel(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
-	return &raftkv.Command{Op: raftkv.OpDel, Args: args[1:]}, replyInt, nil
+func buildDel(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
+	return &kv.Command{Op: kv.OpDel, Args: args[1:]}, replyInt, nil
 }
 
 // Reference: https://redis.io/docs/latest/commands/type/
 func cmdType(s *session, args [][]byte) {
-	err := s.read(func(v *raftkv.View) error {
+	err := s.read(func(v *kv.View) error {
 		info, ok, err := v.Lookup(args[1], s.now)
 		if err != nil {
 			return err
@@ -70,7 +70,7 @@ func cmdType(s *session, args [][]byte) {
 // key space)
 func cmdDBSize(s *session, _ [][]byte) {
 	var n int64
-	err := s.read(func(v *raftkv.View) error {
+	err := s.read(func(v *kv.View) error {
 		var err error
 		n, err = v.Count(s.now)
 		return err
@@ -96,8 +96,8 @@ func keyFilter(pat []byte) *glob {
 func cmdKeys(s *session, args [][]byte) {
 	g := keyFilter(args[1])
 	var keys [][]byte
-	err := s.readConsistent(func(v *raftkv.View) error {
-		return v.Scan(nil, s.now, func(k []byte, _ raftkv.KeyInfo) bool {
+	err := s.readConsistent(func(v *kv.View) error {
+		return v.Scan(nil, s.now, func(k []byte, _ kv.KeyInfo) bool {
 			if g == nil || g.match(k) {
 				keys = append(keys, bytes.Clone(k))
 			}
@@ -197,7 +197,7 @@ func cmdScan(s *session, args [][]byte) {
 		}
 		switch {
 		case equalFold(args[i], "count"):
-			n, err := raftkv.ParseInt(args[i+1])
+			n, err := kv.ParseInt(args[i+1])
 			if err != nil {
 				s.writeErr(errNotInteger)
 				return
@@ -220,9 +220,9 @@ func cmdScan(s *session, args [][]byte) {
 	var next uint64
 	var last []byte      // the last key examined
 	var resumeKey []byte // set when the call stops inside a 7-byte group
-	err := s.read(func(v *raftkv.View) error {
+	err := s.read(func(v *kv.View) error {
 		var examined int64
-		return v.Scan(start, s.now, func(k []byte, info raftkv.KeyInfo) bool {
+		return v.Scan(start, s.now, func(k []byte, info kv.KeyInfo) bool {
 			if examined >= count {
 				if kg := scanGroup(k); kg != scanGroup(last) {
 					next = scanCursor(kg)
@@ -259,8 +259,8 @@ func cmdScan(s *session, args [][]byte) {
 // key can come back, but not with equal chances)
 func cmdRandomKey(s *session, _ [][]byte) {
 	var key []byte
-	first := func(k []byte, _ raftkv.KeyInfo) bool { key = bytes.Clone(k); return false }
-	err := s.read(func(v *raftkv.View) error {
+	first := func(k []byte, _ kv.KeyInfo) bool { key = bytes.Clone(k); return false }
+	err := s.read(func(v *kv.View) error {
 		var start [8]byte
 		binary.BigEndian.PutUint64(start[:], rand.Uint64())
 		if err := v.Scan(start[:], s.now, first); err != nil || key != nil {
@@ -277,25 +277,25 @@ func cmdRandomKey(s *session, _ [][]byte) {
 
 // Reference: https://redis.io/docs/latest/commands/rename/ (keeps the
 // TTL; overwrites a key of any type)
-func buildRename(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
-	return &raftkv.Command{Op: raftkv.OpRename, Args: args[1:3]}, replyOK, nil
+func buildRename(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
+	return &kv.Command{Op: kv.OpRename, Args: args[1:3]}, replyOK, nil
 }
 
 // Reference: https://redis.io/docs/latest/commands/renamenx/
-func buildRenameNX(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
-	return &raftkv.Command{Op: raftkv.OpRename, Args: args[1:3], Int: 1}, replyInt, nil
+func buildRenameNX(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
+	return &kv.Command{Op: kv.OpRename, Args: args[1:3], Int: 1}, replyInt, nil
 }
 
 // Reference: https://redis.io/docs/latest/commands/copy/ (riot has only
 // database 0: DB with another index is "ERR DB index is out of range")
-func buildCopy(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
-	c := &raftkv.Command{Op: raftkv.OpCopy, Args: args[1:3]}
+func buildCopy(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
+	c := &kv.Command{Op: kv.OpCopy, Args: args[1:3]}
 	for j := 3; j < len(args); j++ {
 		switch {
 		case equalFold(args[j], "replace"):
 			c.Int = 1
 		case equalFold(args[j], "db") && j+1 < len(args):
-			db, err := raftkv.ParseInt(args[j+1])
+			db, err := kv.ParseInt(args[j+1])
 			switch {
 			case err != nil:
 				return nil, nil, errNotInteger
@@ -317,9 +317,9 @@ func buildCopy(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
 
 // Reference: https://redis.io/docs/latest/commands/flushdb/, flushall/
 // (ASYNC and SYNC are accepted; the flush is one log entry)
-func buildFlush(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
+func buildFlush(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
 	if len(args) > 2 || (len(args) == 2 && !equalFold(args[1], "sync") && !equalFold(args[1], "async")) {
 		return nil, nil, errSyntax
 	}
-	return &raftkv.Command{Op: raftkv.OpFlush}, replyOK, nil
+	return &kv.Command{Op: kv.OpFlush}, replyOK, nil
 }

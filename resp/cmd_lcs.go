@@ -5,7 +5,7 @@ import (
 	"errors"
 	"math"
 
-	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/kv"
 )
 
 // lcsOptions are LCS's options after parsing.
@@ -25,7 +25,7 @@ type lcsMatch struct {
 // proto-max-bulk-len)
 func cmdLCS(s *session, args [][]byte) {
 	var a, b []byte
-	err := s.readConsistent(func(v *raftkv.View) error {
+	err := s.readConsistent(func(v *kv.View) error {
 		va, _, err := v.Get(args[1], s.now)
 		if err != nil {
 			return err
@@ -37,7 +37,7 @@ func cmdLCS(s *session, args [][]byte) {
 		a, b = bytes.Clone(va), bytes.Clone(vb)
 		return nil
 	})
-	if errors.Is(err, raftkv.ErrWrongType) {
+	if errors.Is(err, kv.ErrWrongType) {
 		s.writeErr(redisError("ERR The specified keys must contain string values"))
 		return
 	}
@@ -55,7 +55,7 @@ func cmdLCS(s *session, args [][]byte) {
 		case equalFold(args[j], "withmatchlen"):
 			opt.withMatchLen = true
 		case equalFold(args[j], "minmatchlen") && j+1 < len(args):
-			n, err := raftkv.ParseInt(args[j+1])
+			n, err := kv.ParseInt(args[j+1])
 			if err != nil {
 				s.writeErr(errNotInteger)
 				return

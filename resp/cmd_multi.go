@@ -6,19 +6,19 @@ import (
 	"time"
 
 	"github.com/riotkv/riot/cluster"
-	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/kv"
 )
 
 // Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
 // Reference: https://redis.io/docs/latest/develop/interact/transactions/
 //
 // Between MULTI and EXEC a connection queues its commands (+QUEUED).
-// EXEC turns the queue into one raftkv.OpMulti log entry: every write as
+// EXEC turns the queue into one kv.OpMulti log entry: every write as
 // its own command, every read as an OpLookup of its keys, and the keys the
 // connection WATCHed with the versions WATCH saw. The entry is applied
 // whole or not at all on every node; EXEC replies with one reply per queued
 // command, reads formatted from what the transaction read
-// (raftkv.LookupView), connection commands (PING, ECHO, ...) run as the
+// (kv.LookupView), connection commands (PING, ECHO, ...) run as the
 // reply is built. A follower forwards the entry to the leader like any
 // write.
 //
@@ -135,8 +135,8 @@ func cmdWatch(s *session, args [][]byte) {
 	for _, w := range s.watches {
 		seen[string(w.Key)] = true
 	}
-	var ws []raftkv.Watch
-	err := s.srv.backend.ReadConsistent(s.ctx, cluster.Linearizable, func(v *raftkv.View) error {
+	var ws []kv.Watch
+	err := s.srv.backend.ReadConsistent(s.ctx, cluster.Linearizable, func(v *kv.View) error {
 		for _, k := range args[1:] {
 			if seen[string(k)] {
 				continue
@@ -181,7 +181,7 @@ func cmdExec(s *session, _ [][]byte) {
 		return
 	}
 	slots := make([]txnSlot, len(m.queued))
-	var cmds []*raftkv.Command
+	var cmds []*kv.Command
 	for i, q := range m.queued {
 		sl := txnSlot{q: q, sub: -1}
 		switch {
@@ -197,13 +197,13 @@ func cmdExec(s *session, _ [][]byte) {
 		case q.cmd.flags&flagReadonly != 0:
 			sl.keys = commandKeys(q.cmd, q.args)
 			sl.sub = len(cmds)
-			cmds = append(cmds, &raftkv.Command{Op: raftkv.OpLookup, Args: sl.keys})
+			cmds = append(cmds, &kv.Command{Op: kv.OpLookup, Args: sl.keys})
 		}
 		slots[i] = sl
 	}
-	var res raftkv.Result
+	var res kv.Result
 	if len(cmds) > 0 || len(watches) > 0 {
-		mc := raftkv.NewMulti(watches, cmds)
+		mc := kv.NewMulti(watches, cmds)
 		mc.Now = s.now
 		var err error
 		res, err = s.srv.backend.Propose(s.ctx, mc).Wait()
@@ -235,7 +235,7 @@ func cmdExec(s *session, _ [][]byte) {
 
 // execSlot appends the reply of one queued command of a transaction whose
 // entry returned res.
-func (s *session) execSlot(sl txnSlot, res raftkv.Result) {
+func (s *session) execSlot(sl txnSlot, res kv.Result) {
 	switch {
 	case sl.err != nil:
 		s.writeErr(sl.err)
@@ -247,7 +247,7 @@ func (s *session) execSlot(sl txnSlot, res raftkv.Result) {
 			sl.reply(s, r)
 		}
 	case sl.sub >= 0:
-		v, err := raftkv.LookupView(sl.keys, res.Array[sl.sub])
+		v, err := kv.LookupView(sl.keys, res.Array[sl.sub])
 		if err != nil {
 			s.writeErr(err)
 			break

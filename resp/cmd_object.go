@@ -1,7 +1,7 @@
 package resp
 
 import (
-	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/kv"
 )
 
 // OBJECT and MEMORY: what Redis reports about a key's representation,
@@ -53,8 +53,8 @@ func (s *session) subcommandArity(args [][]byte, name string, arity int) bool {
 
 // lookupForObject reads key for OBJECT/MEMORY; a missing key gets the null
 // reply.
-func (s *session) lookupForObject(key []byte, fn func(raftkv.KeyInfo)) {
-	err := s.read(func(v *raftkv.View) error {
+func (s *session) lookupForObject(key []byte, fn func(kv.KeyInfo)) {
+	err := s.read(func(v *kv.View) error {
 		info, ok, err := v.Lookup(key, s.now)
 		if err != nil {
 			return err
@@ -83,23 +83,23 @@ func cmdObject(s *session, args [][]byte) {
 		}
 	case equalFold(sub, "encoding"):
 		if s.subcommandArity(args, "object|encoding", 3) {
-			s.lookupForObject(args[2], func(info raftkv.KeyInfo) {
+			s.lookupForObject(args[2], func(info kv.KeyInfo) {
 				s.out = appendBulkString(s.out, encodingOf(info))
 			})
 		}
 	case equalFold(sub, "refcount"):
 		if s.subcommandArity(args, "object|refcount", 3) {
-			s.lookupForObject(args[2], func(info raftkv.KeyInfo) {
+			s.lookupForObject(args[2], func(info kv.KeyInfo) {
 				s.out = appendInt(s.out, refcountOf(info))
 			})
 		}
 	case equalFold(sub, "idletime"):
 		if s.subcommandArity(args, "object|idletime", 3) {
-			s.lookupForObject(args[2], func(raftkv.KeyInfo) { s.out = appendInt(s.out, 0) })
+			s.lookupForObject(args[2], func(kv.KeyInfo) { s.out = appendInt(s.out, 0) })
 		}
 	case equalFold(sub, "freq"):
 		if s.subcommandArity(args, "object|freq", 3) {
-			s.lookupForObject(args[2], func(raftkv.KeyInfo) {
+			s.lookupForObject(args[2], func(kv.KeyInfo) {
 				s.writeErr(redisError("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."))
 			})
 		}
@@ -111,10 +111,10 @@ func cmdObject(s *session, args [][]byte) {
 // encodingOf names the encoding Redis would report: for a string, "int"
 // when it is an integer Redis would store as one, "embstr" up to 44 bytes,
 // else "raw".
-func encodingOf(info raftkv.KeyInfo) string {
+func encodingOf(info kv.KeyInfo) string {
 	switch info.Type.String() {
 	case "string":
-		if _, err := raftkv.ParseInt(info.Value); err == nil {
+		if _, err := kv.ParseInt(info.Value); err == nil {
 			return "int"
 		}
 		if len(info.Value) <= 44 {
@@ -135,9 +135,9 @@ func encodingOf(info raftkv.KeyInfo) string {
 
 // refcountOf is OBJECT REFCOUNT: Redis shares the integers 0..9999
 // (reported as INT_MAX); every other value has one reference.
-func refcountOf(info raftkv.KeyInfo) int64 {
+func refcountOf(info kv.KeyInfo) int64 {
 	if encodingOf(info) == "int" {
-		if n, _ := raftkv.ParseInt(info.Value); n >= 0 && n < 10000 {
+		if n, _ := kv.ParseInt(info.Value); n >= 0 && n < 10000 {
 			return 1<<31 - 1
 		}
 	}
@@ -163,7 +163,7 @@ func cmdMemory(s *session, args [][]byte) {
 				s.writeErr(errSyntax)
 				return
 			}
-			n, err := raftkv.ParseInt(args[j+1])
+			n, err := kv.ParseInt(args[j+1])
 			if err != nil {
 				s.writeErr(errNotInteger)
 				return
@@ -174,7 +174,7 @@ func cmdMemory(s *session, args [][]byte) {
 			}
 		}
 		key := args[2]
-		s.lookupForObject(key, func(info raftkv.KeyInfo) {
+		s.lookupForObject(key, func(info kv.KeyInfo) {
 			s.out = appendInt(s.out, memoryUsage(key, info))
 		})
 	default:
@@ -185,7 +185,7 @@ func cmdMemory(s *session, args [][]byte) {
 // keyOverhead approximates the per-key bookkeeping of the engine.
 const keyOverhead = 48
 
-func memoryUsage(key []byte, info raftkv.KeyInfo) int64 {
+func memoryUsage(key []byte, info kv.KeyInfo) int64 {
 	n := int64(1+len(key)) + 2 + int64(len(info.Value)) + keyOverhead
 	if info.ExpireAt != 0 {
 		n += 8 + 9 + int64(len(key)) // the deadline and its index entry

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/kv"
 )
 
 // Cluster commands. State-changing ones run on the leader; the Router
@@ -106,13 +106,13 @@ func cmdRaftLeader(s *session, _ [][]byte) {
 // proposed here only if this node leads; the reply carries the encoded
 // result, operation errors included.
 //
-// Only a client operation may be forwarded (raftkv.IsClientOp): the
+// Only a client operation may be forwarded (kv.IsClientOp): the
 // address book, request pruning and active expiry are the leader's own.
 // Like every proposal, it is validated and its Now bounded by the leader's
 // clock (raftkv.Node.Propose).
-func buildRiotApply(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
-	c, err := raftkv.DecodeCommand(args[1])
-	if err != nil || c.ClientID == 0 || (len(args) > 2 && len(c.Args) > 0) || !raftkv.IsClientOp(c.Op) {
+func buildRiotApply(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
+	c, err := kv.DecodeCommand(args[1])
+	if err != nil || c.ClientID == 0 || (len(args) > 2 && len(c.Args) > 0) || !kv.IsClientOp(c.Op) {
 		return nil, nil, redisError("ERR malformed forwarded command")
 	}
 	if len(args) > 2 {
@@ -128,8 +128,8 @@ func buildRiotApply(_ *session, args [][]byte) (*raftkv.Command, replyFunc, erro
 	return &c, replyResult, nil
 }
 
-func replyResult(s *session, r raftkv.Result) {
-	s.out = appendBulk(s.out, raftkv.AppendEncodeResult(nil, r))
+func replyResult(s *session, r kv.Result) {
+	s.out = appendBulk(s.out, kv.AppendEncodeResult(nil, r))
 }
 
 // RIOT.READINDEX: a read index confirmed by this node as leader.

@@ -6,13 +6,13 @@ import (
 	"fmt"
 
 	"github.com/riotkv/riot/cluster"
-	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/kv"
 )
 
 // announceBackend is the optional part of a Backend that records a node's
 // addresses for it (RIOT.ANNOUNCE). *cluster.Router implements it.
 type announceBackend interface {
-	Announce(ctx context.Context, m raftkv.Member) error
+	Announce(ctx context.Context, m kv.Member) error
 }
 
 // RIOT.ANNOUNCE id raft-addr client-addr: a node asks the leader to record
@@ -23,7 +23,7 @@ func cmdRiotAnnounce(s *session, args [][]byte) {
 		s.writeErr(redisError("ERR RIOT.ANNOUNCE is not supported by this backend"))
 		return
 	}
-	s.okOrErr(b.Announce(s.ctx, raftkv.Member{ID: string(args[1]), RaftAddr: string(args[2]), ClientAddr: string(args[3])}))
+	s.okOrErr(b.Announce(s.ctx, kv.Member{ID: string(args[1]), RaftAddr: string(args[2]), ClientAddr: string(args[3])}))
 }
 
 // secretBackend is the optional part of a Backend that knows the cluster's
@@ -60,7 +60,7 @@ func errNodeOnly(name string) string {
 }
 
 // RIOT.AUTH secret: the connection proves it is a cluster node's (see
-// raftkv/secret.go). It is then authenticated (no AUTH needed) and may send
+// kv/secret.go). It is then authenticated (no AUTH needed) and may send
 // node-to-node commands. A node that has not applied the secret yet
 // accepts none.
 func cmdRiotAuth(s *session, args [][]byte) {

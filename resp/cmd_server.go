@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/raftkv"
 )
 
@@ -281,7 +282,7 @@ func cmdInfo(s *session, args [][]byte) {
 	}
 	if all || want["keyspace"] {
 		var keys, expires int64
-		err := srv.backend.Read(s.ctx, s.readLevel, func(v *raftkv.View) error {
+		err := srv.backend.Read(s.ctx, s.readLevel, func(v *kv.View) error {
 			var err error
 			if keys, err = v.Count(s.now); err != nil {
 				return err

@@ -4,7 +4,7 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/kv"
 )
 
 // String commands. Writes are decided here down to what the state machine
@@ -15,7 +15,7 @@ import (
 
 // Reference: https://redis.io/docs/latest/commands/get/
 func cmdGet(s *session, args [][]byte) {
-	err := s.read(func(v *raftkv.View) error {
+	err := s.read(func(v *kv.View) error {
 		val, ok, err := v.Get(args[1], s.now)
 		if err != nil {
 			return err
@@ -33,10 +33,10 @@ func cmdGet(s *session, args [][]byte) {
 func cmdMGet(s *session, args [][]byte) {
 	keys := args[1:]
 	vals := make([][]byte, len(keys))
-	err := s.readConsistent(func(v *raftkv.View) error {
+	err := s.readConsistent(func(v *kv.View) error {
 		for i, k := range keys {
 			val, ok, err := v.Get(k, s.now)
-			if err != nil && err != raftkv.ErrWrongType {
+			if err != nil && err != kv.ErrWrongType {
 				return err
 			}
 			if ok {
@@ -63,14 +63,14 @@ func (s *session) appendBulkOrNull(v []byte, ok bool) {
 	}
 }
 
-func replyOK(s *session, _ raftkv.Result)  { s.out = appendOK(s.out) }
-func replyInt(s *session, r raftkv.Result) { s.out = appendInt(s.out, r.Int) }
+func replyOK(s *session, _ kv.Result)  { s.out = appendOK(s.out) }
+func replyInt(s *session, r kv.Result) { s.out = appendInt(s.out, r.Int) }
 
 // replyBulkOrNull replies with the result's value, or null.
-func replyBulkOrNull(s *session, r raftkv.Result) { s.appendBulkOrNull(r.Value, !r.Null) }
+func replyBulkOrNull(s *session, r kv.Result) { s.appendBulkOrNull(r.Value, !r.Null) }
 
 // replyOKOrNull replies +OK, or null when a condition was not met.
-func replyOKOrNull(s *session, r raftkv.Result) {
+func replyOKOrNull(s *session, r kv.Result) {
 	if r.Null {
 		s.out = appendNull(s.out, s.proto)
 	} else {
@@ -150,7 +150,7 @@ func expiryOption(opt []byte) int {
 // Unix ms (t_string.c getExpireMillisecondsOrReply): relative ones count
 // from now; zero, negative and overflowing values are invalid.
 func expiryDeadline(arg []byte, flags int, now int64, cmd string) (int64, error) {
-	ms, err := raftkv.ParseInt(arg)
+	ms, err := kv.ParseInt(arg)
 	if err != nil {
 		return 0, errNotInteger
 	}
@@ -172,18 +172,18 @@ func expiryDeadline(arg []byte, flags int, now int64, cmd string) (int64, error)
 
 // Reference: https://redis.io/docs/latest/commands/set/ (EX, PX, EXAT,
 // PXAT, NX, XX, GET, KEEPTTL)
-func buildSet(s *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
+func buildSet(s *session, args [][]byte) (*kv.Command, replyFunc, error) {
 	o, err := parseStringOptions(args, 3, false)
 	if err != nil {
 		return nil, nil, err
 	}
-	c := &raftkv.Command{Op: raftkv.OpSet, Args: args[1:3]}
+	c := &kv.Command{Op: kv.OpSet, Args: args[1:3]}
 	if o.expiry != nil {
 		if c.ExpireAt, err = expiryDeadline(o.expiry, o.flags, s.now, "set"); err != nil {
 			return nil, nil, err
 		}
 	}
-	for _, f := range [][2]int{{optNX, raftkv.SetNX}, {optXX, raftkv.SetXX}, {optGet, raftkv.SetGet}, {optKeepTTL, raftkv.SetKeepTTL}} {
+	for _, f := range [][2]int{{optNX, kv.SetNX}, {optXX, kv.SetXX}, {optGet, kv.SetGet}, {optKeepTTL, kv.SetKeepTTL}} {
 		if o.flags&f[0] != 0 {
 			c.Int |= int64(f[1])
 		}
@@ -195,87 +195,87 @@ func buildSet(s *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
 }
 
 // Reference: https://redis.io/docs/latest/commands/setnx/
-func buildSetNX(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
-	return &raftkv.Command{Op: raftkv.OpSet, Args: args[1:3], Int: raftkv.SetNX}, replyInt, nil
+func buildSetNX(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
+	return &kv.Command{Op: kv.OpSet, Args: args[1:3], Int: kv.SetNX}, replyInt, nil
 }
 
 // buildSetEx builds SETEX (seconds) and PSETEX (milliseconds): key, TTL,
 // value.
 // Reference: https://redis.io/docs/latest/commands/setex/, psetex/
-func buildSetEx(name string, unit int) func(*session, [][]byte) (*raftkv.Command, replyFunc, error) {
-	return func(s *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
+func buildSetEx(name string, unit int) func(*session, [][]byte) (*kv.Command, replyFunc, error) {
+	return func(s *session, args [][]byte) (*kv.Command, replyFunc, error) {
 		at, err := expiryDeadline(args[2], unit, s.now, name)
 		if err != nil {
 			return nil, nil, err
 		}
-		return &raftkv.Command{Op: raftkv.OpSet, Args: [][]byte{args[1], args[3]}, ExpireAt: at}, replyOK, nil
+		return &kv.Command{Op: kv.OpSet, Args: [][]byte{args[1], args[3]}, ExpireAt: at}, replyOK, nil
 	}
 }
 
 // Reference: https://redis.io/docs/latest/commands/getset/ (the TTL is
 // dropped, as by SET)
-func buildGetSet(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
-	return &raftkv.Command{Op: raftkv.OpSet, Args: args[1:3], Int: raftkv.SetGet}, replyBulkOrNull, nil
+func buildGetSet(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
+	return &kv.Command{Op: kv.OpSet, Args: args[1:3], Int: kv.SetGet}, replyBulkOrNull, nil
 }
 
 // Reference: https://redis.io/docs/latest/commands/getdel/
-func buildGetDel(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
-	return &raftkv.Command{Op: raftkv.OpGetDel, Args: args[1:2]}, replyBulkOrNull, nil
+func buildGetDel(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
+	return &kv.Command{Op: kv.OpGetDel, Args: args[1:2]}, replyBulkOrNull, nil
 }
 
 // Reference: https://redis.io/docs/latest/commands/getex/ (a bad expiry is
 // reported only when the key holds a string; a missing key is nil first)
-func buildGetEx(s *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
+func buildGetEx(s *session, args [][]byte) (*kv.Command, replyFunc, error) {
 	o, err := parseStringOptions(args, 2, true)
 	if err != nil {
 		return nil, nil, err
 	}
-	c := &raftkv.Command{Op: raftkv.OpGetEx, Args: args[1:2]}
+	c := &kv.Command{Op: kv.OpGetEx, Args: args[1:2]}
 	switch {
 	case o.expiry != nil:
 		at, err := expiryDeadline(o.expiry, o.flags, s.now, "getex")
 		switch {
 		case err == errNotInteger:
-			c.Int = raftkv.GetExBadInt
+			c.Int = kv.GetExBadInt
 		case err != nil:
-			c.Int = raftkv.GetExBadTime
+			c.Int = kv.GetExBadTime
 		default:
-			c.Int, c.ExpireAt = raftkv.GetExSet, at
+			c.Int, c.ExpireAt = kv.GetExSet, at
 		}
 	case o.flags&optPersist != 0:
-		c.Int = raftkv.GetExPersist
+		c.Int = kv.GetExPersist
 	}
 	return c, replyBulkOrNull, nil
 }
 
 // Reference: https://redis.io/docs/latest/commands/mset/
-func buildMSet(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
+func buildMSet(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
 	if len(args)%2 != 1 {
 		return nil, nil, errArity("mset")
 	}
-	return &raftkv.Command{Op: raftkv.OpMSet, Args: args[1:]}, replyOK, nil
+	return &kv.Command{Op: kv.OpMSet, Args: args[1:]}, replyOK, nil
 }
 
 // Reference: https://redis.io/docs/latest/commands/msetnx/
-func buildMSetNX(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
+func buildMSetNX(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
 	if len(args)%2 != 1 {
 		return nil, nil, errArity("msetnx")
 	}
-	return &raftkv.Command{Op: raftkv.OpMSetNX, Args: args[1:]}, replyInt, nil
+	return &kv.Command{Op: kv.OpMSetNX, Args: args[1:]}, replyInt, nil
 }
 
 // buildIncr builds INCR (sign 1) and DECR (sign -1).
-func buildIncr(delta int64) func(*session, [][]byte) (*raftkv.Command, replyFunc, error) {
-	return func(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
-		return &raftkv.Command{Op: raftkv.OpIncrBy, Args: args[1:2], Int: delta}, replyInt, nil
+func buildIncr(delta int64) func(*session, [][]byte) (*kv.Command, replyFunc, error) {
+	return func(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
+		return &kv.Command{Op: kv.OpIncrBy, Args: args[1:2], Int: delta}, replyInt, nil
 	}
 }
 
 // buildIncrBy builds INCRBY (sign 1) and DECRBY (sign -1).
 // Reference: https://redis.io/docs/latest/commands/incrby/
-func buildIncrBy(sign int64) func(*session, [][]byte) (*raftkv.Command, replyFunc, error) {
-	return func(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
-		d, err := raftkv.ParseInt(args[2])
+func buildIncrBy(sign int64) func(*session, [][]byte) (*kv.Command, replyFunc, error) {
+	return func(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
+		d, err := kv.ParseInt(args[2])
 		if err != nil {
 			return nil, nil, errNotInteger
 		}
@@ -285,19 +285,19 @@ func buildIncrBy(sign int64) func(*session, [][]byte) (*raftkv.Command, replyFun
 			}
 			d = -d
 		}
-		return &raftkv.Command{Op: raftkv.OpIncrBy, Args: args[1:2], Int: d}, replyInt, nil
+		return &kv.Command{Op: kv.OpIncrBy, Args: args[1:2], Int: d}, replyInt, nil
 	}
 }
 
 // Reference: https://redis.io/docs/latest/commands/incrbyfloat/ (80-bit
 // long double arithmetic and "%.17Lf" formatting, as Redis on x86-64)
-func buildIncrByFloat(_ *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
-	return &raftkv.Command{Op: raftkv.OpIncrByFloat, Args: args[1:3]}, replyBulkOrNull, nil
+func buildIncrByFloat(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
+	return &kv.Command{Op: kv.OpIncrByFloat, Args: args[1:3]}, replyBulkOrNull, nil
 }
 
 // Reference: https://redis.io/docs/latest/commands/append/ (keeps the TTL)
-func buildAppend(s *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
-	return &raftkv.Command{Op: raftkv.OpAppend, Args: [][]byte{args[1], args[2], s.srv.maxLenArg()}}, replyInt, nil
+func buildAppend(s *session, args [][]byte) (*kv.Command, replyFunc, error) {
+	return &kv.Command{Op: kv.OpAppend, Args: [][]byte{args[1], args[2], s.srv.maxLenArg()}}, replyInt, nil
 }
 
 // maxLenArg is the string length limit carried by commands that grow a
@@ -306,7 +306,7 @@ func (s *Server) maxLenArg() []byte { return []byte(strconv.Itoa(s.maxBulkLen())
 
 // Reference: https://redis.io/docs/latest/commands/strlen/
 func cmdStrlen(s *session, args [][]byte) {
-	err := s.read(func(v *raftkv.View) error {
+	err := s.read(func(v *kv.View) error {
 		val, _, err := v.Get(args[1], s.now)
 		if err == nil {
 			s.out = appendInt(s.out, int64(len(val)))
@@ -321,13 +321,13 @@ func cmdStrlen(s *session, args [][]byte) {
 // Reference: https://redis.io/docs/latest/commands/getrange/ (a missing
 // key is ""; the range is clamped as Redis 7 does)
 func cmdGetRange(s *session, args [][]byte) {
-	start, err1 := raftkv.ParseInt(args[2])
-	end, err2 := raftkv.ParseInt(args[3])
+	start, err1 := kv.ParseInt(args[2])
+	end, err2 := kv.ParseInt(args[3])
 	if err1 != nil || err2 != nil {
 		s.writeErr(errNotInteger)
 		return
 	}
-	err := s.read(func(v *raftkv.View) error {
+	err := s.read(func(v *kv.View) error {
 		val, _, err := v.Get(args[1], s.now)
 		if err == nil {
 			s.out = appendBulk(s.out, substr(val, start, end))
@@ -364,13 +364,13 @@ func substr(val []byte, start, end int64) []byte {
 
 // Reference: https://redis.io/docs/latest/commands/setrange/ (keeps the
 // TTL; the offset is limited by proto-max-bulk-len)
-func buildSetRange(s *session, args [][]byte) (*raftkv.Command, replyFunc, error) {
-	off, err := raftkv.ParseInt(args[2])
+func buildSetRange(s *session, args [][]byte) (*kv.Command, replyFunc, error) {
+	off, err := kv.ParseInt(args[2])
 	if err != nil {
 		return nil, nil, errNotInteger
 	}
 	if off < 0 {
 		return nil, nil, redisError("ERR offset is out of range")
 	}
-	return &raftkv.Command{Op: raftkv.OpSetRange, Args: [][]byte{args[1], args[3], s.srv.maxLenArg()}, Int: off}, replyInt, nil
+	return &kv.Command{Op: kv.OpSetRange, Args: [][]byte{args[1], args[3], s.srv.maxLenArg()}, Int: off}, replyInt, nil
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/kv"
 )
 
 type cmdFlags uint16
@@ -20,7 +20,7 @@ const (
 )
 
 // replyFunc appends the reply for a write's result.
-type replyFunc func(s *session, r raftkv.Result)
+type replyFunc func(s *session, r kv.Result)
 
 // command is one row of the command table.
 type command struct {
@@ -36,7 +36,7 @@ type command struct {
 	// reply. build turns a write into a raft command and a reply function;
 	// the session proposes it without waiting, so pipelined writes batch.
 	run   func(s *session, args [][]byte)
-	build func(s *session, args [][]byte) (*raftkv.Command, replyFunc, error)
+	build func(s *session, args [][]byte) (*kv.Command, replyFunc, error)
 	// local: propose on this node only (never forward), and hand operation
 	// errors to the reply function instead of replying with them. For
 	// writes other nodes forwarded here.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/riotkv/riot/cluster"
+	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/raftkv"
 )
 
@@ -70,21 +71,21 @@ func errorText(err error) string {
 		return "ERR " + pe.Error()
 	case errors.Is(err, raftkv.ErrUnknownOutcome):
 		return "UNCERTAIN this node's state machine stopped before applying the write; it may or may not have been applied (" + err.Error() + ")"
-	case errors.Is(err, raftkv.ErrNotInteger):
+	case errors.Is(err, kv.ErrNotInteger):
 		return string(errNotInteger)
-	case errors.Is(err, raftkv.ErrOverflow):
+	case errors.Is(err, kv.ErrOverflow):
 		return "ERR increment or decrement would overflow"
-	case errors.Is(err, raftkv.ErrWrongType):
+	case errors.Is(err, kv.ErrWrongType):
 		return string(errWrongType)
-	case errors.Is(err, raftkv.ErrTooLong):
+	case errors.Is(err, kv.ErrTooLong):
 		return "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
-	case errors.Is(err, raftkv.ErrNotFloat):
+	case errors.Is(err, kv.ErrNotFloat):
 		return "ERR value is not a valid float"
-	case errors.Is(err, raftkv.ErrNaNOrInf):
+	case errors.Is(err, kv.ErrNaNOrInf):
 		return "ERR increment would produce NaN or Infinity"
-	case errors.Is(err, raftkv.ErrNoSuchKey):
+	case errors.Is(err, kv.ErrNoSuchKey):
 		return "ERR no such key"
-	case errors.Is(err, raftkv.ErrInvalidExpire):
+	case errors.Is(err, kv.ErrInvalidExpire):
 		return string(errExpireTime("getex")) // only GETEX reports it while applying
 	case errors.Is(err, cluster.ErrNoLeader):
 		return "CLUSTERDOWN no raft leader is elected; try again later"

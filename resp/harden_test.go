@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/raftkv"
 	"github.com/riotkv/riot/storage"
 )
@@ -72,7 +73,7 @@ func TestSelectStrictInteger(t *testing.T) {
 func TestNodeOnlyCommands(t *testing.T) {
 	ts := startServer(t, nil)
 	raw := dialRaw(t, ts)
-	setMember := raftkv.Command{Op: raftkv.OpSetMember, ClientID: 1, Seq: 1,
+	setMember := kv.Command{Op: kv.OpSetMember, ClientID: 1, Seq: 1,
 		Args: [][]byte{[]byte("node1"), []byte("x"), []byte("127.0.0.1:1")}}
 	for _, args := range [][]string{
 		{"RIOT.APPLY", string(setMember.Encode())}, {"RIOT.READINDEX"}, {"RIOT.CONFIRM"},
@@ -91,18 +92,18 @@ func TestNodeOnlyCommands(t *testing.T) {
 	}
 	raw.roundTrip(req("RIOT.AUTH", string(secret)), "+OK\r\n")
 	raw.roundTrip(req("RIOT.APPLY", string(setMember.Encode())), "-ERR malformed forwarded command\r\n")
-	for _, op := range []raftkv.Op{raftkv.OpDelMember, raftkv.OpLeave, raftkv.OpPruneRequests, raftkv.OpSecret, raftkv.OpExpire, raftkv.OpNoop} {
-		c := raftkv.Command{Op: op, ClientID: 1, Seq: 2, Args: [][]byte{[]byte("node1")}}
+	for _, op := range []kv.Op{kv.OpDelMember, kv.OpLeave, kv.OpPruneRequests, kv.OpSecret, kv.OpExpire, kv.OpNoop} {
+		c := kv.Command{Op: op, ClientID: 1, Seq: 2, Args: [][]byte{[]byte("node1")}}
 		raw.roundTrip(req("RIOT.APPLY", string(c.Encode())), "-ERR malformed forwarded command\r\n")
 	}
-	bad := raftkv.Command{Op: raftkv.OpSetRange, ClientID: 1, Seq: 3, Int: 1 << 62,
+	bad := kv.Command{Op: kv.OpSetRange, ClientID: 1, Seq: 3, Int: 1 << 62,
 		Args: [][]byte{[]byte("k"), []byte("x"), []byte("9223372036854775807")}}
 	raw.send(req("RIOT.APPLY", string(bad.Encode())))
 	if got, err := raw.reply(); err != nil || len(got) < 5 || string(got[:5]) != "-ERR " {
 		t.Errorf("RIOT.APPLY of SETRANGE at 2^62 = %q, %v; want an error", got, err)
 	}
 	future := time.Now().Add(24 * time.Hour).UnixMilli()
-	ok := raftkv.Command{Op: raftkv.OpSet, ClientID: 1, Seq: 4, Now: future, Args: [][]byte{[]byte("k"), []byte("v")}}
+	ok := kv.Command{Op: kv.OpSet, ClientID: 1, Seq: 4, Now: future, Args: [][]byte{[]byte("k"), []byte("v")}}
 	raw.send(req("RIOT.APPLY", string(ok.Encode())))
 	if got, err := raw.reply(); err != nil || got[0] != '$' {
 		t.Fatalf("RIOT.APPLY of SET = %q, %v; want the encoded result", got, err)

@@ -15,23 +15,24 @@ import (
 	"time"
 
 	"github.com/riotkv/riot/cluster"
+	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/raftkv"
 )
 
 // Backend is what resp needs from the cluster. *cluster.Router implements
 // it; tests may use a fake.
 type Backend interface {
-	Propose(ctx context.Context, c *raftkv.Command) cluster.Pending
-	ProposeBatch(ctx context.Context, cs []*raftkv.Command, local bool, out []cluster.Pending) []cluster.Pending
+	Propose(ctx context.Context, c *kv.Command) cluster.Pending
+	ProposeBatch(ctx context.Context, cs []*kv.Command, local bool, out []cluster.Pending) []cluster.Pending
 	ReadIndexLocal(ctx context.Context) (uint64, error)
 	Following() (term uint64, leaderID string)
-	Read(ctx context.Context, lvl cluster.ReadLevel, fn func(v *raftkv.View) error) error
-	ReadConsistent(ctx context.Context, lvl cluster.ReadLevel, fn func(v *raftkv.View) error) error
+	Read(ctx context.Context, lvl cluster.ReadLevel, fn func(v *kv.View) error) error
+	ReadConsistent(ctx context.Context, lvl cluster.ReadLevel, fn func(v *kv.View) error) error
 	DefaultReadLevel() cluster.ReadLevel
 	RaftInfo() []raftkv.Field
 	RaftState() string
 	Snapshot() error
-	Backup(ctx context.Context) (*raftkv.Backup, error)
+	Backup(ctx context.Context) (*kv.Backup, error)
 	Engine() (name string, diskBytes int64)
 	Join(ctx context.Context, id, raftAddr string, voter bool) error
 	Leave(ctx context.Context, id string) error
@@ -82,8 +83,8 @@ func (c *Config) Validate() error {
 	switch {
 	case c.Addr == "":
 		return errors.New("resp: config: Addr is required")
-	case c.MaxBulkLen < 1 || c.MaxBulkLen > raftkv.MaxStringBytes:
-		return fmt.Errorf("resp: config: MaxBulkLen must be between 1 and %d", raftkv.MaxStringBytes)
+	case c.MaxBulkLen < 1 || c.MaxBulkLen > kv.MaxStringBytes:
+		return fmt.Errorf("resp: config: MaxBulkLen must be between 1 and %d", kv.MaxStringBytes)
 	case c.CommandTimeout <= 0:
 		return errors.New("resp: config: CommandTimeout must be positive")
 	case c.MaxPipeline < 1:

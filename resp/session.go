@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/riotkv/riot/cluster"
-	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/kv"
 )
 
 // session is one client connection: its read buffer, its reply buffer, and
@@ -28,7 +28,7 @@ type session struct {
 	out     []byte         // replies not yet written
 	pending []pendingWrite // writes whose replies come next
 	// batch and proposals are propose's scratch space.
-	batch     []*raftkv.Command
+	batch     []*kv.Command
 	proposals []cluster.Pending
 	ctx       context.Context
 
@@ -60,8 +60,8 @@ type session struct {
 	// EXEC/DISCARD; watches are the WATCHed keys; txView, while EXEC
 	// formats a queued read, is what the transaction read.
 	multi   *multiState
-	watches []raftkv.Watch
-	txView  *raftkv.View
+	watches []kv.Watch
+	txView  *kv.View
 
 	mu      sync.Mutex // guards the fields CLIENT LIST reads
 	name    string
@@ -110,7 +110,7 @@ func (s *session) publishState() {
 // proposed (c handed over, p set) when the session drains, together with
 // the other writes read with it.
 type pendingWrite struct {
-	c     *raftkv.Command
+	c     *kv.Command
 	p     cluster.Pending
 	reply replyFunc
 	raw   bool // reply gets Result.Err too (forwarded writes)
@@ -414,7 +414,7 @@ func (s *session) propose() {
 
 // apply proposes c and waits for it; for commands that need the result
 // before they can reply (none are pipelined through here).
-func (s *session) apply(c *raftkv.Command) (raftkv.Result, error) {
+func (s *session) apply(c *kv.Command) (kv.Result, error) {
 	if c.Now == 0 {
 		c.Now = s.now
 	}
@@ -425,14 +425,14 @@ func (s *session) apply(c *raftkv.Command) (raftkv.Result, error) {
 	return res, err
 }
 
-func (s *session) read(fn func(v *raftkv.View) error) error {
+func (s *session) read(fn func(v *kv.View) error) error {
 	if s.txView != nil {
 		return fn(s.txView) // a read queued in MULTI, answered at EXEC
 	}
 	return s.srv.backend.Read(s.ctx, s.readLevel, fn)
 }
 
-func (s *session) readConsistent(fn func(v *raftkv.View) error) error {
+func (s *session) readConsistent(fn func(v *kv.View) error) error {
 	if s.txView != nil {
 		return fn(s.txView)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/raftkv"
 	"github.com/riotkv/riot/storage"
 )
@@ -29,7 +30,7 @@ func openNode(rc raftkv.Config, eng storage.Engine, restore string) (*raftkv.Nod
 	rc.RestoreFrom = bufio.NewReaderSize(r, 1<<20)
 	n, err := raftkv.Open(rc, eng)
 	switch {
-	case errors.Is(err, raftkv.ErrHasState), errors.Is(err, raftkv.ErrEngineNotEmpty), errors.Is(err, raftkv.ErrBadSnapshot):
+	case errors.Is(err, raftkv.ErrHasState), errors.Is(err, kv.ErrEngineNotEmpty), errors.Is(err, kv.ErrBadSnapshot):
 		return nil, usageError{fmt.Errorf("--restore %s: %w", restore, err)}
 	case err != nil:
 		return nil, fmt.Errorf("--restore %s: %w", restore, err)

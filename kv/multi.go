@@ -1,0 +1,343 @@
+package kv
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/riotkv/riot/storage"
+)
+
+// Transactions. A MULTI/EXEC transaction is one log entry, OpMulti, that
+// holds every queued command; applying it applies them one after the other
+// in the entry's txn, at the entry's time, so on every replica the whole
+// transaction is in one storage batch and nothing runs between its
+// commands. A command's operation error (INCR of a non-integer) is its own
+// Result; the others still apply, as in Redis.
+//
+// WATCH is optimistic: every value records the raft index of the entry
+// that last wrote it (its version, see keys.go), and every deletion leaves a
+// tombstone (the deleting entry's index and the deleted version). WATCH
+// reads each key's version and liveness, and the applied index of the state
+// it read, through a linearizable read; the OpMulti entry carries them, and
+// applying it first compares them with the keys' state at the entry's time.
+// If a key was modified since (written, deleted, renamed over, expired,
+// created, even created and deleted again), nothing is applied and the
+// Result is Null.
+//
+// Reads queued in a transaction are OpLookup commands inside the entry:
+// they return the stored values at that point of the transaction, and the
+// RESP layer formats the reply from them (LookupView), so the reads are as
+// linearizable as the writes around them.
+
+// Watch is a watched key and what WATCH saw.
+type Watch struct {
+	Key []byte
+	// Live: the key existed (and had not expired).
+	Live bool
+	// Version of the stored value: of the live key, or of an expired one
+	// still stored; 0 if there was none.
+	Version uint64
+	// Index is the applied index of the state WATCH read: a deletion of
+	// the key after it (a tombstone above it) is a modification. 0: not
+	// known (tombstones are not checked).
+	Index uint64
+}
+
+// Watch flag bits (the byte after the key in EncodeWatches).
+const (
+	watchLive  = 1 << 0
+	watchIndex = 1 << 1 // an index follows the version
+)
+
+// EncodeWatches encodes watches for Args[0] of OpMulti: for each, the key
+// (uvarint length + bytes), a flags byte (bit 0 live, bit 1 index present),
+// the version (uvarint) and, with bit 1, the index (uvarint).
+func EncodeWatches(ws []Watch) []byte {
+	var b []byte
+	for _, w := range ws {
+		b = binary.AppendUvarint(b, uint64(len(w.Key)))
+		b = append(b, w.Key...)
+		var flags byte
+		if w.Live {
+			flags |= watchLive
+		}
+		if w.Index != 0 {
+			flags |= watchIndex
+		}
+		b = append(b, flags)
+		b = binary.AppendUvarint(b, w.Version)
+		if w.Index != 0 {
+			b = binary.AppendUvarint(b, w.Index)
+		}
+	}
+	return b
+}
+
+// decodeWatches decodes what EncodeWatches wrote.
+func decodeWatches(b []byte) ([]Watch, error) {
+	var ws []Watch
+	for len(b) > 0 {
+		l, n := binary.Uvarint(b)
+		if n <= 0 || l >= uint64(len(b)-n) {
+			return nil, fmt.Errorf("%w: bad watched key", ErrBadEntry)
+		}
+		w := Watch{Key: b[n : n+int(l)]}
+		b = b[n+int(l):]
+		flags := b[0]
+		if flags&^(watchLive|watchIndex) != 0 {
+			return nil, fmt.Errorf("%w: bad watch flags %d", ErrBadEntry, flags)
+		}
+		w.Live = flags&watchLive != 0
+		b = b[1:]
+		if w.Version, n = binary.Uvarint(b); n <= 0 {
+			return nil, fmt.Errorf("%w: bad watched version", ErrBadEntry)
+		}
+		b = b[n:]
+		if flags&watchIndex != 0 {
+			if w.Index, n = binary.Uvarint(b); n <= 0 || w.Index == 0 {
+				return nil, fmt.Errorf("%w: bad watched index", ErrBadEntry)
+			}
+			b = b[n:]
+		}
+		ws = append(ws, w)
+	}
+	return ws, nil
+}
+
+// NewMulti returns the OpMulti command of a transaction: the watches and
+// the queued commands, in order. The commands must not carry request IDs
+// (the transaction as a whole may) and must not be transactions.
+func NewMulti(watches []Watch, cmds []*Command) *Command {
+	args := make([][]byte, 0, 1+len(cmds))
+	args = append(args, EncodeWatches(watches))
+	for _, c := range cmds {
+		args = append(args, c.Encode())
+	}
+	return &Command{Op: OpMulti, Args: args}
+}
+
+// Watch returns what WATCH records for key, read at now. The view should
+// be a snapshot (FSM.SnapshotView), so that the index is that of the state
+// the key was read in.
+func (v *View) Watch(key []byte, now int64) (Watch, error) {
+	w := Watch{Key: append([]byte(nil), key...)}
+	raw, err := v.r.Get(dataKey(key))
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+	case err != nil:
+		return w, fmt.Errorf("raftkv: watch %q: %w", key, err)
+	default:
+		dv, err := decodeValue(raw)
+		if err != nil {
+			return w, err
+		}
+		w.Live, w.Version = !dv.expired(v.Time(now)), dv.version
+	}
+	idx, err := readApplied(v.r)
+	if err != nil {
+		return w, err
+	}
+	w.Index = idx
+	return w, nil
+}
+
+// watchChanged reports whether key w.Key was modified since WATCH saw it,
+// at the entry's time.
+func watchChanged(tx *txn, w Watch) (bool, error) {
+	v, ok, err := tx.load(w.Key)
+	if err != nil {
+		return false, err
+	}
+	live := ok && !v.expired(tx.now)
+	switch {
+	case live != w.Live:
+		return true, nil // deleted, expired or created
+	case ok:
+		// Live then and now, or expired then and now: the same value?
+		return v.version != w.Version, nil
+	case w.Index == 0:
+		return false, nil
+	}
+	// Not there then, not stored now: was it deleted since?
+	raw, found, err := tx.getRaw(tombKey(w.Key))
+	if err != nil {
+		return false, err
+	}
+	if !found {
+		// No deletion since, unless its tombstone was pruned.
+		raw, found, err := tx.getRaw(keyTombFloor)
+		if err != nil || !found {
+			return false, err
+		}
+		floor, err := decodeIndex(raw)
+		if err != nil {
+			return false, tx.failf("tombstone floor: %w", err)
+		}
+		return w.Index < floor, nil
+	}
+	at, version, err := decodeTomb(raw)
+	if err != nil {
+		return false, tx.failf("tombstone of %q: %w", w.Key, err)
+	}
+	// Deleting the expired value WATCH saw is no modification (Redis).
+	return at > w.Index && (w.Version == 0 || version != w.Version), nil
+}
+
+// tombstone records the deletion of user key key whose stored value was
+// raw, by the entry being applied.
+func (t *txn) tombstone(key, raw []byte) {
+	v, err := decodeValue(raw)
+	if err != nil {
+		_ = t.failf("stored value of %q: %w", key, err)
+		return
+	}
+	t.putRaw(tombKey(key), encodeTomb(t.index, v.version))
+}
+
+// pruneTombstones deletes tombstones of deletions at or before index
+// cutoff and records the cutoff: a WATCH that read an older state than it
+// cannot tell whether its key was deleted since, and aborts.
+func pruneTombstones(tx *txn, cutoff uint64) error {
+	it := tx.eng.NewIterator(storage.PrefixRange(tombPrefix))
+	for it.Next() {
+		at, _, err := decodeTomb(it.Value())
+		if err != nil {
+			it.Close()
+			return tx.failf("tombstone %q: %w", it.Key(), err)
+		}
+		if at <= cutoff {
+			tx.delRaw(it.Key())
+		}
+	}
+	if err := it.Close(); err != nil {
+		return tx.failf("prune tombstones: %w", err)
+	}
+	raw, found, err := tx.getRaw(keyTombFloor)
+	if err != nil {
+		return err
+	}
+	if found {
+		floor, err := decodeIndex(raw)
+		if err != nil {
+			return tx.failf("tombstone floor: %w", err)
+		}
+		if floor >= cutoff {
+			return nil
+		}
+	}
+	tx.putRaw(keyTombFloor, encodeIndex(cutoff))
+	return nil
+}
+
+// applyMulti: see OpMulti. A malformed entry (a command that does not
+// decode, a nested transaction, a request ID inside) is rejected whole
+// before anything is applied.
+func applyMulti(tx *txn, c *Command) Result {
+	if len(c.Args) < 1 {
+		return argError(c, "watches and commands")
+	}
+	watches, err := decodeWatches(c.Args[0])
+	if err != nil {
+		return errResult(err)
+	}
+	cmds := make([]Command, len(c.Args)-1)
+	for i, raw := range c.Args[1:] {
+		sub, err := DecodeCommand(raw)
+		if err != nil {
+			return errResult(err)
+		}
+		if sub.Op == OpMulti || sub.ClientID != 0 {
+			return errResult(fmt.Errorf("%w: %s inside a transaction", ErrBadEntry, sub.Op))
+		}
+		cmds[i] = sub
+	}
+	for _, w := range watches {
+		changed, err := watchChanged(tx, w)
+		if err != nil {
+			return errResult(err)
+		}
+		if changed {
+			return Result{Null: true} // a watched key changed: EXEC aborts
+		}
+	}
+	res := make([]Result, len(cmds))
+	for i := range cmds {
+		sub := &cmds[i]
+		// Every command runs at the transaction's time, whatever its Now.
+		fn, ok := ops[sub.Op]
+		if !ok {
+			res[i] = errResult(fmt.Errorf("%w: %s", ErrUnknownOp, sub.Op))
+			continue
+		}
+		res[i] = fn(tx, sub)
+	}
+	return Result{Array: res}
+}
+
+// applyLookup: Args keys. Result.Int: the time of the read; Result.Array:
+// for each key, Value the stored value if the key is live, else Null. It
+// writes nothing (an expired key is left for active expiry).
+func applyLookup(tx *txn, c *Command) Result {
+	res := make([]Result, len(c.Args))
+	for i, k := range c.Args {
+		raw, ok, err := tx.getRaw(dataKey(k))
+		if err != nil {
+			return errResult(err)
+		}
+		if ok {
+			v, err := decodeValue(raw)
+			if err != nil {
+				return errResult(tx.failf("stored value of %q: %w", k, err))
+			}
+			ok = !v.expired(tx.now)
+		}
+		if ok {
+			res[i] = bulk(raw)
+		} else {
+			res[i] = Result{Null: true}
+		}
+	}
+	return Result{Int: tx.now, Array: res}
+}
+
+// LookupView returns a View of the keys an OpLookup read, as the lookup
+// saw them (r is its Result), at the lookup's time: a read through it
+// answers as a read of the state machine at that point of the transaction
+// would. Keys the lookup did not read are absent; scans see nothing.
+func LookupView(keys [][]byte, r Result) (*View, error) {
+	if r.Err != nil {
+		return nil, r.Err
+	}
+	if len(r.Array) != len(keys) {
+		return nil, fmt.Errorf("%w: lookup of %d keys returned %d values", ErrBadEntry, len(keys), len(r.Array))
+	}
+	m := make(mapReader, len(keys))
+	for i, k := range keys {
+		if !r.Array[i].Null {
+			m[string(dataKey(k))] = r.Array[i].Value
+		}
+	}
+	return &View{r: m, floor: r.Int}, nil
+}
+
+// mapReader is a storage.Reader over a few keys, without iteration.
+type mapReader map[string][]byte
+
+func (m mapReader) Get(k []byte) ([]byte, error) {
+	v, ok := m[string(k)]
+	if !ok {
+		return nil, storage.ErrNotFound
+	}
+	return append([]byte(nil), v...), nil
+}
+
+func (m mapReader) NewIterator(storage.Range) storage.Iterator { return emptyIterator{} }
+
+type emptyIterator struct{}
+
+func (emptyIterator) Next() bool    { return false }
+func (emptyIterator) Key() []byte   { return nil }
+func (emptyIterator) Value() []byte { return nil }
+func (emptyIterator) Err() error    { return nil }
+func (emptyIterator) Close() error  { return nil }

@@ -1,0 +1,110 @@
+package kv
+
+import (
+	"fmt"
+)
+
+// applyFunc applies one command inside a transaction. It must be
+// deterministic: no clock, no randomness, no map iteration, no local config.
+type applyFunc func(tx *txn, c *Command) Result
+
+// ops is the state machine's op table, built once.
+var ops = map[Op]applyFunc{
+	OpNoop: func(*txn, *Command) Result { return Result{} },
+
+	// strings (strings.go)
+	OpSet:         applySet,
+	OpIncrBy:      applyIncrBy,
+	OpMSet:        applyMSet,
+	OpMSetNX:      applyMSetNX,
+	OpGetDel:      applyGetDel,
+	OpGetEx:       applyGetEx,
+	OpAppend:      applyAppend,
+	OpSetRange:    applySetRange,
+	OpSetBit:      applySetBit,
+	OpIncrByFloat: applyIncrByFloat,
+
+	// keyspace (keyspace.go)
+	OpDel:    applyDel,
+	OpRename: applyRename,
+	OpCopy:   applyCopy,
+	OpFlush:  applyFlush,
+
+	// expiry (expire.go)
+	OpPExpireAt: applyPExpireAt,
+	OpPersist:   applyPersist,
+	OpExpire:    applyExpire,
+
+	// transactions (multi.go); OpMulti is applied by applyCommand, as it
+	// applies other ops from this table.
+	OpLookup: applyLookup,
+
+	OpSetMember:     applySetMember,
+	OpDelMember:     applyDelMember,
+	OpLeave:         applyLeave,
+	OpPruneRequests: applyPruneRequests,
+	OpSecret:        applySecret,
+}
+
+func argError(c *Command, want string) Result {
+	return Result{Err: fmt.Errorf("%w: %s needs %s, got %d args", ErrBadEntry, c.Op, want, len(c.Args))}
+}
+
+// errResult is the Result of an operation that failed with err.
+func errResult(err error) Result { return Result{Err: err} }
+
+// bulk returns b as a Result value: never nil, so that an empty string is
+// not taken for "no value".
+func bulk(b []byte) Result {
+	if b == nil {
+		b = []byte{}
+	}
+	return Result{Value: b}
+}
+
+const (
+	maxInt64 = 1<<63 - 1
+	minInt64 = -1 << 63
+)
+
+// ParseInt parses b the way Redis parses an integer argument or value: an
+// optional '-', digits, no leading zeros, no spaces or '+', and within int64.
+func ParseInt(b []byte) (int64, error) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, ErrNotInteger
+	}
+	if len(b) == 1 && b[0] == '0' {
+		return 0, nil
+	}
+	neg := b[0] == '-'
+	d := b
+	if neg {
+		d = b[1:]
+	}
+	if len(d) == 0 || d[0] < '1' || d[0] > '9' {
+		return 0, ErrNotInteger
+	}
+	var u uint64
+	for _, ch := range d {
+		if ch < '0' || ch > '9' {
+			return 0, ErrNotInteger
+		}
+		// u*10+9 must not wrap: past (1<<63)/10 the result is out of
+		// range anyway. (Bounding by MaxUint64/10 let 20-digit inputs
+		// such as "18446744073709551619" wrap around to small values.)
+		if u > (1<<63)/10 {
+			return 0, ErrNotInteger
+		}
+		u = u*10 + uint64(ch-'0')
+		if u > 1<<63 {
+			return 0, ErrNotInteger
+		}
+	}
+	if neg {
+		return -int64(u-1) - 1, nil
+	}
+	if u > maxInt64 {
+		return 0, ErrNotInteger
+	}
+	return int64(u), nil
+}
