@@ -46,7 +46,7 @@ lint:
 
 ## fuzz: run each fuzz target for FUZZTIME
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME) ./resp/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME) ./respwire/
 	$(GO) test -run '^$$' -fuzz '^FuzzCommands$$' -fuzztime $(FUZZTIME) ./resp/
 	$(GO) test -run '^$$' -fuzz '^FuzzServerStream$$' -fuzztime $(FUZZTIME) ./resp/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCommand$$' -fuzztime $(FUZZTIME) ./kv/
@@ -58,7 +58,7 @@ fuzz:
 
 ## bench: Go benchmarks of the hot paths
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./storage/ ./kv/ ./resp/
+	$(GO) test -run '^$$' -bench . -benchmem ./storage/ ./kv/ ./respwire/ ./resp/
 
 ## bench-compare: riot (1 and 3 nodes) next to etcd 3.4 (3 and 1 members) and redis-server
 ##   (appendfsync always), same Go load generator; writes docs/performance.md and docs/bench/*.svg.

@@ -14,15 +14,17 @@ const module = "github.com/riotkv/riot/"
 // mayImport lists, for each package, the riot packages it may import.
 // Imports point one way: storage <- kv <- raftkv <- cluster <- resp,
 // httpapi <- cmd. kv (the data model and its state machine) knows nothing
-// of raft; raftkv replicates its entries.
+// of raft; raftkv replicates its entries. respwire (the RESP codec) is a
+// leaf that resp and cluster share.
 var mayImport = map[string][]string{
 	"storage":              {},
 	"gossip":               {},
+	"respwire":             {},
 	"kv":                   {"storage"},
 	"raftkv":               {"kv", "storage"},
 	"raftkv/raftkvtest":    {"raftkv", "kv", "storage"},
-	"cluster":              {"raftkv", "kv", "gossip"},
-	"resp":                 {"cluster", "raftkv", "kv"},
+	"cluster":              {"raftkv", "kv", "gossip", "respwire"},
+	"resp":                 {"cluster", "raftkv", "kv", "respwire"},
 	"httpapi":              {"cluster", "raftkv", "kv"},
 	"cmd/riot-server":      {"storage", "kv", "raftkv", "cluster", "resp", "httpapi", "gossip"},
 	"systemtest":           {"internal/proctest", "internal/testsummary"},
@@ -47,7 +49,8 @@ var thirdParty = map[string][]string{
 // onlyModules lists packages whose imports (tests included), besides riot's
 // own (mayImport) and the standard library, must come from these modules.
 var onlyModules = map[string][]string{
-	"kv": {"github.com/klauspost/compress"},
+	"kv":       {"github.com/klauspost/compress"},
+	"respwire": {}, // a leaf: the standard library only
 }
 
 // TestLayering checks every package's imports (tests included) against

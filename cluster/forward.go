@@ -12,6 +12,7 @@ import (
 
 	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/respwire"
 )
 
 // Forwarding: a follower sends writes to the leader's client port as
@@ -147,7 +148,7 @@ func applyRequest(c *kv.Command) []byte {
 	head.Args = nil
 	args := make([][]byte, 0, 2+len(c.Args))
 	args = append(args, []byte(CmdApply), head.Encode())
-	return appendRequest(nil, append(args, c.Args...)...)
+	return respwire.AppendRequest(nil, append(args, c.Args...)...)
 }
 
 // forwarded is a write sent (or being sent) to the leader.
@@ -264,13 +265,13 @@ func (f *forwarded) outcome() (kv.Result, error) {
 	if f.call.err != nil {
 		return kv.Result{}, retryable{err: f.call.err, ambiguous: !errors.Is(f.call.err, errNoSecretYet)}
 	}
-	if msg := replyError(f.call.reply); msg != "" {
+	if msg := respwire.ReplyError(f.call.reply); msg != "" {
 		if retryableReply(msg, true) {
 			return kv.Result{}, retryable{err: &RemoteError{msg}, ambiguous: !retryableReply(msg, false)}
 		}
 		return kv.Result{}, &RemoteError{msg}
 	}
-	payload, err := replyBulk(f.call.reply)
+	payload, err := respwire.ReplyBulk(f.call.reply)
 	if err != nil {
 		return kv.Result{}, err
 	}
@@ -385,7 +386,7 @@ type memberAt struct {
 // the error says nothing was applied. It is for requests the leader
 // executes itself (membership changes, read index).
 func (r *Router) call(ctx context.Context, args ...[]byte) ([]byte, error) {
-	req := appendRequest(nil, args...)
+	req := respwire.AppendRequest(nil, args...)
 	backoff := 5 * time.Millisecond
 	for {
 		addr, self, err := r.leaderAddr(ctx)
@@ -397,7 +398,7 @@ func (r *Router) call(ctx context.Context, args ...[]byte) ([]byte, error) {
 		}
 		raw, lastErr := r.peers.do(ctx, addr, req)
 		if lastErr == nil {
-			msg := replyError(raw)
+			msg := respwire.ReplyError(raw)
 			if msg == "" {
 				return raw, nil
 			}
@@ -447,11 +448,11 @@ func (r *Router) confirm(ctx context.Context, id string, term uint64) bool {
 	if addr == "" {
 		return false
 	}
-	raw, err := r.peers.do(ctx, addr, appendRequest(nil, []byte(CmdConfirm)))
+	raw, err := r.peers.do(ctx, addr, respwire.AppendRequest(nil, []byte(CmdConfirm)))
 	if err != nil {
 		return false
 	}
-	b, err := replyBulk(raw)
+	b, err := respwire.ReplyBulk(raw)
 	if err != nil {
 		return false
 	}
@@ -469,7 +470,7 @@ func (r *Router) askReadIndex(ctx context.Context) (uint64, error) {
 		}
 		return 0, err
 	}
-	n, err := replyInt(raw)
+	n, err := respwire.ReplyInt(raw)
 	if err != nil || n < 0 {
 		return 0, fmt.Errorf("cluster: bad read index reply %q: %v", raw, err)
 	}

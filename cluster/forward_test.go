@@ -11,6 +11,7 @@ import (
 	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/raftkv"
 	"github.com/riotkv/riot/raftkv/raftkvtest"
+	"github.com/riotkv/riot/respwire"
 	"github.com/riotkv/riot/storage"
 )
 
@@ -132,7 +133,7 @@ func TestForwardBrokenThenNoLeaderIsUncertain(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := &forwarded{r: r, ctx: ctx, c: &kv.Command{Op: kv.OpIncrBy, Args: [][]byte{[]byte("c")}, Int: 1}}
-	f.call = conn.send(appendRequest(nil, []byte("CLOSE"))) // the "leader" drops the connection after reading it
+	f.call = conn.send(respwire.AppendRequest(nil, []byte("CLOSE"))) // the "leader" drops the connection after reading it
 	_, err = f.Wait()
 	if !errors.Is(err, raftkv.ErrLeadershipLost) || errors.Is(err, ErrNoLeader) {
 		t.Fatalf("Wait = %v; want an uncertain outcome (ErrLeadershipLost), not ErrNoLeader", err)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/riotkv/riot/respwire"
 )
 
 // peerHealth is what this node last learned from a peer's RAFT.INFO.
@@ -76,8 +78,8 @@ func (r *Router) pollHealth() {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), r.cfg.HealthInterval)
 			defer cancel()
-			raw, err := r.peers.do(ctx, addr, appendRequest(nil, []byte("RAFT.INFO")))
-			if err != nil || replyError(raw) != "" {
+			raw, err := r.peers.do(ctx, addr, respwire.AppendRequest(nil, []byte("RAFT.INFO")))
+			if err != nil || respwire.ReplyError(raw) != "" {
 				return
 			}
 			applied, ok := infoField(raw, "fsm_applied_index")

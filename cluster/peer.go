@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/riotkv/riot/respwire"
 )
 
 // errPeerClosed: the connection to the peer broke; requests in flight on it
@@ -118,14 +120,14 @@ func (p *peerConn) send(req []byte) *peerCall {
 // handshake sends one command before the connection's loops start and
 // returns the error reply's text ("" for any other reply).
 func (p *peerConn) handshake(cmd string, arg []byte) (string, error) {
-	if _, err := p.c.Write(appendRequest(nil, []byte(cmd), arg)); err != nil {
+	if _, err := p.c.Write(respwire.AppendRequest(nil, []byte(cmd), arg)); err != nil {
 		return "", err
 	}
-	raw, err := readReply(p.br)
+	raw, err := respwire.ReadReply(p.br)
 	if err != nil {
 		return "", err
 	}
-	return replyError(raw), nil
+	return respwire.ReplyError(raw), nil
 }
 
 func (p *peerConn) alive() bool {
@@ -166,7 +168,7 @@ func (p *peerConn) writeLoop() {
 
 func (p *peerConn) readLoop() {
 	for {
-		raw, err := readReply(p.br)
+		raw, err := respwire.ReadReply(p.br)
 		if err != nil {
 			p.fail(fmt.Errorf("%w: %w", errPeerClosed, err))
 			return
@@ -181,7 +183,7 @@ func (p *peerConn) readLoop() {
 		p.queue[0] = nil
 		p.queue = p.queue[1:]
 		p.mu.Unlock()
-		if msg := replyError(raw); !p.withSecret && strings.HasPrefix(msg, "NOPERM ") {
+		if msg := respwire.ReplyError(raw); !p.withSecret && strings.HasPrefix(msg, "NOPERM ") {
 			// Refused, not executed: the peer knows the node secret and
 			// this connection, dialed before this node had applied it, did
 			// not present it. The call fails (forwarding retries it), and

@@ -11,60 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/riotkv/riot/respwire"
 )
-
-func TestReadReply(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    string // raw reply consumed; "" means error
-		wantErr bool
-	}{
-		{in: "+OK\r\n", want: "+OK\r\n"},
-		{in: "-ERR x\r\n", want: "-ERR x\r\n"},
-		{in: ":42\r\n", want: ":42\r\n"},
-		{in: "$3\r\nabc\r\n", want: "$3\r\nabc\r\n"},
-		{in: "$-1\r\n", want: "$-1\r\n"},
-		{in: "$0\r\n\r\n", want: "$0\r\n\r\n"},
-		{in: "*2\r\n$1\r\na\r\n:1\r\n+rest", want: "*2\r\n$1\r\na\r\n:1\r\n"},
-		{in: "%1\r\n+k\r\n+v\r\n", want: "%1\r\n+k\r\n+v\r\n"},
-		{in: "_\r\n", want: "_\r\n"},
-		{in: "$5\r\nab", wantErr: true},
-		{in: "?x\r\n", wantErr: true},
-		{in: "$abc\r\n", wantErr: true},
-		{in: "+OK\n", wantErr: true},
-		{in: "$99999999999\r\n", wantErr: true},
-	}
-	for _, tt := range tests {
-		got, err := readReply(bufio.NewReader(strings.NewReader(tt.in)))
-		if tt.wantErr {
-			if err == nil {
-				t.Errorf("readReply(%q) = %q, want an error", tt.in, got)
-			}
-			continue
-		}
-		if err != nil || string(got) != tt.want {
-			t.Errorf("readReply(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
-		}
-	}
-}
-
-func TestReplyDecoders(t *testing.T) {
-	if b, err := replyBulk([]byte("$3\r\nabc\r\n")); err != nil || string(b) != "abc" {
-		t.Errorf("replyBulk = %q, %v; want abc", b, err)
-	}
-	if _, err := replyBulk([]byte("$4\r\nabc\r\n")); err == nil {
-		t.Error("replyBulk of a short bulk: want an error")
-	}
-	if n, err := replyInt([]byte(":-7\r\n")); err != nil || n != -7 {
-		t.Errorf("replyInt = %d, %v; want -7", n, err)
-	}
-	if msg := replyError([]byte("-TRYAGAIN x\r\n")); msg != "TRYAGAIN x" {
-		t.Errorf("replyError = %q", msg)
-	}
-	if msg := replyError([]byte("+OK\r\n")); msg != "" {
-		t.Errorf("replyError(+OK) = %q, want empty", msg)
-	}
-}
 
 // echoServer answers every multibulk request with its arguments joined by
 // spaces as a bulk reply; "AUTH pw" answers +OK only for password "pw";
@@ -165,12 +114,12 @@ func TestPeerPoolPipelinesInOrder(t *testing.T) {
 		go func() {
 			for i := range each {
 				want := "ECHO w" + strconv.Itoa(w) + "-" + strconv.Itoa(i)
-				raw, err := pool.do(ctx, addr, appendRequest(nil, []byte("ECHO"), []byte(want[5:])))
+				raw, err := pool.do(ctx, addr, respwire.AppendRequest(nil, []byte("ECHO"), []byte(want[5:])))
 				if err != nil {
 					errs <- err
 					return
 				}
-				got, err := replyBulk(raw)
+				got, err := respwire.ReplyBulk(raw)
 				if err != nil || string(got) != want {
 					errs <- errors.New("got " + string(raw) + ", want " + want)
 					return
@@ -190,7 +139,7 @@ func TestPeerPoolWrongPassword(t *testing.T) {
 	addr := echoServer(t)
 	pool := newPeerPool(1, "nope", nil, time.Second)
 	defer pool.close()
-	_, err := pool.do(context.Background(), addr, appendRequest(nil, []byte("PING")))
+	_, err := pool.do(context.Background(), addr, respwire.AppendRequest(nil, []byte("PING")))
 	if err == nil || !strings.Contains(err.Error(), "WRONGPASS") {
 		t.Fatalf("do with a wrong password: err = %v, want WRONGPASS", err)
 	}
@@ -202,11 +151,11 @@ func TestPeerPoolBrokenConnectionFailsCallsAndRedials(t *testing.T) {
 	defer pool.close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := pool.do(ctx, addr, appendRequest(nil, []byte("CLOSE")))
+	_, err := pool.do(ctx, addr, respwire.AppendRequest(nil, []byte("CLOSE")))
 	if !errors.Is(err, errPeerClosed) {
 		t.Fatalf("request on a connection the peer closed: err = %v, want errPeerClosed", err)
 	}
-	raw, err := pool.do(ctx, addr, appendRequest(nil, []byte("PING")))
+	raw, err := pool.do(ctx, addr, respwire.AppendRequest(nil, []byte("PING")))
 	if err != nil || string(raw) != "$4\r\nPING\r\n" {
 		t.Fatalf("after redial: %q, %v; want the echo", raw, err)
 	}
@@ -233,7 +182,7 @@ func TestPeerPoolSilentPeerDoesNotBlockOthers(t *testing.T) {
 
 	stuck := make(chan error, 1)
 	go func() {
-		_, err := pool.do(context.Background(), silent.Addr().String(), appendRequest(nil, []byte("PING")))
+		_, err := pool.do(context.Background(), silent.Addr().String(), respwire.AppendRequest(nil, []byte("PING")))
 		stuck <- err
 	}()
 	var held net.Conn
@@ -244,8 +193,8 @@ func TestPeerPoolSilentPeerDoesNotBlockOthers(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	raw, err := pool.do(ctx, good, appendRequest(nil, []byte("ECHO"), []byte("hi")))
-	if got, _ := replyBulk(raw); err != nil || string(got) != "ECHO hi" {
+	raw, err := pool.do(ctx, good, respwire.AppendRequest(nil, []byte("ECHO"), []byte("hi")))
+	if got, _ := respwire.ReplyBulk(raw); err != nil || string(got) != "ECHO hi" {
 		t.Fatalf("request to a live peer during a stuck dial = %q, %v; want ECHO hi", raw, err)
 	}
 	held.Close() // ends the stuck dial
@@ -263,7 +212,7 @@ func TestPeerPoolNodeSecret(t *testing.T) {
 	addr := echoServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	nodeOnly := appendRequest(nil, []byte("NODEONLY"), []byte("x"))
+	nodeOnly := respwire.AppendRequest(nil, []byte("NODEONLY"), []byte("x"))
 
 	withSecret := newPeerPool(1, "", func() []byte { return []byte("secret") }, time.Second)
 	defer withSecret.close()
@@ -274,7 +223,7 @@ func TestPeerPoolNodeSecret(t *testing.T) {
 	// The peer has no secret yet: the password is sent instead.
 	unknown := newPeerPool(1, "pw", func() []byte { return []byte("not-the-peers") }, time.Second)
 	defer unknown.close()
-	if raw, err := unknown.do(ctx, addr, appendRequest(nil, []byte("PING"))); err != nil || string(raw) != "$4\r\nPING\r\n" {
+	if raw, err := unknown.do(ctx, addr, respwire.AppendRequest(nil, []byte("PING"))); err != nil || string(raw) != "$4\r\nPING\r\n" {
 		t.Errorf("PING to a peer with no secret = %q, %v", raw, err)
 	}
 

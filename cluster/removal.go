@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/riotkv/riot/respwire"
 )
 
 // A follower removed from the raft configuration usually never learns it
@@ -130,7 +132,7 @@ func (r *Router) notifyRemoved(id, addr string) {
 	if addr == "" || id == r.node.ID() || !r.removal.startTelling(id) {
 		return
 	}
-	req := appendRequest(nil, []byte("RIOT.REMOVED"), []byte(id), []byte(r.node.ID()))
+	req := respwire.AppendRequest(nil, []byte("RIOT.REMOVED"), []byte(id), []byte(r.node.ID()))
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
@@ -143,7 +145,7 @@ func (r *Router) notifyRemoved(id, addr string) {
 			raw, err := r.peers.do(attempt, addr, req)
 			cancelAttempt()
 			if err == nil {
-				if msg := replyError(raw); msg != "" {
+				if msg := respwire.ReplyError(raw); msg != "" {
 					err = &RemoteError{msg}
 				} else {
 					r.logger.Info("told the removed node it was removed", "id", id, "addr", addr)
@@ -196,7 +198,7 @@ func (r *Router) StillMember(ctx context.Context) bool {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	raw, err := r.peers.do(ctx, m.ClientAddr, appendRequest(nil, []byte("RIOT.MEMBER"), []byte(r.node.ID())))
+	raw, err := r.peers.do(ctx, m.ClientAddr, respwire.AppendRequest(nil, []byte("RIOT.MEMBER"), []byte(r.node.ID())))
 	return err != nil || string(raw) != ":0\r\n"
 }
 
@@ -217,7 +219,7 @@ func (r *Router) NoticeRemoved(ctx context.Context, id, leader string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	raw, err := r.peers.do(ctx, m.ClientAddr, appendRequest(nil, []byte("RIOT.MEMBER"), []byte(id)))
+	raw, err := r.peers.do(ctx, m.ClientAddr, respwire.AppendRequest(nil, []byte("RIOT.MEMBER"), []byte(id)))
 	if err != nil {
 		return fmt.Errorf("cluster: confirm the removal with %s: %w", leader, err)
 	}
@@ -229,7 +231,7 @@ func (r *Router) NoticeRemoved(ctx context.Context, id, leader string) error {
 	case ":1\r\n":
 		return fmt.Errorf("%w (%s)", ErrStillMember, leader)
 	}
-	if msg := replyError(raw); msg != "" {
+	if msg := respwire.ReplyError(raw); msg != "" {
 		return fmt.Errorf("cluster: confirm the removal with %s: %w", leader, &RemoteError{msg})
 	}
 	return fmt.Errorf("cluster: confirm the removal with %s: unexpected reply %q", leader, raw)

@@ -1,6 +1,10 @@
 package resp
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/riotkv/riot/respwire"
+)
 
 // RAFT.BACKUP: a consistent backup of the data, taken from this node's own
 // state after a linearizable read barrier (so it holds every write
@@ -19,5 +23,5 @@ func cmdRaftBackup(s *session, _ [][]byte) {
 		s.writeErr(err)
 		return
 	}
-	s.out = appendBulk(s.out, buf.Bytes())
+	s.out = respwire.AppendBulk(s.out, buf.Bytes())
 }

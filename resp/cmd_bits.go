@@ -5,6 +5,7 @@ import (
 	"math/bits"
 
 	"github.com/riotkv/riot/kv"
+	"github.com/riotkv/riot/respwire"
 )
 
 // Bit commands on strings. Bit 0 is the most significant bit of the first
@@ -51,7 +52,7 @@ func cmdGetBit(s *session, args [][]byte) {
 		if i := off >> 3; i < int64(len(val)) && val[i]&(0x80>>(off&7)) != 0 {
 			bit = 1
 		}
-		s.out = appendInt(s.out, bit)
+		s.out = respwire.AppendInt(s.out, bit)
 		return nil
 	})
 	if err != nil {
@@ -94,10 +95,10 @@ func cmdBitCount(s *session, args [][]byte) {
 			return err
 		}
 		if len(args) == 2 {
-			s.out = appendInt(s.out, popcount(val))
+			s.out = respwire.AppendInt(s.out, popcount(val))
 			return nil
 		}
-		s.out = appendInt(s.out, bitCountRange(val, start, end, isBit))
+		s.out = respwire.AppendInt(s.out, bitCountRange(val, start, end, isBit))
 		return nil
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/riotkv/riot/kv"
+	"github.com/riotkv/riot/respwire"
 )
 
 // CONFIG GET, SET, RESETSTAT, REWRITE, HELP.
@@ -134,7 +135,7 @@ func cmdConfig(s *session, args [][]byte) {
 			return
 		}
 		s.srv.resetStats()
-		s.out = appendOK(s.out)
+		s.out = respwire.AppendOK(s.out)
 	case "rewrite":
 		if len(args) != 2 {
 			s.writeErr(redisError("ERR wrong number of arguments for 'config|rewrite' command"))
@@ -152,9 +153,9 @@ func cmdConfig(s *session, args [][]byte) {
 			"REWRITE", "    Rewrite the configuration file.",
 			"HELP", "    Prints this help.",
 		}
-		s.out = appendArrayLen(s.out, len(help))
+		s.out = respwire.AppendArrayLen(s.out, len(help))
 		for _, h := range help {
-			s.out = appendSimple(s.out, h)
+			s.out = respwire.AppendSimple(s.out, h)
 		}
 	default:
 		s.writeErr(errSubcommand("CONFIG", args[1]))
@@ -178,10 +179,10 @@ func configGet(s *session, pats [][]byte) {
 			}
 		}
 	}
-	s.out = appendMapLen(s.out, len(match), s.proto)
+	s.out = respwire.AppendMapLen(s.out, len(match), s.proto)
 	for _, n := range match {
-		s.out = appendBulkString(s.out, n)
-		s.out = appendBulkString(s.out, configTable[n].get(s.srv))
+		s.out = respwire.AppendBulkString(s.out, n)
+		s.out = respwire.AppendBulkString(s.out, configTable[n].get(s.srv))
 	}
 }
 
@@ -241,7 +242,7 @@ func configSet(s *session, pairs [][]byte) {
 			_ = p.set(s.srv, pairs[i+1]) // checked above
 		}
 	}
-	s.out = appendOK(s.out)
+	s.out = respwire.AppendOK(s.out)
 }
 
 // globMatch matches name against a glob pattern, with the same matcher as

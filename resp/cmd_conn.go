@@ -11,6 +11,7 @@ import (
 
 	"github.com/riotkv/riot/cluster"
 	"github.com/riotkv/riot/kv"
+	"github.com/riotkv/riot/respwire"
 )
 
 // redisCompatVersion is the Redis version riot reports, so that clients
@@ -21,18 +22,18 @@ const redisCompatVersion = "7.2.0"
 func cmdPing(s *session, args [][]byte) {
 	switch len(args) {
 	case 1:
-		s.out = appendSimple(s.out, "PONG")
+		s.out = respwire.AppendSimple(s.out, "PONG")
 	case 2:
-		s.out = appendBulk(s.out, args[1])
+		s.out = respwire.AppendBulk(s.out, args[1])
 	default:
 		s.writeErr(errArity("ping"))
 	}
 }
 
-func cmdEcho(s *session, args [][]byte) { s.out = appendBulk(s.out, args[1]) }
+func cmdEcho(s *session, args [][]byte) { s.out = respwire.AppendBulk(s.out, args[1]) }
 
 func cmdQuit(s *session, _ [][]byte) {
-	s.out = appendOK(s.out)
+	s.out = respwire.AppendOK(s.out)
 	s.quit = true
 }
 
@@ -46,18 +47,18 @@ func cmdSelect(s *session, args [][]byte) {
 	case n != 0:
 		s.writeErr(errDBIndex)
 	default:
-		s.out = appendOK(s.out)
+		s.out = respwire.AppendOK(s.out)
 	}
 }
 
 func cmdReadonly(s *session, _ [][]byte) {
 	s.readLevel = cluster.Stale
-	s.out = appendOK(s.out)
+	s.out = respwire.AppendOK(s.out)
 }
 
 func cmdReadwrite(s *session, _ [][]byte) {
 	s.readLevel = cluster.Linearizable
-	s.out = appendOK(s.out)
+	s.out = respwire.AppendOK(s.out)
 }
 
 // checkPassword reports whether user/pass authenticate as the default user.
@@ -93,7 +94,7 @@ func cmdAuth(s *session, args [][]byte) {
 		return
 	}
 	s.authed = true
-	s.out = appendOK(s.out)
+	s.out = respwire.AppendOK(s.out)
 }
 
 // Reference: https://redis.io/docs/latest/commands/hello/
@@ -151,23 +152,23 @@ func cmdHello(s *session, args [][]byte) {
 	}
 	s.proto = proto
 	s.mu.Unlock()
-	s.out = appendMapLen(s.out, 8, s.proto)
-	s.out = appendBulkString(s.out, "server")
-	s.out = appendBulkString(s.out, "redis")
-	s.out = appendBulkString(s.out, "version")
-	s.out = appendBulkString(s.out, redisCompatVersion)
-	s.out = appendBulkString(s.out, "proto")
-	s.out = appendInt(s.out, int64(s.proto))
-	s.out = appendBulkString(s.out, "id")
-	s.out = appendInt(s.out, s.id)
-	s.out = appendBulkString(s.out, "mode")
-	s.out = appendBulkString(s.out, "standalone")
-	s.out = appendBulkString(s.out, "role")
-	s.out = appendBulkString(s.out, "master")
-	s.out = appendBulkString(s.out, "modules")
-	s.out = appendArrayLen(s.out, 0)
-	s.out = appendBulkString(s.out, "riot_version")
-	s.out = appendBulkString(s.out, s.srv.cfg.Version)
+	s.out = respwire.AppendMapLen(s.out, 8, s.proto)
+	s.out = respwire.AppendBulkString(s.out, "server")
+	s.out = respwire.AppendBulkString(s.out, "redis")
+	s.out = respwire.AppendBulkString(s.out, "version")
+	s.out = respwire.AppendBulkString(s.out, redisCompatVersion)
+	s.out = respwire.AppendBulkString(s.out, "proto")
+	s.out = respwire.AppendInt(s.out, int64(s.proto))
+	s.out = respwire.AppendBulkString(s.out, "id")
+	s.out = respwire.AppendInt(s.out, s.id)
+	s.out = respwire.AppendBulkString(s.out, "mode")
+	s.out = respwire.AppendBulkString(s.out, "standalone")
+	s.out = respwire.AppendBulkString(s.out, "role")
+	s.out = respwire.AppendBulkString(s.out, "master")
+	s.out = respwire.AppendBulkString(s.out, "modules")
+	s.out = respwire.AppendArrayLen(s.out, 0)
+	s.out = respwire.AppendBulkString(s.out, "riot_version")
+	s.out = respwire.AppendBulkString(s.out, s.srv.cfg.Version)
 }
 
 func validClientName(b []byte) bool {
@@ -189,15 +190,15 @@ func cmdClient(s *session, args [][]byte) {
 	}
 	switch {
 	case sub == "id" && len(args) == 2:
-		s.out = appendInt(s.out, s.id)
+		s.out = respwire.AppendInt(s.out, s.id)
 	case sub == "getname" && len(args) == 2:
 		s.mu.Lock()
 		name := s.name
 		s.mu.Unlock()
 		if name == "" {
-			s.out = appendNull(s.out, s.proto)
+			s.out = respwire.AppendNull(s.out, s.proto)
 		} else {
-			s.out = appendBulkString(s.out, name)
+			s.out = respwire.AppendBulkString(s.out, name)
 		}
 	case sub == "setname" && len(args) == 3:
 		if !validClientName(args[2]) {
@@ -207,7 +208,7 @@ func cmdClient(s *session, args [][]byte) {
 		s.mu.Lock()
 		s.name = string(args[2])
 		s.mu.Unlock()
-		s.out = appendOK(s.out)
+		s.out = respwire.AppendOK(s.out)
 	case sub == "setinfo" && len(args) == 4:
 		attr := strings.ToLower(string(args[2]))
 		if attr != "lib-name" && attr != "lib-ver" {
@@ -225,9 +226,9 @@ func cmdClient(s *session, args [][]byte) {
 			s.libVer = string(args[3])
 		}
 		s.mu.Unlock()
-		s.out = appendOK(s.out)
+		s.out = respwire.AppendOK(s.out)
 	case sub == "info" && len(args) == 2:
-		s.out = appendVerbatim(s.out, s.describe()+"\n", s.proto)
+		s.out = respwire.AppendVerbatim(s.out, s.describe()+"\n", s.proto)
 	case sub == "list":
 		clientList(s, args)
 	case sub == "kill" && len(args) >= 3:
@@ -262,9 +263,9 @@ func cmdClient(s *session, args [][]byte) {
 			"    * ID <client-id> [<client-id> ...]",
 			"      Return clients with the given IDs.",
 		}
-		s.out = appendArrayLen(s.out, len(help))
+		s.out = respwire.AppendArrayLen(s.out, len(help))
 		for _, h := range help {
-			s.out = appendSimple(s.out, h)
+			s.out = respwire.AppendSimple(s.out, h)
 		}
 	case clientSubcommands[sub]:
 		s.writeErr(redisError(fmt.Sprintf("ERR wrong number of arguments for 'client|%s' command", sub)))
@@ -332,7 +333,7 @@ func clientList(s *session, args [][]byte) {
 		b.WriteString(o.describe())
 		b.WriteByte('\n')
 	}
-	s.out = appendVerbatim(s.out, b.String(), s.proto)
+	s.out = respwire.AppendVerbatim(s.out, b.String(), s.proto)
 }
 
 // Reference: https://redis.io/docs/latest/commands/client-kill/ (the old
@@ -411,11 +412,11 @@ func clientKill(s *session, args [][]byte) {
 	}
 	switch {
 	case len(args) != 3:
-		s.out = appendInt(s.out, int64(killed))
+		s.out = respwire.AppendInt(s.out, int64(killed))
 	case killed == 0:
 		s.writeErr(redisError("ERR No such client"))
 	default:
-		s.out = appendOK(s.out)
+		s.out = respwire.AppendOK(s.out)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/riotkv/riot/kv"
+	"github.com/riotkv/riot/respwire"
 )
 
 // Expiry commands. A TTL becomes an absolute deadline here, from the
@@ -90,9 +91,9 @@ func cmdTTL(how ttlReply) func(*session, [][]byte) {
 			case err != nil:
 				return err
 			case !ok:
-				s.out = appendInt(s.out, -2)
+				s.out = respwire.AppendInt(s.out, -2)
 			case info.ExpireAt == 0:
-				s.out = appendInt(s.out, -1)
+				s.out = respwire.AppendInt(s.out, -1)
 			default:
 				t := info.ExpireAt
 				if !how.absolute {
@@ -101,7 +102,7 @@ func cmdTTL(how ttlReply) func(*session, [][]byte) {
 				if !how.ms {
 					t = (t + 500) / 1000
 				}
-				s.out = appendInt(s.out, t)
+				s.out = respwire.AppendInt(s.out, t)
 			}
 			return nil
 		})
@@ -115,7 +116,7 @@ func cmdTTL(how ttlReply) func(*session, [][]byte) {
 // clock)
 func cmdTime(s *session, _ [][]byte) {
 	now := time.Now()
-	s.out = appendArrayLen(s.out, 2)
-	s.out = appendBulkString(s.out, strconv.FormatInt(now.Unix(), 10))
-	s.out = appendBulkString(s.out, strconv.Itoa(now.Nanosecond()/1000))
+	s.out = respwire.AppendArrayLen(s.out, 2)
+	s.out = respwire.AppendBulkString(s.out, strconv.FormatInt(now.Unix(), 10))
+	s.out = respwire.AppendBulkString(s.out, strconv.Itoa(now.Nanosecond()/1000))
 }

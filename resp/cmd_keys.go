@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/riotkv/riot/kv"
+	"github.com/riotkv/riot/respwire"
 )
 
 // Keyspace commands: they work on keys of any type.
@@ -38,7 +39,7 @@ func (s *session) countExisting(keys [][]byte) {
 		s.writeErr(err)
 		return
 	}
-	s.out = appendInt(s.out, n)
+	s.out = respwire.AppendInt(s.out, n)
 }
 
 // Reference: https://redis.io/docs/latest/commands/del/, unlink/ (UNLINK
@@ -55,9 +56,9 @@ func cmdType(s *session, args [][]byte) {
 			return err
 		}
 		if ok {
-			s.out = appendSimple(s.out, info.Type.String())
+			s.out = respwire.AppendSimple(s.out, info.Type.String())
 		} else {
-			s.out = appendSimple(s.out, "none")
+			s.out = respwire.AppendSimple(s.out, "none")
 		}
 		return nil
 	})
@@ -79,7 +80,7 @@ func cmdDBSize(s *session, _ [][]byte) {
 		s.writeErr(err)
 		return
 	}
-	s.out = appendInt(s.out, n)
+	s.out = respwire.AppendInt(s.out, n)
 }
 
 // keyFilter is KEYS's and SCAN's MATCH: nil matches every key (the pattern
@@ -108,9 +109,9 @@ func cmdKeys(s *session, args [][]byte) {
 		s.writeErr(err)
 		return
 	}
-	s.out = appendArrayLen(s.out, len(keys))
+	s.out = respwire.AppendArrayLen(s.out, len(keys))
 	for _, k := range keys {
-		s.out = appendBulk(s.out, k)
+		s.out = respwire.AppendBulk(s.out, k)
 	}
 }
 
@@ -246,11 +247,11 @@ func cmdScan(s *session, args [][]byte) {
 	if resumeKey != nil {
 		next = s.srv.scans.put(resumeKey)
 	}
-	s.out = appendArrayLen(s.out, 2)
-	s.out = appendBulkString(s.out, strconv.FormatUint(next, 10))
-	s.out = appendArrayLen(s.out, len(keys))
+	s.out = respwire.AppendArrayLen(s.out, 2)
+	s.out = respwire.AppendBulkString(s.out, strconv.FormatUint(next, 10))
+	s.out = respwire.AppendArrayLen(s.out, len(keys))
 	for _, k := range keys {
-		s.out = appendBulk(s.out, k)
+		s.out = respwire.AppendBulk(s.out, k)
 	}
 }
 

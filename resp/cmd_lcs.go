@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/riotkv/riot/kv"
+	"github.com/riotkv/riot/respwire"
 )
 
 // lcsOptions are LCS's options after parsing.
@@ -85,31 +86,31 @@ func cmdLCS(s *session, args [][]byte) {
 	length, lcs, matches := computeLCS(a, b, opt)
 	switch {
 	case opt.getIdx:
-		s.out = appendMapLen(s.out, 2, s.proto)
-		s.out = appendBulkString(s.out, "matches")
-		s.out = appendArrayLen(s.out, len(matches))
+		s.out = respwire.AppendMapLen(s.out, 2, s.proto)
+		s.out = respwire.AppendBulkString(s.out, "matches")
+		s.out = respwire.AppendArrayLen(s.out, len(matches))
 		for _, m := range matches {
 			n := 2
 			if opt.withMatchLen {
 				n = 3
 			}
-			s.out = appendArrayLen(s.out, n)
-			s.out = appendArrayLen(s.out, 2)
-			s.out = appendInt(s.out, int64(m.aStart))
-			s.out = appendInt(s.out, int64(m.aEnd))
-			s.out = appendArrayLen(s.out, 2)
-			s.out = appendInt(s.out, int64(m.bStart))
-			s.out = appendInt(s.out, int64(m.bEnd))
+			s.out = respwire.AppendArrayLen(s.out, n)
+			s.out = respwire.AppendArrayLen(s.out, 2)
+			s.out = respwire.AppendInt(s.out, int64(m.aStart))
+			s.out = respwire.AppendInt(s.out, int64(m.aEnd))
+			s.out = respwire.AppendArrayLen(s.out, 2)
+			s.out = respwire.AppendInt(s.out, int64(m.bStart))
+			s.out = respwire.AppendInt(s.out, int64(m.bEnd))
 			if opt.withMatchLen {
-				s.out = appendInt(s.out, int64(m.aEnd-m.aStart+1))
+				s.out = respwire.AppendInt(s.out, int64(m.aEnd-m.aStart+1))
 			}
 		}
-		s.out = appendBulkString(s.out, "len")
-		s.out = appendInt(s.out, int64(length))
+		s.out = respwire.AppendBulkString(s.out, "len")
+		s.out = respwire.AppendInt(s.out, int64(length))
 	case opt.getLen:
-		s.out = appendInt(s.out, int64(length))
+		s.out = respwire.AppendInt(s.out, int64(length))
 	default:
-		s.out = appendBulk(s.out, lcs)
+		s.out = respwire.AppendBulk(s.out, lcs)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/riotkv/riot/cluster"
 	"github.com/riotkv/riot/kv"
+	"github.com/riotkv/riot/respwire"
 )
 
 // Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
@@ -75,7 +76,7 @@ func (s *session) queue(cmd *command, args [][]byte) {
 	switch {
 	case cmd.flags&flagInternal != 0 || strings.HasPrefix(cmd.name, "raft."):
 		s.multi.dirty = true
-		s.out = appendError(s.out, errNotInMulti)
+		s.out = respwire.AppendError(s.out, errNotInMulti)
 		return
 	case cmd.build == nil && cmd.flags&flagReadonly != 0 && cmd.firstKey == 0:
 		// KEYS, SCAN, RANDOMKEY, DBSIZE, MEMORY: a transaction reads the
@@ -89,7 +90,7 @@ func (s *session) queue(cmd *command, args [][]byte) {
 		q.args[i] = append([]byte(nil), a...)
 	}
 	s.multi.queued = append(s.multi.queued, q)
-	s.out = appendSimple(s.out, "QUEUED")
+	s.out = respwire.AppendSimple(s.out, "QUEUED")
 }
 
 // Reference: https://redis.io/docs/latest/commands/multi/
@@ -99,7 +100,7 @@ func cmdMulti(s *session, _ [][]byte) {
 		return
 	}
 	s.multi = &multiState{}
-	s.out = appendOK(s.out)
+	s.out = respwire.AppendOK(s.out)
 }
 
 // Reference: https://redis.io/docs/latest/commands/discard/
@@ -109,14 +110,14 @@ func cmdDiscard(s *session, _ [][]byte) {
 		return
 	}
 	s.multi, s.watches = nil, nil
-	s.out = appendOK(s.out)
+	s.out = respwire.AppendOK(s.out)
 }
 
 // Reference: https://redis.io/docs/latest/commands/unwatch/ (inside MULTI
 // it is queued, and EXEC has dropped the watches by the time it runs)
 func cmdUnwatch(s *session, _ [][]byte) {
 	s.watches = nil
-	s.out = appendOK(s.out)
+	s.out = respwire.AppendOK(s.out)
 }
 
 // Reference: https://redis.io/docs/latest/commands/watch/
@@ -155,7 +156,7 @@ func cmdWatch(s *session, args [][]byte) {
 		return
 	}
 	s.watches = append(s.watches, ws...)
-	s.out = appendOK(s.out)
+	s.out = respwire.AppendOK(s.out)
 }
 
 // txnSlot is one queued command at EXEC: how its reply is made.
@@ -215,7 +216,7 @@ func cmdExec(s *session, _ [][]byte) {
 			return
 		}
 		if res.Null {
-			s.out = appendNullArray(s.out, s.proto) // a watched key changed
+			s.out = respwire.AppendNullArray(s.out, s.proto) // a watched key changed
 			return
 		}
 		if len(res.Array) != len(cmds) {
@@ -223,7 +224,7 @@ func cmdExec(s *session, _ [][]byte) {
 			return
 		}
 	}
-	s.out = appendArrayLen(s.out, len(slots))
+	s.out = respwire.AppendArrayLen(s.out, len(slots))
 	for _, sl := range slots {
 		mark := len(s.out)
 		s.execSlot(sl, res)

@@ -2,6 +2,7 @@ package resp
 
 import (
 	"github.com/riotkv/riot/kv"
+	"github.com/riotkv/riot/respwire"
 )
 
 // OBJECT and MEMORY: what Redis reports about a key's representation,
@@ -35,9 +36,9 @@ var memoryHelp = []string{
 }
 
 func (s *session) appendHelp(lines []string) {
-	s.out = appendArrayLen(s.out, len(lines))
+	s.out = respwire.AppendArrayLen(s.out, len(lines))
 	for _, l := range lines {
-		s.out = appendSimple(s.out, l)
+		s.out = respwire.AppendSimple(s.out, l)
 	}
 }
 
@@ -60,7 +61,7 @@ func (s *session) lookupForObject(key []byte, fn func(kv.KeyInfo)) {
 			return err
 		}
 		if !ok {
-			s.out = appendNull(s.out, s.proto)
+			s.out = respwire.AppendNull(s.out, s.proto)
 			return nil
 		}
 		fn(info)
@@ -84,18 +85,18 @@ func cmdObject(s *session, args [][]byte) {
 	case equalFold(sub, "encoding"):
 		if s.subcommandArity(args, "object|encoding", 3) {
 			s.lookupForObject(args[2], func(info kv.KeyInfo) {
-				s.out = appendBulkString(s.out, encodingOf(info))
+				s.out = respwire.AppendBulkString(s.out, encodingOf(info))
 			})
 		}
 	case equalFold(sub, "refcount"):
 		if s.subcommandArity(args, "object|refcount", 3) {
 			s.lookupForObject(args[2], func(info kv.KeyInfo) {
-				s.out = appendInt(s.out, refcountOf(info))
+				s.out = respwire.AppendInt(s.out, refcountOf(info))
 			})
 		}
 	case equalFold(sub, "idletime"):
 		if s.subcommandArity(args, "object|idletime", 3) {
-			s.lookupForObject(args[2], func(kv.KeyInfo) { s.out = appendInt(s.out, 0) })
+			s.lookupForObject(args[2], func(kv.KeyInfo) { s.out = respwire.AppendInt(s.out, 0) })
 		}
 	case equalFold(sub, "freq"):
 		if s.subcommandArity(args, "object|freq", 3) {
@@ -175,7 +176,7 @@ func cmdMemory(s *session, args [][]byte) {
 		}
 		key := args[2]
 		s.lookupForObject(key, func(info kv.KeyInfo) {
-			s.out = appendInt(s.out, memoryUsage(key, info))
+			s.out = respwire.AppendInt(s.out, memoryUsage(key, info))
 		})
 	default:
 		s.writeErr(errSubcommand("MEMORY", sub))

@@ -6,13 +6,14 @@ import (
 	"strings"
 
 	"github.com/riotkv/riot/kv"
+	"github.com/riotkv/riot/respwire"
 )
 
 // Cluster commands. State-changing ones run on the leader; the Router
 // forwards them there from any node.
 
 func cmdRaftState(s *session, _ [][]byte) {
-	s.out = appendSimple(s.out, s.srv.backend.RaftState())
+	s.out = respwire.AppendSimple(s.out, s.srv.backend.RaftState())
 }
 
 func cmdRaftInfo(s *session, _ [][]byte) {
@@ -20,7 +21,7 @@ func cmdRaftInfo(s *session, _ [][]byte) {
 	for _, f := range s.srv.backend.RaftInfo() {
 		fmt.Fprintf(&b, "%s:%s\r\n", f.Name, f.Value)
 	}
-	s.out = appendVerbatim(s.out, b.String(), s.proto)
+	s.out = respwire.AppendVerbatim(s.out, b.String(), s.proto)
 }
 
 func cmdRaftSnapshot(s *session, _ [][]byte) {
@@ -28,7 +29,7 @@ func cmdRaftSnapshot(s *session, _ [][]byte) {
 		s.writeErr(err)
 		return
 	}
-	s.out = appendOK(s.out)
+	s.out = respwire.AppendOK(s.out)
 }
 
 // RAFT.JOIN id raft-addr [NONVOTER]
@@ -73,17 +74,17 @@ func cmdRaftPeers(s *session, _ [][]byte) {
 		s.writeErr(err)
 		return
 	}
-	s.out = appendArrayLen(s.out, len(peers))
+	s.out = respwire.AppendArrayLen(s.out, len(peers))
 	for _, p := range peers {
 		suffrage, role, g := p.Labels()
 		fields := [][2]string{{"id", p.ID}, {"raft_addr", p.RaftAddr}, {"client_addr", p.ClientAddr},
 			{"suffrage", suffrage}, {"role", role}, {"gossip", g},
 			{"applied_index", strconv.FormatUint(p.Applied, 10)}, {"lag", strconv.FormatUint(p.Lag, 10)},
 			{"last_contact_ms", strconv.FormatInt(p.LastContactMS(), 10)}, {"caught_up", yesNo(p.CaughtUp)}}
-		s.out = appendMapLen(s.out, len(fields), s.proto)
+		s.out = respwire.AppendMapLen(s.out, len(fields), s.proto)
 		for _, kv := range fields {
-			s.out = appendBulkString(s.out, kv[0])
-			s.out = appendBulkString(s.out, kv[1])
+			s.out = respwire.AppendBulkString(s.out, kv[0])
+			s.out = respwire.AppendBulkString(s.out, kv[1])
 		}
 	}
 }
@@ -95,10 +96,10 @@ func cmdRaftLeader(s *session, _ [][]byte) {
 		s.writeErr(err)
 		return
 	}
-	s.out = appendArrayLen(s.out, 3)
-	s.out = appendBulkString(s.out, p.ID)
-	s.out = appendBulkString(s.out, p.RaftAddr)
-	s.out = appendBulkString(s.out, p.ClientAddr)
+	s.out = respwire.AppendArrayLen(s.out, 3)
+	s.out = respwire.AppendBulkString(s.out, p.ID)
+	s.out = respwire.AppendBulkString(s.out, p.RaftAddr)
+	s.out = respwire.AppendBulkString(s.out, p.ClientAddr)
 }
 
 // RIOT.APPLY <encoded command> [arg...]: a write forwarded by another node
@@ -129,7 +130,7 @@ func buildRiotApply(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
 }
 
 func replyResult(s *session, r kv.Result) {
-	s.out = appendBulk(s.out, kv.AppendEncodeResult(nil, r))
+	s.out = respwire.AppendBulk(s.out, kv.AppendEncodeResult(nil, r))
 }
 
 // RIOT.READINDEX: a read index confirmed by this node as leader.
@@ -139,7 +140,7 @@ func cmdRiotReadIndex(s *session, _ [][]byte) {
 		s.writeErr(err)
 		return
 	}
-	s.out = appendInt(s.out, int64(idx))
+	s.out = respwire.AppendInt(s.out, int64(idx))
 }
 
 // RIOT.CONFIRM: this node's current term and the leader it follows, as
@@ -147,7 +148,7 @@ func cmdRiotReadIndex(s *session, _ [][]byte) {
 // raftkv.Node.ReadIndex).
 func cmdRiotConfirm(s *session, _ [][]byte) {
 	term, leader := s.srv.backend.Following()
-	s.out = appendBulkString(s.out, strconv.FormatUint(term, 10)+" "+leader)
+	s.out = respwire.AppendBulkString(s.out, strconv.FormatUint(term, 10)+" "+leader)
 }
 
 func (s *session) okOrErr(err error) {
@@ -155,7 +156,7 @@ func (s *session) okOrErr(err error) {
 		s.writeErr(err)
 		return
 	}
-	s.out = appendOK(s.out)
+	s.out = respwire.AppendOK(s.out)
 }
 
 func yesNo(b bool) string {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/riotkv/riot/cluster"
 	"github.com/riotkv/riot/kv"
+	"github.com/riotkv/riot/respwire"
 )
 
 // announceBackend is the optional part of a Backend that records a node's
@@ -74,7 +75,7 @@ func cmdRiotAuth(s *session, args [][]byte) {
 		return
 	}
 	s.node, s.authed = true, true
-	s.out = appendOK(s.out)
+	s.out = respwire.AppendOK(s.out)
 }
 
 // removalBackend is the optional part of a Backend that takes part in
@@ -102,7 +103,7 @@ func cmdRiotMember(s *session, args [][]byte) {
 	if in {
 		n = 1
 	}
-	s.out = appendInt(s.out, n)
+	s.out = respwire.AppendInt(s.out, n)
 }
 
 // RIOT.REMOVED id leader: the leader tells this node it removed it from the

@@ -11,13 +11,14 @@ import (
 
 	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/respwire"
 )
 
 // Reference: https://redis.io/docs/latest/commands/command/
 func cmdCommand(s *session, args [][]byte) {
 	if len(args) == 1 {
 		names := s.srv.commandNames()
-		s.out = appendArrayLen(s.out, len(names))
+		s.out = respwire.AppendArrayLen(s.out, len(names))
 		for _, n := range names {
 			s.appendCommandInfo(s.srv.commands[n])
 		}
@@ -29,7 +30,7 @@ func cmdCommand(s *session, args [][]byte) {
 			s.writeErr(errArity("command|count"))
 			return
 		}
-		s.out = appendInt(s.out, int64(len(s.srv.commands)))
+		s.out = respwire.AppendInt(s.out, int64(len(s.srv.commands)))
 	case "getkeys":
 		s.commandGetKeys(args)
 	case "list":
@@ -42,12 +43,12 @@ func cmdCommand(s *session, args [][]byte) {
 				names = append(names, strings.ToLower(string(a)))
 			}
 		}
-		s.out = appendArrayLen(s.out, len(names))
+		s.out = respwire.AppendArrayLen(s.out, len(names))
 		for _, n := range names {
 			if c, ok := s.srv.commands[n]; ok {
 				s.appendCommandInfo(c)
 			} else {
-				s.out = appendNull(s.out, s.proto) // Redis: a null bulk in RESP2
+				s.out = respwire.AppendNull(s.out, s.proto) // Redis: a null bulk in RESP2
 			}
 		}
 	case "docs":
@@ -60,17 +61,17 @@ func cmdCommand(s *session, args [][]byte) {
 				}
 			}
 		}
-		s.out = appendMapLen(s.out, len(names), s.proto)
+		s.out = respwire.AppendMapLen(s.out, len(names), s.proto)
 		for _, n := range names {
 			c := s.srv.commands[n]
-			s.out = appendBulkString(s.out, n)
-			s.out = appendMapLen(s.out, 3, s.proto)
-			s.out = appendBulkString(s.out, "summary")
-			s.out = appendBulkString(s.out, c.summary)
-			s.out = appendBulkString(s.out, "since")
-			s.out = appendBulkString(s.out, "1.0.0")
-			s.out = appendBulkString(s.out, "group")
-			s.out = appendBulkString(s.out, c.group)
+			s.out = respwire.AppendBulkString(s.out, n)
+			s.out = respwire.AppendMapLen(s.out, 3, s.proto)
+			s.out = respwire.AppendBulkString(s.out, "summary")
+			s.out = respwire.AppendBulkString(s.out, c.summary)
+			s.out = respwire.AppendBulkString(s.out, "since")
+			s.out = respwire.AppendBulkString(s.out, "1.0.0")
+			s.out = respwire.AppendBulkString(s.out, "group")
+			s.out = respwire.AppendBulkString(s.out, c.group)
 		}
 	default:
 		s.writeErr(errSubcommand("COMMAND", args[1]))
@@ -106,9 +107,9 @@ func (s *session) commandGetKeys(args [][]byte) {
 	for i := c.firstKey; i <= last && i < n; i += max(c.step, 1) {
 		keys = append(keys, cmdArgs[i])
 	}
-	s.out = appendArrayLen(s.out, len(keys))
+	s.out = respwire.AppendArrayLen(s.out, len(keys))
 	for _, k := range keys {
-		s.out = appendBulk(s.out, k)
+		s.out = respwire.AppendBulk(s.out, k)
 	}
 }
 
@@ -144,9 +145,9 @@ func (s *session) commandList(args [][]byte) {
 			names = append(names, n)
 		}
 	}
-	s.out = appendArrayLen(s.out, len(names))
+	s.out = respwire.AppendArrayLen(s.out, len(names))
 	for _, n := range names {
-		s.out = appendBulkString(s.out, n)
+		s.out = respwire.AppendBulkString(s.out, n)
 	}
 }
 
@@ -192,21 +193,21 @@ func (s *session) appendCommandInfo(c *command) {
 	if c.flags&flagFast != 0 {
 		flags = append(flags, "fast")
 	}
-	s.out = appendArrayLen(s.out, 10)
-	s.out = appendBulkString(s.out, c.name)
-	s.out = appendInt(s.out, int64(c.arity))
-	s.out = appendSetLen(s.out, len(flags), s.proto)
+	s.out = respwire.AppendArrayLen(s.out, 10)
+	s.out = respwire.AppendBulkString(s.out, c.name)
+	s.out = respwire.AppendInt(s.out, int64(c.arity))
+	s.out = respwire.AppendSetLen(s.out, len(flags), s.proto)
 	for _, f := range flags {
-		s.out = appendSimple(s.out, f)
+		s.out = respwire.AppendSimple(s.out, f)
 	}
-	s.out = appendInt(s.out, int64(c.firstKey))
-	s.out = appendInt(s.out, int64(c.lastKey))
-	s.out = appendInt(s.out, int64(c.step))
-	s.out = appendSetLen(s.out, 1, s.proto)
-	s.out = appendSimple(s.out, "@"+c.group)
-	s.out = appendArrayLen(s.out, 0)
-	s.out = appendArrayLen(s.out, 0)
-	s.out = appendArrayLen(s.out, 0)
+	s.out = respwire.AppendInt(s.out, int64(c.firstKey))
+	s.out = respwire.AppendInt(s.out, int64(c.lastKey))
+	s.out = respwire.AppendInt(s.out, int64(c.step))
+	s.out = respwire.AppendSetLen(s.out, 1, s.proto)
+	s.out = respwire.AppendSimple(s.out, "@"+c.group)
+	s.out = respwire.AppendArrayLen(s.out, 0)
+	s.out = respwire.AppendArrayLen(s.out, 0)
+	s.out = respwire.AppendArrayLen(s.out, 0)
 }
 
 // Reference: https://redis.io/docs/latest/commands/info/
@@ -296,7 +297,7 @@ func cmdInfo(s *session, args [][]byte) {
 		}
 		section("Keyspace", fields)
 	}
-	s.out = appendVerbatim(s.out, b.String(), s.proto)
+	s.out = respwire.AppendVerbatim(s.out, b.String(), s.proto)
 }
 
 func port(addr string) string {
@@ -318,8 +319,8 @@ func cmdRole(s *session, _ [][]byte) {
 			applied, _ = strconv.ParseInt(f.Value, 10, 64)
 		}
 	}
-	s.out = appendArrayLen(s.out, 3)
-	s.out = appendBulkString(s.out, "master")
-	s.out = appendInt(s.out, applied)
-	s.out = appendArrayLen(s.out, 0)
+	s.out = respwire.AppendArrayLen(s.out, 3)
+	s.out = respwire.AppendBulkString(s.out, "master")
+	s.out = respwire.AppendInt(s.out, applied)
+	s.out = respwire.AppendArrayLen(s.out, 0)
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/riotkv/riot/kv"
+	"github.com/riotkv/riot/respwire"
 )
 
 // String commands. Writes are decided here down to what the state machine
@@ -49,7 +50,7 @@ func cmdMGet(s *session, args [][]byte) {
 		s.writeErr(err)
 		return
 	}
-	s.out = appendArrayLen(s.out, len(vals))
+	s.out = respwire.AppendArrayLen(s.out, len(vals))
 	for _, v := range vals {
 		s.appendBulkOrNull(v, v != nil)
 	}
@@ -57,14 +58,14 @@ func cmdMGet(s *session, args [][]byte) {
 
 func (s *session) appendBulkOrNull(v []byte, ok bool) {
 	if ok {
-		s.out = appendBulk(s.out, v)
+		s.out = respwire.AppendBulk(s.out, v)
 	} else {
-		s.out = appendNull(s.out, s.proto)
+		s.out = respwire.AppendNull(s.out, s.proto)
 	}
 }
 
-func replyOK(s *session, _ kv.Result)  { s.out = appendOK(s.out) }
-func replyInt(s *session, r kv.Result) { s.out = appendInt(s.out, r.Int) }
+func replyOK(s *session, _ kv.Result)  { s.out = respwire.AppendOK(s.out) }
+func replyInt(s *session, r kv.Result) { s.out = respwire.AppendInt(s.out, r.Int) }
 
 // replyBulkOrNull replies with the result's value, or null.
 func replyBulkOrNull(s *session, r kv.Result) { s.appendBulkOrNull(r.Value, !r.Null) }
@@ -72,9 +73,9 @@ func replyBulkOrNull(s *session, r kv.Result) { s.appendBulkOrNull(r.Value, !r.N
 // replyOKOrNull replies +OK, or null when a condition was not met.
 func replyOKOrNull(s *session, r kv.Result) {
 	if r.Null {
-		s.out = appendNull(s.out, s.proto)
+		s.out = respwire.AppendNull(s.out, s.proto)
 	} else {
-		s.out = appendOK(s.out)
+		s.out = respwire.AppendOK(s.out)
 	}
 }
 
@@ -309,7 +310,7 @@ func cmdStrlen(s *session, args [][]byte) {
 	err := s.read(func(v *kv.View) error {
 		val, _, err := v.Get(args[1], s.now)
 		if err == nil {
-			s.out = appendInt(s.out, int64(len(val)))
+			s.out = respwire.AppendInt(s.out, int64(len(val)))
 		}
 		return err
 	})
@@ -330,7 +331,7 @@ func cmdGetRange(s *session, args [][]byte) {
 	err := s.read(func(v *kv.View) error {
 		val, _, err := v.Get(args[1], s.now)
 		if err == nil {
-			s.out = appendBulk(s.out, substr(val, start, end))
+			s.out = respwire.AppendBulk(s.out, substr(val, start, end))
 		}
 		return err
 	})

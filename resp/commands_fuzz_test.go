@@ -6,6 +6,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/riotkv/riot/respwire"
 )
 
 // fuzzMaxBulk is FuzzCommands's MaxBulkLen: small, so that the fuzzer can
@@ -54,7 +56,7 @@ func FuzzCommands(f *testing.F) {
 		for _, a := range args {
 			tooBig = tooBig || len(a) > fuzzMaxBulk
 		}
-		req := string(appendMultibulk(nil, args)) + mbulk("PING")
+		req := string(respwire.AppendRequest(nil, args...)) + mbulk("PING")
 		c := dialRaw(t, ts)
 		c.send(req)
 		first, err := c.reply()
@@ -91,8 +93,8 @@ func FuzzCommands(f *testing.F) {
 // (changesServer).
 func streamReplies(in []byte) (n int, protoErr, changes bool) {
 	for len(in) > 0 {
-		args, m, _, err := parseRequest(in, testLimits(fuzzMaxBulk))
-		if errors.Is(err, errIncomplete) {
+		args, m, _, err := respwire.ParseRequest(in, respwire.Limits{MaxBulk: fuzzMaxBulk, MaxArgs: respwire.MaxMultibulkLen})
+		if errors.Is(err, respwire.ErrIncomplete) {
 			return n, false, changes
 		}
 		if err != nil {

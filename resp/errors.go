@@ -9,6 +9,7 @@ import (
 	"github.com/riotkv/riot/cluster"
 	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/respwire"
 )
 
 // redisError is an error whose text is already a Redis reply ("ERR ...",
@@ -60,7 +61,7 @@ func errSubcommand(cmd string, sub []byte) redisError {
 // one place where riot's errors meet the protocol.
 func errorText(err error) string {
 	var re redisError
-	var pe *ProtocolError
+	var pe *respwire.ProtocolError
 	var remote *cluster.RemoteError
 	switch {
 	case errors.As(err, &re):

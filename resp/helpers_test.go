@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/riotkv/riot/cluster"
 	"github.com/riotkv/riot/raftkv"
 	"github.com/riotkv/riot/raftkv/raftkvtest"
+	"github.com/riotkv/riot/respwire"
 	"github.com/riotkv/riot/storage"
 )
 
@@ -201,11 +203,30 @@ func mustSet(ctx context.Context, t *testing.T, c redis.Cmdable, key, val string
 	}
 }
 
+// newReplyReader buffers a connection for respwire.ReadReplyStrict, which
+// checks that the server answers with well-formed replies.
+func newReplyReader(c net.Conn) *bufio.Reader { return bufio.NewReaderSize(c, 64<<10) }
+
+// mbulk encodes args as one RESP multibulk request, the way clients send
+// commands.
+func mbulk(args ...string) string { return string(respwire.AppendRequest(nil, toArgs(args)...)) }
+
+func toArgs(ss []string) [][]byte {
+	if ss == nil {
+		return nil
+	}
+	out := make([][]byte, len(ss))
+	for i, s := range ss {
+		out[i] = []byte(s)
+	}
+	return out
+}
+
 // rawConn is a plain TCP connection to the server, for exact bytes.
 type rawConn struct {
 	t    testing.TB
 	conn net.Conn
-	r    *replyReader
+	r    *bufio.Reader
 }
 
 func dialRaw(t testing.TB, ts *testServer) *rawConn {
@@ -229,7 +250,7 @@ func (c *rawConn) send(s string) {
 // reply reads one well-formed reply.
 func (c *rawConn) reply() ([]byte, error) {
 	_ = c.conn.SetReadDeadline(time.Now().Add(ioTimeout))
-	return c.r.next()
+	return respwire.ReadReplyStrict(c.r)
 }
 
 // expect reads one reply per element of want and compares the bytes.
@@ -255,7 +276,7 @@ func (c *rawConn) roundTrip(s string, want ...string) {
 func (c *rawConn) expectClosed(sent string) {
 	c.t.Helper()
 	_ = c.conn.SetReadDeadline(time.Now().Add(ioTimeout))
-	got, err := c.r.next()
+	got, err := respwire.ReadReplyStrict(c.r)
 	if !isClosed(err) {
 		c.t.Fatalf("after sending %.200q: read %q, err=%v; want the connection closed", sent, got, err)
 	}

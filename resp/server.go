@@ -1,3 +1,7 @@
+// Package resp is riot's Redis protocol front end: it reads RESP2/RESP3
+// requests (parsed by package respwire, multibulk and inline), looks
+// commands up in one table, runs them through the cluster Router and writes
+// replies.
 package resp
 
 import (
@@ -17,6 +21,7 @@ import (
 	"github.com/riotkv/riot/cluster"
 	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/respwire"
 )
 
 // Backend is what resp needs from the cluster. *cluster.Router implements
@@ -71,7 +76,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Addr:           "127.0.0.1:6379",
-		MaxBulkLen:     DefaultMaxBulkLen,
+		MaxBulkLen:     respwire.DefaultMaxBulkLen,
 		CommandTimeout: 10 * time.Second,
 		MaxPipeline:    1024,
 		Version:        "dev",

@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/riotkv/riot/respwire"
 )
 
 // Error replies with Redis 7's exact text.
@@ -629,13 +631,13 @@ func TestServerPipeline(t *testing.T) {
 				case 2:
 					in.WriteString(mbulk("GET", key))
 					if v, ok := model[key]; ok {
-						want = append(want, string(appendBulkString(nil, v)))
+						want = append(want, string(respwire.AppendBulkString(nil, v)))
 					} else {
 						want = append(want, "$-1\r\n")
 					}
 				case 3:
 					in.WriteString(mbulk("GET", "counter"))
-					want = append(want, string(appendBulkString(nil, model["counter"])))
+					want = append(want, string(respwire.AppendBulkString(nil, model["counter"])))
 				case 4:
 					if i%10 == 4 {
 						in.WriteString(mbulk("INCR", key))
@@ -696,7 +698,7 @@ func TestServerRepliesWhileReading(t *testing.T) {
 		switch {
 		case i%100 == 0:
 			raw.send(mbulk("GET", "c"))
-			want = append(want, string(appendBulkString(nil, strconv.Itoa(i))))
+			want = append(want, string(respwire.AppendBulkString(nil, strconv.Itoa(i))))
 		case i%70 == 0:
 			raw.send(mbulk("INCR", "not-a-number-key") + mbulk("SET", "not-a-number-key", "x") + mbulk("INCR", "not-a-number-key"))
 			want = append(want, ":1\r\n", "+OK\r\n", "-"+textNotInteger+"\r\n")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/riotkv/riot/cluster"
 	"github.com/riotkv/riot/kv"
+	"github.com/riotkv/riot/respwire"
 )
 
 // session is one client connection: its read buffer, its reply buffer, and
@@ -148,9 +149,9 @@ func (s *session) serve() {
 	}()
 	for {
 		if err := s.runBuffered(); err != nil {
-			var pe *ProtocolError
+			var pe *respwire.ProtocolError
 			if errors.As(err, &pe) {
-				s.out = appendError(s.out, "ERR "+pe.Error())
+				s.out = respwire.AppendError(s.out, "ERR "+pe.Error())
 				_ = s.flush()
 			}
 			return
@@ -188,12 +189,12 @@ func (s *session) runBuffered() (err error) {
 		cancel()
 	}()
 	for s.start < s.end && !s.quit {
-		lim := limits{maxBulk: s.srv.maxBulkLen(), maxArgs: maxMultibulkLen}
+		lim := respwire.Limits{MaxBulk: s.srv.maxBulkLen(), MaxArgs: respwire.MaxMultibulkLen}
 		if !s.authed {
-			lim = unauthLimits
+			lim = respwire.UnauthLimits
 		}
-		args, n, need, err := parseRequest(s.buf[s.start:s.end], lim)
-		if errors.Is(err, errIncomplete) {
+		args, n, need, err := respwire.ParseRequest(s.buf[s.start:s.end], lim)
+		if errors.Is(err, respwire.ErrIncomplete) {
 			if need > len(s.buf) {
 				s.need(need)
 			}
@@ -274,7 +275,7 @@ func (s *session) exec(args [][]byte) {
 	if cmd == nil {
 		s.srv.reject(args)
 		s.drain()
-		s.out = appendError(s.out, s.txnRejected(args, errMsg))
+		s.out = respwire.AppendError(s.out, s.txnRejected(args, errMsg))
 		return
 	}
 	s.mu.Lock()
@@ -283,13 +284,13 @@ func (s *session) exec(args [][]byte) {
 	if !s.authed && cmd.flags&flagNoAuth == 0 {
 		cmd.stats.rejected.Add(1)
 		s.drain()
-		s.out = appendError(s.out, s.txnRejected(args, "NOAUTH Authentication required."))
+		s.out = respwire.AppendError(s.out, s.txnRejected(args, "NOAUTH Authentication required."))
 		return
 	}
 	if cmd.flags&flagInternal != 0 && s.nodeOnly() {
 		cmd.stats.rejected.Add(1)
 		s.drain()
-		s.out = appendError(s.out, s.txnRejected(args, errNodeOnly(cmd.name)))
+		s.out = respwire.AppendError(s.out, s.txnRejected(args, errNodeOnly(cmd.name)))
 		return
 	}
 	if s.multi != nil && !txnControl(cmd) {
@@ -439,4 +440,4 @@ func (s *session) readConsistent(fn func(v *kv.View) error) error {
 	return s.srv.backend.ReadConsistent(s.ctx, s.readLevel, fn)
 }
 
-func (s *session) writeErr(err error) { s.out = appendError(s.out, errorText(err)) }
+func (s *session) writeErr(err error) { s.out = respwire.AppendError(s.out, errorText(err)) }

@@ -1,7 +1,11 @@
-// Package resp is riot's Redis protocol front end: it parses RESP2/RESP3
-// requests (multibulk and inline), looks commands up in one table, runs
-// them through the cluster Router and writes replies.
-package resp
+// Package respwire encodes and decodes the Redis protocol (RESP2 and
+// RESP3): requests, as clients send them and servers parse them, and
+// replies.
+//
+// It is a leaf: it imports only the standard library. The server (package
+// resp) parses requests and encodes replies with it; the node-to-node
+// client (package cluster) encodes requests and reads replies with it.
+package respwire
 
 import (
 	"bytes"
@@ -14,22 +18,34 @@ const (
 	// DefaultMaxBulkLen is the default largest bulk argument (Redis's
 	// proto-max-bulk-len).
 	DefaultMaxBulkLen = 512 << 20
-	// maxMultibulkLen is the largest number of arguments in one request.
-	maxMultibulkLen = 1024 * 1024
+	// MaxMultibulkLen is the largest number of arguments in one request.
+	MaxMultibulkLen = 1024 * 1024
 	// maxInlineLen is the longest inline request or header line.
 	maxInlineLen = 64 << 10
 )
 
-// limits bound what one request may hold.
-type limits struct {
-	maxBulk int // largest bulk argument
-	maxArgs int // most arguments
-	unauth  bool
+// Limits bound what one request may hold.
+type Limits struct {
+	MaxBulk int // largest bulk argument
+	MaxArgs int // most arguments
+	// Unauth reports a request past a limit as "unauthenticated ..."
+	// rather than "invalid ...", as Redis does before AUTH.
+	Unauth bool
 }
 
-// unauthLimits apply before a client has authenticated (with
+// UnauthLimits apply before a client has authenticated (with
 // --requirepass), as in Redis: 10 arguments of 16 KB at most.
-var unauthLimits = limits{maxBulk: 16 << 10, maxArgs: 10, unauth: true}
+var UnauthLimits = Limits{MaxBulk: 16 << 10, MaxArgs: 10, Unauth: true}
+
+// AppendRequest appends args as a RESP multibulk request, the way clients
+// send commands.
+func AppendRequest(b []byte, args ...[]byte) []byte {
+	b = AppendArrayLen(b, len(args))
+	for _, a := range args {
+		b = AppendBulk(b, a)
+	}
+	return b
+}
 
 // ProtocolError is a malformed request. The connection is answered with
 // "-ERR Protocol error: ..." and closed, like Redis does.
@@ -39,33 +55,33 @@ func (e *ProtocolError) Error() string { return "Protocol error: " + e.msg }
 
 func protoErr(msg string) error { return &ProtocolError{msg} }
 
-// errIncomplete means the buffer does not yet hold a whole request.
-var errIncomplete = errors.New("resp: incomplete request")
+// ErrIncomplete means the buffer does not yet hold a whole request.
+var ErrIncomplete = errors.New("resp: incomplete request")
 
-// parseRequest parses one request from the front of buf. It returns the
-// arguments (aliasing buf), the number of bytes consumed, and errIncomplete
+// ParseRequest parses one request from the front of buf. It returns the
+// arguments (aliasing buf), the number of bytes consumed, and ErrIncomplete
 // when more input is needed; need is then a lower bound on the buffer size
 // the request requires (0 when unknown). An empty inline line yields no args
 // and a positive n: the caller skips it.
-func parseRequest(buf []byte, lim limits) (args [][]byte, n int, need int, err error) {
+func ParseRequest(buf []byte, lim Limits) (args [][]byte, n int, need int, err error) {
 	if len(buf) == 0 {
-		return nil, 0, 0, errIncomplete
+		return nil, 0, 0, ErrIncomplete
 	}
 	if buf[0] != '*' {
 		return parseInline(buf)
 	}
 	line, pos, err := readLine(buf, 0)
 	if err != nil {
-		if err == errIncomplete && len(buf) > maxInlineLen {
+		if err == ErrIncomplete && len(buf) > maxInlineLen {
 			return nil, 0, 0, protoErr("too big mbulk count string")
 		}
 		return nil, 0, 0, err
 	}
 	count, ok := parseLen(line[1:])
-	if ok && lim.unauth && count > lim.maxArgs {
+	if ok && lim.Unauth && count > lim.MaxArgs {
 		return nil, 0, 0, protoErr("unauthenticated multibulk length")
 	}
-	if !ok || count > lim.maxArgs {
+	if !ok || count > lim.MaxArgs {
 		return nil, 0, 0, protoErr("invalid multibulk length")
 	}
 	if count <= 0 {
@@ -74,28 +90,28 @@ func parseRequest(buf []byte, lim limits) (args [][]byte, n int, need int, err e
 	args = make([][]byte, 0, min(count, 64))
 	for range count {
 		if pos >= len(buf) {
-			return nil, 0, 0, errIncomplete
+			return nil, 0, 0, ErrIncomplete
 		}
 		if buf[pos] != '$' {
 			return nil, 0, 0, protoErr("expected '$', got '" + printable(buf[pos]) + "'")
 		}
 		line, next, err := readLine(buf, pos)
 		if err != nil {
-			if err == errIncomplete && len(buf)-pos > maxInlineLen {
+			if err == ErrIncomplete && len(buf)-pos > maxInlineLen {
 				return nil, 0, 0, protoErr("too big bulk count string")
 			}
 			return nil, 0, 0, err
 		}
 		size, ok := parseLen(line[1:])
-		if ok && lim.unauth && size > lim.maxBulk {
+		if ok && lim.Unauth && size > lim.MaxBulk {
 			return nil, 0, 0, protoErr("unauthenticated bulk length")
 		}
-		if !ok || size < 0 || size > lim.maxBulk {
+		if !ok || size < 0 || size > lim.MaxBulk {
 			return nil, 0, 0, protoErr("invalid bulk length")
 		}
 		end := next + size + 2
 		if end > len(buf) {
-			return nil, 0, end, errIncomplete
+			return nil, 0, end, ErrIncomplete
 		}
 		if buf[end-2] != '\r' || buf[end-1] != '\n' {
 			return nil, 0, 0, protoErr("invalid bulk length")
@@ -111,7 +127,7 @@ func parseRequest(buf []byte, lim limits) (args [][]byte, n int, need int, err e
 func readLine(buf []byte, pos int) ([]byte, int, error) {
 	i := bytes.IndexByte(buf[pos:], '\n')
 	if i < 0 {
-		return nil, 0, errIncomplete
+		return nil, 0, ErrIncomplete
 	}
 	end := pos + i
 	if i == 0 || buf[end-1] != '\r' {
@@ -160,7 +176,7 @@ func parseInline(buf []byte) ([][]byte, int, int, error) {
 		if len(buf) > maxInlineLen {
 			return nil, 0, 0, protoErr("too big inline request")
 		}
-		return nil, 0, 0, errIncomplete
+		return nil, 0, 0, ErrIncomplete
 	}
 	if i > maxInlineLen {
 		return nil, 0, 0, protoErr("too big inline request")

@@ -1,9 +1,10 @@
-package resp
+package respwire
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,15 +19,6 @@ func mbulk(args ...string) string {
 		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
 	}
 	return b.String()
-}
-
-// appendMultibulk is mbulk for byte slices.
-func appendMultibulk(b []byte, args [][]byte) []byte {
-	b = appendArrayLen(b, len(args))
-	for _, a := range args {
-		b = appendBulk(b, a)
-	}
-	return b
 }
 
 func argStrings(args [][]byte) []string {
@@ -99,51 +91,15 @@ func TestParseRequest(t *testing.T) {
 		{"inline starting with $", "$3\r\n", []string{"$3"}, -1},
 	}
 	for _, tt := range tests {
-		args, n, need, err := parseRequest([]byte(tt.in), testLimits(1024))
+		args, n, need, err := ParseRequest([]byte(tt.in), testLimits(1024))
 		wantN := tt.n
 		if wantN == -1 {
 			wantN = len(tt.in)
 		}
-		if err != nil || n != wantN || need != 0 || !equalArgs(args, toArgs(tt.want)) {
-			t.Errorf("%s: parseRequest(%q) = %q, n=%d, need=%d, err=%v; want %q, n=%d",
+		if err != nil || n != wantN || need != 0 || !slices.Equal(argStrings(args), tt.want) {
+			t.Errorf("%s: ParseRequest(%q) = %q, n=%d, need=%d, err=%v; want %q, n=%d",
 				tt.name, tt.in, argStrings(args), n, need, err, tt.want, wantN)
 		}
-	}
-}
-
-func toArgs(ss []string) [][]byte {
-	if ss == nil {
-		return nil
-	}
-	out := make([][]byte, len(ss))
-	for i, s := range ss {
-		out[i] = []byte(s)
-	}
-	return out
-}
-
-// TestParsePipelined parses a buffer holding several requests, the way a
-// session does.
-func TestParsePipelined(t *testing.T) {
-	in := mbulk("SET", "a", "1") + "*0\r\n" + "INCR a\r\n" + "\r\n" + mbulk("GET", "a") + `ECHO "x y"` + "\n" + mbulk("DEL", "a", "b", "c")
-	want := [][]string{{"SET", "a", "1"}, {"INCR", "a"}, {"GET", "a"}, {"ECHO", "x y"}, {"DEL", "a", "b", "c"}}
-	buf := []byte(in)
-	var got [][]string
-	for len(buf) > 0 {
-		args, n, _, err := parseRequest(buf, testLimits(1024))
-		if err != nil {
-			t.Fatalf("parseRequest(%q): %v (parsed so far %q)", buf, err, got)
-		}
-		if n <= 0 || n > len(buf) {
-			t.Fatalf("parseRequest(%q): n=%d out of range", buf, n)
-		}
-		if args != nil {
-			got = append(got, argStrings(args))
-		}
-		buf = buf[n:]
-	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("pipeline %q parsed as %q, want %q", in, got, want)
 	}
 }
 
@@ -163,25 +119,25 @@ func TestParseIncomplete(t *testing.T) {
 		"\r\n",
 	}
 	for _, req := range valid {
-		full, n, _, err := parseRequest([]byte(req), testLimits(1024))
+		full, n, _, err := ParseRequest([]byte(req), testLimits(1024))
 		if err != nil || n != len(req) {
-			t.Fatalf("parseRequest(%q) = %q, n=%d, err=%v; want the whole request", req, argStrings(full), n, err)
+			t.Fatalf("ParseRequest(%q) = %q, n=%d, err=%v; want the whole request", req, argStrings(full), n, err)
 		}
 		for cut := 0; cut < len(req); cut++ {
 			in := []byte(req[:cut])
-			args, n, need, err := parseRequest(in, testLimits(1024))
-			if !errors.Is(err, errIncomplete) || args != nil || n != 0 {
-				t.Errorf("parseRequest(%q) (cut of %q) = %q, n=%d, err=%v; want errIncomplete", in, req, argStrings(args), n, err)
+			args, n, need, err := ParseRequest(in, testLimits(1024))
+			if !errors.Is(err, ErrIncomplete) || args != nil || n != 0 {
+				t.Errorf("ParseRequest(%q) (cut of %q) = %q, n=%d, err=%v; want ErrIncomplete", in, req, argStrings(args), n, err)
 			}
 			if need != 0 && (need <= cut || need > len(req)) {
-				t.Errorf("parseRequest(%q) (cut of %q): need=%d, want 0 or in (%d, %d]", in, req, need, cut, len(req))
+				t.Errorf("ParseRequest(%q) (cut of %q): need=%d, want 0 or in (%d, %d]", in, req, need, cut, len(req))
 			}
 		}
 		// A complete request followed by a cut one parses the first.
 		two := req + req[:len(req)/2]
-		args, n, _, err := parseRequest([]byte(two), testLimits(1024))
+		args, n, _, err := ParseRequest([]byte(two), testLimits(1024))
 		if err != nil || n != len(req) || !equalArgs(args, full) {
-			t.Errorf("parseRequest(%q) = %q, n=%d, err=%v; want %q, n=%d", two, argStrings(args), n, err, argStrings(full), len(req))
+			t.Errorf("ParseRequest(%q) = %q, n=%d, err=%v; want %q, n=%d", two, argStrings(args), n, err, argStrings(full), len(req))
 		}
 	}
 }
@@ -192,16 +148,16 @@ func TestParseNeed(t *testing.T) {
 	head := "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$" + strconv.Itoa(size) + "\r\n"
 	want := len(head) + size + 2
 	for _, in := range []string{head, head + "abc", head + strings.Repeat("x", size), head + strings.Repeat("x", size) + "\r"} {
-		args, n, need, err := parseRequest([]byte(in), testLimits(DefaultMaxBulkLen))
-		if !errors.Is(err, errIncomplete) || args != nil || n != 0 || need != want {
-			t.Errorf("parseRequest(<%d bytes: %.40q...>) = %q, n=%d, need=%d, err=%v; want errIncomplete, need=%d",
+		args, n, need, err := ParseRequest([]byte(in), testLimits(DefaultMaxBulkLen))
+		if !errors.Is(err, ErrIncomplete) || args != nil || n != 0 || need != want {
+			t.Errorf("ParseRequest(<%d bytes: %.40q...>) = %q, n=%d, need=%d, err=%v; want ErrIncomplete, need=%d",
 				len(in), in, argStrings(args), n, need, err, want)
 		}
 	}
 	full := head + strings.Repeat("x", size) + "\r\n"
-	args, n, need, err := parseRequest([]byte(full), testLimits(DefaultMaxBulkLen))
+	args, n, need, err := ParseRequest([]byte(full), testLimits(DefaultMaxBulkLen))
 	if err != nil || n != len(full) || need != 0 || len(args) != 3 || len(args[2]) != size {
-		t.Errorf("parseRequest(<%d bytes>) = %d args, n=%d, need=%d, err=%v; want 3 args, n=%d", len(full), len(args), n, need, err, len(full))
+		t.Errorf("ParseRequest(<%d bytes>) = %d args, n=%d, need=%d, err=%v; want 3 args, n=%d", len(full), len(args), n, need, err, len(full))
 	}
 }
 
@@ -210,9 +166,9 @@ func TestParseNeed(t *testing.T) {
 func TestParseArgsDoNotOverlap(t *testing.T) {
 	in := mbulk("SET", "k", "v")
 	buf := []byte(in)
-	args, _, _, err := parseRequest(buf, testLimits(1024))
+	args, _, _, err := ParseRequest(buf, testLimits(1024))
 	if err != nil {
-		t.Fatalf("parseRequest(%q): %v", in, err)
+		t.Fatalf("ParseRequest(%q): %v", in, err)
 	}
 	_ = append(args[1], "XXXXXXXX"...)
 	if string(buf) != in {
@@ -232,7 +188,7 @@ func TestParseErrors(t *testing.T) {
 		{"count not a number", "*abc\r\n", "invalid multibulk length"},
 		{"count empty", "*\r\n", "invalid multibulk length"},
 		{"count too big", "*2000000\r\n", "invalid multibulk length"},
-		{"count just over the limit", "*" + strconv.Itoa(maxMultibulkLen+1) + "\r\n", "invalid multibulk length"},
+		{"count just over the limit", "*" + strconv.Itoa(MaxMultibulkLen+1) + "\r\n", "invalid multibulk length"},
 		{"count max int64", "*9223372036854775807\r\n", "invalid multibulk length"},
 		{"count past int64", "*99999999999999999999999\r\n", "invalid multibulk length"},
 		{"count with plus", "*+1\r\n", "invalid multibulk length"},
@@ -266,10 +222,10 @@ func TestParseErrors(t *testing.T) {
 		{"single quotes with doubled quote", `SET 'a key' 'it''s'` + "\n", "unbalanced quotes in request"},
 	}
 	for _, tt := range tests {
-		args, n, need, err := parseRequest([]byte(tt.in), testLimits(1024))
+		args, n, need, err := ParseRequest([]byte(tt.in), testLimits(1024))
 		want := "Protocol error: " + tt.want
 		if got := protoText(err); got != want || args != nil || n != 0 || need != 0 {
-			t.Errorf("%s: parseRequest(%.60q) = %q, n=%d, need=%d, err=%v; want %q", tt.name, tt.in, argStrings(args), n, need, err, want)
+			t.Errorf("%s: ParseRequest(%.60q) = %q, n=%d, need=%d, err=%v; want %q", tt.name, tt.in, argStrings(args), n, need, err, want)
 		}
 	}
 }
@@ -278,22 +234,22 @@ func TestParseErrors(t *testing.T) {
 // still incomplete.
 func TestParseLimits(t *testing.T) {
 	exact := strings.Repeat("a", maxInlineLen)
-	if _, _, _, err := parseRequest([]byte(exact), testLimits(1024)); !errors.Is(err, errIncomplete) {
-		t.Errorf("parseRequest(<%d bytes without newline>) err=%v, want errIncomplete", len(exact), err)
+	if _, _, _, err := ParseRequest([]byte(exact), testLimits(1024)); !errors.Is(err, ErrIncomplete) {
+		t.Errorf("ParseRequest(<%d bytes without newline>) err=%v, want ErrIncomplete", len(exact), err)
 	}
-	args, n, _, err := parseRequest([]byte(exact+"\n"), testLimits(1024))
+	args, n, _, err := ParseRequest([]byte(exact+"\n"), testLimits(1024))
 	if err != nil || n != len(exact)+1 || len(args) != 1 || string(args[0]) != exact {
-		t.Errorf("parseRequest(<%d-byte inline line>) = %d args, n=%d, err=%v; want 1 arg", len(exact), len(args), n, err)
+		t.Errorf("ParseRequest(<%d-byte inline line>) = %d args, n=%d, err=%v; want 1 arg", len(exact), len(args), n, err)
 	}
 	bulk := strings.Repeat("b", 1024)
 	in := mbulk("SET", "k", bulk)
-	args, n, _, err = parseRequest([]byte(in), testLimits(1024))
+	args, n, _, err = ParseRequest([]byte(in), testLimits(1024))
 	if err != nil || n != len(in) || len(args) != 3 || string(args[2]) != bulk {
-		t.Errorf("parseRequest(SET with a bulk of exactly maxBulk) = %d args, n=%d, err=%v; want 3 args", len(args), n, err)
+		t.Errorf("ParseRequest(SET with a bulk of exactly maxBulk) = %d args, n=%d, err=%v; want 3 args", len(args), n, err)
 	}
-	count := "*" + strconv.Itoa(maxMultibulkLen) + "\r\n"
-	if _, _, _, err := parseRequest([]byte(count), testLimits(1024)); !errors.Is(err, errIncomplete) {
-		t.Errorf("parseRequest(%q) err=%v, want errIncomplete", count, err)
+	count := "*" + strconv.Itoa(MaxMultibulkLen) + "\r\n"
+	if _, _, _, err := ParseRequest([]byte(count), testLimits(1024)); !errors.Is(err, ErrIncomplete) {
+		t.Errorf("ParseRequest(%q) err=%v, want ErrIncomplete", count, err)
 	}
 }
 
@@ -305,43 +261,43 @@ func FuzzParseRequest(f *testing.F) {
 	f.Add([]byte("PING\r\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		const maxBulk = 1 << 16
-		args, n, need, err := parseRequest(in, testLimits(maxBulk))
+		args, n, need, err := ParseRequest(in, testLimits(maxBulk))
 		switch {
-		case errors.Is(err, errIncomplete):
+		case errors.Is(err, ErrIncomplete):
 			if args != nil || n != 0 {
-				t.Fatalf("parseRequest(%q): errIncomplete with args %q, n=%d", in, argStrings(args), n)
+				t.Fatalf("ParseRequest(%q): ErrIncomplete with args %q, n=%d", in, argStrings(args), n)
 			}
 			if need != 0 && need <= len(in) {
-				t.Fatalf("parseRequest(%q): errIncomplete with need=%d <= len(input)=%d", in, need, len(in))
+				t.Fatalf("ParseRequest(%q): ErrIncomplete with need=%d <= len(input)=%d", in, need, len(in))
 			}
 			return
 		case err != nil:
 			if protoText(err) == "" {
-				t.Fatalf("parseRequest(%q): error %v (%T) is not a *ProtocolError", in, err, err)
+				t.Fatalf("ParseRequest(%q): error %v (%T) is not a *ProtocolError", in, err, err)
 			}
 			if args != nil || n != 0 {
-				t.Fatalf("parseRequest(%q): error %v with args %q, n=%d", in, err, argStrings(args), n)
+				t.Fatalf("ParseRequest(%q): error %v with args %q, n=%d", in, err, argStrings(args), n)
 			}
 			return
 		}
 		if n < 1 || n > len(in) || need != 0 {
-			t.Fatalf("parseRequest(%q) = %q, n=%d, need=%d; want 1 <= n <= %d and need 0", in, argStrings(args), n, need, len(in))
+			t.Fatalf("ParseRequest(%q) = %q, n=%d, need=%d; want 1 <= n <= %d and need 0", in, argStrings(args), n, need, len(in))
 		}
 		for _, a := range args {
 			if len(a) > maxBulk && in[0] == '*' {
-				t.Fatalf("parseRequest(%q): a bulk of %d bytes exceeds maxBulk %d", in, len(a), maxBulk)
+				t.Fatalf("ParseRequest(%q): a bulk of %d bytes exceeds maxBulk %d", in, len(a), maxBulk)
 			}
 		}
 		// The request alone parses the same.
-		again, n2, _, err := parseRequest(in[:n], testLimits(maxBulk))
+		again, n2, _, err := ParseRequest(in[:n], testLimits(maxBulk))
 		if err != nil || n2 != n || !equalArgs(again, args) {
-			t.Fatalf("parseRequest(%q) = %q, n=%d, err=%v; the whole input gave %q, n=%d", in[:n], argStrings(again), n2, err, argStrings(args), n)
+			t.Fatalf("ParseRequest(%q) = %q, n=%d, err=%v; the whole input gave %q, n=%d", in[:n], argStrings(again), n2, err, argStrings(args), n)
 		}
 		// Every strict prefix of the request is incomplete.
 		if n <= 4096 {
 			for cut := range n {
-				if a, m, _, err := parseRequest(in[:cut], testLimits(maxBulk)); !errors.Is(err, errIncomplete) {
-					t.Fatalf("parseRequest(%q) (prefix of %q) = %q, n=%d, err=%v; want errIncomplete", in[:cut], in[:n], argStrings(a), m, err)
+				if a, m, _, err := ParseRequest(in[:cut], testLimits(maxBulk)); !errors.Is(err, ErrIncomplete) {
+					t.Fatalf("ParseRequest(%q) (prefix of %q) = %q, n=%d, err=%v; want ErrIncomplete", in[:cut], in[:n], argStrings(a), m, err)
 				}
 			}
 		}
@@ -349,8 +305,8 @@ func FuzzParseRequest(f *testing.F) {
 			return
 		}
 		// Re-encoded as multibulk, the arguments parse back unchanged.
-		enc := appendMultibulk(nil, args)
-		back, m, _, err := parseRequest(enc, testLimits(len(enc)))
+		enc := AppendRequest(nil, args...)
+		back, m, _, err := ParseRequest(enc, testLimits(len(enc)))
 		if err != nil || m != len(enc) || !equalArgs(back, args) {
 			t.Fatalf("re-encoded %q as %q: parsed %q, n=%d, err=%v", argStrings(args), enc, argStrings(back), m, err)
 		}
@@ -368,7 +324,7 @@ func BenchmarkParsePipeline(b *testing.B) {
 	for b.Loop() {
 		rest := buf
 		for len(rest) > 0 {
-			_, n, _, err := parseRequest(rest, testLimits(DefaultMaxBulkLen))
+			_, n, _, err := ParseRequest(rest, testLimits(DefaultMaxBulkLen))
 			if err != nil {
 				b.Fatalf("parseRequest: %v", err)
 			}
@@ -377,7 +333,7 @@ func BenchmarkParsePipeline(b *testing.B) {
 	}
 }
 
-func testLimits(maxBulk int) limits { return limits{maxBulk: maxBulk, maxArgs: maxMultibulkLen} }
+func testLimits(maxBulk int) Limits { return Limits{MaxBulk: maxBulk, MaxArgs: MaxMultibulkLen} }
 
 // Reference: Redis networking.c, before AUTH a client may send at most 10
 // arguments of 16 KB.
@@ -387,27 +343,13 @@ func TestParseUnauthenticatedLimits(t *testing.T) {
 		{"*1\r\n$16385\r\n", "Protocol error: unauthenticated bulk length"},
 	}
 	for _, tt := range tests {
-		_, _, _, err := parseRequest([]byte(tt.in), unauthLimits)
+		_, _, _, err := ParseRequest([]byte(tt.in), UnauthLimits)
 		if err == nil || err.Error() != tt.want {
-			t.Errorf("parseRequest(%q, unauthenticated) error = %v, want %q", tt.in, err, tt.want)
+			t.Errorf("ParseRequest(%q, unauthenticated) error = %v, want %q", tt.in, err, tt.want)
 		}
 	}
-	args, _, _, err := parseRequest([]byte("*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n"), unauthLimits)
+	args, _, _, err := ParseRequest([]byte("*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n"), UnauthLimits)
 	if err != nil || len(args) != 2 {
 		t.Errorf("AUTH before authenticating: %q, %v; want parsed", args, err)
-	}
-}
-
-// A bulk header alone must not make the server allocate what it claims:
-// the buffer grows as bytes arrive.
-func TestSessionBufferGrowsWithData(t *testing.T) {
-	s := &session{buf: make([]byte, initialBuf)}
-	s.end = copy(s.buf, "*1\r\n$536870912\r\n")
-	s.need(536870912 + 32)
-	if len(s.buf) > 2*initialBuf {
-		t.Fatalf("need(512 MB) with %d bytes buffered grew the buffer to %d bytes, want at most %d", s.end, len(s.buf), 2*initialBuf)
-	}
-	if string(s.buf[:s.end]) != "*1\r\n$536870912\r\n" {
-		t.Fatalf("buffered bytes lost: %q", s.buf[:s.end])
 	}
 }
