@@ -2,6 +2,7 @@ package resp
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -14,12 +15,12 @@ import (
 
 // CONFIG GET, SET, RESETSTAT, REWRITE, HELP.
 //
-// The parameters are the ones riot has a Redis equivalent for. Only
-// proto-max-bulk-len can change at runtime (on this node: it is the limit
-// this node's RESP server applies). The others describe how riot works and
-// are fixed: CONFIG SET accepts their current value (a no-op, so that
-// clients and test suites that set them to what riot does keep working)
-// and refuses any other.
+// The parameters are the ones riot has a Redis equivalent for. Settable on
+// this node at runtime: proto-max-bulk-len (the limit this node's RESP
+// server applies) and the encoding thresholds (config_encoding.go). The
+// others describe how riot works and are fixed: CONFIG SET accepts their
+// current value (a no-op, so that clients and test suites that set them to
+// what riot does keep working) and refuses any other.
 
 // configParam is one CONFIG parameter.
 type configParam struct {
@@ -34,8 +35,9 @@ type configParam struct {
 // minProtoMaxBulkLen is Redis's lower bound for proto-max-bulk-len (1 MB).
 const minProtoMaxBulkLen = 1 << 20
 
-// configTable lists the parameters. Names are lower case.
-var configTable = map[string]configParam{
+// configTable lists the parameters, the encoding thresholds included
+// (config_encoding.go). Names are lower case.
+var configTable = withParams(encodingParams(), map[string]configParam{
 	"databases":   {get: func(*Server) string { return "1" }, immutable: true},
 	"appendonly":  {get: func(*Server) string { return "yes" }},
 	"appendfsync": {get: func(*Server) string { return "always" }},
@@ -59,6 +61,12 @@ var configTable = map[string]configParam{
 			return nil
 		},
 	},
+})
+
+// withParams returns m with the parameters of more added.
+func withParams(m, more map[string]configParam) map[string]configParam {
+	maps.Copy(m, more)
+	return m
 }
 
 // maxBulkLen is proto-max-bulk-len: the configured MaxBulkLen, or the value

@@ -65,16 +65,8 @@ func TestDifferentialArgParsing(t *testing.T) {
 	}
 	redisAddr := startRedisServer(t)
 	riot := startServer(t, nil)
-	fresh := func(addr string) *rawConn {
-		c, err := net.DialTimeout("tcp", addr, ioTimeout)
-		if err != nil {
-			t.Fatalf("dial %s: %v", addr, err)
-		}
-		t.Cleanup(func() { _ = c.Close() })
-		return &rawConn{t: t, conn: c, r: newReplyReader(c)}
-	}
 	exchange := func(addr string, args []string) string {
-		c := fresh(addr)
+		c := dialRawAddr(t, addr)
 		c.send(req(args...))
 		_ = c.conn.SetReadDeadline(time.Now().Add(ioTimeout))
 		got, err := c.reply()
@@ -94,4 +86,66 @@ func TestDifferentialArgParsing(t *testing.T) {
 			t.Errorf("%s:\n  redis-server: %q\n  riot:         %q", strings.Join(args, " "), want, got)
 		}
 	}
+}
+
+// configCases set and read the encoding thresholds: every name and alias,
+// values at and past their ranges, memory units. Sent in order on one
+// connection to each server (CONFIG SET changes the server), replies
+// compared byte for byte. CONFIG GET with a pattern is left out: Redis
+// lists the matches in hash-table order.
+var configCases = [][]string{
+	{"CONFIG", "GET", "hash-max-listpack-entries"}, {"CONFIG", "GET", "hash-max-ziplist-value"},
+	{"CONFIG", "GET", "set-max-intset-entries"}, {"CONFIG", "GET", "zset-max-listpack-entries"},
+	{"CONFIG", "GET", "zset-max-ziplist-value"}, {"CONFIG", "GET", "list-max-listpack-size"},
+	{"CONFIG", "GET", "list-compress-depth"},
+	{"CONFIG", "SET", "hash-max-listpack-entries", "abc"}, {"CONFIG", "SET", "hash-max-listpack-entries", "-1"},
+	{"CONFIG", "SET", "hash-max-listpack-entries", "1k"}, {"CONFIG", "SET", "hash-max-listpack-entries", "9223372036854775808"},
+	{"CONFIG", "SET", "hash-max-listpack-entries", "9223372036854775807"}, {"CONFIG", "GET", "hash-max-ziplist-entries"},
+	{"CONFIG", "SET", "hash-max-listpack-value", "1k"}, {"CONFIG", "GET", "hash-max-listpack-value"},
+	{"CONFIG", "SET", "hash-max-listpack-value", "abc"}, {"CONFIG", "SET", "hash-max-listpack-value", "-1"},
+	{"CONFIG", "SET", "list-max-listpack-size", "-6"}, {"CONFIG", "SET", "list-max-listpack-size", "99999999999"},
+	{"CONFIG", "SET", "list-max-ziplist-size", "5"}, {"CONFIG", "GET", "list-max-listpack-size"},
+	{"CONFIG", "SET", "list-compress-depth", "-1"}, {"CONFIG", "SET", "list-compress-depth", "2147483647"},
+	{"CONFIG", "SET", "set-max-intset-entries", "00"}, {"CONFIG", "SET", "set-max-intset-entries", "+5"},
+	{"CONFIG", "SET", "set-max-intset-entries", "0"}, {"CONFIG", "GET", "set-max-intset-entries"},
+	{"CONFIG", "SET", "zset-max-ziplist-value", "2mb"}, {"CONFIG", "GET", "zset-max-listpack-value"},
+	{"CONFIG", "SET", "zset-max-ziplist-entries", "7", "zset-max-listpack-value", "x"}, {"CONFIG", "GET", "zset-max-ziplist-entries"},
+	{"CONFIG", "SET", "zset-max-listpack-entries", "5", "zset-max-ziplist-entries", "6"}, {"CONFIG", "GET", "zset-max-listpack-entries"},
+	{"CONFIG", "SET", "hash-max-listpack-entries", "1", "nosuch", "2"},
+}
+
+// Reference: https://redis.io/docs/latest/commands/config-set/ and
+// redis.conf's "ADVANCED CONFIG" (the encoding thresholds of Redis 7.0)
+func TestDifferentialConfigEncoding(t *testing.T) {
+	if testing.Short() {
+		t.Skip("differential test skipped in -short mode")
+	}
+	redisAddr := startRedisServer(t)
+	riot := startServer(t, nil)
+	conns := []*rawConn{dialRawAddr(t, redisAddr), dialRaw(t, riot)}
+	for _, args := range configCases {
+		var replies [2]string
+		for i, c := range conns {
+			c.send(req(args...))
+			got, err := c.reply()
+			if err != nil {
+				t.Fatalf("%q: %v", args, err)
+			}
+			replies[i] = string(got)
+		}
+		if replies[0] != replies[1] {
+			t.Errorf("%s:\n  redis-server: %q\n  riot:         %q", strings.Join(args, " "), replies[0], replies[1])
+		}
+	}
+}
+
+// dialRawAddr is dialRaw to any address.
+func dialRawAddr(t *testing.T, addr string) *rawConn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, ioTimeout)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return &rawConn{t: t, conn: c, r: newReplyReader(c)}
 }

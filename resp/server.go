@@ -125,6 +125,10 @@ type Server struct {
 	// bulkOverride is proto-max-bulk-len once CONFIG SET changed it
 	// (0: cfg.MaxBulkLen); see maxBulkLen.
 	bulkOverride atomic.Int64
+	// tunables are the encoding thresholds CONFIG SET changed, where
+	// tunablesSet says so (config_encoding.go).
+	tunables    [nTunables]atomic.Int64
+	tunablesSet [nTunables]atomic.Bool
 	// scans holds this node's SCAN key cursors (scan_cursors.go).
 	scans scanTable
 	// resetBase is what INFO's counters read at the last CONFIG
