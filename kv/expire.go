@@ -102,7 +102,7 @@ func (v *View) ExpiredKeys(now int64, limit int) ([][]byte, error) {
 	if now < 0 {
 		return nil, nil
 	}
-	it := v.r.NewIterator(storage.Range{Start: expirePrefix, Limit: expireKey(now+1, nil)})
+	it := v.r.NewIterator(storage.Range{Start: expirePrefix, Limit: expireBound(now + 1)})
 	var keys [][]byte
 	for len(keys) < limit && it.Next() {
 		_, user, ok := splitExpireKey(it.Key())
@@ -123,7 +123,7 @@ func (v *View) ExpiredKeys(now int64, limit int) ([][]byte, error) {
 // CountExpiring returns the number of keys live at now that have a
 // deadline.
 func (v *View) CountExpiring(now int64) (int64, error) {
-	it := v.r.NewIterator(storage.Range{Start: expireKey(v.Time(now)+1, nil), Limit: []byte{prefixExpire + 1}})
+	it := v.r.NewIterator(storage.Range{Start: expireBound(v.Time(now) + 1), Limit: []byte{prefixExpire + 1}})
 	var n int64
 	for it.Next() {
 		n++

@@ -66,24 +66,36 @@ func TestApplyActiveExpire(t *testing.T) {
 	if err != nil || len(keys) != 3 {
 		t.Fatalf("ExpiredKeys(t0+10, 3) = %q, %v; want 3 keys", keys, err)
 	}
-	// k0 is rewritten after the leader listed it: it must survive.
-	a.at(t0+5, Command{Op: OpSet, Args: strs("k0", "new")})
+	// The first key listed is rewritten after the leader listed it: it
+	// must survive. (Keys of one deadline are listed in slot order.)
+	rewritten := string(keys[0])
+	listed := map[string]bool{}
+	for _, k := range keys {
+		listed[string(k)] = true
+	}
+	var unlisted string
+	for i := range 5 {
+		if k := fmt.Sprint("k", i); !listed[k] {
+			unlisted = k
+		}
+	}
+	a.at(t0+5, Command{Op: OpSet, Args: strs(rewritten, "new")})
 	expire := Command{Op: OpExpire, Args: append(keys, []byte("later"), []byte("nokey"))}
 	a.run([]step{
 		{t0 + 10, expire, Result{Int: 2}},
 		{t0 + 10, expire, Result{Int: 0}},
 	})
-	a.wantStored("k0", "new", 0)
-	a.wantGone("k1")
-	a.wantStored("k3", "v", t0+10) // not listed: still stored, but hidden
+	a.wantStored(rewritten, "new", 0)
+	a.wantGone(string(keys[1]))
+	a.wantStored(unlisted, "v", t0+10) // not listed: still stored, but hidden
 	a.wantStored("later", "v", t0+1000)
 	v, release = a.f.View()
 	defer release()
-	if _, ok, _ := v.Get([]byte("k3"), t0+10); ok {
-		t.Errorf("Get(k3) at its deadline: found, want hidden")
+	if _, ok, _ := v.Get([]byte(unlisted), t0+10); ok {
+		t.Errorf("Get(%s) at its deadline: found, want hidden", unlisted)
 	}
-	if _, ok, _ := v.Get([]byte("k3"), t0+9); ok {
-		t.Errorf("Get(k3) at t0+9, after the state machine's clock reached t0+10: found, want hidden")
+	if _, ok, _ := v.Get([]byte(unlisted), t0+9); ok {
+		t.Errorf("Get(%s) at t0+9, after the state machine's clock reached t0+10: found, want hidden", unlisted)
 	}
 	if got, ok, _ := v.Get([]byte("later"), t0+999); !ok || string(got) != "v" {
 		t.Errorf("Get(later) before its deadline = %q, %v; want v", got, ok)
@@ -92,7 +104,7 @@ func TestApplyActiveExpire(t *testing.T) {
 		t.Errorf("CountExpiring(t0+10) = %d, %v; want 1 (later)", n, err)
 	}
 	if n, err := v.Count(t0 + 10); err != nil || n != 2 {
-		t.Errorf("Count(t0+10) = %d, %v; want 2 (k0, later)", n, err)
+		t.Errorf("Count(t0+10) = %d, %v; want 2 (%s, later)", n, err, rewritten)
 	}
 }
 

@@ -71,6 +71,9 @@ func NewFSM(eng storage.Engine, logger *slog.Logger) (*FSM, error) {
 	}
 	f := &FSM{eng: eng, logger: logger, metrics: newFSMMetrics()}
 	f.waiters.init()
+	if err := f.migrate(); err != nil {
+		return nil, err
+	}
 	idx, err := readApplied(eng)
 	if err != nil {
 		return nil, err
@@ -88,6 +91,17 @@ func NewFSM(eng storage.Engine, logger *slog.Logger) (*FSM, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// migrate moves the engine's format-1 records, if any, to format 2
+// (migrate.go): at open, and after a restore or import of a stream written
+// by an older release.
+func (f *FSM) migrate() error {
+	n, err := migrateV1(f.eng)
+	if n > 0 {
+		f.logger.Info("moved records to the format-2 key layout", "records", n)
+	}
+	return err
 }
 
 // scanVolatile returns the keys in r's expiry index.

@@ -5,17 +5,21 @@ import (
 	"fmt"
 )
 
-// Engine key layout. Everything riot stores lives under a one-byte prefix so
-// that user data and state machine metadata never collide:
+// Engine key layout (format 2, docs/design/0005-collections-layout.md).
+// Everything riot stores lives under a one-byte family so that user data and
+// state machine metadata never collide. Every user key's records carry its
+// database (one byte; 0 until SELECT exists) and its Redis Cluster hash
+// slot (two bytes, big-endian, Slot), so that one slot of one database is
+// one contiguous range of each family:
 //
-//	'd' + user key      -> encoded value (see encodeValue)
-//	'e' + expireAt (8 bytes big-endian Unix ms) + user key -> empty: the
-//	                      expiry index, one entry per key with a deadline,
-//	                      written in the same batch as the key
-//	't' + user key      -> tombstone of a deleted key: the raft index of the
-//	                      entry that deleted it and the deleted value's
-//	                      version (8+8 bytes big-endian), for WATCH; pruned
-//	                      with the request records
+//	'k' + db + slot + user key -> encoded value (see encodeValue)
+//	'x' + expireAt (8 bytes big-endian Unix ms) + db + slot + user key ->
+//	                      empty: the expiry index, one entry per key with a
+//	                      deadline, written in the same batch as the key
+//	'u' + db + slot + user key -> tombstone of a deleted key: the raft index
+//	                      of the entry that deleted it and the deleted
+//	                      value's version (8+8 bytes big-endian), for WATCH;
+//	                      pruned with the request records
 //	'm' + "tombfloor"   -> tombstones deleted at or below this index were
 //	                      pruned (8 bytes big-endian)
 //	'm' + "applied"     -> last applied raft index, 8 bytes big-endian
@@ -27,15 +31,25 @@ import (
 //	                      big-endian Unix ms; see OpLeave)
 //	'm' + "req/" + client + seq (8+8 bytes) -> applied index + encoded Result
 //	                      of a request that carried an ID (dedup)
+//
+// Format 1 (releases before 2026-12-07) had 'd' + user key, 'e' + expireAt
+// + user key and 't' + user key; migrate.go moves such records to their
+// format-2 families when an engine is opened or restored.
 const (
-	prefixData   = 'd'
-	prefixExpire = 'e'
+	prefixData   = 'k'
+	prefixExpire = 'x'
 	prefixMeta   = 'm'
-	prefixTomb   = 't'
+	prefixTomb   = 'u'
 )
 
+// db is the database every key lives in until SELECT has more than one.
+const db = 0
+
+// keyHead is the length of family + db + slot.
+const keyHead = 4
+
 var (
-	dataPrefix   = []byte{prefixData}
+	dataPrefix   = []byte{prefixData, db}
 	expirePrefix = []byte{prefixExpire}
 	keyApplied   = []byte("mapplied")
 	keyClock     = []byte("mclock")
@@ -62,11 +76,15 @@ func reqKey(client, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(k, seq)
 }
 
+// appendUserKey appends family + db + slot + user to b.
+func appendUserKey(b []byte, family byte, user []byte) []byte {
+	b = append(b, family, db)
+	b = binary.BigEndian.AppendUint16(b, Slot(user))
+	return append(b, user...)
+}
+
 func tombKey(user []byte) []byte {
-	k := make([]byte, 1+len(user))
-	k[0] = prefixTomb
-	copy(k[1:], user)
-	return k
+	return appendUserKey(make([]byte, 0, keyHead+len(user)), prefixTomb, user)
 }
 
 // encodeTomb encodes a tombstone: the deleting entry's index and the
@@ -82,25 +100,50 @@ func decodeTomb(b []byte) (index, version uint64, err error) {
 	return binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:]), nil
 }
 
-func dataKey(user []byte) []byte { return appendDataKey(make([]byte, 0, 1+len(user)), user) }
+func dataKey(user []byte) []byte { return appendDataKey(make([]byte, 0, keyHead+len(user)), user) }
+
+// DataKey returns the engine key of user key's value, for tools and tests
+// that write an engine directly.
+func DataKey(user []byte) []byte { return dataKey(user) }
 
 // appendDataKey appends the data key of user key user to b.
-func appendDataKey(b, user []byte) []byte { return append(append(b, prefixData), user...) }
+func appendDataKey(b, user []byte) []byte { return appendUserKey(b, prefixData, user) }
+
+// dataUser returns the user key of a data key.
+func dataUser(k []byte) []byte { return k[keyHead:] }
+
+// isDataKey reports whether engine key k is a data key.
+func isDataKey(k []byte) bool { return len(k) >= keyHead && k[0] == prefixData }
+
+// dataPos returns the position of a data key in the key space: its slot
+// and user key, the order scans run in.
+func dataPos(k []byte) []byte { return k[2:] }
+
+// Position returns where user key key stands in the order View.Scan
+// visits keys: its slot (2 bytes, big-endian), then the key.
+func Position(key []byte) []byte {
+	return append(binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(key)), Slot(key)), key...)
+}
 
 // expireKey is the expiry index entry of user key with deadline at.
 func expireKey(at int64, user []byte) []byte {
-	k := make([]byte, 9, 9+len(user))
-	k[0] = prefixExpire
-	binary.BigEndian.PutUint64(k[1:], uint64(at))
+	k := expireBound(at)
+	k = append(k, db)
+	k = binary.BigEndian.AppendUint16(k, Slot(user))
 	return append(k, user...)
+}
+
+// expireBound is where the expiry index entries with deadline at begin.
+func expireBound(at int64) []byte {
+	return binary.BigEndian.AppendUint64(append(make([]byte, 0, 12+16), prefixExpire), uint64(at))
 }
 
 // splitExpireKey returns the deadline and user key of an expiry index entry.
 func splitExpireKey(k []byte) (at int64, user []byte, ok bool) {
-	if len(k) < 9 || k[0] != prefixExpire {
+	if len(k) < 12 || k[0] != prefixExpire {
 		return 0, nil, false
 	}
-	return int64(binary.BigEndian.Uint64(k[1:9])), k[9:], true
+	return int64(binary.BigEndian.Uint64(k[1:9])), k[12:], true
 }
 
 // Value encoding:

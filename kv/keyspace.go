@@ -91,7 +91,7 @@ func applyFlush(tx *txn, _ *Command) Result {
 			if _, written := tx.overlay[string(it.Key())]; !written {
 				tx.delRaw(it.Key())
 				if p[0] == prefixData {
-					tx.tombstone(it.Key()[1:], it.Value())
+					tx.tombstone(dataUser(it.Key()), it.Value())
 				}
 			}
 		}
@@ -102,14 +102,14 @@ func applyFlush(tx *txn, _ *Command) Result {
 	// Keys written earlier in this batch are not in the engine yet.
 	var pending []string
 	for k, v := range tx.overlay {
-		if v != nil && len(k) > 0 && (k[0] == prefixData || k[0] == prefixExpire) {
+		if v != nil && (isDataKey([]byte(k)) || (len(k) > 0 && k[0] == prefixExpire)) {
 			pending = append(pending, k)
 		}
 	}
 	slices.Sort(pending) // the batch is the same on every replica
 	for _, k := range pending {
 		if k[0] == prefixData {
-			tx.tombstone([]byte(k[1:]), tx.overlay[k])
+			tx.tombstone(dataUser([]byte(k)), tx.overlay[k])
 		}
 		tx.delRaw([]byte(k))
 	}
@@ -138,12 +138,13 @@ func (v *View) Lookup(key []byte, now int64) (KeyInfo, bool, error) {
 	return KeyInfo{Type: Type(dv.typ), ExpireAt: dv.expireAt, Value: dv.data, Version: dv.version}, true, nil
 }
 
-// Scan calls fn for each key live at now, in byte order, from the first key
-// at or after start, until fn returns false. key and info.Value are valid
+// Scan calls fn for each key live at now, in the order of their positions
+// (slot, then key bytes; see Position), from the first position at or
+// after start, until fn returns false. pos, key and info.Value are valid
 // only during the call.
-func (v *View) Scan(start []byte, now int64, fn func(key []byte, info KeyInfo) bool) error {
+func (v *View) Scan(start []byte, now int64, fn func(pos, key []byte, info KeyInfo) bool) error {
 	now = v.Time(now)
-	it := v.r.NewIterator(storage.Range{Start: dataKey(start), Limit: []byte{prefixData + 1}})
+	it := v.r.NewIterator(storage.Range{Start: append(slices.Clip(dataPrefix), start...), Limit: []byte{prefixData, db + 1}})
 	for it.Next() {
 		dv, err := decodeValue(it.Value())
 		if err != nil {
@@ -153,7 +154,7 @@ func (v *View) Scan(start []byte, now int64, fn func(key []byte, info KeyInfo) b
 		if dv.expired(now) {
 			continue
 		}
-		if !fn(it.Key()[1:], KeyInfo{Type: Type(dv.typ), ExpireAt: dv.expireAt, Value: dv.data, Version: dv.version}) {
+		if !fn(dataPos(it.Key()), dataUser(it.Key()), KeyInfo{Type: Type(dv.typ), ExpireAt: dv.expireAt, Value: dv.data, Version: dv.version}) {
 			break
 		}
 	}
@@ -166,6 +167,6 @@ func (v *View) Scan(start []byte, now int64, fn func(key []byte, info KeyInfo) b
 // Count returns the number of keys live at now (a scan of the key space).
 func (v *View) Count(now int64) (int64, error) {
 	var n int64
-	err := v.Scan(nil, now, func([]byte, KeyInfo) bool { n++; return true })
+	err := v.Scan(nil, now, func(_, _ []byte, _ KeyInfo) bool { n++; return true })
 	return n, err
 }

@@ -280,6 +280,11 @@ func (f *FSM) load(r io.Reader, imp *importer) (uint64, error) {
 	if err := flush(true); err != nil {
 		return 0, err
 	}
+	// A stream from an older release holds format-1 records. A crash
+	// before this is done leaves some: the next open moves them.
+	if err := f.migrate(); err != nil {
+		return 0, err
+	}
 	return applied, nil
 }
 

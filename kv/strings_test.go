@@ -97,7 +97,7 @@ func checkExpiryIndex(t testing.TB, r storage.Reader) {
 			t.Fatalf("decode %q: %v", it.Key(), err)
 		}
 		if v.expireAt != 0 {
-			want[string(expireKey(v.expireAt, it.Key()[1:]))] = true
+			want[string(expireKey(v.expireAt, dataUser(it.Key())))] = true
 		}
 	}
 	if err := it.Close(); err != nil {

@@ -98,7 +98,7 @@ func cmdKeys(s *session, args [][]byte) {
 	g := keyFilter(args[1])
 	var keys [][]byte
 	err := s.readConsistent(func(v *kv.View) error {
-		return v.Scan(nil, s.now, func(k []byte, _ kv.KeyInfo) bool {
+		return v.Scan(nil, s.now, func(_, k []byte, _ kv.KeyInfo) bool {
 			if g == nil || g.match(k) {
 				keys = append(keys, bytes.Clone(k))
 			}
@@ -171,8 +171,9 @@ func parseCursor(b []byte) (uint64, bool) {
 
 // Reference: https://redis.io/docs/latest/commands/scan/
 //
-// Keys are scanned in byte order; a call examines COUNT keys and returns a
-// group cursor or a key cursor (scan_cursors.go) for the next one.
+// Keys are scanned in the order of their positions (hash slot, then key
+// bytes: kv.Position); a call examines COUNT keys and returns a group cursor
+// or a key cursor (scan_cursors.go) for the next position.
 func cmdScan(s *session, args [][]byte) {
 	cursor, ok := parseCursor(args[1])
 	if !ok {
@@ -219,13 +220,13 @@ func cmdScan(s *session, args [][]byte) {
 	}
 	var keys [][]byte
 	var next uint64
-	var last []byte      // the last key examined
+	var last []byte      // the position of the last key examined
 	var resumeKey []byte // set when the call stops inside a 7-byte group
 	err := s.read(func(v *kv.View) error {
 		var examined int64
-		return v.Scan(start, s.now, func(k []byte, info kv.KeyInfo) bool {
+		return v.Scan(start, s.now, func(pos, k []byte, info kv.KeyInfo) bool {
 			if examined >= count {
-				if kg := scanGroup(k); kg != scanGroup(last) {
+				if kg := scanGroup(pos); kg != scanGroup(last) {
 					next = scanCursor(kg)
 				} else {
 					resumeKey = bytes.Clone(last)
@@ -233,7 +234,7 @@ func cmdScan(s *session, args [][]byte) {
 				return false
 			}
 			examined++
-			last = append(last[:0], k...)
+			last = append(last[:0], pos...)
 			if (g == nil || g.match(k)) && (typ == nil || equalFold(typ, info.Type.String())) {
 				keys = append(keys, bytes.Clone(k))
 			}
@@ -260,7 +261,7 @@ func cmdScan(s *session, args [][]byte) {
 // key can come back, but not with equal chances)
 func cmdRandomKey(s *session, _ [][]byte) {
 	var key []byte
-	first := func(k []byte, _ kv.KeyInfo) bool { key = bytes.Clone(k); return false }
+	first := func(_, k []byte, _ kv.KeyInfo) bool { key = bytes.Clone(k); return false }
 	err := s.read(func(v *kv.View) error {
 		var start [8]byte
 		binary.BigEndian.PutUint64(start[:], rand.Uint64())

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/riotkv/riot/cluster"
+	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/raftkv"
 	"github.com/riotkv/riot/raftkv/raftkvtest"
 	"github.com/riotkv/riot/respwire"
@@ -323,12 +324,12 @@ func runExchanges(ctx context.Context, t *testing.T, rdb *redis.Client, steps []
 }
 
 // putForeignType stores key as a value of a type riot does not implement
-// (a list), straight into the engine: the layout is raftkv's documented
-// one ('d' + key -> type byte, flags, payload).
+// (a list), straight into the engine: kv.DataKey's record holds the type
+// byte, flags, payload (kv/keys.go).
 func putForeignType(tb testing.TB, eng storage.Engine, key string) {
 	tb.Helper()
 	var b storage.Batch
-	b.Put(append([]byte{'d'}, key...), []byte{'l', 0, 'x'})
+	b.Put(kv.DataKey([]byte(key)), []byte{'l', 0, 'x'})
 	if err := eng.Write(&b); err != nil {
 		tb.Fatalf("plant %q: %v", key, err)
 	}

@@ -6,21 +6,22 @@ import (
 	"sync"
 )
 
-// SCAN cursors (cmdScan). Keys are scanned in byte order and a cursor says
-// where to resume. There are two kinds:
+// SCAN cursors (cmdScan). Keys are scanned in the order of their positions
+// (kv.Position: the key's hash slot, 2 bytes, then the key) and a cursor
+// says where to resume. There are two kinds:
 //
-//   - A group cursor (below 2^56+1) is the first 7 bytes of the next key to
-//     examine, as a big-endian integer, plus 1. It is issued when a call
-//     stops between two keys whose first 7 bytes differ, and it is valid on
-//     every node, across restarts and leader changes.
+//   - A group cursor (below 2^56+1) is the first 7 bytes of the next
+//     position to examine, as a big-endian integer, plus 1. It is issued
+//     when a call stops between two positions whose first 7 bytes differ,
+//     and it is valid on every node, across restarts and leader changes.
 //   - A key cursor (bit 62 set, the other bits random) is issued when a call
-//     stops between two keys that share their first 7 bytes, which a group
-//     cursor cannot tell apart. It names an entry of this node's cursor
-//     table holding the last key examined; the next call resumes strictly
-//     after it. The table keeps the most recently used cursors (at most
-//     maxScanCursors, holding at most maxScanCursorBytes of keys); a key
-//     cursor that is not in it (evicted, issued before a restart or by
-//     another node) is answered with ERR invalid cursor rather than
+//     stops between two positions that share their first 7 bytes, which a
+//     group cursor cannot tell apart. It names an entry of this node's
+//     cursor table holding the last position examined; the next call
+//     resumes strictly after it. The table keeps the most recently used
+//     cursors (at most maxScanCursors, holding at most maxScanCursorBytes);
+//     a key cursor that is not in it (evicted, issued before a restart or
+//     by another node) is answered with ERR invalid cursor rather than
 //     guessed at, so that an iteration never silently skips keys.
 //
 // Either way a call examines COUNT keys (the last one may be followed by
