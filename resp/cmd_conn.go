@@ -1,10 +1,10 @@
 package resp
 
 import (
-	"math"
 	"bytes"
 	"crypto/subtle"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"syscall"
