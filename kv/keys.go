@@ -80,7 +80,9 @@ func reqKey(client, seq uint64) []byte {
 func dataPrefix(db uint8) []byte { return []byte{prefixData, db} }
 
 // volKey is the volatile set's key of user key user in database db.
-func volKey(db uint8, user []byte) string { return string(db) + string(user) }
+func volKey(db uint8, user []byte) string {
+	return string(append(append(make([]byte, 0, 1+len(user)), db), user...))
+}
 
 // appendUserKey appends family + db + slot + user to b.
 func appendUserKey(b []byte, family byte, db uint8, user []byte) []byte {
