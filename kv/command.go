@@ -38,8 +38,8 @@ const (
 
 	// Keyspace.
 	OpRename Op = 16 // Args: src, dst; Int: 1 for RENAMENX
-	OpCopy   Op = 17 // Args: src, dst; Int: 1 to REPLACE
-	OpFlush  Op = 18 // no args: deletes every key
+	OpCopy   Op = 17 // Args: src, dst, [target database, one byte]; Int: 1 to REPLACE
+	OpFlush  Op = 18 // no args; Int 0: deletes every key of every database, 1: of the command's DB
 
 	// Expiry.
 	OpPExpireAt Op = 19 // Args: key; Int: deadline (Unix ms); ExpireAt unused; Args[1]: condition flags
@@ -67,6 +67,14 @@ const (
 	// OpSecret records the cluster's node secret (secret.go), unless one is
 	// recorded already. Args: the secret.
 	OpSecret Op = 25
+
+	// Databases (SELECT). OpMove moves key Args[0] from the command's
+	// database to database Int, unless it exists there. Result.Int: 1 if
+	// moved.
+	OpMove Op = 26
+	// OpSwapDB swaps databases Args[0][0] and Args[1][0] (one byte each):
+	// every record of the two is rewritten in the other, in this entry.
+	OpSwapDB Op = 27
 )
 
 func (o Op) String() string {
@@ -84,6 +92,7 @@ var opNames = map[Op]string{
 	OpRename: "rename", OpCopy: "copy", OpFlush: "flush",
 	OpPExpireAt: "pexpireat", OpPersist: "persist", OpExpire: "expire",
 	OpMulti: "multi", OpLookup: "lookup", OpLeave: "leave", OpSecret: "secret",
+	OpMove: "move", OpSwapDB: "swapdb",
 }
 
 // Command is one state machine operation, as proposed to raft. Everything
@@ -106,6 +115,9 @@ type Command struct {
 	// and answers a repeat with the first outcome. ClientID 0: no ID.
 	ClientID uint64
 	Seq      uint64
+	// DB is the database (SELECT's index) the command's keys are in.
+	// Entries written before databases existed decode as 0.
+	DB uint8
 }
 
 // Log entry encoding, version 1:
@@ -118,18 +130,21 @@ type Command struct {
 //	[ExpireAt varint]
 //	[ClientID uvarint, Seq uvarint]
 //	[Now      varint]
+//	[DB       byte]
 //	nargs    uvarint
 //	nargs x (len uvarint, bytes)
 //
-// Bit 3 was added after the first release; entries written before it have
-// the bit clear and decode with Now 0.
+// Bit 3 was added after the first release, bit 4 (DB present, for a DB
+// other than 0) with SELECT; entries written before them have the bits
+// clear and decode with Now 0 and DB 0.
 const (
 	encodingV1   = 1
 	flagInt      = 1 << 0
 	flagExpireAt = 1 << 1
 	flagRequest  = 1 << 2
 	flagNow      = 1 << 3
-	knownFlags   = flagInt | flagExpireAt | flagRequest | flagNow
+	flagDB       = 1 << 4
+	knownFlags   = flagInt | flagExpireAt | flagRequest | flagNow | flagDB
 )
 
 // ErrBadEntry is returned by DecodeCommand for data that is not a valid
@@ -151,6 +166,9 @@ func (c *Command) AppendEncode(dst []byte) []byte {
 	if c.Now != 0 {
 		flags |= flagNow
 	}
+	if c.DB != 0 {
+		flags |= flagDB
+	}
 	dst = append(dst, encodingV1, byte(c.Op), flags)
 	if c.Int != 0 {
 		dst = binary.AppendVarint(dst, c.Int)
@@ -164,6 +182,9 @@ func (c *Command) AppendEncode(dst []byte) []byte {
 	}
 	if c.Now != 0 {
 		dst = binary.AppendVarint(dst, c.Now)
+	}
+	if c.DB != 0 {
+		dst = append(dst, c.DB)
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(c.Args)))
 	for _, a := range c.Args {
@@ -221,6 +242,12 @@ func DecodeCommand(data []byte) (Command, error) {
 			return c, fmt.Errorf("%w: bad now", ErrBadEntry)
 		}
 		p = p[n:]
+	}
+	if flags&flagDB != 0 {
+		if len(p) == 0 || p[0] == 0 {
+			return c, fmt.Errorf("%w: bad db", ErrBadEntry)
+		}
+		c.DB, p = p[0], p[1:]
 	}
 	nargs, n := binary.Uvarint(p)
 	if n <= 0 || nargs > uint64(len(p)) {
@@ -309,7 +336,7 @@ func decodeBatch(data []byte) ([][]byte, error) {
 // EncodedSize is about the size of c's encoding (at least it), for
 // sizing buffers and entries before encoding.
 func (c *Command) EncodedSize() int {
-	n := 3 + 4*binary.MaxVarintLen64 + binary.MaxVarintLen32
+	n := 4 + 4*binary.MaxVarintLen64 + binary.MaxVarintLen32
 	for _, a := range c.Args {
 		n += len(a) + binary.MaxVarintLen32
 	}

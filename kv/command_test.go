@@ -14,7 +14,7 @@ import (
 // sameCommand reports whether a and b are the same command. A nil and an
 // empty Args (or arg) are the same: the encoding does not tell them apart.
 func sameCommand(a, b kv.Command) bool {
-	if a.Op != b.Op || a.Int != b.Int || a.ExpireAt != b.ExpireAt || a.Now != b.Now || a.ClientID != b.ClientID || a.Seq != b.Seq || len(a.Args) != len(b.Args) {
+	if a.Op != b.Op || a.Int != b.Int || a.ExpireAt != b.ExpireAt || a.Now != b.Now || a.ClientID != b.ClientID || a.Seq != b.Seq || a.DB != b.DB || len(a.Args) != len(b.Args) {
 		return false
 	}
 	for i := range a.Args {
@@ -88,6 +88,11 @@ var roundTripCommands = []struct {
 	{"rename", kv.Command{Op: kv.OpRename, Args: bs("a", "b"), Int: 1, Now: 1}},
 	{"copy", kv.Command{Op: kv.OpCopy, Args: bs("a", "b"), Int: 1, Now: 1}},
 	{"flush", kv.Command{Op: kv.OpFlush, Now: 1}},
+	{"flushdb", kv.Command{Op: kv.OpFlush, Int: 1, Now: 1, DB: 3}},
+	{"db 255", kv.Command{Op: kv.OpSet, Args: bs("k", "v"), ExpireAt: 5, Now: 4, ClientID: 9, Seq: 10, DB: 255}},
+	{"move", kv.Command{Op: kv.OpMove, Args: bs("k"), Int: 2, Now: 1, DB: 1}},
+	{"swapdb", kv.Command{Op: kv.OpSwapDB, Args: [][]byte{{0}, {15}}, Now: 1}},
+	{"copy db", kv.Command{Op: kv.OpCopy, Args: [][]byte{[]byte("a"), []byte("a"), {4}}, Now: 1, DB: 2}},
 	{"pexpireat", kv.Command{Op: kv.OpPExpireAt, Args: [][]byte{[]byte("k"), {kv.ExpireGT}}, Int: -5, Now: 1}},
 	{"persist", kv.Command{Op: kv.OpPersist, Args: bs("k"), Now: 1}},
 	{"expire", kv.Command{Op: kv.OpExpire, Args: bs("a", "b", "c"), Now: 1}},

@@ -95,38 +95,79 @@ func applyExpire(tx *txn, c *Command) Result {
 	return Result{Int: n}
 }
 
-// ExpiredKeys lists up to limit keys whose deadline is at or before now,
-// earliest deadline first, from the expiry index.
+// ExpiredKeys lists up to limit keys of the view's database whose
+// deadline is at or before now, earliest deadline first, from the expiry
+// index.
 func (v *View) ExpiredKeys(now int64, limit int) ([][]byte, error) {
-	now = v.Time(now)
-	if now < 0 {
-		return nil, nil
-	}
-	it := v.r.NewIterator(storage.Range{Start: expirePrefix, Limit: expireBound(now + 1)})
 	var keys [][]byte
-	for len(keys) < limit && it.Next() {
-		_, user, ok := splitExpireKey(it.Key())
-		if !ok {
-			continue
+	err := v.scanExpired(now, func(db uint8, user []byte) bool {
+		if db == v.db {
+			if n := len(keys); n == 0 || !bytes.Equal(keys[n-1], user) {
+				keys = append(keys, bytes.Clone(user))
+			}
 		}
-		if n := len(keys); n > 0 && bytes.Equal(keys[n-1], user) {
-			continue
-		}
-		keys = append(keys, bytes.Clone(user))
-	}
-	if err := it.Close(); err != nil {
-		return nil, fmt.Errorf("raftkv: read expiry index: %w", err)
-	}
-	return keys, nil
+		return len(keys) < limit
+	})
+	return keys, err
 }
 
-// CountExpiring returns the number of keys live at now that have a
-// deadline.
+// DBKeys are keys of one database.
+type DBKeys struct {
+	DB   uint8
+	Keys [][]byte
+}
+
+// ExpiredByDB lists up to limit keys of any database whose deadline is at
+// or before now, earliest deadline first, grouped by database (in order of
+// the database): active expiry proposes one OpExpire per database.
+func (v *View) ExpiredByDB(now int64, limit int) ([]DBKeys, error) {
+	var byDB [MaxDatabases][][]byte
+	n := 0
+	err := v.scanExpired(now, func(db uint8, user []byte) bool {
+		if k := len(byDB[db]); k == 0 || !bytes.Equal(byDB[db][k-1], user) {
+			byDB[db] = append(byDB[db], bytes.Clone(user))
+			n++
+		}
+		return n < limit
+	})
+	var out []DBKeys
+	for db, keys := range byDB {
+		if len(keys) > 0 {
+			out = append(out, DBKeys{DB: uint8(db), Keys: keys})
+		}
+	}
+	return out, err
+}
+
+// scanExpired calls fn with each expiry index entry whose deadline is at
+// or before now, earliest first, until fn returns false.
+func (v *View) scanExpired(now int64, fn func(db uint8, user []byte) bool) error {
+	now = v.Time(now)
+	if now < 0 {
+		return nil
+	}
+	it := v.r.NewIterator(storage.Range{Start: expirePrefix, Limit: expireBound(now + 1)})
+	for it.Next() {
+		_, db, user, ok := splitExpireKey(it.Key())
+		if ok && !fn(db, user) {
+			break
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("raftkv: read expiry index: %w", err)
+	}
+	return nil
+}
+
+// CountExpiring returns the number of keys of the view's database live at
+// now that have a deadline.
 func (v *View) CountExpiring(now int64) (int64, error) {
 	it := v.r.NewIterator(storage.Range{Start: expireBound(v.Time(now) + 1), Limit: []byte{prefixExpire + 1}})
 	var n int64
 	for it.Next() {
-		n++
+		if _, db, _, ok := splitExpireKey(it.Key()); ok && db == v.db {
+			n++
+		}
 	}
 	if err := it.Close(); err != nil {
 		return 0, fmt.Errorf("raftkv: read expiry index: %w", err)

@@ -109,8 +109,8 @@ func scanVolatile(r storage.Reader) (map[string]struct{}, error) {
 	keys := make(map[string]struct{})
 	it := r.NewIterator(storage.PrefixRange(expirePrefix))
 	for it.Next() {
-		if _, user, ok := splitExpireKey(it.Key()); ok {
-			keys[string(user)] = struct{}{}
+		if _, db, user, ok := splitExpireKey(it.Key()); ok {
+			keys[volKey(db, user)] = struct{}{}
 		}
 	}
 	if err := it.Close(); err != nil {

@@ -197,7 +197,7 @@ func TestFSMIncrByKeepsExpiry(t *testing.T) {
 		cmdLog(1, Command{Op: OpSet, Args: [][]byte{[]byte("n"), []byte("41")}, ExpireAt: at}),
 		cmdLog(2, incrBy("n", 1)),
 	})
-	raw, err := eng.Get(dataKey([]byte("n")))
+	raw, err := eng.Get(dataKey(0, []byte("n")))
 	if err != nil {
 		t.Fatalf("engine Get(n): %v", err)
 	}

@@ -68,7 +68,7 @@ func TestApplyPanicStopsStateMachine(t *testing.T) {
 	eng := storage.NewFaultyEngine(mem)
 	f := newFSM(t, eng)
 	f.ApplyBatch([]Entry{cmdLog(1, set("a", "1"))})
-	dataKeys := func(k []byte) bool { return bytes.HasPrefix(k, dataPrefix) }
+	dataKeys := func(k []byte) bool { return bytes.HasPrefix(k, dataPrefix(0)) }
 	eng.PanicReads(dataKeys)
 	xx := Command{Op: OpSet, Args: [][]byte{[]byte("a"), []byte("2")}, Int: SetXX} // reads a
 	for restart := range 2 {

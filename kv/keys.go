@@ -8,7 +8,7 @@ import (
 // Engine key layout (format 2, docs/design/0005-collections-layout.md).
 // Everything riot stores lives under a one-byte family so that user data and
 // state machine metadata never collide. Every user key's records carry its
-// database (one byte; 0 until SELECT exists) and its Redis Cluster hash
+// database (one byte: SELECT's index, Command.DB) and its Redis Cluster hash
 // slot (two bytes, big-endian, Slot), so that one slot of one database is
 // one contiguous range of each family:
 //
@@ -42,14 +42,14 @@ const (
 	prefixTomb   = 'u'
 )
 
-// db is the database every key lives in until SELECT has more than one.
-const db = 0
+// MaxDatabases is how many databases the key layout can hold: the db is
+// one byte. A node serves the first --databases of them.
+const MaxDatabases = 256
 
 // keyHead is the length of family + db + slot.
 const keyHead = 4
 
 var (
-	dataPrefix   = []byte{prefixData, db}
 	expirePrefix = []byte{prefixExpire}
 	keyApplied   = []byte("mapplied")
 	keyClock     = []byte("mclock")
@@ -76,15 +76,23 @@ func reqKey(client, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(k, seq)
 }
 
+// dataPrefix is where database db's data keys begin.
+func dataPrefix(db uint8) []byte { return []byte{prefixData, db} }
+
+// volKey is the volatile set's key of user key user in database db.
+func volKey(db uint8, user []byte) string {
+	return string(append(append(make([]byte, 0, 1+len(user)), db), user...))
+}
+
 // appendUserKey appends family + db + slot + user to b.
-func appendUserKey(b []byte, family byte, user []byte) []byte {
+func appendUserKey(b []byte, family byte, db uint8, user []byte) []byte {
 	b = append(b, family, db)
 	b = binary.BigEndian.AppendUint16(b, Slot(user))
 	return append(b, user...)
 }
 
-func tombKey(user []byte) []byte {
-	return appendUserKey(make([]byte, 0, keyHead+len(user)), prefixTomb, user)
+func tombKey(db uint8, user []byte) []byte {
+	return appendUserKey(make([]byte, 0, keyHead+len(user)), prefixTomb, db, user)
 }
 
 // encodeTomb encodes a tombstone: the deleting entry's index and the
@@ -100,17 +108,24 @@ func decodeTomb(b []byte) (index, version uint64, err error) {
 	return binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:]), nil
 }
 
-func dataKey(user []byte) []byte { return appendDataKey(make([]byte, 0, keyHead+len(user)), user) }
+func dataKey(db uint8, user []byte) []byte {
+	return appendDataKey(make([]byte, 0, keyHead+len(user)), db, user)
+}
 
-// DataKey returns the engine key of user key's value, for tools and tests
-// that write an engine directly.
-func DataKey(user []byte) []byte { return dataKey(user) }
+// DataKey returns the engine key of user key's value in database 0, for
+// tools and tests that write an engine directly.
+func DataKey(user []byte) []byte { return dataKey(0, user) }
 
-// appendDataKey appends the data key of user key user to b.
-func appendDataKey(b, user []byte) []byte { return appendUserKey(b, prefixData, user) }
+// appendDataKey appends the data key of user key user in database db to b.
+func appendDataKey(b []byte, db uint8, user []byte) []byte {
+	return appendUserKey(b, prefixData, db, user)
+}
 
 // dataUser returns the user key of a data key.
 func dataUser(k []byte) []byte { return k[keyHead:] }
+
+// dataDB returns the database of a data key.
+func dataDB(k []byte) uint8 { return k[1] }
 
 // isDataKey reports whether engine key k is a data key.
 func isDataKey(k []byte) bool { return len(k) >= keyHead && k[0] == prefixData }
@@ -125,8 +140,9 @@ func Position(key []byte) []byte {
 	return append(binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(key)), Slot(key)), key...)
 }
 
-// expireKey is the expiry index entry of user key with deadline at.
-func expireKey(at int64, user []byte) []byte {
+// expireKey is the expiry index entry of user key in database db with
+// deadline at.
+func expireKey(at int64, db uint8, user []byte) []byte {
 	k := expireBound(at)
 	k = append(k, db)
 	k = binary.BigEndian.AppendUint16(k, Slot(user))
@@ -138,12 +154,13 @@ func expireBound(at int64) []byte {
 	return binary.BigEndian.AppendUint64(append(make([]byte, 0, 12+16), prefixExpire), uint64(at))
 }
 
-// splitExpireKey returns the deadline and user key of an expiry index entry.
-func splitExpireKey(k []byte) (at int64, user []byte, ok bool) {
+// splitExpireKey returns the deadline, database and user key of an expiry
+// index entry.
+func splitExpireKey(k []byte) (at int64, db uint8, user []byte, ok bool) {
 	if len(k) < 12 || k[0] != prefixExpire {
-		return 0, nil, false
+		return 0, 0, nil, false
 	}
-	return int64(binary.BigEndian.Uint64(k[1:9])), k[12:], true
+	return int64(binary.BigEndian.Uint64(k[1:9])), k[9], k[12:], true
 }
 
 // Value encoding:

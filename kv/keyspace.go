@@ -59,16 +59,26 @@ func applyRename(tx *txn, c *Command) Result {
 	return Result{Int: 1}
 }
 
-// applyCopy: Args src, dst; Int 1 to replace dst. The copy keeps the
-// deadline. Result.Int: 1 if copied.
+// applyCopy: Args src, dst, [target database byte]; Int 1 to replace
+// dst. The copy keeps the deadline. Result.Int: 1 if copied.
 func applyCopy(tx *txn, c *Command) Result {
-	if len(c.Args) != 2 || bytes.Equal(c.Args[0], c.Args[1]) {
+	if len(c.Args) < 2 || len(c.Args) > 3 || (len(c.Args) == 3 && len(c.Args[2]) != 1) {
+		return argError(c, "two keys and a database byte")
+	}
+	to := tx.db
+	if len(c.Args) == 3 {
+		to = c.Args[2][0]
+	}
+	if to == tx.db && bytes.Equal(c.Args[0], c.Args[1]) {
 		return argError(c, "two different keys")
 	}
 	v, ok, err := tx.get(c.Args[0])
 	if err != nil || !ok {
 		return Result{Err: err}
 	}
+	from := tx.db
+	defer func() { tx.db = from }()
+	tx.db = to
 	_, exists, err := tx.get(c.Args[1])
 	if err != nil {
 		return errResult(err)
@@ -82,16 +92,129 @@ func applyCopy(tx *txn, c *Command) Result {
 	return Result{Int: 1}
 }
 
-// applyFlush deletes every key and the whole expiry index. It costs one
-// batch operation per key.
-func applyFlush(tx *txn, _ *Command) Result {
-	for _, p := range [][]byte{dataPrefix, expirePrefix} {
+// applyMove: Args key; Int the target database. The value keeps its
+// deadline. Result.Int: 1 if moved, 0 if the key does not exist or exists
+// in the target database.
+func applyMove(tx *txn, c *Command) Result {
+	if c.Int < 0 || c.Int >= MaxDatabases || c.Int == int64(tx.db) {
+		return Result{Err: badEntry(c, "target database %d", c.Int)}
+	}
+	key, from, to := c.Args[0], tx.db, uint8(c.Int)
+	defer func() { tx.db = from }()
+	v, ok, err := tx.get(key)
+	if err != nil || !ok {
+		return Result{Err: err}
+	}
+	tx.db = to
+	if _, exists, err := tx.get(key); err != nil || exists {
+		return Result{Err: err}
+	}
+	if err := tx.put(key, v); err != nil {
+		return errResult(err)
+	}
+	tx.db = from
+	tx.remove(key, v)
+	return Result{Int: 1}
+}
+
+// applySwapDB: Args the two databases (a byte each). Every key of each is
+// removed (a tombstone for WATCH) and written in the other: O(keys of the
+// two).
+func applySwapDB(tx *txn, c *Command) Result {
+	if len(c.Args[0]) != 1 || len(c.Args[1]) != 1 {
+		return argError(c, "two database bytes")
+	}
+	a, b := c.Args[0][0], c.Args[1][0]
+	if a == b {
+		return Result{}
+	}
+	from := tx.db
+	defer func() { tx.db = from }()
+	type rec struct {
+		key []byte
+		v   value
+	}
+	var recs [2][]rec
+	for i, db := range []uint8{a, b} {
+		keys, err := tx.dbKeys(db)
+		if err != nil {
+			return errResult(err)
+		}
+		tx.db = db
+		for _, k := range keys {
+			v, ok, err := tx.load(k)
+			if err != nil {
+				return errResult(err)
+			}
+			if ok {
+				tx.remove(k, v)
+				recs[i] = append(recs[i], rec{k, v})
+			}
+		}
+	}
+	for i, db := range []uint8{b, a} {
+		tx.db = db
+		for _, r := range recs[i] {
+			if err := tx.put(r.key, r.v); err != nil {
+				return errResult(err)
+			}
+		}
+	}
+	return Result{}
+}
+
+// dbKeys returns the user keys stored in database db, in the engine or
+// written earlier in the batch, sorted (the batch is the same on every
+// replica).
+func (t *txn) dbKeys(db uint8) ([][]byte, error) {
+	p := dataPrefix(db)
+	var keys [][]byte
+	it := t.eng.NewIterator(storage.PrefixRange(p))
+	for it.Next() {
+		if _, written := t.overlay[string(it.Key())]; !written {
+			keys = append(keys, bytes.Clone(dataUser(it.Key())))
+		}
+	}
+	if err := it.Close(); err != nil {
+		return nil, t.failf("keys of database %d: %w", db, err)
+	}
+	for k, v := range t.overlay {
+		if v != nil && len(k) >= keyHead && k[0] == prefixData && k[1] == db {
+			keys = append(keys, []byte(k[keyHead:]))
+		}
+	}
+	slices.SortFunc(keys, bytes.Compare)
+	return keys, nil
+}
+
+// applyFlush: Int 0 deletes every key of every database and the whole
+// expiry index (FLUSHALL; an entry from before databases existed meant
+// database 0, then the only one); Int 1 deletes the keys of the command's
+// database (FLUSHDB). It costs one batch operation per key.
+func applyFlush(tx *txn, c *Command) Result {
+	if c.Int == 1 {
+		keys, err := tx.dbKeys(tx.db)
+		if err != nil {
+			return errResult(err)
+		}
+		for _, k := range keys {
+			v, ok, err := tx.load(k)
+			if err != nil {
+				return errResult(err)
+			}
+			if ok {
+				tx.remove(k, v)
+			}
+		}
+		return Result{}
+	}
+	for _, p := range [][]byte{{prefixData}, expirePrefix} {
 		it := tx.eng.NewIterator(storage.PrefixRange(p))
 		for it.Next() {
 			if _, written := tx.overlay[string(it.Key())]; !written {
 				tx.delRaw(it.Key())
 				if p[0] == prefixData {
-					tx.tombstone(dataUser(it.Key()), it.Value())
+					tx.tombstone(dataDB(it.Key()), dataUser(it.Key()), it.Value())
 				}
 			}
 		}
@@ -109,7 +232,7 @@ func applyFlush(tx *txn, _ *Command) Result {
 	slices.Sort(pending) // the batch is the same on every replica
 	for _, k := range pending {
 		if k[0] == prefixData {
-			tx.tombstone(dataUser([]byte(k)), tx.overlay[k])
+			tx.tombstone(dataDB([]byte(k)), dataUser([]byte(k)), tx.overlay[k])
 		}
 		tx.delRaw([]byte(k))
 	}
@@ -138,13 +261,13 @@ func (v *View) Lookup(key []byte, now int64) (KeyInfo, bool, error) {
 	return KeyInfo{Type: Type(dv.typ), ExpireAt: dv.expireAt, Value: dv.data, Version: dv.version}, true, nil
 }
 
-// Scan calls fn for each key live at now, in the order of their positions
+// Scan calls fn for each key of the view's database live at now, in the order of their positions
 // (slot, then key bytes; see Position), from the first position at or
 // after start, until fn returns false. pos, key and info.Value are valid
 // only during the call.
 func (v *View) Scan(start []byte, now int64, fn func(pos, key []byte, info KeyInfo) bool) error {
 	now = v.Time(now)
-	it := v.r.NewIterator(storage.Range{Start: append(slices.Clip(dataPrefix), start...), Limit: []byte{prefixData, db + 1}})
+	it := v.r.NewIterator(storage.Range{Start: append(dataPrefix(v.db), start...), Limit: storage.PrefixRange(dataPrefix(v.db)).Limit})
 	for it.Next() {
 		dv, err := decodeValue(it.Value())
 		if err != nil {
@@ -164,7 +287,7 @@ func (v *View) Scan(start []byte, now int64, fn func(pos, key []byte, info KeyIn
 	return nil
 }
 
-// Count returns the number of keys live at now (a scan of the key space).
+// Count returns the number of keys of the view's database live at now (a scan of the key space).
 func (v *View) Count(now int64) (int64, error) {
 	var n int64
 	err := v.Scan(nil, now, func(_, _ []byte, _ KeyInfo) bool { n++; return true })

@@ -62,14 +62,14 @@ func migrateV1(eng storage.Engine) (int, error) {
 func migratedKey(k []byte) ([]byte, bool) {
 	switch k[0] {
 	case prefixDataV1:
-		return dataKey(k[1:]), true
+		return dataKey(0, k[1:]), true
 	case prefixTombV1:
-		return tombKey(k[1:]), true
+		return tombKey(0, k[1:]), true
 	case prefixExpireV1:
 		if len(k) < 9 {
 			return nil, false
 		}
-		return expireKey(int64(binary.BigEndian.Uint64(k[1:9])), k[9:]), true
+		return expireKey(int64(binary.BigEndian.Uint64(k[1:9])), 0, k[9:]), true
 	}
 	return nil, false
 }

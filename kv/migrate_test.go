@@ -83,7 +83,7 @@ func TestMigrateFormat1DataDir(t *testing.T) {
 	if got := f.AppliedIndex(); got != applied {
 		t.Errorf("applied index %d after the migration, want %d", got, applied)
 	}
-	if _, err := eng.Get(tombKey([]byte("gone"))); err != nil {
+	if _, err := eng.Get(tombKey(0, []byte("gone"))); err != nil {
 		t.Errorf("tombstone of gone: %v, want it moved to format 2", err)
 	}
 	// Writes land in format 2 and a reopen moves nothing.

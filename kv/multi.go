@@ -33,6 +33,8 @@ import (
 // Watch is a watched key and what WATCH saw.
 type Watch struct {
 	Key []byte
+	// DB is the key's database (SELECT's index when WATCH ran).
+	DB uint8
 	// Live: the key existed (and had not expired).
 	Live bool
 	// Version of the stored value: of the live key, or of an expired one
@@ -48,11 +50,13 @@ type Watch struct {
 const (
 	watchLive  = 1 << 0
 	watchIndex = 1 << 1 // an index follows the version
+	watchDB    = 1 << 2 // a database byte follows (absent: 0)
 )
 
 // EncodeWatches encodes watches for Args[0] of OpMulti: for each, the key
 // (uvarint length + bytes), a flags byte (bit 0 live, bit 1 index present),
-// the version (uvarint) and, with bit 1, the index (uvarint).
+// the version (uvarint), with bit 1 the index (uvarint) and with bit 2
+// the database (a byte, not 0).
 func EncodeWatches(ws []Watch) []byte {
 	var b []byte
 	for _, w := range ws {
@@ -65,10 +69,16 @@ func EncodeWatches(ws []Watch) []byte {
 		if w.Index != 0 {
 			flags |= watchIndex
 		}
+		if w.DB != 0 {
+			flags |= watchDB
+		}
 		b = append(b, flags)
 		b = binary.AppendUvarint(b, w.Version)
 		if w.Index != 0 {
 			b = binary.AppendUvarint(b, w.Index)
+		}
+		if w.DB != 0 {
+			b = append(b, w.DB)
 		}
 	}
 	return b
@@ -85,7 +95,7 @@ func decodeWatches(b []byte) ([]Watch, error) {
 		w := Watch{Key: b[n : n+int(l)]}
 		b = b[n+int(l):]
 		flags := b[0]
-		if flags&^(watchLive|watchIndex) != 0 {
+		if flags&^(watchLive|watchIndex|watchDB) != 0 {
 			return nil, fmt.Errorf("%w: bad watch flags %d", ErrBadEntry, flags)
 		}
 		w.Live = flags&watchLive != 0
@@ -99,6 +109,12 @@ func decodeWatches(b []byte) ([]Watch, error) {
 				return nil, fmt.Errorf("%w: bad watched index", ErrBadEntry)
 			}
 			b = b[n:]
+		}
+		if flags&watchDB != 0 {
+			if len(b) == 0 || b[0] == 0 {
+				return nil, fmt.Errorf("%w: bad watched database", ErrBadEntry)
+			}
+			w.DB, b = b[0], b[1:]
 		}
 		ws = append(ws, w)
 	}
@@ -119,10 +135,10 @@ func NewMulti(watches []Watch, cmds []*Command) *Command {
 
 // Watch returns what WATCH records for key, read at now. The view should
 // be a snapshot (FSM.SnapshotView), so that the index is that of the state
-// the key was read in.
+// the key was read in. The key is in the view's database.
 func (v *View) Watch(key []byte, now int64) (Watch, error) {
-	w := Watch{Key: append([]byte(nil), key...)}
-	raw, err := v.r.Get(dataKey(key))
+	w := Watch{Key: append([]byte(nil), key...), DB: v.db}
+	raw, err := v.r.Get(dataKey(v.db, key))
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 	case err != nil:
@@ -145,6 +161,7 @@ func (v *View) Watch(key []byte, now int64) (Watch, error) {
 // watchChanged reports whether key w.Key was modified since WATCH saw it,
 // at the entry's time.
 func watchChanged(tx *txn, w Watch) (bool, error) {
+	tx.db = w.DB
 	v, ok, err := tx.load(w.Key)
 	if err != nil {
 		return false, err
@@ -160,7 +177,7 @@ func watchChanged(tx *txn, w Watch) (bool, error) {
 		return false, nil
 	}
 	// Not there then, not stored now: was it deleted since?
-	raw, found, err := tx.getRaw(tombKey(w.Key))
+	raw, found, err := tx.getRaw(tombKey(w.DB, w.Key))
 	if err != nil {
 		return false, err
 	}
@@ -184,15 +201,15 @@ func watchChanged(tx *txn, w Watch) (bool, error) {
 	return at > w.Index && (w.Version == 0 || version != w.Version), nil
 }
 
-// tombstone records the deletion of user key key whose stored value was
-// raw, by the entry being applied.
-func (t *txn) tombstone(key, raw []byte) {
+// tombstone records the deletion of user key key of database db whose
+// stored value was raw, by the entry being applied.
+func (t *txn) tombstone(db uint8, key, raw []byte) {
 	v, err := decodeValue(raw)
 	if err != nil {
 		_ = t.failf("stored value of %q: %w", key, err)
 		return
 	}
-	t.putRaw(tombKey(key), encodeTomb(t.index, v.version))
+	t.putRaw(tombKey(db, key), encodeTomb(t.index, v.version))
 }
 
 // pruneTombstones deletes tombstones of deletions at or before index
@@ -264,7 +281,10 @@ func applyMulti(tx *txn, c *Command) Result {
 	res := make([]Result, len(cmds))
 	for i := range cmds {
 		sub := &cmds[i]
-		// Every command runs at the transaction's time, whatever its Now.
+		// Every command runs at the transaction's time, whatever its Now,
+		// in its own database (SELECT inside MULTI changes it for the
+		// commands after it).
+		tx.db = sub.DB
 		fn, ok := ops[sub.Op]
 		if !ok {
 			res[i] = errResult(fmt.Errorf("%w: %s", ErrUnknownOp, sub.Op))
@@ -281,7 +301,7 @@ func applyMulti(tx *txn, c *Command) Result {
 func applyLookup(tx *txn, c *Command) Result {
 	res := make([]Result, len(c.Args))
 	for i, k := range c.Args {
-		raw, ok, err := tx.getRaw(dataKey(k))
+		raw, ok, err := tx.getRaw(dataKey(tx.db, k))
 		if err != nil {
 			return errResult(err)
 		}
@@ -304,7 +324,9 @@ func applyLookup(tx *txn, c *Command) Result {
 // LookupView returns a View of the keys an OpLookup read, as the lookup
 // saw them (r is its Result), at the lookup's time: a read through it
 // answers as a read of the state machine at that point of the transaction
-// would. Keys the lookup did not read are absent; scans see nothing.
+// would. Keys the lookup did not read are absent; scans see nothing. The
+// view is of database 0, whatever database the lookup read: its keys are
+// those the lookup read.
 func LookupView(keys [][]byte, r Result) (*View, error) {
 	if r.Err != nil {
 		return nil, r.Err
@@ -315,7 +337,7 @@ func LookupView(keys [][]byte, r Result) (*View, error) {
 	m := make(mapReader, len(keys))
 	for i, k := range keys {
 		if !r.Array[i].Null {
-			m[string(dataKey(k))] = r.Array[i].Value
+			m[string(dataKey(0, k))] = r.Array[i].Value
 		}
 	}
 	return &View{r: m, floor: r.Int}, nil

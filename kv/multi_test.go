@@ -218,7 +218,7 @@ func TestMultiWatch(t *testing.T) {
 	// a later WATCH can.
 	w = watchNow(t, a.f, "k", 1300)
 	a.at(1300, Command{Op: OpPruneRequests, Int: int64(a.idx + 1)})
-	if _, err := a.eng.Get(tombKey([]byte("k"))); err == nil {
+	if _, err := a.eng.Get(tombKey(0, []byte("k"))); err == nil {
 		t.Errorf("tombstone of k kept after pruning up to %d", a.idx)
 	}
 	abort("watch older than pruned tombstones", 1300, []Watch{w})

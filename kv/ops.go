@@ -29,6 +29,8 @@ var ops = map[Op]applyFunc{
 	OpRename: applyRename,
 	OpCopy:   applyCopy,
 	OpFlush:  applyFlush,
+	OpMove:   applyMove,
+	OpSwapDB: applySwapDB,
 
 	// expiry (expire.go)
 	OpPExpireAt: applyPExpireAt,

@@ -395,7 +395,7 @@ func TestRestoreInterrupted(t *testing.T) {
 			}
 			// The engine is half-way: old state cleared, part of the new one written.
 			partial := dump(t, eng)
-			if _, ok := partial[string(dataKey([]byte("only-in-target")))]; ok {
+			if _, ok := partial[string(dataKey(0, []byte("only-in-target")))]; ok {
 				t.Errorf("interrupted restore: old key only-in-target still present, want cleared")
 			}
 			if n := len(partial); n == 0 || n >= keys {

@@ -37,7 +37,7 @@ func (a *applier) at(now int64, c Command) Result {
 // stored returns the value stored at key, expired or not.
 func (a *applier) stored(key string) (value, bool) {
 	a.t.Helper()
-	raw, err := a.eng.Get(dataKey([]byte(key)))
+	raw, err := a.eng.Get(dataKey(0, []byte(key)))
 	if errors.Is(err, storage.ErrNotFound) {
 		return value{}, false
 	}
@@ -71,7 +71,7 @@ func (a *applier) wantGone(key string) {
 func (a *applier) putForeign(key string, typ byte) {
 	a.t.Helper()
 	var b storage.Batch
-	b.Put(dataKey([]byte(key)), encodeValue(value{typ: typ, data: []byte("opaque")}))
+	b.Put(dataKey(0, []byte(key)), encodeValue(value{typ: typ, data: []byte("opaque")}))
 	if err := a.eng.Write(&b); err != nil {
 		a.t.Fatalf("write %q: %v", key, err)
 	}
@@ -90,14 +90,14 @@ func strs(s ...string) [][]byte {
 func checkExpiryIndex(t testing.TB, r storage.Reader) {
 	t.Helper()
 	want := map[string]bool{}
-	it := r.NewIterator(storage.PrefixRange(dataPrefix))
+	it := r.NewIterator(storage.PrefixRange([]byte{prefixData}))
 	for it.Next() {
 		v, err := decodeValue(it.Value())
 		if err != nil {
 			t.Fatalf("decode %q: %v", it.Key(), err)
 		}
 		if v.expireAt != 0 {
-			want[string(expireKey(v.expireAt, dataUser(it.Key())))] = true
+			want[string(expireKey(v.expireAt, dataDB(it.Key()), dataUser(it.Key())))] = true
 		}
 	}
 	if err := it.Close(); err != nil {
@@ -105,7 +105,7 @@ func checkExpiryIndex(t testing.TB, r storage.Reader) {
 	}
 	it = r.NewIterator(storage.PrefixRange(expirePrefix))
 	for it.Next() {
-		at, user, _ := splitExpireKey(it.Key())
+		at, _, user, _ := splitExpireKey(it.Key())
 		if !want[string(it.Key())] {
 			t.Errorf("stale expiry index entry: key %q deadline %d", user, at)
 		}
@@ -115,7 +115,7 @@ func checkExpiryIndex(t testing.TB, r storage.Reader) {
 		t.Fatal(err)
 	}
 	for k := range want {
-		at, user, _ := splitExpireKey([]byte(k))
+		at, _, user, _ := splitExpireKey([]byte(k))
 		t.Errorf("missing expiry index entry: key %q deadline %d", user, at)
 	}
 }

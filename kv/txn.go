@@ -24,8 +24,12 @@ type txn struct {
 	// index is the raft index of the entry being applied: the version
 	// put stamps on every value it writes.
 	index uint64
+	// db is the database of the command being applied (Command.DB): every
+	// user key get, put and del name is in it.
+	db uint8
 
-	// volatile is the state machine's set of keys that may have a deadline
+	// volatile is the state machine's set of keys (volKey: db + key) that
+	// may have a deadline
 	// (see FSM.volatile); put and remove keep it in step. nil: not known.
 	volatile map[string]struct{}
 	// membersChanged is set by a command that writes the address book.
@@ -48,6 +52,7 @@ func newTxn(eng storage.Reader, clock int64, volatile map[string]struct{}) *txn 
 func (t *txn) begin(c *Command) {
 	t.clock = max(t.clock, c.Now)
 	t.now = t.clock
+	t.db = c.DB
 }
 
 // getRaw returns the raw value at engine key k.
@@ -90,7 +95,7 @@ func (t *txn) delRaw(k []byte) {
 
 // load returns the stored value of user key key, expired or not.
 func (t *txn) load(key []byte) (value, bool, error) {
-	raw, ok, err := t.getRaw(dataKey(key))
+	raw, ok, err := t.getRaw(dataKey(t.db, key))
 	if !ok || err != nil {
 		return value{}, false, err
 	}
@@ -147,20 +152,20 @@ func (t *txn) put(key []byte, v value) error {
 		} else {
 			// Written and at once expired: to WATCH, a key created and
 			// deleted (Redis signals the write).
-			t.putRaw(tombKey(key), encodeTomb(t.index, t.index))
+			t.putRaw(tombKey(t.db, key), encodeTomb(t.index, t.index))
 		}
 		return nil
 	}
 	if had && old.expireAt != 0 && old.expireAt != v.expireAt {
-		t.delRaw(expireKey(old.expireAt, key))
+		t.delRaw(expireKey(old.expireAt, t.db, key))
 	}
 	v.version = t.index
-	t.scratch = appendDataKey(t.scratch[:0], key)
+	t.scratch = appendDataKey(t.scratch[:0], t.db, key)
 	k := len(t.scratch)
 	t.scratch = appendValue(t.scratch, v)
 	t.putRaw(t.scratch[:k], t.scratch[k:])
 	if v.expireAt != 0 && (!had || old.expireAt != v.expireAt) {
-		t.putRaw(expireKey(v.expireAt, key), nil)
+		t.putRaw(expireKey(v.expireAt, t.db, key), nil)
 	}
 	t.markVolatile(key, v.expireAt != 0)
 	return nil
@@ -172,7 +177,7 @@ func (t *txn) mayHaveDeadline(key []byte) bool {
 	if t.volatile == nil {
 		return true
 	}
-	_, ok := t.volatile[string(key)]
+	_, ok := t.volatile[volKey(t.db, key)]
 	return ok
 }
 
@@ -181,9 +186,9 @@ func (t *txn) markVolatile(key []byte, has bool) {
 	switch {
 	case t.volatile == nil:
 	case has:
-		t.volatile[string(key)] = struct{}{}
+		t.volatile[volKey(t.db, key)] = struct{}{}
 	default:
-		delete(t.volatile, string(key))
+		delete(t.volatile, volKey(t.db, key))
 	}
 }
 
@@ -206,10 +211,10 @@ func (t *txn) del(key []byte) (bool, error) {
 // remove deletes key, whose stored value is v, and its expiry index entry,
 // and leaves a tombstone for WATCH (see multi.go).
 func (t *txn) remove(key []byte, v value) {
-	t.delRaw(dataKey(key))
-	t.putRaw(tombKey(key), encodeTomb(t.index, v.version))
+	t.delRaw(dataKey(t.db, key))
+	t.putRaw(tombKey(t.db, key), encodeTomb(t.index, v.version))
 	if v.expireAt != 0 {
-		t.delRaw(expireKey(v.expireAt, key))
+		t.delRaw(expireKey(v.expireAt, t.db, key))
 	}
 	t.markVolatile(key, false)
 }

@@ -40,10 +40,11 @@ var opArgs = map[Op]argSpec{
 	OpDelMember: {1, 1, false}, OpPruneRequests: {0, 0, false},
 	OpMSetNX: {2, -1, true}, OpGetDel: {1, 1, false}, OpGetEx: {1, 1, false},
 	OpAppend: {3, 3, false}, OpSetRange: {3, 3, false}, OpSetBit: {2, 2, false},
-	OpIncrByFloat: {2, 2, false}, OpRename: {2, 2, false}, OpCopy: {2, 2, false},
+	OpIncrByFloat: {2, 2, false}, OpRename: {2, 2, false}, OpCopy: {2, 3, false},
 	OpFlush: {0, 0, false}, OpPExpireAt: {1, 2, false}, OpPersist: {1, 1, false},
 	OpExpire: {0, -1, false}, OpMulti: {1, -1, false}, OpLookup: {0, -1, false},
 	OpLeave: {1, 1, false}, OpSecret: {1, 1, false},
+	OpMove: {1, 1, false}, OpSwapDB: {2, 2, false},
 }
 
 // clientOps are the operations a client command can produce (directly, or
@@ -56,7 +57,7 @@ var clientOps = map[Op]bool{
 	OpGetDel: true, OpGetEx: true, OpAppend: true, OpSetRange: true,
 	OpSetBit: true, OpIncrByFloat: true, OpRename: true, OpCopy: true,
 	OpFlush: true, OpPExpireAt: true, OpPersist: true, OpMulti: true,
-	OpLookup: true,
+	OpLookup: true, OpMove: true, OpSwapDB: true,
 }
 
 // IsClientOp reports whether op is one a client command can produce.
@@ -131,9 +132,20 @@ func (c *Command) validateOne() error {
 		if b := c.Args[1]; len(b) != 1 || (b[0] != '0' && b[0] != '1') {
 			return badEntry(c, "bit %q", b)
 		}
-	case OpRename, OpCopy:
+	case OpRename, OpCopy, OpFlush:
 		if c.Int != 0 && c.Int != 1 {
 			return badEntry(c, "flag %d", c.Int)
+		}
+		if c.Op == OpCopy && n == 3 && len(c.Args[2]) != 1 {
+			return badEntry(c, "a target database of %d bytes", len(c.Args[2]))
+		}
+	case OpMove:
+		if c.Int < 0 || c.Int >= MaxDatabases || c.Int == int64(c.DB) {
+			return badEntry(c, "target database %d", c.Int)
+		}
+	case OpSwapDB:
+		if len(c.Args[0]) != 1 || len(c.Args[1]) != 1 {
+			return badEntry(c, "database arguments of %d and %d bytes", len(c.Args[0]), len(c.Args[1]))
 		}
 	case OpPExpireAt:
 		if n == 2 && len(c.Args[1]) != 1 {

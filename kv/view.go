@@ -18,7 +18,19 @@ import (
 type View struct {
 	r     storage.Reader
 	floor int64 // the state machine's clock when the view was made
+	db    uint8 // the database its key reads and scans read
 }
+
+// DB returns a view of database n (SELECT's index) of the same state; a
+// View reads database 0 until then.
+func (v *View) DB(n uint8) *View {
+	c := *v
+	c.db = n
+	return &c
+}
+
+// Database returns the database v reads.
+func (v *View) Database() uint8 { return v.db }
 
 // Time returns the time a read given now is made at: now, or the state
 // machine's clock if that is later.
@@ -26,7 +38,7 @@ func (v *View) Time(now int64) int64 { return max(now, v.floor) }
 
 // lookup returns the live value of key at now.
 func (v *View) lookup(key []byte, now int64) (value, bool, error) {
-	raw, err := v.r.Get(dataKey(key))
+	raw, err := v.r.Get(dataKey(v.db, key))
 	if errors.Is(err, storage.ErrNotFound) {
 		return value{}, false, nil
 	}

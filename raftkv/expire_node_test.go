@@ -242,3 +242,30 @@ func TestExpiryAcrossLeaderChange(t *testing.T) {
 		}
 	}
 }
+
+// TestNodeExpireOnceDatabases: active expiry deletes expired keys of every
+// database, proposing each database's keys in an OpExpire of its own.
+func TestNodeExpireOnceDatabases(t *testing.T) {
+	n := openNode(t, func(c *raftkv.Config) { c.ActiveExpireInterval = 0 }) // rounds by hand
+	now := time.Now().UnixMilli()
+	past := now - time.Hour.Milliseconds()
+	for _, db := range []uint8{0, 1, 9} {
+		for i := range 3 {
+			c := &kv.Command{Op: kv.OpSet, Args: [][]byte{fmt.Appendf(nil, "k%d", i), []byte("v")}, Now: past, ExpireAt: past + 1, DB: db}
+			if r, err := n.Propose(c).Wait(); err != nil || r.Err != nil {
+				t.Fatalf("SET in db %d: %v, %v", db, err, r.Err)
+			}
+		}
+	}
+	deleted, listed, err := n.ExpireOnce(testCtx(t))
+	if err != nil || deleted != 9 || listed != 9 {
+		t.Fatalf("ExpireOnce = deleted %d, listed %d, %v; want 9, 9", deleted, listed, err)
+	}
+	v, release := n.FSM().View()
+	defer release()
+	for _, db := range []uint8{0, 1, 9} {
+		if keys, err := v.DB(db).ExpiredKeys(now, 10); err != nil || len(keys) != 0 {
+			t.Errorf("db %d: expired keys left %q, %v", db, keys, err)
+		}
+	}
+}

@@ -42,21 +42,30 @@ func (n *Node) expireLoop() {
 }
 
 // ExpireOnce runs one round of active expiry on the leader: it lists up to
-// ActiveExpireBatch expired keys and proposes their deletion in one entry.
+// ActiveExpireBatch expired keys and proposes their deletion in one entry
+// per database.
 // It returns how many keys were deleted and how many were listed.
 func (n *Node) ExpireOnce(ctx context.Context) (deleted, listed int, err error) {
 	v, release := n.fsm.View()
 	now := v.Time(time.Now().UnixMilli())
-	keys, err := v.ExpiredKeys(now, n.cfg.ActiveExpireBatch)
+	byDB, err := v.ExpiredByDB(now, n.cfg.ActiveExpireBatch)
 	release()
-	if err != nil || len(keys) == 0 {
+	if err != nil || len(byDB) == 0 {
 		return 0, 0, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.ApplyTimeout)
 	defer cancel()
-	res, err := n.Apply(ctx, &kv.Command{Op: kv.OpExpire, Args: keys, Now: now})
-	if err == nil {
-		err = res.Err
+	// One entry per database: OpExpire's keys are in its Command.DB.
+	for _, d := range byDB {
+		listed += len(d.Keys)
+		res, err := n.Apply(ctx, &kv.Command{Op: kv.OpExpire, Args: d.Keys, Now: now, DB: d.DB})
+		if err == nil {
+			err = res.Err
+		}
+		deleted += int(res.Int)
+		if err != nil {
+			return deleted, listed, err
+		}
 	}
-	return int(res.Int), len(keys), err
+	return deleted, listed, nil
 }

@@ -38,7 +38,7 @@ const minProtoMaxBulkLen = 1 << 20
 // configTable lists the parameters, the encoding thresholds included
 // (config_encoding.go). Names are lower case.
 var configTable = withParams(encodingParams(), map[string]configParam{
-	"databases":   {get: func(*Server) string { return "1" }, immutable: true},
+	"databases":   {get: func(s *Server) string { return strconv.Itoa(s.cfg.databases()) }, immutable: true},
 	"appendonly":  {get: func(*Server) string { return "yes" }},
 	"appendfsync": {get: func(*Server) string { return "always" }},
 	"save":        {get: func(*Server) string { return "" }},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/subtle"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,18 +38,34 @@ func cmdQuit(s *session, _ [][]byte) {
 	s.quit = true
 }
 
-// Reference: https://redis.io/docs/latest/commands/select/ (riot has one
-// database, 0).
+// Reference: https://redis.io/docs/latest/commands/select/
 func cmdSelect(s *session, args [][]byte) {
-	n, err := kv.ParseInt(args[1]) // as Redis: no "+0", "00" or "-0"
-	switch {
-	case err != nil:
-		s.writeErr(errNotInteger)
-	case n != 0:
-		s.writeErr(errDBIndex)
-	default:
-		s.out = respwire.AppendOK(s.out)
+	db, err := s.dbIndex(args[1], nil)
+	if err != nil {
+		s.writeErr(err)
+		return
 	}
+	s.db = db
+	s.out = respwire.AppendOK(s.out)
+}
+
+// dbIndex parses a database index as Redis's getIntFromObjectOrReply and
+// selectDb do: msg for what is not an int (as Redis: no "+0", "00" or
+// "-0"; nil: errNotInteger, or errIntRange past an int), "DB index is out
+// of range" for a database the node does not have (--databases).
+func (s *session) dbIndex(arg []byte, msg error) (uint8, error) {
+	n, err := kv.ParseInt(arg)
+	switch {
+	case err != nil && msg != nil, err == nil && msg != nil && (n < math.MinInt32 || n > math.MaxInt32):
+		return 0, msg
+	case err != nil:
+		return 0, errNotInteger
+	case n < math.MinInt32 || n > math.MaxInt32:
+		return 0, errIntRange
+	case n < 0 || n >= int64(s.srv.cfg.databases()):
+		return 0, errDBIndex
+	}
+	return uint8(n), nil
 }
 
 func cmdReadonly(s *session, _ [][]byte) {
@@ -456,7 +473,7 @@ func (s *session) describe() string {
 		cmd = "NULL"
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=0 sub=0 psub=0 ssub=0 multi=%d watch=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
-		s.id, s.addr, s.conn.LocalAddr(), fd, s.name, int64(now.Sub(s.created).Seconds()), idle, s.listed.flags, s.listed.multi, s.listed.watch, cmd, s.proto, s.libName, s.libVer)
+	fmt.Fprintf(&b, "id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=0 psub=0 ssub=0 multi=%d watch=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+		s.id, s.addr, s.conn.LocalAddr(), fd, s.name, int64(now.Sub(s.created).Seconds()), idle, s.listed.flags, s.listed.db, s.listed.multi, s.listed.watch, cmd, s.proto, s.libName, s.libVer)
 	return b.String()
 }

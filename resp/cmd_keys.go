@@ -288,10 +288,11 @@ func buildRenameNX(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
 	return &kv.Command{Op: kv.OpRename, Args: args[1:3], Int: 1}, replyInt, nil
 }
 
-// Reference: https://redis.io/docs/latest/commands/copy/ (riot has only
-// database 0: DB with another index is "ERR DB index is out of range")
-func buildCopy(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
+// Reference: https://redis.io/docs/latest/commands/copy/ (DB n: the
+// target database travels in the entry, Args[2])
+func buildCopy(s *session, args [][]byte) (*kv.Command, replyFunc, error) {
 	c := &kv.Command{Op: kv.OpCopy, Args: args[1:3]}
+	to := s.db
 	for j := 3; j < len(args); j++ {
 		switch {
 		case equalFold(args[j], "replace"):
@@ -302,26 +303,68 @@ func buildCopy(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
 			case err != nil:
 				return nil, nil, errNotInteger
 			case db < math.MinInt32 || db > math.MaxInt32:
-				return nil, nil, redisError("ERR value is out of range, value must between -2147483648 and 2147483647")
-			case db != 0:
+				return nil, nil, errIntRange
+			case db < 0 || db >= int64(s.srv.cfg.databases()):
 				return nil, nil, errDBIndex
 			}
+			to = uint8(db)
 			j++
 		default:
 			return nil, nil, errSyntax
 		}
 	}
-	if bytes.Equal(args[1], args[2]) {
-		return nil, nil, redisError("ERR source and destination objects are the same")
+	if to == s.db && bytes.Equal(args[1], args[2]) {
+		return nil, nil, errSameObject
+	}
+	if to != s.db {
+		c.Args = [][]byte{args[1], args[2], {to}}
 	}
 	return c, replyInt, nil
 }
 
+// errIntRange is Redis's getIntFromObjectOrReply's error past an int.
+var errIntRange = redisError("ERR value is out of range, value must between -2147483648 and 2147483647")
+
+// errSameObject is Redis's shared.sameobjecterr.
+var errSameObject = redisError("ERR source and destination objects are the same")
+
+// Reference: https://redis.io/docs/latest/commands/move/
+func buildMove(s *session, args [][]byte) (*kv.Command, replyFunc, error) {
+	to, err := s.dbIndex(args[2], nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if to == s.db {
+		return nil, nil, errSameObject
+	}
+	return &kv.Command{Op: kv.OpMove, Args: args[1:2], Int: int64(to)}, replyInt, nil
+}
+
+// Reference: https://redis.io/docs/latest/commands/swapdb/ (one entry
+// that rewrites both databases' records: O(keys))
+func buildSwapDB(s *session, args [][]byte) (*kv.Command, replyFunc, error) {
+	a, err := s.dbIndex(args[1], redisError("ERR invalid first DB index"))
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := s.dbIndex(args[2], redisError("ERR invalid second DB index"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return &kv.Command{Op: kv.OpSwapDB, Args: [][]byte{{a}, {b}}}, replyOK, nil
+}
+
 // Reference: https://redis.io/docs/latest/commands/flushdb/, flushall/
 // (ASYNC and SYNC are accepted; the flush is one log entry)
+// FLUSHDB deletes the selected database's keys (Int 1), FLUSHALL every
+// database's (Int 0).
 func buildFlush(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
 	if len(args) > 2 || (len(args) == 2 && !equalFold(args[1], "sync") && !equalFold(args[1], "async")) {
 		return nil, nil, errSyntax
 	}
-	return &kv.Command{Op: kv.OpFlush}, replyOK, nil
+	c := &kv.Command{Op: kv.OpFlush}
+	if equalFold(args[0], "flushdb") {
+		c.Int = 1
+	}
+	return c, replyOK, nil
 }

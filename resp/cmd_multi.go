@@ -143,7 +143,7 @@ func cmdWatch(s *session, args [][]byte) {
 				continue
 			}
 			seen[string(k)] = true
-			w, err := v.Watch(k, s.now)
+			w, err := v.DB(s.db).Watch(k, s.now)
 			if err != nil {
 				return err
 			}
@@ -183,6 +183,10 @@ func cmdExec(s *session, _ [][]byte) {
 	}
 	slots := make([]txnSlot, len(m.queued))
 	var cmds []*kv.Command
+	// A queued SELECT changes the database of the commands after it, as
+	// in Redis: they are built in it, and it runs (setting s.db again)
+	// when its reply is made.
+	selected := s.db
 	for i, q := range m.queued {
 		sl := txnSlot{q: q, sub: -1}
 		switch {
@@ -192,16 +196,21 @@ func cmdExec(s *session, _ [][]byte) {
 				sl.err = err
 				break
 			}
-			c.Now = 0 // the transaction's time applies
+			c.Now, c.DB = 0, s.db // the transaction's time applies
 			sl.sub, sl.reply = len(cmds), reply
 			cmds = append(cmds, c)
 		case q.cmd.flags&flagReadonly != 0:
 			sl.keys = commandKeys(q.cmd, q.args)
 			sl.sub = len(cmds)
-			cmds = append(cmds, &kv.Command{Op: kv.OpLookup, Args: sl.keys})
+			cmds = append(cmds, &kv.Command{Op: kv.OpLookup, Args: sl.keys, DB: s.db})
+		case q.cmd.name == "select":
+			if db, err := s.dbIndex(q.args[1], nil); err == nil {
+				s.db = db
+			}
 		}
 		slots[i] = sl
 	}
+	s.db = selected
 	var res kv.Result
 	if len(cmds) > 0 || len(watches) > 0 {
 		mc := kv.NewMulti(watches, cmds)

@@ -282,18 +282,27 @@ func cmdInfo(s *session, args [][]byte) {
 		section("Cluster", fields)
 	}
 	if all || want["keyspace"] {
-		var keys, expires int64
-		err := srv.backend.Read(s.ctx, s.readLevel, func(v *kv.View) error {
-			var err error
-			if keys, err = v.Count(s.now); err != nil {
-				return err
-			}
-			expires, err = v.CountExpiring(s.now)
-			return err
-		})
 		var fields []raftkv.Field
-		if err == nil && keys > 0 {
-			fields = append(fields, raftkv.Field{Name: "db0", Value: fmt.Sprintf("keys=%d,expires=%d,avg_ttl=0", keys, expires)})
+		err := srv.backend.Read(s.ctx, s.readLevel, func(v *kv.View) error {
+			for db := range srv.cfg.databases() {
+				dv := v.DB(uint8(db))
+				keys, err := dv.Count(s.now)
+				if err != nil {
+					return err
+				}
+				if keys == 0 {
+					continue
+				}
+				expires, err := dv.CountExpiring(s.now)
+				if err != nil {
+					return err
+				}
+				fields = append(fields, raftkv.Field{Name: fmt.Sprintf("db%d", db), Value: fmt.Sprintf("keys=%d,expires=%d,avg_ttl=0", keys, expires)})
+			}
+			return nil
+		})
+		if err != nil {
+			fields = nil
 		}
 		section("Keyspace", fields)
 	}

@@ -54,7 +54,7 @@ func newCommandTable() map[string]*command {
 		{name: "ping", arity: -1, flags: flagFast | flagStale, group: "connection", summary: "Returns the server's liveliness response.", run: cmdPing},
 		{name: "echo", arity: 2, flags: flagFast | flagStale, group: "connection", summary: "Returns the given string.", run: cmdEcho},
 		{name: "quit", arity: -1, flags: flagFast | flagNoAuth | flagStale, group: "connection", summary: "Closes the connection.", run: cmdQuit},
-		{name: "select", arity: 2, flags: flagFast | flagStale, group: "connection", summary: "Changes the selected database (only 0 exists).", run: cmdSelect},
+		{name: "select", arity: 2, flags: flagFast | flagStale, group: "connection", summary: "Changes the selected database.", run: cmdSelect},
 		{name: "hello", arity: -1, flags: flagFast | flagNoAuth | flagStale, group: "connection", summary: "Handshakes with the server.", run: cmdHello},
 		{name: "auth", arity: -2, flags: flagFast | flagNoAuth | flagStale, group: "connection", summary: "Authenticates the connection.", run: cmdAuth},
 		{name: "client", arity: -2, flags: flagStale, group: "connection", summary: "Connection management: ID, SETNAME, GETNAME, SETINFO, LIST, INFO.", run: cmdClient},
@@ -66,8 +66,9 @@ func newCommandTable() map[string]*command {
 		{name: "config", arity: -2, flags: flagAdmin | flagStale, group: "server", summary: "CONFIG GET, SET, RESETSTAT, REWRITE for the settings riot has.", run: cmdConfig},
 		{name: "time", arity: 1, flags: flagFast | flagStale, group: "server", summary: "Returns this node's time.", run: cmdTime},
 		{name: "role", arity: 1, flags: flagFast | flagStale, group: "server", summary: "Returns master, this node's applied index and no replicas (every node takes writes).", run: cmdRole},
-		{name: "flushdb", arity: -1, flags: flagWrite, group: "server", summary: "Deletes every key (one log entry).", build: buildFlush},
-		{name: "flushall", arity: -1, flags: flagWrite, group: "server", summary: "Deletes every key (one log entry).", build: buildFlush},
+		{name: "flushdb", arity: -1, flags: flagWrite, group: "server", summary: "Deletes every key of the selected database (one log entry).", build: buildFlush},
+		{name: "flushall", arity: -1, flags: flagWrite, group: "server", summary: "Deletes every key of every database (one log entry).", build: buildFlush},
+		{name: "swapdb", arity: 3, flags: flagWrite | flagFast, group: "server", summary: "Swaps two databases (one log entry).", build: buildSwapDB},
 		// strings (cmd_strings.go, cmd_bits.go)
 		{name: "get", arity: 2, flags: flagReadonly | flagFast, firstKey: 1, lastKey: 1, step: 1, group: "string", summary: "Returns the string value of a key.", run: cmdGet},
 		{name: "mget", arity: -2, flags: flagReadonly | flagFast, firstKey: 1, lastKey: -1, step: 1, group: "string", summary: "Returns the values of several keys.", run: cmdMGet},
@@ -107,6 +108,7 @@ func newCommandTable() map[string]*command {
 		{name: "rename", arity: 3, flags: flagWrite, firstKey: 1, lastKey: 2, step: 1, group: "generic", summary: "Renames a key, overwriting the destination.", build: buildRename},
 		{name: "renamenx", arity: 3, flags: flagWrite | flagFast, firstKey: 1, lastKey: 2, step: 1, group: "generic", summary: "Renames a key if the destination does not exist.", build: buildRenameNX},
 		{name: "copy", arity: -3, flags: flagWrite, firstKey: 1, lastKey: 2, step: 1, group: "generic", summary: "Copies a key.", build: buildCopy},
+		{name: "move", arity: 3, flags: flagWrite | flagFast, firstKey: 1, lastKey: 1, step: 1, group: "generic", summary: "Moves a key to another database.", build: buildMove},
 		{name: "object", arity: -2, flags: flagReadonly, firstKey: 2, lastKey: 2, step: 1, group: "generic", summary: "OBJECT ENCODING, REFCOUNT, IDLETIME, FREQ, HELP.", run: cmdObject},
 		{name: "memory", arity: -2, flags: flagReadonly, group: "server", summary: "MEMORY USAGE, HELP.", run: cmdMemory},
 		// expiry (cmd_expire.go)

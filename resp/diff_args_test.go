@@ -12,11 +12,15 @@ import (
 // order or combination, unknown subcommands. Each is sent on a fresh
 // connection to redis-server and to riot (after SET k 10 on both), and the
 // replies must be the same bytes. Requests whose replies differ by design
-// (docs/commands.md: one database, BITCOUNT's argument check, commands
+// (docs/commands.md: BITCOUNT's argument check, commands
 // riot lacks) are not in the list.
 var argCases = [][]string{
 	{"PING", "a", "b"}, {"ECHO"}, {"ECHO", "a", "b"}, {"TIME", "x"},
 	{"SELECT", "00"}, {"SELECT", "+0"}, {"SELECT", "-0"}, {"SELECT", "0"}, {"SELECT", "99999999999999999999"}, {"SELECT", ""},
+	{"SELECT", "1"}, {"SELECT", "15"}, {"SELECT", "16"}, {"SELECT", "-1"}, {"SELECT", "2147483648"}, {"SELECT", "1", "2"},
+	{"MOVE", "k", "1"}, {"MOVE", "k", "0"}, {"MOVE", "k", "16"}, {"MOVE", "k", "x"}, {"MOVE", "k", "-1"}, {"MOVE", "nosuch", "2"}, {"MOVE", "k"},
+	{"SWAPDB", "0", "1"}, {"SWAPDB", "0", "16"}, {"SWAPDB", "x", "1"}, {"SWAPDB", "0", "x"}, {"SWAPDB", "-1", "0"}, {"SWAPDB", "0"},
+	{"SWAPDB", "99999999999", "0"}, {"FLUSHDB", "x"}, {"FLUSHDB", "ASYNC", "x"},
 	{"AUTH", "default", "x"}, {"AUTH", "x"}, {"AUTH", "a", "b", "c"}, {"AUTH", "bob", "x"},
 	{"HELLO", "+3"}, {"HELLO", "03"}, {"HELLO", "4"}, {"HELLO", "3", "SETNAME"}, {"HELLO", "3", "AUTH", "default"},
 	{"HELLO", "3", "FOO"}, {"HELLO", "3", "SETNAME", "a b"},
@@ -52,7 +56,8 @@ var argCases = [][]string{
 	{"MSET", "a"}, {"MSET", "a", "b", "c"}, {"MSETNX", "a"}, {"SETNX", "k"}, {"GETSET", "k"}, {"APPEND", "k"},
 	{"STRLEN", "k", "x"}, {"TOUCH"}, {"UNLINK"}, {"DEL"}, {"RENAME", "nosuch", "x"}, {"SUBSTR", "k", "0"},
 	{"SCAN", "0", "COUNT", "0"}, {"SCAN", "0", "COUNT", "-1"}, {"SCAN", "x"}, {"SCAN", "0", "TYPE"}, {"SCAN", "0", "FOO", "bar"},
-	{"COPY", "a", "b", "DB", "x"}, {"COPY", "a", "b", "FOO"},
+	{"COPY", "a", "b", "DB", "x"}, {"COPY", "a", "b", "FOO"}, {"COPY", "k", "k", "DB", "1"}, {"COPY", "k", "k", "DB", "0"},
+	{"COPY", "k", "x", "DB", "16"}, {"COPY", "k", "x", "DB", "-1"}, {"COPY", "k", "x", "DB", "99999999999"}, {"COPY", "k", "x", "DB"},
 	{"LCS", "a", "b", "IDX", "MINMATCHLEN", "-1"}, {"LCS", "a", "b", "FOO"},
 	{"MULTI", "x"}, {"EXEC", "x"}, {"DISCARD"}, {"WATCH"}, {"UNWATCH", "x"},
 }

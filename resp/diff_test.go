@@ -157,7 +157,7 @@ func (g *cmdGen) int(lo, hi int) string { return strconv.Itoa(lo + g.r.IntN(hi-l
 
 func (g *cmdGen) next() []string {
 	k := g.key()
-	switch g.r.IntN(40) {
+	switch g.r.IntN(44) {
 	case 0, 1, 2:
 		args := []string{"SET", k, g.value()}
 		for range g.r.IntN(3) {
@@ -260,8 +260,8 @@ func (g *cmdGen) next() []string {
 		if g.r.IntN(2) == 0 {
 			args = append(args, "REPLACE")
 		}
-		if g.r.IntN(5) == 0 {
-			args = append(args, "DB", "0")
+		if g.r.IntN(3) == 0 {
+			args = append(args, "DB", g.db())
 		}
 		return args
 	case 24:
@@ -312,9 +312,28 @@ func (g *cmdGen) next() []string {
 			return []string{g.pick("FLUSHALL", "FLUSHDB"), g.pick("ASYNC", "SYNC")}
 		}
 		return []string{"EXISTS", k}
+	case 40, 41:
+		// SELECT goes to every connection (see runDifferential).
+		return []string{"SELECT", g.db()}
+	case 42:
+		return []string{"MOVE", k, g.db()}
+	case 43:
+		if g.r.IntN(3) == 0 {
+			return []string{"SWAPDB", g.db(), g.db()}
+		}
+		return []string{"DBSIZE"}
 	default:
 		return []string{"SET", k, g.value()}
 	}
+}
+
+// db is a database index: mostly 0 to 2, sometimes out of range or not
+// an integer.
+func (g *cmdGen) db() string {
+	if g.r.IntN(8) == 0 {
+		return g.pick("16", "-1", "x", "15", "4294967296", "01")
+	}
+	return g.int(0, 2)
 }
 
 func (g *cmdGen) pickArgs(opts ...[]string) []string { return opts[g.r.IntN(len(opts))] }
@@ -499,6 +518,15 @@ func runDifferential(t *testing.T, redisAddr string, addrs []string, perProto in
 		for range perProto {
 			args := g.next()
 			want, got := do(ctx, pickRef, args), do(ctx, pickRiot, args)
+			if args[0] == "SELECT" {
+				// Each riot client is its own connection, with its own
+				// selected database: select on every one.
+				for _, c := range riots {
+					if r := do(ctx, func() *redis.Client { return c }, args); r != want {
+						got = r
+					}
+				}
+			}
 			total++
 			kinds[replyKind(want)]++
 			history = append(history, fmt.Sprintf("%q -> %q", args, want))

@@ -62,8 +62,10 @@ func TestSelectStrictInteger(t *testing.T) {
 		raw.roundTrip(req("SELECT", v), "-"+string(errNotInteger)+"\r\n")
 	}
 	raw.roundTrip(req("SELECT", "0"), "+OK\r\n")
-	raw.roundTrip(req("SELECT", "1"), "-"+string(errDBIndex)+"\r\n")
+	raw.roundTrip(req("SELECT", "15"), "+OK\r\n")
+	raw.roundTrip(req("SELECT", "16"), "-"+string(errDBIndex)+"\r\n")
 	raw.roundTrip(req("SELECT", "-1"), "-"+string(errDBIndex)+"\r\n")
+	raw.roundTrip(req("SELECT", "4294967296"), "-"+string(errIntRange)+"\r\n")
 }
 
 // TestNodeOnlyCommands: a client cannot send node-to-node commands; a

@@ -66,6 +66,9 @@ type Config struct {
 	MaxPipeline int
 	// Version is reported by INFO and HELLO as riot_version.
 	Version string
+	// Databases is how many databases SELECT offers (Redis's databases),
+	// 1 to kv.MaxDatabases. Default (0) 16, as Redis.
+	Databases int
 	// Info adds fields to INFO's server section (data dir, ports, ...).
 	Info []raftkv.Field
 	// Logger; default discard.
@@ -80,6 +83,7 @@ func DefaultConfig() Config {
 		CommandTimeout: 10 * time.Second,
 		MaxPipeline:    1024,
 		Version:        "dev",
+		Databases:      DefaultDatabases,
 	}
 }
 
@@ -94,8 +98,21 @@ func (c *Config) Validate() error {
 		return errors.New("resp: config: CommandTimeout must be positive")
 	case c.MaxPipeline < 1:
 		return errors.New("resp: config: MaxPipeline must be positive")
+	case c.Databases < 0 || c.Databases > kv.MaxDatabases:
+		return fmt.Errorf("resp: config: Databases must be between 1 and %d", kv.MaxDatabases)
 	}
 	return nil
+}
+
+// DefaultDatabases is Redis's default number of databases.
+const DefaultDatabases = 16
+
+// databases returns how many databases SELECT offers.
+func (c *Config) databases() int {
+	if c.Databases == 0 {
+		return DefaultDatabases
+	}
+	return c.Databases
 }
 
 // Server serves the Redis protocol.

@@ -45,11 +45,18 @@ func TestServerConnectionCommands(t *testing.T) {
 
 		v, err = rdb.Do(ctx, "SELECT", "0").Text()
 		wantVal(t, "SELECT 0", v, err, "OK")
-		wantErr(t, "SELECT 1", rdb.Do(ctx, "SELECT", "1").Err(), "ERR DB index is out of range")
+		wantErr(t, "SELECT 16", rdb.Do(ctx, "SELECT", "16").Err(), "ERR DB index is out of range")
 		wantErr(t, "SELECT -1", rdb.Do(ctx, "SELECT", "-1").Err(), "ERR DB index is out of range")
 		wantErr(t, "SELECT x", rdb.Do(ctx, "SELECT", "x").Err(), textNotInteger)
 
-		wantErr(t, "client with DB 1", newClient(t, ts, proto, func(o *redis.Options) { o.DB = 1 }).Ping(ctx).Err(),
+		// go-redis selects Options.DB on each new connection.
+		c15 := newClient(t, ts, proto, func(o *redis.Options) { o.DB = 15 })
+		if err := c15.Set(ctx, "indb15", "v", 0).Err(); err != nil {
+			t.Errorf("SET in DB 15: %v", err)
+		}
+		n, err := rdb.Exists(ctx, "indb15").Result()
+		wantVal(t, "EXISTS indb15 in DB 0", n, err, int64(0))
+		wantErr(t, "client with DB 16", newClient(t, ts, proto, func(o *redis.Options) { o.DB = 16 }).Ping(ctx).Err(),
 			"ERR DB index is out of range")
 	})
 }
@@ -510,7 +517,7 @@ func TestServerConfigGet(t *testing.T) {
 			t.Errorf("CONFIG GET proto-max-bulk-len = %v, %v; want %v", got, err, want)
 		}
 		got, err = rdb.ConfigGet(ctx, "*").Result()
-		if err != nil || len(got) != len(ts.configParams()) || got["databases"] != "1" {
+		if err != nil || len(got) != len(ts.configParams()) || got["databases"] != "16" {
 			t.Errorf("CONFIG GET * = %v, %v; want all %d parameters", got, err, len(ts.configParams()))
 		}
 		some, err := rdb.Do(ctx, "CONFIG", "GET", "MAX*", "*fsync").Result()

@@ -49,7 +49,10 @@ type session struct {
 	// (relative TTLs become deadlines from it).
 	now int64
 
-	proto     int
+	proto int
+	// db is the selected database (SELECT): the DB of every command the
+	// connection proposes and the database its reads read.
+	db        uint8
 	readLevel cluster.ReadLevel
 	authed    bool
 	quit      bool
@@ -80,14 +83,14 @@ type session struct {
 // MULTI and r for READONLY), commands queued in MULTI (-1 outside), keys
 // watched.
 type listState struct {
-	flags        string
-	multi, watch int
+	flags            string
+	multi, watch, db int
 }
 
 // publishState copies the connection's state for CLIENT LIST (read by
 // other connections) when it changed.
 func (s *session) publishState() {
-	st := listState{flags: "", multi: -1, watch: len(s.watches)}
+	st := listState{flags: "", multi: -1, watch: len(s.watches), db: int(s.db)}
 	if s.multi != nil {
 		st.flags += "x"
 		st.multi = len(s.multi.queued)
@@ -312,8 +315,11 @@ func (s *session) exec(args [][]byte) {
 		cmd.stats.done(start, true)
 		return
 	}
-	if !cmd.local && c.Now == 0 {
-		c.Now = s.now
+	if !cmd.local {
+		c.DB = s.db // a forwarded write carries its own
+		if c.Now == 0 {
+			c.Now = s.now
+		}
 	}
 	s.pending = append(s.pending, pendingWrite{c: c, reply: reply, raw: cmd.local, stats: &cmd.stats, start: start})
 	if len(s.pending) >= s.srv.cfg.MaxPipeline {
@@ -430,14 +436,14 @@ func (s *session) read(fn func(v *kv.View) error) error {
 	if s.txView != nil {
 		return fn(s.txView) // a read queued in MULTI, answered at EXEC
 	}
-	return s.srv.backend.Read(s.ctx, s.readLevel, fn)
+	return s.srv.backend.Read(s.ctx, s.readLevel, func(v *kv.View) error { return fn(v.DB(s.db)) })
 }
 
 func (s *session) readConsistent(fn func(v *kv.View) error) error {
 	if s.txView != nil {
 		return fn(s.txView)
 	}
-	return s.srv.backend.ReadConsistent(s.ctx, s.readLevel, fn)
+	return s.srv.backend.ReadConsistent(s.ctx, s.readLevel, func(v *kv.View) error { return fn(v.DB(s.db)) })
 }
 
 func (s *session) writeErr(err error) { s.out = respwire.AppendError(s.out, errorText(err)) }

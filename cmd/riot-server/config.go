@@ -20,6 +20,7 @@ import (
 	"github.com/riotkv/riot/cluster"
 	"github.com/riotkv/riot/gossip"
 	"github.com/riotkv/riot/httpapi"
+	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/raftkv"
 	"github.com/riotkv/riot/resp"
 	"github.com/riotkv/riot/storage"
@@ -47,6 +48,7 @@ type options struct {
 	requirePass string
 	readLevel   string
 	maxBulkLen  int
+	databases   int
 	logLevel    string
 	logFormat   string
 	leaderWait  time.Duration
@@ -95,6 +97,7 @@ func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.requirePass, "requirepass", "", "password clients must AUTH with (default: none)")
 	fs.StringVar(&o.readLevel, "read-level", "linearizable", "default read level of new connections: linearizable or stale")
 	fs.IntVar(&o.maxBulkLen, "max-bulk-len", def.MaxBulkLen, "largest bulk string a client may send, in bytes")
+	fs.IntVar(&o.databases, "databases", def.Databases, fmt.Sprintf("number of databases SELECT offers (Redis's databases), 1 to %d", kv.MaxDatabases))
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&o.leaderWait, "leader-wait", cluster.DefaultConfig().LeaderWait, "how long a request waits for a leader election")
@@ -170,6 +173,9 @@ func (o *options) validate() error {
 	if o.maxBulkLen < 1 {
 		return fmt.Errorf("invalid --max-bulk-len %d: must be positive", o.maxBulkLen)
 	}
+	if o.databases < 1 || o.databases > kv.MaxDatabases {
+		return fmt.Errorf("invalid --databases %d: must be between 1 and %d", o.databases, kv.MaxDatabases)
+	}
 	if o.dataDir == "" {
 		return errors.New("--data-dir must not be empty")
 	}
@@ -204,7 +210,7 @@ var flagGroups = []struct {
 	{"Node", []string{"node-id", "data-dir", "engine", "engine-sync", "log-store", "config", "restore", "version"}},
 	{"Addresses", []string{"addr", "raft-addr", "gossip-addr", "http-addr", "advertise"}},
 	{"Cluster", []string{"join", "seed", "bootstrap-expect", "voters", "min-quorum", "dead-node-timeout", "stabilization", "gossip-key", "gossip-fast", "leader-wait", "snapshot-threshold", "trailing-logs"}},
-	{"Clients", []string{"requirepass", "read-level", "max-bulk-len"}},
+	{"Clients", []string{"requirepass", "read-level", "max-bulk-len", "databases"}},
 	{"Logging", []string{"log-level", "log-format", "pprof"}},
 	{"Testing", []string{"test-unsafe-local-reads", "test-boot-id"}},
 }

@@ -79,12 +79,36 @@ func TestOptionsErrors(t *testing.T) {
 		{"no trailing logs", []string{"--trailing-logs", "0"}, nil, "--trailing-logs 0"},
 		{"negative trailing logs", []string{"--trailing-logs=-1"}, nil, "trailing-logs"},
 		{"bad trailing logs env", nil, map[string]string{"RIOT_TRAILING_LOGS": "many"}, "RIOT_TRAILING_LOGS"},
+		{"no databases", []string{"--databases", "0"}, nil, "--databases 0"},
+		{"too many databases", []string{"--databases", "257"}, nil, "--databases 257"},
 	}
 	for _, tt := range tests {
 		_, err := parseOptions(tt.args, env(tt.env), io.Discard)
 		var ue usageError
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: parseOptions(%q) error = %v, want a usage error containing %q", tt.name, tt.args, err, tt.want)
+		}
+	}
+}
+
+// --databases defaults to Redis's 16 and is read from the flag and
+// RIOT_DATABASES, the flag first.
+func TestDatabases(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want int
+	}{
+		{"default", nil, nil, 16},
+		{"flag", []string{"--databases", "1"}, nil, 1},
+		{"env", nil, map[string]string{"RIOT_DATABASES": "256"}, 256},
+		{"flag beats env", []string{"--databases", "4"}, map[string]string{"RIOT_DATABASES": "64"}, 4},
+	}
+	for _, tt := range tests {
+		o, err := parseOptions(tt.args, env(tt.env), io.Discard)
+		if err != nil || o.databases != tt.want {
+			t.Errorf("%s: parseOptions(%q, env %v): databases = %d, err %v; want %d", tt.name, tt.args, tt.env, o.databases, err, tt.want)
 		}
 	}
 }

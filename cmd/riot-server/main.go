@@ -126,6 +126,7 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	sc := resp.DefaultConfig()
 	sc.Addr = o.addr
 	sc.MaxBulkLen = o.maxBulkLen
+	sc.Databases = o.databases
 	sc.RequirePass = o.requirePass
 	sc.Version = version
 	sc.Logger = logger
