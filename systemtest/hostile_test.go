@@ -43,7 +43,7 @@ var skipped = map[string]bool{
 // limit, CONFIG SET of every parameter to extreme values, and node-to-node
 // commands, sent by a client to every node of a 3-node cluster. Afterwards
 // every node is up, serves, reports a running state machine, and all hold
-// the same keys and values.
+// the same keys and values in every database.
 func TestHostileClient(t *testing.T) {
 	nodes := startCluster(t, 3)
 	seed := uint64(time.Now().UnixNano())
@@ -167,38 +167,41 @@ func wantErrPrefix(t *testing.T, n *node, prefix string, args ...any) {
 	}
 }
 
-// keyState reads every key's type, value and deadline on n, after a
-// linearizable read of the last write (so n applied everything before
-// it); keys whose deadline is within a minute are left out, since they may
-// expire between the reads of two nodes.
+// keyState reads every key's type, value and deadline on n, in every one of
+// the 16 databases, after a linearizable read of the last write (so n
+// applied everything before it); keys whose deadline is within a minute are
+// left out, since they may expire between the reads of two nodes.
 func keyState(ctx context.Context, t *testing.T, n *node) map[string]string {
 	t.Helper()
-	c := n.admin()
-	if v, err := c.Get(ctx, "hostile:end").Result(); err != nil || v != "1" {
+	if v, err := n.admin().Get(ctx, "hostile:end").Result(); err != nil || v != "1" {
 		t.Fatalf("GET hostile:end on %s = %q, %v", n.NodeID, v, err)
 	}
-	keys, err := c.Keys(ctx, "*").Result()
-	if err != nil {
-		t.Fatalf("KEYS * on %s: %v", n.NodeID, err)
-	}
 	soon := time.Now().Add(time.Minute).UnixMilli()
-	state := make(map[string]string, len(keys))
-	for _, k := range keys {
-		ms, err := c.Do(ctx, "PEXPIRETIME", k).Int64()
+	state := make(map[string]string)
+	for db := range 16 {
+		c := redis.NewClient(&redis.Options{Addr: n.Addr, DB: db, MaxRetries: -1, Protocol: 2})
+		keys, err := c.Keys(ctx, "*").Result()
 		if err != nil {
-			t.Fatalf("PEXPIRETIME %q on %s: %v", k, n.NodeID, err)
+			t.Fatalf("KEYS * in db %d on %s: %v", db, n.NodeID, err)
 		}
-		if ms >= 0 && ms < soon {
-			continue
+		for _, k := range keys {
+			ms, err := c.Do(ctx, "PEXPIRETIME", k).Int64()
+			if err != nil {
+				t.Fatalf("PEXPIRETIME %q in db %d on %s: %v", k, db, n.NodeID, err)
+			}
+			if ms >= 0 && ms < soon {
+				continue
+			}
+			v, err := c.Get(ctx, k).Result()
+			if errors.Is(err, redis.Nil) {
+				continue // expired meanwhile
+			}
+			if err != nil {
+				t.Fatalf("GET %q in db %d on %s: %v", k, db, n.NodeID, err)
+			}
+			state[fmt.Sprintf("db%d:%s", db, k)] = strconv.Quote(v) + " " + strconv.FormatInt(ms, 10)
 		}
-		v, err := c.Get(ctx, k).Result()
-		if errors.Is(err, redis.Nil) {
-			continue // expired meanwhile
-		}
-		if err != nil {
-			t.Fatalf("GET %q on %s: %v", k, n.NodeID, err)
-		}
-		state[k] = strconv.Quote(v) + " " + strconv.FormatInt(ms, 10)
+		c.Close()
 	}
 	return state
 }
