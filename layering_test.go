@@ -32,11 +32,12 @@ var mayImport = map[string][]string{
 	"jepsen":               {"internal/proctest", "internal/testsummary"},
 	"internal/proctest":    {},
 	"internal/testsummary": {},
+	"internal/testdir":     {},
 }
 
 // testFixtures may be imported by any package's tests, to build a real node
 // to test against.
-var testFixtures = []string{"storage", "kv", "raftkv", "raftkv/raftkvtest"}
+var testFixtures = []string{"storage", "kv", "raftkv", "raftkv/raftkvtest", "internal/testdir"}
 
 // thirdParty lists modules that must stay inside one layer.
 var thirdParty = map[string][]string{

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/riotkv/riot/internal/testdir"
 	"github.com/riotkv/riot/storage"
 )
 
@@ -48,31 +48,11 @@ func wantFormat1Data(t *testing.T, f *FSM, eng storage.Reader) {
 	}
 }
 
-// copyDir copies the files of dir src into a new temporary directory.
-func copyDir(t *testing.T, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
-}
-
 // TestMigrateFormat1DataDir: a data dir written by the release before the
 // format-2 layout opens with all its data, and again after a reopen; the
 // tombstone of the deleted key moved too.
 func TestMigrateFormat1DataDir(t *testing.T) {
-	dir := copyDir(t, "testdata/format1/engine")
+	dir := testdir.Copy(t, "testdata/format1/engine")
 	eng := levelEngine(t, dir)
 	applied, err := readApplied(eng)
 	if err != nil || applied == 0 {

@@ -2,9 +2,6 @@ package raftkv
 
 import (
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,6 +9,8 @@ import (
 	"github.com/hashicorp/raft"
 	raftwal "github.com/hashicorp/raft-wal"
 	"github.com/hashicorp/raft-wal/metadb"
+
+	"github.com/riotkv/riot/internal/testdir"
 )
 
 // walLogs returns entries from..to of term, each carrying its index and
@@ -85,36 +84,6 @@ func readAll(s raft.LogStore, want map[uint64]uint64) error {
 	return nil
 }
 
-// copyDir copies the files of src into a new directory: what a process
-// killed with kill -9 leaves on disk (everything it wrote, synced or not,
-// and nothing closed).
-func copyDir(t *testing.T, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		in, err := os.Open(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := os.Create(filepath.Join(dst, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			t.Fatal(err)
-		}
-		in.Close()
-		if err := out.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
-}
-
 // TestWALReopenAfterSuffixTruncation: a WAL whose tail was truncated (raft
 // clearing a conflicting suffix on a follower) reads back every entry once
 // reopened through our open path, after kill -9 or a clean close. raft-wal
@@ -139,7 +108,7 @@ func TestWALReopenAfterSuffixTruncation(t *testing.T) {
 		if err := readAll(s, want); err != nil {
 			t.Fatalf("before reopening: %v", err)
 		}
-		crashed := copyDir(t, dir)
+		crashed := testdir.Copy(t, dir)
 		s.Close()
 
 		s = open(t, crashed)
