@@ -33,6 +33,8 @@ type peerConn struct {
 	wake   chan struct{} // kicks the writer; never closed
 	done   chan struct{} // closed when the connection fails
 
+	// node: the peer took the node secret (RIOT.AUTH answered OK).
+	node bool
 	// withSecret: dialed when the node secret was known (RIOT.AUTH sent;
 	// the peer may not have known it, see dialPeer).
 	withSecret bool
@@ -49,10 +51,10 @@ type peerCall struct {
 // send node-to-node commands (RIOT.*), and needs no AUTH.
 const CmdAuth = "RIOT.AUTH"
 
-// errNoSecretYet: a peer refused a node-to-node command because this node
-// has not applied the node secret yet (it just joined): nothing was
-// executed.
-var errNoSecretYet = errors.New("cluster: this node has not applied the node secret yet")
+// errNoSecretYet: a peer refused a node-to-node command on a connection
+// that did not authenticate as a node (dialed before this node, or the
+// peer, had the node secret): nothing was executed.
+var errNoSecretYet = errors.New("cluster: refused without the node secret")
 
 // NoSecretReply is RIOT.AUTH's error reply from a node that knows no node
 // secret yet: the dialer goes on without one.
@@ -75,6 +77,7 @@ func dialPeer(ctx context.Context, addr, password string, secret []byte, timeout
 	msg, err := "", error(nil)
 	if secret != nil {
 		msg, err = p.handshake(CmdAuth, secret)
+		p.node = err == nil && msg == ""
 		if err == nil && (strings.HasPrefix(msg, "ERR unknown command") || msg == NoSecretReply) {
 			msg = ""
 			if password != "" {
@@ -183,12 +186,12 @@ func (p *peerConn) readLoop() {
 		p.queue[0] = nil
 		p.queue = p.queue[1:]
 		p.mu.Unlock()
-		if msg := respwire.ReplyError(raw); !p.withSecret && strings.HasPrefix(msg, "NOPERM ") {
+		if msg := respwire.ReplyError(raw); !p.node && strings.HasPrefix(msg, "NOPERM ") {
 			// Refused, not executed: the peer knows the node secret and
-			// this connection, dialed before this node had applied it, did
-			// not present it. The call fails (forwarding retries it), and
-			// so does the connection: the next one is dialed with the
-			// secret once this node has it.
+			// this connection did not authenticate with it (dialed before
+			// this node had it, or before the peer had it). The call fails
+			// (forwarding retries it), and so does the connection: the
+			// next one is dialed with the secret once this node has it.
 			call.err = fmt.Errorf("%w: %s", errNoSecretYet, msg)
 			close(call.done)
 			p.fail(fmt.Errorf("%w: %w", errPeerClosed, call.err))

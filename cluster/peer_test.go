@@ -20,6 +20,15 @@ import (
 // "CLOSE" closes the connection without replying.
 func echoServer(t *testing.T) string {
 	t.Helper()
+	var known atomic.Bool
+	known.Store(true)
+	return echoServerKnowing(t, &known)
+}
+
+// echoServerKnowing is echoServer whose node secret ("secret") counts only
+// while known is set: before, RIOT.AUTH answers that it has none.
+func echoServerKnowing(t *testing.T, known *atomic.Bool) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +53,7 @@ func echoServer(t *testing.T) string {
 					switch {
 					case string(args[0]) == "CLOSE":
 						return
-					case string(args[0]) == CmdAuth && string(args[1]) == "secret":
+					case string(args[0]) == CmdAuth && string(args[1]) == "secret" && known.Load():
 						node, reply = true, []byte("+OK\r\n")
 					case string(args[0]) == CmdAuth:
 						reply = []byte("-" + NoSecretReply + "\r\n")
@@ -242,5 +251,29 @@ func TestPeerPoolNodeSecret(t *testing.T) {
 	secret.Store(&b)
 	if raw, err := later.do(ctx, addr, nodeOnly); err != nil || string(raw) != "$10\r\nNODEONLY x\r\n" {
 		t.Errorf("node-to-node request once the secret is known = %q, %v", raw, err)
+	}
+}
+
+// TestPeerPoolPeerLearnsSecret: a connection dialed with the secret to a
+// peer that had none yet (so it went on without) is refused once the peer
+// has it; the refused call fails as not executed, and the next dial
+// authenticates.
+func TestPeerPoolPeerLearnsSecret(t *testing.T) {
+	var known atomic.Bool
+	addr := echoServerKnowing(t, &known)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pool := newPeerPool(1, "", func() []byte { return []byte("secret") }, time.Second)
+	defer pool.close()
+	if raw, err := pool.do(ctx, addr, respwire.AppendRequest(nil, []byte("PING"))); err != nil || string(raw) != "$4\r\nPING\r\n" {
+		t.Fatalf("PING to a peer without a secret = %q, %v", raw, err)
+	}
+	known.Store(true)
+	nodeOnly := respwire.AppendRequest(nil, []byte("NODEONLY"), []byte("x"))
+	if _, err := pool.do(ctx, addr, nodeOnly); !errors.Is(err, errNoSecretYet) {
+		t.Errorf("node-to-node request on the connection dialed before the peer had the secret: %v, want errNoSecretYet", err)
+	}
+	if raw, err := pool.do(ctx, addr, nodeOnly); err != nil || string(raw) != "$10\r\nNODEONLY x\r\n" {
+		t.Errorf("node-to-node request after a new dial = %q, %v", raw, err)
 	}
 }

@@ -29,9 +29,6 @@ const (
 // deadline was set (or the key deleted), 0 if the key does not exist or a
 // condition was not met.
 func applyPExpireAt(tx *txn, c *Command) Result {
-	if len(c.Args) < 1 || len(c.Args) > 2 || (len(c.Args) == 2 && len(c.Args[1]) != 1) {
-		return argError(c, "key and a condition byte")
-	}
 	var cond byte
 	if len(c.Args) == 2 {
 		cond = c.Args[1][0]
@@ -62,9 +59,6 @@ func applyPExpireAt(tx *txn, c *Command) Result {
 
 // applyPersist: Args key. Result.Int: 1 if a deadline was removed.
 func applyPersist(tx *txn, c *Command) Result {
-	if len(c.Args) != 1 {
-		return argError(c, "1")
-	}
 	v, ok, err := tx.get(c.Args[0])
 	if err != nil || !ok || v.expireAt == 0 {
 		return Result{Err: err}

@@ -361,7 +361,14 @@ func applyBatchEntry(tx *txn, data []byte, index uint64) (any, int) {
 // command that carries a request ID. A command that fails validation
 // changes nothing.
 func applyCommand(tx *txn, c *Command, index uint64) Result {
-	if err := c.Validate(); err != nil {
+	// Validate, decoding a transaction's commands once for both.
+	var watches []Watch
+	var cmds []Command
+	err := c.validateOne()
+	if err == nil && c.Op == OpMulti {
+		watches, cmds, err = decodeTransaction(c)
+	}
+	if err != nil {
 		return Result{Err: err}
 	}
 	if c.ClientID != 0 {
@@ -376,12 +383,10 @@ func applyCommand(tx *txn, c *Command, index uint64) Result {
 	tx.begin(c)
 	tx.index = index
 	var r Result
-	if fn, ok := ops[c.Op]; ok {
-		r = fn(tx, c)
-	} else if c.Op == OpMulti {
-		r = applyMulti(tx, c)
+	if c.Op == OpMulti {
+		r = applyMulti(tx, watches, cmds)
 	} else {
-		r = Result{Err: fmt.Errorf("%w: %s", ErrUnknownOp, c.Op)}
+		r = ops[c.Op](tx, c) // validateOne: a known op
 	}
 	if c.ClientID != 0 {
 		dedupStore(tx, c, index, r)

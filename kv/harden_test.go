@@ -205,3 +205,25 @@ func TestBackupLeavesSecretOut(t *testing.T) {
 		t.Errorf("a snapshot restored the secret %q, want %q", got, secret)
 	}
 }
+
+// TestOpTablesAgree: every op Validate accepts has an apply function
+// (OpMulti is applied by applyCommand itself), and every client op is one
+// Validate knows: applyCommand and applyMulti call the table without
+// looking again.
+func TestOpTablesAgree(t *testing.T) {
+	for op := range opArgs {
+		if _, ok := ops[op]; !ok && op != OpMulti {
+			t.Errorf("%s passes Validate but has no apply function", op)
+		}
+	}
+	for op := range clientOps {
+		if _, ok := opArgs[op]; !ok {
+			t.Errorf("client op %s is unknown to Validate", op)
+		}
+	}
+	for op := range ops {
+		if _, ok := opArgs[op]; !ok {
+			t.Errorf("%s has an apply function but Validate refuses it", op)
+		}
+	}
+}

@@ -29,9 +29,6 @@ func applyDel(tx *txn, c *Command) Result {
 // applyRename: Args src, dst; Int 1 for RENAMENX (do nothing when dst
 // exists). The value keeps its deadline. Result.Int: 1 if renamed.
 func applyRename(tx *txn, c *Command) Result {
-	if len(c.Args) != 2 {
-		return argError(c, "2")
-	}
 	src, dst := c.Args[0], c.Args[1]
 	v, ok, err := tx.get(src)
 	if err != nil {
@@ -62,15 +59,9 @@ func applyRename(tx *txn, c *Command) Result {
 // applyCopy: Args src, dst, [target database byte]; Int 1 to replace
 // dst. The copy keeps the deadline. Result.Int: 1 if copied.
 func applyCopy(tx *txn, c *Command) Result {
-	if len(c.Args) < 2 || len(c.Args) > 3 || (len(c.Args) == 3 && len(c.Args[2]) != 1) {
-		return argError(c, "two keys and a database byte")
-	}
 	to := tx.db
 	if len(c.Args) == 3 {
 		to = c.Args[2][0]
-	}
-	if to == tx.db && bytes.Equal(c.Args[0], c.Args[1]) {
-		return argError(c, "two different keys")
 	}
 	v, ok, err := tx.get(c.Args[0])
 	if err != nil || !ok {
@@ -121,35 +112,18 @@ func applyMove(tx *txn, c *Command) Result {
 // removed (a tombstone for WATCH) and written in the other: O(keys of the
 // two).
 func applySwapDB(tx *txn, c *Command) Result {
-	if len(c.Args[0]) != 1 || len(c.Args[1]) != 1 {
-		return argError(c, "two database bytes")
-	}
 	a, b := c.Args[0][0], c.Args[1][0]
 	if a == b {
 		return Result{}
 	}
 	from := tx.db
 	defer func() { tx.db = from }()
-	type rec struct {
-		key []byte
-		v   value
-	}
-	var recs [2][]rec
+	var recs [2][]storedKey
 	for i, db := range []uint8{a, b} {
-		keys, err := tx.dbKeys(db)
-		if err != nil {
-			return errResult(err)
-		}
 		tx.db = db
-		for _, k := range keys {
-			v, ok, err := tx.load(k)
-			if err != nil {
-				return errResult(err)
-			}
-			if ok {
-				tx.remove(k, v)
-				recs[i] = append(recs[i], rec{k, v})
-			}
+		var err error
+		if recs[i], err = tx.removeAll(); err != nil {
+			return errResult(err)
 		}
 	}
 	for i, db := range []uint8{b, a} {
@@ -161,6 +135,33 @@ func applySwapDB(tx *txn, c *Command) Result {
 		}
 	}
 	return Result{}
+}
+
+// storedKey is a user key and its stored value.
+type storedKey struct {
+	key []byte
+	v   value
+}
+
+// removeAll removes every key of tx.db (expired or not, each with its
+// tombstone) and returns them, sorted.
+func (t *txn) removeAll() ([]storedKey, error) {
+	keys, err := t.dbKeys(t.db)
+	if err != nil {
+		return nil, err
+	}
+	var out []storedKey
+	for _, k := range keys {
+		v, ok, err := t.load(k)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			t.remove(k, v)
+			out = append(out, storedKey{k, v})
+		}
+	}
+	return out, nil
 }
 
 // dbKeys returns the user keys stored in database db, in the engine or
@@ -193,20 +194,8 @@ func (t *txn) dbKeys(db uint8) ([][]byte, error) {
 // database (FLUSHDB). It costs one batch operation per key.
 func applyFlush(tx *txn, c *Command) Result {
 	if c.Int == 1 {
-		keys, err := tx.dbKeys(tx.db)
-		if err != nil {
-			return errResult(err)
-		}
-		for _, k := range keys {
-			v, ok, err := tx.load(k)
-			if err != nil {
-				return errResult(err)
-			}
-			if ok {
-				tx.remove(k, v)
-			}
-		}
-		return Result{}
+		_, err := tx.removeAll()
+		return Result{Err: err}
 	}
 	for _, p := range [][]byte{{prefixData}, expirePrefix} {
 		it := tx.eng.NewIterator(storage.PrefixRange(p))

@@ -44,18 +44,12 @@ func decodeMember(id, b []byte) (Member, error) {
 }
 
 func applySetMember(tx *txn, c *Command) Result {
-	if len(c.Args) != 3 || len(c.Args[0]) == 0 {
-		return argError(c, "id, raft address, client address")
-	}
 	tx.putRaw(memberKey(c.Args[0]), encodeMember(c.Args[1], c.Args[2]))
 	tx.membersChanged = true
 	return Result{}
 }
 
 func applyDelMember(tx *txn, c *Command) Result {
-	if len(c.Args) != 1 {
-		return argError(c, "id")
-	}
 	tx.delRaw(memberKey(c.Args[0]))
 	tx.membersChanged = true
 	return Result{}
@@ -64,9 +58,6 @@ func applyDelMember(tx *txn, c *Command) Result {
 // applyLeave removes server Args[0] from the address book and records the
 // time RAFT.LEAVE removed it.
 func applyLeave(tx *txn, c *Command) Result {
-	if len(c.Args) != 1 || len(c.Args[0]) == 0 {
-		return argError(c, "id")
-	}
 	applyDelMember(tx, c)
 	tx.putRaw(leftKey(c.Args[0]), encodeIndex(uint64(tx.now)))
 	return Result{}

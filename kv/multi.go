@@ -247,28 +247,10 @@ func pruneTombstones(tx *txn, cutoff uint64) error {
 	return nil
 }
 
-// applyMulti: see OpMulti. A malformed entry (a command that does not
-// decode, a nested transaction, a request ID inside) is rejected whole
-// before anything is applied.
-func applyMulti(tx *txn, c *Command) Result {
-	if len(c.Args) < 1 {
-		return argError(c, "watches and commands")
-	}
-	watches, err := decodeWatches(c.Args[0])
-	if err != nil {
-		return errResult(err)
-	}
-	cmds := make([]Command, len(c.Args)-1)
-	for i, raw := range c.Args[1:] {
-		sub, err := DecodeCommand(raw)
-		if err != nil {
-			return errResult(err)
-		}
-		if sub.Op == OpMulti || sub.ClientID != 0 {
-			return errResult(fmt.Errorf("%w: %s inside a transaction", ErrBadEntry, sub.Op))
-		}
-		cmds[i] = sub
-	}
+// applyMulti: see OpMulti; watches and cmds are its decoded, validated
+// parts (decodeTransaction: a malformed entry is rejected whole before
+// anything is applied).
+func applyMulti(tx *txn, watches []Watch, cmds []Command) Result {
 	for _, w := range watches {
 		changed, err := watchChanged(tx, w)
 		if err != nil {
@@ -285,12 +267,7 @@ func applyMulti(tx *txn, c *Command) Result {
 		// in its own database (SELECT inside MULTI changes it for the
 		// commands after it).
 		tx.db = sub.DB
-		fn, ok := ops[sub.Op]
-		if !ok {
-			res[i] = errResult(fmt.Errorf("%w: %s", ErrUnknownOp, sub.Op))
-			continue
-		}
-		res[i] = fn(tx, sub)
+		res[i] = ops[sub.Op](tx, sub) // decodeTransaction: a client op
 	}
 	return Result{Array: res}
 }

@@ -1,11 +1,9 @@
 package kv
 
-import (
-	"fmt"
-)
-
-// applyFunc applies one command inside a transaction. It must be
-// deterministic: no clock, no randomness, no map iteration, no local config.
+// applyFunc applies one command inside a transaction; c has passed
+// Validate (its argument count and operands are as the op needs). It must
+// be deterministic: no clock, no randomness, no map iteration, no local
+// config.
 type applyFunc func(tx *txn, c *Command) Result
 
 // ops is the state machine's op table, built once.
@@ -46,10 +44,6 @@ var ops = map[Op]applyFunc{
 	OpLeave:         applyLeave,
 	OpPruneRequests: applyPruneRequests,
 	OpSecret:        applySecret,
-}
-
-func argError(c *Command, want string) Result {
-	return Result{Err: fmt.Errorf("%w: %s needs %s, got %d args", ErrBadEntry, c.Op, want, len(c.Args))}
 }
 
 // errResult is the Result of an operation that failed with err.

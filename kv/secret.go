@@ -1,6 +1,7 @@
 package kv
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -66,6 +67,6 @@ func (f *FSM) setSecret(b []byte) {
 		f.secret.Store(nil)
 		return
 	}
-	b = []byte(string(b))
+	b = bytes.Clone(b)
 	f.secret.Store(&b)
 }

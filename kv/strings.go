@@ -32,9 +32,6 @@ const (
 // holds the old value (Null when there was none); without it, Null marks a
 // condition not met. A plain SET's Result is empty.
 func applySet(tx *txn, c *Command) Result {
-	if len(c.Args) != 2 {
-		return argError(c, "2")
-	}
 	key, val := c.Args[0], c.Args[1]
 	if c.Int == 0 {
 		if err := tx.putString(key, val, c.ExpireAt); err != nil {
@@ -76,9 +73,6 @@ func applySet(tx *txn, c *Command) Result {
 
 // applyMSet: Args key, value, key, value...
 func applyMSet(tx *txn, c *Command) Result {
-	if len(c.Args) == 0 || len(c.Args)%2 != 0 {
-		return argError(c, "pairs")
-	}
 	for i := 0; i < len(c.Args); i += 2 {
 		if err := tx.putString(c.Args[i], c.Args[i+1], 0); err != nil {
 			return errResult(err)
@@ -90,9 +84,6 @@ func applyMSet(tx *txn, c *Command) Result {
 // applyMSetNX: like MSET when none of the keys exists (Result.Int 1), else
 // nothing (0).
 func applyMSetNX(tx *txn, c *Command) Result {
-	if len(c.Args) == 0 || len(c.Args)%2 != 0 {
-		return argError(c, "pairs")
-	}
 	for i := 0; i < len(c.Args); i += 2 {
 		_, found, err := tx.get(c.Args[i])
 		if err != nil {
@@ -110,9 +101,6 @@ func applyMSetNX(tx *txn, c *Command) Result {
 
 // applyGetDel: Args key. Result.Value: the value, deleted; Null if none.
 func applyGetDel(tx *txn, c *Command) Result {
-	if len(c.Args) != 1 {
-		return argError(c, "1")
-	}
 	v, ok, err := tx.getString(c.Args[0])
 	if err != nil || !ok {
 		return Result{Err: err, Null: err == nil}
@@ -124,9 +112,6 @@ func applyGetDel(tx *txn, c *Command) Result {
 // applyGetEx: Args key; Int GETEX options; ExpireAt with GetExSet.
 // Result.Value: the value; Null if none.
 func applyGetEx(tx *txn, c *Command) Result {
-	if len(c.Args) != 1 {
-		return argError(c, "1")
-	}
 	key := c.Args[0]
 	v, ok, err := tx.getString(key)
 	if err != nil || !ok {
@@ -164,10 +149,7 @@ func maxLenArg(c *Command, i int) (int64, bool) {
 
 // applyAppend: Args key, suffix, max length. Result.Int: the new length.
 func applyAppend(tx *txn, c *Command) Result {
-	limit, ok := maxLenArg(c, 2)
-	if len(c.Args) != 3 || !ok {
-		return argError(c, "key, suffix, max length")
-	}
+	limit, _ := maxLenArg(c, 2)
 	key, suffix := c.Args[0], c.Args[1]
 	v, found, err := tx.getString(key)
 	if err != nil {
@@ -193,10 +175,7 @@ func applyAppend(tx *txn, c *Command) Result {
 // applySetRange: Args key, value, max length; Int offset (>= 0).
 // Result.Int: the new length.
 func applySetRange(tx *txn, c *Command) Result {
-	limit, ok := maxLenArg(c, 2)
-	if len(c.Args) != 3 || !ok || c.Int < 0 {
-		return argError(c, "key, value, max length and an offset")
-	}
+	limit, _ := maxLenArg(c, 2)
 	key, val, off := c.Args[0], c.Args[1], c.Int
 	v, _, err := tx.getString(key)
 	if err != nil {
@@ -221,9 +200,6 @@ func applySetRange(tx *txn, c *Command) Result {
 // applySetBit: Args key, bit ("0" or "1"); Int bit offset (bit 0 is the
 // most significant bit of the first byte). Result.Int: the bit's old value.
 func applySetBit(tx *txn, c *Command) Result {
-	if len(c.Args) != 2 || c.Int < 0 || c.Int>>3 >= MaxStringBytes || (string(c.Args[1]) != "0" && string(c.Args[1]) != "1") {
-		return argError(c, "key, 0 or 1 and an offset")
-	}
 	key, on := c.Args[0], c.Args[1][0] == '1'
 	v, found, err := tx.getString(key)
 	if err != nil {
@@ -255,9 +231,6 @@ func applySetBit(tx *txn, c *Command) Result {
 
 // applyIncrBy: Args key; Int delta. Result.Int: the new value.
 func applyIncrBy(tx *txn, c *Command) Result {
-	if len(c.Args) != 1 {
-		return argError(c, "1")
-	}
 	v, ok, err := tx.getString(c.Args[0])
 	if err != nil {
 		return errResult(err)
@@ -282,9 +255,6 @@ func applyIncrBy(tx *txn, c *Command) Result {
 // Redis formats it. The arithmetic is that of Redis on x86-64 (80-bit long
 // double), see float.go.
 func applyIncrByFloat(tx *txn, c *Command) Result {
-	if len(c.Args) != 2 {
-		return argError(c, "2")
-	}
 	v, ok, err := tx.getString(c.Args[0])
 	if err != nil {
 		return errResult(err)

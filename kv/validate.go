@@ -1,10 +1,12 @@
 package kv
 
 import (
+	"bytes"
 	"fmt"
 )
 
-// Validation. Every command is checked by Validate twice: when it is
+// Validation. Every command is checked by Validate twice (the apply
+// functions rely on it: they do not check their arguments again): when it is
 // proposed (raftkv.Node.Propose, ProposeBatch, Apply: a bad command never reaches
 // the log) and again when it is applied (applyCommand: an entry that got
 // into the log anyway, from an older or a misbehaving node, gets the same
@@ -75,25 +77,36 @@ func (c *Command) Validate() error {
 	if err := c.validateOne(); err != nil {
 		return err
 	}
-	if c.Op != OpMulti {
-		return nil
-	}
-	if _, err := decodeWatches(c.Args[0]); err != nil {
+	if c.Op == OpMulti {
+		_, _, err := decodeTransaction(c)
 		return err
 	}
+	return nil
+}
+
+// decodeTransaction returns the watches and the commands of OpMulti c,
+// each command checked as Validate checks one: a client operation, no
+// nested transaction, no request ID.
+func decodeTransaction(c *Command) ([]Watch, []Command, error) {
+	watches, err := decodeWatches(c.Args[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	cmds := make([]Command, len(c.Args)-1)
 	for i, raw := range c.Args[1:] {
 		sub, err := DecodeCommand(raw)
 		if err != nil {
-			return fmt.Errorf("transaction command %d: %w", i, err)
+			return nil, nil, fmt.Errorf("transaction command %d: %w", i, err)
 		}
 		if sub.Op == OpMulti || sub.ClientID != 0 || !clientOps[sub.Op] {
-			return badEntry(c, "%s inside a transaction", sub.Op)
+			return nil, nil, badEntry(c, "%s inside a transaction", sub.Op)
 		}
 		if err := sub.validateOne(); err != nil {
-			return err
+			return nil, nil, err
 		}
+		cmds[i] = sub
 	}
-	return nil
+	return watches, cmds, nil
 }
 
 // validateOne is Validate without looking inside a transaction.
@@ -138,6 +151,9 @@ func (c *Command) validateOne() error {
 		}
 		if c.Op == OpCopy && n == 3 && len(c.Args[2]) != 1 {
 			return badEntry(c, "a target database of %d bytes", len(c.Args[2]))
+		}
+		if c.Op == OpCopy && (n == 2 || c.Args[2][0] == c.DB) && bytes.Equal(c.Args[0], c.Args[1]) {
+			return badEntry(c, "a copy of a key onto itself")
 		}
 	case OpMove:
 		if c.Int < 0 || c.Int >= MaxDatabases || c.Int == int64(c.DB) {

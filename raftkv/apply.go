@@ -89,22 +89,22 @@ func (n *Node) ProposeBatch(cs []*kv.Command) []*Proposal {
 		return ps
 	}
 	now := time.Now()
-	valid := cs
+	valid, refused := cs, false
 	for i, c := range cs {
 		if err := n.admit(c, now); err != nil {
-			ps[i] = &Proposal{err: err}
-			valid = nil
+			ps[i], refused = &Proposal{err: err}, true
 		}
 	}
-	if valid == nil { // propose the others, in order
+	if refused { // propose the others, in order
+		valid = nil
 		for i, c := range cs {
 			if ps[i] == nil {
 				valid = append(valid, c)
 			}
 		}
-	}
-	if len(valid) == 0 {
-		return ps
+		if len(valid) == 0 {
+			return ps
+		}
 	}
 	var got []*Proposal
 	if n.proposer != nil {

@@ -110,7 +110,7 @@ func cmdRaftLeader(s *session, _ [][]byte) {
 // Only a client operation may be forwarded (kv.IsClientOp): the
 // address book, request pruning and active expiry are the leader's own.
 // Like every proposal, it is validated and its Now bounded by the leader's
-// clock (raftkv.Node.Propose).
+// clock when proposed (raftkv.Node.ProposeBatch), not here again.
 func buildRiotApply(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
 	c, err := kv.DecodeCommand(args[1])
 	if err != nil || c.ClientID == 0 || (len(args) > 2 && len(c.Args) > 0) || !kv.IsClientOp(c.Op) {
@@ -120,9 +120,6 @@ func buildRiotApply(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
 		// RIOT.APPLY <command without args> <arg>...: each argument is
 		// its own bulk, so none exceeds the protocol's limit.
 		c.Args = args[2:]
-	}
-	if err := c.Validate(); err != nil {
-		return nil, nil, redisError("ERR malformed forwarded command: " + err.Error())
 	}
 	// c aliases the read buffer, which is reused once the pipeline is
 	// done; the proposal encodes it before that.

@@ -63,19 +63,13 @@ func tunableParam(t tunable, parse func([]byte) (int64, error)) configParam {
 				return err
 			}
 			s.tunables[t].Store(n)
-			s.tunablesSet[t].Store(true)
 			return nil
 		},
 	}
 }
 
 // tunable returns a threshold's value on this node.
-func (s *Server) tunable(t tunable) int64 {
-	if s.tunablesSet[t].Load() {
-		return s.tunables[t].Load()
-	}
-	return tunableDefaults[t]
-}
+func (s *Server) tunable(t tunable) int64 { return s.tunables[t].Load() }
 
 // parseCount parses an integer config value within [lo, hi] (config.c
 // numericParseString with INTEGER_CONFIG: Redis's strict integers).

@@ -142,10 +142,8 @@ type Server struct {
 	// bulkOverride is proto-max-bulk-len once CONFIG SET changed it
 	// (0: cfg.MaxBulkLen); see maxBulkLen.
 	bulkOverride atomic.Int64
-	// tunables are the encoding thresholds CONFIG SET changed, where
-	// tunablesSet says so (config_encoding.go).
-	tunables    [nTunables]atomic.Int64
-	tunablesSet [nTunables]atomic.Bool
+	// tunables are the encoding thresholds (config_encoding.go).
+	tunables [nTunables]atomic.Int64
 	// scans holds this node's SCAN key cursors (scan_cursors.go).
 	scans scanTable
 	// resetBase is what INFO's counters read at the last CONFIG
@@ -167,14 +165,18 @@ func NewServer(cfg Config, backend Backend) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Server{
+	s := &Server{
 		cfg: cfg, backend: backend, logger: cfg.Logger,
 		started: time.Now(), runID: newRunID(),
 		sessions: make(map[int64]*session),
 		commands: newCommandTable(),
 
 		stopSampler: make(chan struct{}),
-	}, nil
+	}
+	for t, v := range tunableDefaults {
+		s.tunables[t].Store(v)
+	}
+	return s, nil
 }
 
 // Listen binds the configured address.
