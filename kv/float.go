@@ -228,3 +228,10 @@ func abs(n int) int {
 	}
 	return n
 }
+
+// IsLongDouble reports whether b is a float as Redis's long double
+// arguments accept (INCRBYFLOAT, HINCRBYFLOAT).
+func IsLongDouble(b []byte) bool {
+	_, ok := parseLongDouble(b)
+	return ok
+}

@@ -50,7 +50,7 @@ func applyRename(tx *txn, c *Command) Result {
 		}
 	}
 	tx.remove(src, v)
-	if err := tx.put(dst, v); err != nil {
+	if err := tx.copyValue(tx.db, src, v, dst); err != nil {
 		return errResult(err)
 	}
 	return Result{Int: 1}
@@ -77,7 +77,7 @@ func applyCopy(tx *txn, c *Command) Result {
 	if exists && c.Int != 1 {
 		return Result{Int: 0}
 	}
-	if err := tx.put(c.Args[1], v); err != nil {
+	if err := tx.copyValue(from, c.Args[0], v, c.Args[1]); err != nil {
 		return errResult(err)
 	}
 	return Result{Int: 1}
@@ -100,7 +100,7 @@ func applyMove(tx *txn, c *Command) Result {
 	if _, exists, err := tx.get(key); err != nil || exists {
 		return Result{Err: err}
 	}
-	if err := tx.put(key, v); err != nil {
+	if err := tx.copyValue(from, key, v, key); err != nil {
 		return errResult(err)
 	}
 	tx.db = from
@@ -129,7 +129,13 @@ func applySwapDB(tx *txn, c *Command) Result {
 	for i, db := range []uint8{b, a} {
 		tx.db = db
 		for _, r := range recs[i] {
-			if err := tx.put(r.key, r.v); err != nil {
+			var err error
+			if isCollection(r.v.typ) {
+				err = tx.putLoaded(r.key, r.v, r.elems)
+			} else {
+				err = tx.put(r.key, r.v)
+			}
+			if err != nil {
 				return errResult(err)
 			}
 		}
@@ -137,14 +143,18 @@ func applySwapDB(tx *txn, c *Command) Result {
 	return Result{}
 }
 
-// storedKey is a user key and its stored value.
+// storedKey is a user key and its stored value; for a collection, its
+// elements too.
 type storedKey struct {
-	key []byte
-	v   value
+	key   []byte
+	v     value
+	elems collElems
 }
 
 // removeAll removes every key of tx.db (expired or not, each with its
-// tombstone) and returns them, sorted.
+// tombstone) and returns them, sorted, collections with their elements
+// (read before anything is written: SWAPDB writes each database's keys in
+// the other).
 func (t *txn) removeAll() ([]storedKey, error) {
 	keys, err := t.dbKeys(t.db)
 	if err != nil {
@@ -156,10 +166,21 @@ func (t *txn) removeAll() ([]storedKey, error) {
 		if err != nil {
 			return nil, err
 		}
-		if ok {
-			t.remove(k, v)
-			out = append(out, storedKey{k, v})
+		if !ok {
+			continue
 		}
+		r := storedKey{key: k, v: v}
+		if isCollection(v.typ) {
+			c, err := collFrom(t.reader(), t.db, k, v)
+			if err != nil {
+				return nil, t.failf("metadata of %q: %w", k, err)
+			}
+			if r.elems, err = loadElems(c); err != nil {
+				return nil, t.failf("%w", err)
+			}
+		}
+		t.remove(k, v)
+		out = append(out, r)
 	}
 	return out, nil
 }
@@ -239,6 +260,9 @@ type KeyInfo struct {
 	// Version is the raft index of the entry that last wrote the key (0
 	// for a key written before versions existed). WATCH records it.
 	Version uint64
+	// Coll is the collection, for a hash, set or sorted set (Lookup
+	// only; nil for a string and in Scan).
+	Coll *Coll
 }
 
 // Lookup returns what key holds at now; ok is false when it does not exist.
@@ -247,7 +271,13 @@ func (v *View) Lookup(key []byte, now int64) (KeyInfo, bool, error) {
 	if !ok || err != nil {
 		return KeyInfo{}, false, err
 	}
-	return KeyInfo{Type: Type(dv.typ), ExpireAt: dv.expireAt, Value: dv.data, Version: dv.version}, true, nil
+	info := KeyInfo{Type: Type(dv.typ), ExpireAt: dv.expireAt, Value: dv.data, Version: dv.version}
+	if isCollection(dv.typ) {
+		if info.Coll, err = collFrom(v.r, v.db, key, dv); err != nil {
+			return KeyInfo{}, false, err
+		}
+	}
+	return info, true, nil
 }
 
 // Scan calls fn for each key of the view's database live at now, in the order of their positions

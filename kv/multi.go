@@ -1,6 +1,7 @@
 package kv
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -273,7 +274,8 @@ func applyMulti(tx *txn, watches []Watch, cmds []Command) Result {
 }
 
 // applyLookup: Args keys. Result.Int: the time of the read; Result.Array:
-// for each key, Value the stored value if the key is live, else Null. It
+// for each key, Value the stored value if the key is live, else Null; for
+// a collection, Array its element records (engine key, value, ...). It
 // writes nothing (an expired key is left for active expiry).
 func applyLookup(tx *txn, c *Command) Result {
 	res := make([]Result, len(c.Args))
@@ -282,20 +284,47 @@ func applyLookup(tx *txn, c *Command) Result {
 		if err != nil {
 			return errResult(err)
 		}
+		var v value
 		if ok {
-			v, err := decodeValue(raw)
-			if err != nil {
+			if v, err = decodeValue(raw); err != nil {
 				return errResult(tx.failf("stored value of %q: %w", k, err))
 			}
 			ok = !v.expired(tx.now)
 		}
-		if ok {
-			res[i] = bulk(raw)
-		} else {
+		if !ok {
 			res[i] = Result{Null: true}
+			continue
+		}
+		res[i] = bulk(raw)
+		if isCollection(v.typ) {
+			elems, err := lookupElems(tx, k, v)
+			if err != nil {
+				return errResult(err)
+			}
+			res[i].Array = elems
 		}
 	}
 	return Result{Int: tx.now, Array: res}
+}
+
+// lookupElems returns the element records of collection key (metadata v),
+// both families, as engine key, value, key, value...
+func lookupElems(tx *txn, key []byte, v value) ([]Result, error) {
+	c, err := collFrom(tx.reader(), tx.db, key, v)
+	if err != nil {
+		return nil, tx.failf("metadata of %q: %w", key, err)
+	}
+	var out []Result
+	for _, family := range []byte{prefixElem, prefixScore} {
+		err := c.iterate(storage.PrefixRange(c.base(family)), func(k, v []byte) bool {
+			out = append(out, bulk(bytes.Clone(k)), bulk(bytes.Clone(v)))
+			return true
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // LookupView returns a View of the keys an OpLookup read, as the lookup
@@ -311,32 +340,26 @@ func LookupView(keys [][]byte, r Result) (*View, error) {
 	if len(r.Array) != len(keys) {
 		return nil, fmt.Errorf("%w: lookup of %d keys returned %d values", ErrBadEntry, len(keys), len(r.Array))
 	}
-	m := make(mapReader, len(keys))
+	m := make(map[string][]byte, len(keys))
 	for i, k := range keys {
-		if !r.Array[i].Null {
-			m[string(dataKey(0, k))] = r.Array[i].Value
+		a := r.Array[i]
+		if a.Null {
+			continue
+		}
+		m[string(dataKey(0, k))] = a.Value
+		if len(a.Array)%2 != 0 {
+			return nil, fmt.Errorf("%w: lookup of %q returned %d element records", ErrBadEntry, k, len(a.Array))
+		}
+		for j := 0; j < len(a.Array); j += 2 {
+			ek := bytes.Clone(a.Array[j].Value)
+			if _, _, _, _, ok := splitElemKey(ek); !ok {
+				return nil, fmt.Errorf("%w: lookup of %q returned element key %q", ErrBadEntry, k, ek)
+			}
+			ek[1] = 0 // the view is of database 0
+			m[string(ek)] = a.Array[j+1].Value
 		}
 	}
-	return &View{r: m, floor: r.Int}, nil
+	// Only the keys the lookup read are there: a scan of the key space
+	// sees them alone.
+	return &View{r: newSliceReader(m), floor: r.Int}, nil
 }
-
-// mapReader is a storage.Reader over a few keys, without iteration.
-type mapReader map[string][]byte
-
-func (m mapReader) Get(k []byte) ([]byte, error) {
-	v, ok := m[string(k)]
-	if !ok {
-		return nil, storage.ErrNotFound
-	}
-	return append([]byte(nil), v...), nil
-}
-
-func (m mapReader) NewIterator(storage.Range) storage.Iterator { return emptyIterator{} }
-
-type emptyIterator struct{}
-
-func (emptyIterator) Next() bool    { return false }
-func (emptyIterator) Key() []byte   { return nil }
-func (emptyIterator) Value() []byte { return nil }
-func (emptyIterator) Err() error    { return nil }
-func (emptyIterator) Close() error  { return nil }

@@ -6,8 +6,37 @@ package kv
 // config.
 type applyFunc func(tx *txn, c *Command) Result
 
-// ops is the state machine's op table, built once.
-var ops = map[Op]applyFunc{
+// opDef is an op of a collection family (hash.go, set.go, zset.go), each
+// family's table in its file: how it applies, its argument count, and the
+// checks of its operands Validate makes (nil: none). Every one is a client
+// op.
+type opDef struct {
+	apply applyFunc
+	args  argSpec
+	check func(c *Command) error
+}
+
+// familyOps are the collection families' op tables.
+var familyOps = []map[Op]opDef{hashOps, setOps, zsetOps, zsetStoreOps}
+
+// ops is the state machine's op table, built once: baseOps and the
+// families'.
+var ops = func() map[Op]applyFunc {
+	m := make(map[Op]applyFunc, len(baseOps))
+	for op, f := range baseOps {
+		m[op] = f
+	}
+	for _, fam := range familyOps {
+		for op, d := range fam {
+			m[op] = d.apply
+		}
+	}
+	return m
+}()
+
+// baseOps are the ops of strings, keys, expiry, transactions and the
+// cluster's own records.
+var baseOps = map[Op]applyFunc{
 	OpNoop: func(*txn, *Command) Result { return Result{} },
 
 	// strings (strings.go)

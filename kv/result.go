@@ -24,6 +24,13 @@ var (
 	ErrInvalidExpire = errors.New("raftkv: invalid expire time")
 )
 
+// ReplyError is an operation error whose text is Redis's reply, word for
+// word ("ERR hash value is not an integer"): the collection commands'
+// errors, which are many and each used once.
+type ReplyError string
+
+func (e ReplyError) Error() string { return string(e) }
+
 // ErrFailed: the state machine stopped applying (a storage error, stored
 // data that does not decode, or a bug; see FSM.stop).
 var ErrFailed = errors.New("raftkv: state machine failed")

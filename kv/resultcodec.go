@@ -48,7 +48,11 @@ var resultErrors = []error{
 	11: ErrInvalidExpire,
 }
 
-const codeOther = 0xff
+const (
+	// codeReply: a ReplyError, its text follows as codeOther's does.
+	codeReply = 0xfe
+	codeOther = 0xff
+)
 
 // AppendEncodeResult appends the encoding of r.
 func AppendEncodeResult(dst []byte, r Result) []byte {
@@ -74,6 +78,10 @@ func AppendEncodeResult(dst []byte, r Result) []byte {
 	}
 	if r.Err != nil {
 		code := byte(codeOther)
+		var re ReplyError
+		if errors.As(r.Err, &re) {
+			code = codeReply
+		}
 		for i, e := range resultErrors {
 			if e != nil && errors.Is(r.Err, e) && r.Err.Error() == e.Error() {
 				code = byte(i)
@@ -81,7 +89,7 @@ func AppendEncodeResult(dst []byte, r Result) []byte {
 			}
 		}
 		dst = append(dst, code)
-		if code == codeOther {
+		if code == codeOther || code == codeReply {
 			msg := r.Err.Error()
 			dst = binary.AppendUvarint(dst, uint64(len(msg)))
 			dst = append(dst, msg...)
@@ -129,12 +137,15 @@ func decodeResult(b []byte, depth int) (Result, error) {
 		code := p[0]
 		p = p[1:]
 		switch {
-		case code == codeOther:
+		case code == codeOther || code == codeReply:
 			l, n := binary.Uvarint(p)
 			if n <= 0 || l > uint64(len(p)-n) {
 				return r, fmt.Errorf("%w: bad error message", ErrBadEntry)
 			}
 			r.Err = errors.New(string(p[n : n+int(l)]))
+			if code == codeReply {
+				r.Err = ReplyError(p[n : n+int(l)])
+			}
 			p = p[n+int(l):]
 		case int(code) < len(resultErrors) && resultErrors[code] != nil:
 			r.Err = resultErrors[code]

@@ -38,6 +38,9 @@ type txn struct {
 	secret []byte
 	// scratch is where put encodes a key and value, which the batch copies.
 	scratch []byte
+	// created: the collections (volKey) created in this transaction, with
+	// the index that created them (see newColl).
+	created map[string]uint64
 	// fault is the first failure to read or decode what the engine holds
 	// (see fault): it stops the state machine instead of becoming a
 	// command's result.

@@ -36,7 +36,7 @@ type argSpec struct {
 	pairs    bool
 }
 
-var opArgs = map[Op]argSpec{
+var opArgs = withFamilies(map[Op]argSpec{
 	OpNoop: {0, 0, false}, OpSet: {2, 2, false}, OpDel: {1, -1, false},
 	OpIncrBy: {1, 1, false}, OpMSet: {2, -1, true}, OpSetMember: {3, 3, false},
 	OpDelMember: {1, 1, false}, OpPruneRequests: {0, 0, false},
@@ -47,6 +47,16 @@ var opArgs = map[Op]argSpec{
 	OpExpire: {0, -1, false}, OpMulti: {1, -1, false}, OpLookup: {0, -1, false},
 	OpLeave: {1, 1, false}, OpSecret: {1, 1, false},
 	OpMove: {1, 1, false}, OpSwapDB: {2, 2, false},
+}, func(d opDef) argSpec { return d.args })
+
+// withFamilies returns m with an entry for every collection op, made by f.
+func withFamilies[T any](m map[Op]T, f func(opDef) T) map[Op]T {
+	for _, fam := range familyOps {
+		for op, d := range fam {
+			m[op] = f(d)
+		}
+	}
+	return m
 }
 
 // clientOps are the operations a client command can produce (directly, or
@@ -54,13 +64,13 @@ var opArgs = map[Op]argSpec{
 // (RIOT.APPLY) and the only ones a transaction may hold. The rest (the
 // address book, request pruning, active expiry, the read barrier) are
 // proposed by the leader itself.
-var clientOps = map[Op]bool{
+var clientOps = withFamilies(map[Op]bool{
 	OpSet: true, OpDel: true, OpIncrBy: true, OpMSet: true, OpMSetNX: true,
 	OpGetDel: true, OpGetEx: true, OpAppend: true, OpSetRange: true,
 	OpSetBit: true, OpIncrByFloat: true, OpRename: true, OpCopy: true,
 	OpFlush: true, OpPExpireAt: true, OpPersist: true, OpMulti: true,
 	OpLookup: true, OpMove: true, OpSwapDB: true,
-}
+}, func(opDef) bool { return true })
 
 // IsClientOp reports whether op is one a client command can produce.
 func IsClientOp(op Op) bool { return clientOps[op] }
@@ -178,6 +188,11 @@ func (c *Command) validateOne() error {
 	case OpPruneRequests:
 		if c.Int < 0 {
 			return badEntry(c, "cutoff %d", c.Int)
+		}
+	}
+	for _, fam := range familyOps {
+		if d, ok := fam[c.Op]; ok && d.check != nil {
+			return d.check(c)
 		}
 	}
 	return nil

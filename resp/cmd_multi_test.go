@@ -168,18 +168,11 @@ func TestMultiRaw(t *testing.T) {
 				if got, err := c.reply(); err != nil || string(got) != nullArray {
 					t.Errorf("EXEC after another connection sent %q: %q, %v; want %q", change, got, err, nullArray)
 				}
-				other.roundTrip(mbulk("DEL", "nokey"), ":"+strconv.Itoa(boolInt(change[0] == "SET" && change[1] == "nokey"))+"\r\n")
+				other.roundTrip(mbulk("DEL", "nokey"), ":"+strconv.FormatInt(boolInt(change[0] == "SET" && change[1] == "nokey"), 10)+"\r\n")
 			}
 			rt(null, "GET", "x")
 		})
 	}
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // TestMultiGoRedis drives transactions the way go-redis users do:

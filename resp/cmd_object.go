@@ -85,7 +85,12 @@ func cmdObject(s *session, args [][]byte) {
 	case equalFold(sub, "encoding"):
 		if s.subcommandArity(args, "object|encoding", 3) {
 			s.lookupForObject(args[2], func(info kv.KeyInfo) {
-				s.out = respwire.AppendBulkString(s.out, encodingOf(info))
+				enc, err := s.encodingOf(info)
+				if err != nil {
+					s.writeErr(err)
+					return
+				}
+				s.out = respwire.AppendBulkString(s.out, enc)
 			})
 		}
 	case equalFold(sub, "refcount"):
@@ -111,7 +116,58 @@ func cmdObject(s *session, args [][]byte) {
 
 // encodingOf names the encoding Redis would report: for a string, "int"
 // when it is an integer Redis would store as one, "embstr" up to 44 bytes,
-// else "raw".
+// else "raw"; for a collection, the compact encoding when its contents are
+// within this node's thresholds (collEncoding).
+func (s *session) encodingOf(info kv.KeyInfo) (string, error) {
+	if info.Coll != nil {
+		return s.collEncoding(info.Coll)
+	}
+	return encodingOf(info), nil
+}
+
+// collEncoding is the encoding Redis 7.0 gives a collection built with
+// the contents c has, under the node's thresholds (CONFIG SET
+// hash-max-listpack-entries, ...): a hash or sorted set is "listpack" while
+// its size and every field, value or member length are within them, else
+// "hashtable" or "skiplist"; a set of integers within
+// set-max-intset-entries is "intset", else "hashtable". Redis never
+// converts back when elements are removed; riot answers from the contents
+// (docs/commands.md).
+func (s *session) collEncoding(c *kv.Coll) (string, error) {
+	var entries, maxLen int64
+	compact, big := "listpack", "hashtable"
+	switch c.Type() {
+	case kv.TypeHash:
+		entries, maxLen = s.srv.tunable(hashEntries), s.srv.tunable(hashValue)
+	case kv.TypeZSet:
+		entries, maxLen, big = s.srv.tunable(zsetEntries), s.srv.tunable(zsetValue), "skiplist"
+	case kv.TypeSet:
+		entries, maxLen, compact = s.srv.tunable(setIntsetEntries), -1, "intset"
+	}
+	if c.Len() > entries {
+		return big, nil
+	}
+	fits := true
+	err := c.Scan(nil, false, func(field, value []byte) bool {
+		switch c.Type() {
+		case kv.TypeHash:
+			fits = int64(len(field)) <= maxLen && int64(len(value)) <= maxLen
+		case kv.TypeZSet:
+			fits = int64(len(field)) <= maxLen
+		case kv.TypeSet:
+			_, err := kv.ParseInt(field)
+			fits = err == nil
+		}
+		return fits
+	})
+	if err != nil || !fits {
+		return big, err
+	}
+	return compact, nil
+}
+
+// encodingOf is the encoding of a string (or of a type riot does not
+// implement).
 func encodingOf(info kv.KeyInfo) string {
 	switch info.Type.String() {
 	case "string":

@@ -146,6 +146,11 @@ func newCommandTable() map[string]*command {
 		{name: "raft.snapshot", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Takes a raft snapshot on this node.", run: cmdRaftSnapshot},
 		{name: "raft.backup", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Returns a consistent backup of the data (for riot-server --restore).", run: cmdRaftBackup},
 	}
+	// Collections: each family's rows are in its file.
+	rows = append(rows, hashCommands()...)
+	rows = append(rows, setCommands()...)
+	rows = append(rows, zsetCommands()...)
+	rows = append(rows, zsetStoreCommands()...)
 	t := make(map[string]*command, len(rows))
 	for _, c := range rows {
 		if _, dup := t[c.name]; dup || (c.run == nil) == (c.build == nil) {

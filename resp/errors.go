@@ -63,9 +63,12 @@ func errorText(err error) string {
 	var re redisError
 	var pe *respwire.ProtocolError
 	var remote *cluster.RemoteError
+	var kre kv.ReplyError
 	switch {
 	case errors.As(err, &re):
 		return string(re)
+	case errors.As(err, &kre):
+		return string(kre)
 	case errors.As(err, &remote):
 		return remote.Msg
 	case errors.As(err, &pe):

@@ -213,6 +213,16 @@ func testIterate(t *testing.T, e Engine) {
 		if got := scan(t, e, tt.r); !slices.Equal(got, want) {
 			t.Errorf("scan %s:\n got %q\nwant %q", fmtRange(tt.r), got, want)
 		}
+		// The same range walked backwards: the same pairs, last first.
+		rev := tt.r
+		rev.Reverse = true
+		var wantRev []string
+		for i := len(tt.want) - 1; i >= 0; i-- {
+			wantRev = append(wantRev, pairs(tt.want[i], "v"+tt.want[i])...)
+		}
+		if got := scan(t, e, rev); !slices.Equal(got, wantRev) {
+			t.Errorf("reverse scan %s:\n got %q\nwant %q", fmtRange(rev), got, wantRev)
+		}
 	}
 }
 

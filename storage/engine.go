@@ -67,7 +67,7 @@ type Stats struct {
 	DiskBytes int64  // approximate bytes on disk (0 for memory)
 }
 
-// Iterator walks keys in ascending order:
+// Iterator walks keys in ascending order (descending for a Reverse range):
 //
 //	it := e.NewIterator(storage.PrefixRange(p))
 //	defer it.Close()
@@ -88,10 +88,12 @@ type Iterator interface {
 }
 
 // Range is the half-open key interval [Start, Limit). A nil Start means from
-// the first key, a nil Limit means to the last.
+// the first key, a nil Limit means to the last. An iterator over a Reverse
+// range walks it from its last key down to Start.
 type Range struct {
-	Start []byte
-	Limit []byte
+	Start   []byte
+	Limit   []byte
+	Reverse bool
 }
 
 // PrefixRange returns the Range of all keys that begin with prefix.

@@ -128,7 +128,7 @@ func (e *levelDB) NewIterator(r Range) Iterator {
 	if e.closed {
 		return errIterator{ErrClosed}
 	}
-	return &levelIter{it: e.db.NewIterator(levelRange(r), nil)}
+	return &levelIter{it: e.db.NewIterator(levelRange(r), nil), reverse: r.Reverse}
 }
 
 func levelRange(r Range) *util.Range {
@@ -230,7 +230,7 @@ func (s *levelSnap) NewIterator(r Range) Iterator {
 	if s.released {
 		return errIterator{ErrClosed}
 	}
-	return &levelIter{it: s.s.NewIterator(levelRange(r), nil)}
+	return &levelIter{it: s.s.NewIterator(levelRange(r), nil), reverse: r.Reverse}
 }
 
 func (s *levelSnap) Release() {
@@ -243,10 +243,22 @@ func (s *levelSnap) Release() {
 }
 
 type levelIter struct {
-	it iterator.Iterator
+	it      iterator.Iterator
+	reverse bool
+	started bool
 }
 
-func (i *levelIter) Next() bool    { return i.it.Next() }
+func (i *levelIter) Next() bool {
+	if !i.reverse {
+		return i.it.Next()
+	}
+	if !i.started {
+		i.started = true
+		return i.it.Last()
+	}
+	return i.it.Prev()
+}
+
 func (i *levelIter) Key() []byte   { return i.it.Key() }
 func (i *levelIter) Value() []byte { return i.it.Value() }
 func (i *levelIter) Err() error {

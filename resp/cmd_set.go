@@ -1,0 +1,5 @@
+package resp
+
+// Set commands (t_set.c).
+
+func setCommands() []*command { return nil }

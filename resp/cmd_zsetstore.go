@@ -1,0 +1,5 @@
+package resp
+
+// Sorted set combinations (t_zset.c zunionInterDiffGenericCommand).
+
+func zsetStoreCommands() []*command { return nil }
