@@ -158,9 +158,9 @@ func (r *sliceReader) NewIterator(rg storage.Range) storage.Iterator {
 }
 
 type sliceIter struct {
-	r           *sliceReader
-	lo, hi, i   int
-	reverse     bool
+	r         *sliceReader
+	lo, hi, i int
+	reverse   bool
 }
 
 func (s *sliceIter) Next() bool {
