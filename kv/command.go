@@ -76,19 +76,16 @@ const (
 	// every record of the two is rewritten in the other, in this entry.
 	OpSwapDB Op = 27
 
-	// Hashes (hash.go). Numbers 28-35 are the hashes', 36-47 the sets'
-	// (set.go), 48-63 the sorted sets' (zset.go), 64-71 the sorted set
-	// combinations' (zsetstore.go); each op's arguments are documented
-	// next to its apply function.
-	OpHSet         Op = 28
-	OpHDel         Op = 29
-	OpHIncrBy      Op = 30
-	OpHIncrByFloat Op = 31
 )
 
 func (o Op) String() string {
 	if s, ok := opNames[o]; ok {
 		return s
+	}
+	for _, fam := range familyOps {
+		if d, ok := fam[o]; ok {
+			return d.name
+		}
 	}
 	return fmt.Sprintf("op(%d)", uint8(o))
 }
@@ -102,7 +99,6 @@ var opNames = map[Op]string{
 	OpPExpireAt: "pexpireat", OpPersist: "persist", OpExpire: "expire",
 	OpMulti: "multi", OpLookup: "lookup", OpLeave: "leave", OpSecret: "secret",
 	OpMove: "move", OpSwapDB: "swapdb",
-	OpHSet: "hset", OpHDel: "hdel", OpHIncrBy: "hincrby", OpHIncrByFloat: "hincrbyfloat",
 }
 
 // Command is one state machine operation, as proposed to raft. Everything

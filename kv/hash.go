@@ -9,11 +9,22 @@ import (
 // type), creates the hash when it adds the first field and deletes it when
 // it removes the last.
 
+// Hash ops. The collection families number their ops in their files
+// (values are part of the log format: never renumber them): 28-35 are
+// the hashes', 36-47 the sets' (set.go), 48-63 the sorted sets'
+// (zset.go), 64-71 the sorted set combinations' (zsetstore.go).
+const (
+	OpHSet         Op = 28
+	OpHDel         Op = 29
+	OpHIncrBy      Op = 30
+	OpHIncrByFloat Op = 31
+)
+
 var hashOps = map[Op]opDef{
-	OpHSet:         {apply: applyHSet, args: argSpec{3, -1, false}, check: checkHSet},
-	OpHDel:         {apply: applyHDel, args: argSpec{2, -1, false}},
-	OpHIncrBy:      {apply: applyHIncrBy, args: argSpec{2, 2, false}},
-	OpHIncrByFloat: {apply: applyHIncrByFloat, args: argSpec{3, 3, false}, check: checkHIncrByFloat},
+	OpHSet:         {name: "hset", apply: applyHSet, args: argSpec{3, -1, false}, check: checkHSet},
+	OpHDel:         {name: "hdel", apply: applyHDel, args: argSpec{2, -1, false}},
+	OpHIncrBy:      {name: "hincrby", apply: applyHIncrBy, args: argSpec{2, 2, false}},
+	OpHIncrByFloat: {name: "hincrbyfloat", apply: applyHIncrByFloat, args: argSpec{3, 3, false}, check: checkHIncrByFloat},
 }
 
 // HSET options: Command.Int of OpHSet.

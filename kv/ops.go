@@ -11,6 +11,7 @@ type applyFunc func(tx *txn, c *Command) Result
 // checks of its operands Validate makes (nil: none). Every one is a client
 // op.
 type opDef struct {
+	name  string // for logs: Op.String
 	apply applyFunc
 	args  argSpec
 	check func(c *Command) error

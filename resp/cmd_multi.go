@@ -273,6 +273,9 @@ func (s *session) execSlot(sl txnSlot, res kv.Result) {
 // commandKeys returns the keys of a command from the table's key positions
 // (first, last: -1 for the last argument, step).
 func commandKeys(cmd *command, args [][]byte) [][]byte {
+	if cmd.keys != nil {
+		return cmd.keys(args)
+	}
 	if cmd.firstKey <= 0 || cmd.firstKey >= len(args) {
 		return nil
 	}

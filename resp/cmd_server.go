@@ -98,15 +98,7 @@ func (s *session) commandGetKeys(args [][]byte) {
 		s.writeErr(redisError("ERR Invalid number of arguments specified for command"))
 		return
 	}
-	last := c.lastKey
-	if last < 0 {
-		last = n + last
-	}
-	cmdArgs := args[2:]
-	var keys [][]byte
-	for i := c.firstKey; i <= last && i < n; i += max(c.step, 1) {
-		keys = append(keys, cmdArgs[i])
-	}
+	keys := commandKeys(c, args[2:])
 	s.out = respwire.AppendArrayLen(s.out, len(keys))
 	for _, k := range keys {
 		s.out = respwire.AppendBulk(s.out, k)
@@ -192,6 +184,9 @@ func (s *session) appendCommandInfo(c *command) {
 	}
 	if c.flags&flagFast != 0 {
 		flags = append(flags, "fast")
+	}
+	if c.keys != nil {
+		flags = append(flags, "movablekeys")
 	}
 	s.out = respwire.AppendArrayLen(s.out, 10)
 	s.out = respwire.AppendBulkString(s.out, c.name)

@@ -37,6 +37,12 @@ type command struct {
 	// the session proposes it without waiting, so pipelined writes batch.
 	run   func(s *session, args [][]byte)
 	build func(s *session, args [][]byte) (*kv.Command, replyFunc, error)
+	// keys returns the key arguments of a command whose keys are not at
+	// fixed positions (a numkeys argument: ZUNION, SINTERCARD, ZMPOP, ...);
+	// nil: firstKey, lastKey and step say where they are. MULTI's reads
+	// and COMMAND GETKEYS use it; COMMAND INFO flags such a command
+	// movablekeys.
+	keys func(args [][]byte) [][]byte
 	// local: propose on this node only (never forward), and hand operation
 	// errors to the reply function instead of replying with them. For
 	// writes other nodes forwarded here.
