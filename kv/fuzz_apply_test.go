@@ -24,6 +24,9 @@ func fuzzHistory() []Entry {
 		cmdLog(5, Command{Op: OpSetMember, Args: b("node1", "127.0.0.1:1", "127.0.0.1:2"), Now: now}),
 		cmdLog(6, Command{Op: OpSet, Args: b("f", "1.5"), Now: now, ClientID: 7, Seq: 1}),
 		cmdLog(7, Command{Op: OpDel, Args: b("f"), Now: now + 2}),
+		cmdLog(8, Command{Op: OpHSet, Args: b("h", "a", "1", "b", "x"), Now: now + 2}),
+		cmdLog(9, Command{Op: OpHSet, Args: b("hgone", "a", "1"), Now: now + 2}),
+		cmdLog(10, Command{Op: OpDel, Args: b("hgone"), Now: now + 2}),
 	}
 }
 
@@ -67,6 +70,13 @@ func fuzzSeeds() []Command {
 		{Op: OpPruneRequests, Int: 6},
 		{Op: OpSecret, Args: b("0123456789abcdef0123456789abcdef")},
 		{Op: OpSet, Args: b("a", "3"), ClientID: 7, Seq: 1},
+		{Op: OpHSet, Args: b("h", "c", "1", "a", "2")},
+		{Op: OpHSet, Args: b("h", "c", "1"), Int: HSetNX},
+		{Op: OpHDel, Args: b("h", "a", "b", "zz")},
+		{Op: OpHIncrBy, Args: b("h", "a"), Int: 1 << 62},
+		{Op: OpHIncrByFloat, Args: b("h", "b", "1.5")},
+		{Op: OpRename, Args: b("h", "hgone")},
+		{Op: OpCopy, Args: [][]byte{[]byte("h"), []byte("h"), {3}}},
 		*NewMulti([]Watch{{Key: []byte("a"), Live: true, Version: 1, Index: 7}},
 			[]*Command{{Op: OpIncrBy, Args: b("n"), Int: 1}, {Op: OpLookup, Args: b("n")}}),
 	}
