@@ -198,11 +198,89 @@ func (s *session) appendCommandInfo(c *command) {
 	s.out = respwire.AppendInt(s.out, int64(c.firstKey))
 	s.out = respwire.AppendInt(s.out, int64(c.lastKey))
 	s.out = respwire.AppendInt(s.out, int64(c.step))
-	s.out = respwire.AppendSetLen(s.out, 1, s.proto)
-	s.out = respwire.AppendSimple(s.out, "@"+c.group)
+	// ACL categories, in Redis's order: @write or @read, the group, then
+	// @fast or @slow for data commands.
+	cats := []string{"@" + c.group}
+	if c.flags&(flagWrite|flagReadonly) != 0 {
+		rw, speed := "@read", "@slow"
+		if c.flags&flagWrite != 0 {
+			rw = "@write"
+		}
+		if c.flags&flagFast != 0 {
+			speed = "@fast"
+		}
+		cats = []string{rw, "@" + c.group, speed}
+	}
+	s.out = respwire.AppendSetLen(s.out, len(cats), s.proto)
+	for _, cat := range cats {
+		s.out = respwire.AppendSimple(s.out, cat)
+	}
 	s.out = respwire.AppendArrayLen(s.out, 0)
+	s.appendKeySpecs(c)
 	s.out = respwire.AppendArrayLen(s.out, 0)
-	s.out = respwire.AppendArrayLen(s.out, 0)
+}
+
+// appendKeySpecs appends a command's key specs (Redis 7's COMMAND INFO
+// field 9), from the table: a range of keys from firstKey (a command with
+// movable keys: its fixed first key, if any, then the keys its numkeys
+// argument counts). Read-only commands' keys are RO and accessed, the
+// others' RW and updated.
+func (s *session) appendKeySpecs(c *command) {
+	flags := [2]string{"RW", "update"}
+	if c.flags&flagWrite == 0 {
+		flags = [2]string{"RO", "access"}
+	}
+	type spec struct {
+		begin int
+		find  string // "range" or "keynum"
+		a, b  int    // range: lastkey, keystep
+	}
+	var specs []spec
+	if c.firstKey > 0 && (c.numkeysAt == 0 || c.firstKey < c.numkeysAt) {
+		last, step := c.lastKey, max(c.step, 1)
+		if last >= 0 {
+			last -= c.firstKey
+		}
+		if c.numkeysAt != 0 {
+			last = 0
+		}
+		specs = append(specs, spec{begin: c.firstKey, find: "range", a: last, b: step})
+	}
+	if c.numkeysAt != 0 {
+		specs = append(specs, spec{begin: c.numkeysAt, find: "keynum"})
+	}
+	s.out = respwire.AppendArrayLen(s.out, len(specs))
+	for _, sp := range specs {
+		s.out = respwire.AppendMapLen(s.out, 3, s.proto)
+		s.out = respwire.AppendBulkString(s.out, "flags")
+		s.out = respwire.AppendSetLen(s.out, 2, s.proto)
+		s.out = respwire.AppendSimple(s.out, flags[0])
+		s.out = respwire.AppendSimple(s.out, flags[1])
+		s.out = respwire.AppendBulkString(s.out, "begin_search")
+		s.out = respwire.AppendMapLen(s.out, 2, s.proto)
+		s.out = respwire.AppendBulkString(s.out, "type")
+		s.out = respwire.AppendBulkString(s.out, "index")
+		s.out = respwire.AppendBulkString(s.out, "spec")
+		s.out = respwire.AppendMapLen(s.out, 1, s.proto)
+		s.out = respwire.AppendBulkString(s.out, "index")
+		s.out = respwire.AppendInt(s.out, int64(sp.begin))
+		s.out = respwire.AppendBulkString(s.out, "find_keys")
+		s.out = respwire.AppendMapLen(s.out, 2, s.proto)
+		s.out = respwire.AppendBulkString(s.out, "type")
+		s.out = respwire.AppendBulkString(s.out, sp.find)
+		s.out = respwire.AppendBulkString(s.out, "spec")
+		s.out = respwire.AppendMapLen(s.out, 3, s.proto)
+		names := [3]string{"lastkey", "keystep", "limit"}
+		vals := [3]int{sp.a, sp.b, 0}
+		if sp.find == "keynum" {
+			names = [3]string{"keynumidx", "firstkey", "keystep"}
+			vals = [3]int{0, 1, 1}
+		}
+		for i := range names {
+			s.out = respwire.AppendBulkString(s.out, names[i])
+			s.out = respwire.AppendInt(s.out, int64(vals[i]))
+		}
+	}
 }
 
 // Reference: https://redis.io/docs/latest/commands/info/

@@ -43,6 +43,9 @@ type command struct {
 	// and COMMAND GETKEYS use it; COMMAND INFO flags such a command
 	// movablekeys.
 	keys func(args [][]byte) [][]byte
+	// numkeysAt is the position of such a command's numkeys argument (the
+	// keys follow it), for its key specs in COMMAND INFO; 0: none.
+	numkeysAt int
 	// local: propose on this node only (never forward), and hand operation
 	// errors to the reply function instead of replying with them. For
 	// writes other nodes forwarded here.

@@ -190,8 +190,8 @@ func TestServerCommand(t *testing.T) {
 		}
 		get := all["get"]
 		if get == nil || get.Arity != 2 || get.FirstKeyPos != 1 || get.LastKeyPos != 1 || get.StepCount != 1 || !get.ReadOnly ||
-			!slices.Equal(get.Flags, []string{"readonly", "fast"}) || !slices.Equal(get.ACLFlags, []string{"@string"}) {
-			t.Errorf("COMMAND entry for get = %+v; want arity 2, keys 1 1 1, flags [readonly fast], @string", get)
+			!slices.Equal(get.Flags, []string{"readonly", "fast"}) || !slices.Equal(get.ACLFlags, []string{"@read", "@string", "@fast"}) {
+			t.Errorf("COMMAND entry for get = %+v; want arity 2, keys 1 1 1, flags [readonly fast], @read @string @fast (as Redis)", get)
 		}
 		if set := all["set"]; set == nil || set.Arity != -3 || set.ReadOnly || !slices.Equal(set.Flags, []string{"write"}) {
 			t.Errorf("COMMAND entry for set = %+v; want arity -3, flags [write]", set)
