@@ -215,6 +215,7 @@ func cmdMemory(s *session, args [][]byte) {
 		if !s.subcommandArity(args, "memory|usage", -3) {
 			return
 		}
+		samples := int64(5)
 		for j := 3; j < len(args); j += 2 {
 			if !equalFold(args[j], "samples") || j+1 >= len(args) {
 				s.writeErr(errSyntax)
@@ -229,10 +230,16 @@ func cmdMemory(s *session, args [][]byte) {
 				s.writeErr(errSyntax)
 				return
 			}
+			samples = n
 		}
 		key := args[2]
 		s.lookupForObject(key, func(info kv.KeyInfo) {
-			s.out = respwire.AppendInt(s.out, memoryUsage(key, info))
+			n, err := memoryUsage(key, info, samples)
+			if err != nil {
+				s.writeErr(err)
+				return
+			}
+			s.out = respwire.AppendInt(s.out, n)
 		})
 	default:
 		s.writeErr(errSubcommand("MEMORY", sub))
@@ -242,10 +249,31 @@ func cmdMemory(s *session, args [][]byte) {
 // keyOverhead approximates the per-key bookkeeping of the engine.
 const keyOverhead = 48
 
-func memoryUsage(key []byte, info kv.KeyInfo) int64 {
+// memoryUsage is MEMORY USAGE: the bytes stored for the key, its value
+// and its deadline; for a collection, its size times the average stored
+// size of its first samples elements (all of them for 0), as Redis samples.
+func memoryUsage(key []byte, info kv.KeyInfo, samples int64) (int64, error) {
 	n := int64(1+len(key)) + 2 + int64(len(info.Value)) + keyOverhead
 	if info.ExpireAt != 0 {
 		n += 8 + 9 + int64(len(key)) // the deadline and its index entry
 	}
-	return n
+	if c := info.Coll; c != nil {
+		var seen, bytes int64
+		perElem := int64(8+len(key)+8) + keyOverhead // element key head, key, generation
+		if c.Type() == kv.TypeZSet {
+			perElem *= 2 // and the score index record
+		}
+		err := c.Scan(nil, false, func(f, v []byte) bool {
+			seen++
+			bytes += perElem + int64(len(f)+len(v))
+			return samples == 0 || seen < samples
+		})
+		if err != nil {
+			return 0, err
+		}
+		if seen > 0 {
+			n += bytes * c.Len() / seen
+		}
+	}
+	return n, nil
 }
