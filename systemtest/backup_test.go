@@ -18,7 +18,8 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// keyspace returns every key of n with its value (linearizable reads).
+// keyspace returns every key of n with its value (linearizable reads): a
+// string as it is, a collection as its type and sorted contents.
 func keyspace(ctx context.Context, c *redis.Client) (map[string]string, error) {
 	keys, err := c.Keys(ctx, "*").Result()
 	if err != nil {
@@ -34,10 +35,49 @@ func keyspace(ctx context.Context, c *redis.Client) (map[string]string, error) {
 		for i, k := range part {
 			if s, ok := vals[i].(string); ok {
 				out[k] = s
+				continue
 			}
+			s, err := collectionContents(ctx, c, k)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = s
 		}
 	}
 	return out, nil
+}
+
+// collectionContents returns "type: sorted contents" for a key that is not
+// a string.
+func collectionContents(ctx context.Context, c *redis.Client, k string) (string, error) {
+	typ, err := c.Type(ctx, k).Result()
+	if err != nil {
+		return "", fmt.Errorf("TYPE %s: %w", k, err)
+	}
+	var items []string
+	switch typ {
+	case "hash":
+		m, err := c.HGetAll(ctx, k).Result()
+		if err != nil {
+			return "", fmt.Errorf("HGETALL %s: %w", k, err)
+		}
+		for f, v := range m {
+			items = append(items, f+"="+v)
+		}
+	case "set":
+		items, err = c.SMembers(ctx, k).Result()
+	case "zset":
+		var zs []redis.Z
+		zs, err = c.ZRangeWithScores(ctx, k, 0, -1).Result()
+		for _, z := range zs {
+			items = append(items, fmt.Sprintf("%v=%v", z.Member, z.Score))
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("%s %s: %w", typ, k, err)
+	}
+	slices.Sort(items)
+	return typ + ": " + strings.Join(items, " "), nil
 }
 
 // deadlines returns PEXPIRETIME of each key.
@@ -153,6 +193,19 @@ func TestBackupRestore(t *testing.T) {
 	}
 	// The last write, acknowledged by the leader just before the backups:
 	// a backup served by a follower must hold it (read barrier).
+	// Collections, one with a deadline.
+	for i := range 50 {
+		if err := lc.HSet(ctx, "bk:hash", fmt.Sprintf("f%d", i), i).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := lc.HSet(ctx, "bk:hash:ttl", "a", "1", "b", "2").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := lc.Expire(ctx, "bk:hash:ttl", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	ttlKeys = append(ttlKeys, "bk:hash:ttl")
 	if err := lc.Set(ctx, "bk:last", "acknowledged", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
