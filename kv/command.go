@@ -75,7 +75,6 @@ const (
 	// OpSwapDB swaps databases Args[0][0] and Args[1][0] (one byte each):
 	// every record of the two is rewritten in the other, in this entry.
 	OpSwapDB Op = 27
-
 )
 
 func (o Op) String() string {
