@@ -94,21 +94,23 @@ func (s *session) collScan(args [][]byte, t kv.Type, items collScanItems) {
 				return errSyntax
 			}
 		}
-		if isKeyCursor(cursor) {
+		enc, err := s.collEncoding(c)
+		if err != nil {
+			return err
+		}
+		// A compact collection is returned whole whatever the cursor, as
+		// Redis does (it has no buckets for a cursor to name).
+		whole := enc == "listpack" || enc == "intset"
+		switch {
+		case whole:
+			start = nil
+		case isKeyCursor(cursor):
 			after, ok := s.srv.scans.get(cursor)
 			if !ok {
 				refused = true
 				return nil
 			}
 			start = append(append(make([]byte, 0, len(after)+1), after...), 0)
-		}
-		enc, err := s.collEncoding(c)
-		if err != nil {
-			return err
-		}
-		whole := enc == "listpack" || enc == "intset"
-		if whole {
-			start = nil
 		}
 		var examined int64
 		var last []byte
