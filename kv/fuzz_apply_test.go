@@ -27,6 +27,7 @@ func fuzzHistory() []Entry {
 		cmdLog(8, Command{Op: OpHSet, Args: b("h", "a", "1", "b", "x"), Now: now + 2}),
 		cmdLog(9, Command{Op: OpHSet, Args: b("hgone", "a", "1"), Now: now + 2}),
 		cmdLog(10, Command{Op: OpDel, Args: b("hgone"), Now: now + 2}),
+		cmdLog(11, Command{Op: OpSAdd, Args: b("set", "1", "2", "x"), Now: now + 2}),
 	}
 }
 
@@ -71,6 +72,13 @@ func fuzzSeeds() []Command {
 		{Op: OpSecret, Args: b("0123456789abcdef0123456789abcdef")},
 		{Op: OpSet, Args: b("a", "3"), ClientID: 7, Seq: 1},
 		{Op: OpHSet, Args: b("h", "c", "1", "a", "2")},
+		{Op: OpSAdd, Args: b("set", "3", "1")},
+		{Op: OpSRem, Args: b("set", "1", "nope")},
+		{Op: OpSMove, Args: b("set", "set2", "x")},
+		{Op: OpSPop, Args: b("set", "12345678"), Int: 2},
+		{Op: OpSInterStore, Args: b("set", "set", "set2")},
+		{Op: OpSUnionStore, Args: b("u", "set", "h")},
+		{Op: OpSDiffStore, Args: b("d", "set", "nosuch")},
 		{Op: OpHSet, Args: b("h", "c", "1"), Int: HSetNX},
 		{Op: OpHDel, Args: b("h", "a", "b", "zz")},
 		{Op: OpHIncrBy, Args: b("h", "a"), Int: 1 << 62},
