@@ -78,7 +78,7 @@ func (s *session) queue(cmd *command, args [][]byte) {
 		s.multi.dirty = true
 		s.out = respwire.AppendError(s.out, errNotInMulti)
 		return
-	case cmd.build == nil && cmd.flags&flagReadonly != 0 && cmd.firstKey == 0:
+	case cmd.build == nil && cmd.flags&flagReadonly != 0 && cmd.firstKey == 0 && cmd.keys == nil:
 		// KEYS, SCAN, RANDOMKEY, DBSIZE, MEMORY: a transaction reads the
 		// keys its commands name, not the whole keyspace.
 		s.multi.dirty = true
