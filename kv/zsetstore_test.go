@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -442,5 +443,73 @@ func TestZCombineView(t *testing.T) {
 		if err != nil || n != tt.want {
 			t.Errorf("ZInterCard(%q, %d) = %d, %v; want %d", tt.srcs, tt.limit, n, err, tt.want)
 		}
+	}
+}
+
+// Random OpZStore entries, valid or not: Validate refuses the bad ones
+// (nothing panics), and two replicas applying the same entries hold the
+// same records.
+func TestApplyZStoreRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 5))
+	replicas := []*applier{newApplier(t), newApplier(t)}
+	for _, a := range replicas {
+		plantInputs(a)
+		big := make([]zm, 300)
+		for i := range big {
+			big[i] = zm{fmt.Sprintf("m%03d", i), float64(i%7) - 3}
+		}
+		a.plantZ("big", big...)
+		a.plantSet("bigs", "m001", "m002", "m150", "x", "y")
+	}
+	pick := func(s ...string) string { return s[r.IntN(len(s))] }
+	applied, stored := 0, 0
+	for range 300 {
+		c := Command{Op: OpZStore, Int: int64(1 + r.IntN(3))}
+		switch r.IntN(8) {
+		case 0:
+			c.Int = int64(r.IntN(1 << 8)) // anything
+		case 1:
+			c.Int |= int64(1+r.IntN(2)) << 5 // an option error
+		default:
+			if c.Int != CombineDiff {
+				c.Int |= int64(r.IntN(3)<<2) | int64(r.IntN(2)<<4)
+			}
+		}
+		n := 1 + r.IntN(4)
+		c.Args = append(c.Args, []byte(pick("d", "a", "s", "big", "str")))
+		for range n {
+			c.Args = append(c.Args, []byte(pick("a", "b", "s", "pinf", "dinf", "big", "bigs", "str", "none", "d")))
+		}
+		if c.Int&CombineWeights != 0 && r.IntN(10) > 0 {
+			for range n {
+				c.Args = append(c.Args, []byte(pick("1", "-1", "0", "0.5", "inf", "-inf", "1e300", "x")))
+			}
+		}
+		if c.Validate() != nil {
+			continue
+		}
+		applied++
+		r0, r1 := replicas[0].at(t0, c), replicas[1].at(t0, c)
+		if !sameResult(r0, r1) {
+			t.Fatalf("%q Int %#x: %s and %s", c.Args, c.Int, fmtResult(r0), fmtResult(r1))
+		}
+		if r0.Int > 0 {
+			stored++
+		}
+	}
+	if applied < 50 || stored < 20 {
+		t.Fatalf("%d valid entries, %d stored a result: too few to tell", applied, stored)
+	}
+	d0, d1 := dump(t, replicas[0].eng), dump(t, replicas[1].eng)
+	if len(d0) != len(d1) {
+		t.Fatalf("replicas hold %d and %d records", len(d0), len(d1))
+	}
+	for k, v := range d0 {
+		if d1[k] != v {
+			t.Fatalf("record %q: %q and %q", k, v, d1[k])
+		}
+	}
+	for _, k := range []string{"d", "a", "s", "big"} {
+		replicas[0].zset(k) // elements, index and size agree
 	}
 }

@@ -1,7 +1,10 @@
 package resp
 
 import (
+	"fmt"
 	"testing"
+
+	"github.com/riotkv/riot/kv"
 )
 
 // zcase is a request and its reply bytes in RESP2 and RESP3 (resp3 "":
@@ -201,7 +204,8 @@ func TestZCombine(t *testing.T) {
 			zc3("*4\r\n$1\r\nw\r\n$3\r\n0.5\r\n$1\r\nx\r\n$3\r\n0.5\r\n", "*2\r\n*2\r\n$1\r\nw\r\n,0.5\r\n*2\r\n$1\r\nx\r\n,0.5\r\n", "ZUNION", "1", "str", "WITHSCORES"),
 			zc(":1\r\n", "ZDIFFSTORE", "str", "2", "b", "a"),
 			zc3("*2\r\n$1\r\nw\r\n$2\r\n20\r\n", "*1\r\n*2\r\n$1\r\nw\r\n,20\r\n", "ZUNION", "1", "str", "WITHSCORES"),
-			zc(textWrongTypeReply, "ZUNIONSTORE", "d", "1", "a", "WEIGHTS", "x"),
+			zc(textWrongTypeReply, "ZUNIONSTORE", "d", "1", "str", "WEIGHTS", "x"),
+			zc("-ERR weight value is not a float\r\n", "ZUNIONSTORE", "d", "1", "a", "WEIGHTS", "x"),
 			zc(":0\r\n", "ZDIFFSTORE", "str", "2", "a", "a"),
 			zc(":0\r\n", "EXISTS", "str"),
 			zc("+OK\r\n", "SET", "str", "v"),
@@ -222,4 +226,38 @@ func TestZCombineInMulti(t *testing.T) {
 		zc("+QUEUED\r\n", "ZDIFF", "0", "d"),
 		zc("*4\r\n:5\r\n*4\r\n$1\r\ny\r\n$2\r\n12\r\n$1\r\nw\r\n$2\r\n21\r\n:3\r\n-ERR at least 1 input key is needed for 'zdiff' command\r\n", "EXEC"),
 	))
+}
+
+// The stores' ops, as buildZStore makes them: valid entries, the
+// options as kv reads them, option errors deferred to the op.
+func TestBuildZStore(t *testing.T) {
+	for _, tt := range []struct {
+		args    []string
+		wantInt int64
+		want    []string // the op's Args
+	}{
+		{[]string{"zunionstore", "d", "2", "a", "b"}, kv.CombineUnion, []string{"d", "a", "b"}},
+		{[]string{"zunionstore", "d", "2", "a", "b", "WEIGHTS", "1", "-inf", "AGGREGATE", "MAX"},
+			kv.CombineUnion | kv.CombineMax | kv.CombineWeights, []string{"d", "a", "b", "1", "-inf"}},
+		{[]string{"zinterstore", "d", "1", "a", "aggregate", "min", "weights", "0x1p3", "aggregate", "sum"},
+			kv.CombineInter | kv.CombineWeights, []string{"d", "a", "0x1p3"}},
+		{[]string{"zinterstore", "d", "1", "a", "WEIGHTS", "2", "WEIGHTS", "3"}, kv.CombineInter | kv.CombineWeights, []string{"d", "a", "3"}},
+		{[]string{"zdiffstore", "d", "2", "a", "a"}, kv.CombineDiff, []string{"d", "a", "a"}},
+		{[]string{"zdiffstore", "d", "1", "a", "WEIGHTS", "1"}, kv.CombineDiff | kv.CombineFailSyntax, []string{"d", "a"}},
+		{[]string{"zunionstore", "d", "1", "a", "WITHSCORES"}, kv.CombineUnion | kv.CombineFailSyntax, []string{"d", "a"}},
+		{[]string{"zunionstore", "d", "1", "a", "AGGREGATE", "MAX", "WEIGHTS", "x"}, kv.CombineUnion | kv.CombineFailWeight, []string{"d", "a"}},
+	} {
+		cmd := newCommandTable()[tt.args[0]]
+		c, _, err := cmd.build(nil, toArgs(tt.args))
+		if err != nil {
+			t.Errorf("%q: %v", tt.args, err)
+			continue
+		}
+		if c.Op != kv.OpZStore || c.Int != tt.wantInt || fmt.Sprintf("%q", c.Args) != fmt.Sprintf("%q", tt.want) {
+			t.Errorf("%q = %s Int %#x Args %q, want Int %#x Args %q", tt.args, c.Op, c.Int, c.Args, tt.wantInt, tt.want)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("%q: Validate: %v", tt.args, err)
+		}
+	}
 }
