@@ -261,3 +261,24 @@ func TestBuildZStore(t *testing.T) {
 		}
 	}
 }
+
+// Reference: https://redis.io/docs/latest/commands/multi/ (as
+// TestZCombineInMulti, with sets for inputs: it needs SADD only)
+func TestZCombineInMultiSets(t *testing.T) {
+	ts := startServer(t, nil)
+	if ts.commands["sadd"] == nil {
+		t.Skip("SADD is not implemented: the combinations' inputs cannot be built")
+	}
+	runZCases(t, ts, 2, []zcase{
+		zc(":3\r\n", "SADD", "s", "x", "w", "q"),
+		zc(":3\r\n", "SADD", "t", "w", "q", "z"),
+		zc("+OK\r\n", "MULTI"),
+		zc("+QUEUED\r\n", "ZUNIONSTORE", "d", "2", "s", "t", "WEIGHTS", "2", "3"),
+		zc("+QUEUED\r\n", "ZINTER", "2", "d", "t", "WITHSCORES"),
+		zc("+QUEUED\r\n", "ZINTERCARD", "2", "d", "s", "LIMIT", "2"),
+		zc("+QUEUED\r\n", "ZDIFF", "2", "d", "s", "WITHSCORES"),
+		zc("+QUEUED\r\n", "ZUNION", "0", "d"),
+		zc("*5\r\n:4\r\n*6\r\n$1\r\nz\r\n$1\r\n4\r\n$1\r\nq\r\n$1\r\n6\r\n$1\r\nw\r\n$1\r\n6\r\n:2\r\n*2\r\n$1\r\nz\r\n$1\r\n3\r\n"+
+			"-ERR at least 1 input key is needed for 'zunion' command\r\n", "EXEC"),
+	})
+}

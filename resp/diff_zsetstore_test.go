@@ -131,10 +131,53 @@ func TestDifferentialZCombine(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 11))
 	var random [][]string
 	for range 400 {
-		random = append(random, randomZCombine(r)...)
+		random = append(random, randomZCombine(r, zcombineKeys)...)
 	}
 	for _, proto := range []int{2, 3} {
 		compareZCases(t, redisAddr, riot.addr, proto, append(append([][]string{{"FLUSHALL"}}, zcombineInputs...), random...))
+	}
+}
+
+// zsetInputs are sets only, for TestDifferentialZCombineSets.
+var zsetInputs = [][]string{
+	{"SADD", "s", "x", "w", "q"},
+	{"SADD", "si", "1", "2", "x", "10"},
+	{"SADD", "s2", "w", "10", "-3", "y"},
+	{"SADD", "s1", "x"},
+	{"SET", "str", "v"},
+}
+
+// zcombineKeys are the keys of randomZCombine's requests: every input, a
+// destination, a missing key.
+var zcombineKeys = []string{"a", "b", "s", "si", "inf", "ninf", "b3", "c2", "a1", "frac", "d", "str", "nosuch"}
+
+// Reference: https://redis.io/docs/latest/commands/zunion/ and the other
+// combinations, whose sources may be sets (every member scores 1), on one
+// node and on a cluster. This one needs SADD only.
+func TestDifferentialZCombineSets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("differential test skipped in -short mode")
+	}
+	riot := startServer(t, nil)
+	if riot.commands["sadd"] == nil {
+		t.Skip("SADD is not implemented: the combinations' inputs cannot be built")
+	}
+	redisAddr := startRedisServer(t)
+	r := rand.New(rand.NewPCG(5, 3))
+	cases := append([][]string{{"FLUSHALL"}}, zsetInputs...)
+	for range 300 {
+		cases = append(cases, randomZCombine(r, []string{"s", "si", "s2", "s1", "d", "e", "str", "nosuch"})...)
+	}
+	for _, proto := range []int{2, 3} {
+		compareZCases(t, redisAddr, riot.addr, proto, cases)
+	}
+	// A 3-node cluster, the requests sent to one node for RESP2 and to
+	// another for RESP3: most nodes follow, forwarding the stores (an
+	// option error comes back from the leader's apply) and reading at a
+	// read index.
+	addrs := startClusterServers(t, 3)
+	for i, proto := range []int{2, 3} {
+		compareZCases(t, redisAddr, addrs[1+i], proto, cases)
 	}
 }
 
@@ -170,13 +213,11 @@ func compareZCases(t *testing.T, redisAddr, riotAddr string, proto int, cases []
 // randomZCombine returns a random combination (sometimes with a wrong
 // numkeys or option), and after a store the requests that read its
 // destination back.
-func randomZCombine(r *rand.Rand) [][]string {
+func randomZCombine(r *rand.Rand, keys []string) [][]string {
 	pick := func(s ...string) string { return s[r.IntN(len(s))] }
 	name := pick("ZUNION", "ZINTER", "ZDIFF", "ZINTERCARD", "ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE")
 	store := strings.HasSuffix(name, "STORE")
-	key := func() string {
-		return pick("a", "b", "s", "si", "inf", "ninf", "b3", "c2", "a1", "frac", "d", "str", "nosuch")
-	}
+	key := func() string { return pick(keys...) }
 	n := 1 + r.IntN(3)
 	args := []string{name}
 	dst := ""
