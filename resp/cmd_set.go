@@ -27,7 +27,7 @@ func setCommands() []*command {
 		{name: "srandmember", arity: -2, flags: flagReadonly, firstKey: 1, lastKey: 1, step: 1, group: "set", summary: "Returns random members of a set.", run: cmdSRandMember},
 		{name: "smove", arity: 4, flags: flagWrite | flagFast, firstKey: 1, lastKey: 2, step: 1, group: "set", summary: "Moves a member from one set to another.", build: buildSetOp(kv.OpSMove)},
 		{name: "sinter", arity: -2, flags: flagReadonly, firstKey: 1, lastKey: -1, step: 1, group: "set", summary: "Returns the intersection of sets.", run: cmdSetCombine(kv.SetInter)},
-		{name: "sintercard", arity: -3, flags: flagReadonly, group: "set", summary: "Returns the size of the intersection of sets, counting up to a limit.", run: cmdSInterCard, keys: sinterCardKeys},
+		{name: "sintercard", arity: -3, flags: flagReadonly, numkeysAt: 1, group: "set", summary: "Returns the size of the intersection of sets, counting up to a limit.", run: cmdSInterCard, keys: sinterCardKeys},
 		{name: "sinterstore", arity: -3, flags: flagWrite, firstKey: 1, lastKey: -1, step: 1, group: "set", summary: "Stores the intersection of sets in a key.", build: buildSetOp(kv.OpSInterStore)},
 		{name: "sunion", arity: -2, flags: flagReadonly, firstKey: 1, lastKey: -1, step: 1, group: "set", summary: "Returns the union of sets.", run: cmdSetCombine(kv.SetUnion)},
 		{name: "sunionstore", arity: -3, flags: flagWrite, firstKey: 1, lastKey: -1, step: 1, group: "set", summary: "Stores the union of sets in a key.", build: buildSetOp(kv.OpSUnionStore)},
