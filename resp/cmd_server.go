@@ -204,7 +204,7 @@ func (s *session) appendCommandInfo(c *command) {
 	s.out = respwire.AppendInt(s.out, int64(c.step))
 	// ACL categories, in Redis's order: @write or @read, the group, then
 	// @fast or @slow for data commands.
-	cats := []string{"@" + c.group}
+	cats := []string{aclCategory(c.group)}
 	if c.flags&(flagWrite|flagReadonly) != 0 {
 		rw, speed := "@read", "@slow"
 		if c.flags&flagWrite != 0 {
@@ -213,7 +213,7 @@ func (s *session) appendCommandInfo(c *command) {
 		if c.flags&flagFast != 0 {
 			speed = "@fast"
 		}
-		cats = []string{rw, "@" + c.group, speed}
+		cats = []string{rw, aclCategory(c.group), speed}
 	}
 	s.out = respwire.AppendSetLen(s.out, len(cats), s.proto)
 	for _, cat := range cats {
@@ -222,6 +222,19 @@ func (s *session) appendCommandInfo(c *command) {
 	s.out = respwire.AppendArrayLen(s.out, 0)
 	s.appendKeySpecs(c)
 	s.out = respwire.AppendArrayLen(s.out, 0)
+}
+
+// aclCategory is the ACL category of a command group (COMMAND DOCS's
+// group): Redis names the generic commands' @keyspace and the sorted
+// sets' @sortedset.
+func aclCategory(group string) string {
+	switch group {
+	case "generic":
+		return "@keyspace"
+	case "sorted-set":
+		return "@sortedset"
+	}
+	return "@" + group
 }
 
 // appendKeySpecs appends a command's key specs (Redis 7's COMMAND INFO

@@ -16,13 +16,13 @@ import (
 
 func zsetStoreCommands() []*command {
 	return []*command{
-		{name: "zunion", arity: -3, flags: flagReadonly, numkeysAt: 1, group: "sortedset", summary: "Returns the union of sorted sets.", run: cmdZCombine("zunion", kv.CombineUnion), keys: combineKeys(1, false)},
-		{name: "zinter", arity: -3, flags: flagReadonly, numkeysAt: 1, group: "sortedset", summary: "Returns the intersection of sorted sets.", run: cmdZCombine("zinter", kv.CombineInter), keys: combineKeys(1, false)},
-		{name: "zdiff", arity: -3, flags: flagReadonly, numkeysAt: 1, group: "sortedset", summary: "Returns the difference between sorted sets.", run: cmdZCombine("zdiff", kv.CombineDiff), keys: combineKeys(1, false)},
-		{name: "zintercard", arity: -3, flags: flagReadonly, numkeysAt: 1, group: "sortedset", summary: "Returns the number of members of the intersection of sorted sets.", run: cmdZInterCard, keys: combineKeys(1, false)},
-		{name: "zunionstore", arity: -4, flags: flagWrite, numkeysAt: 2, firstKey: 1, lastKey: 1, step: 1, group: "sortedset", summary: "Stores the union of sorted sets in a key.", build: buildZStore("zunionstore", kv.CombineUnion), keys: combineKeys(2, true)},
-		{name: "zinterstore", arity: -4, flags: flagWrite, numkeysAt: 2, firstKey: 1, lastKey: 1, step: 1, group: "sortedset", summary: "Stores the intersection of sorted sets in a key.", build: buildZStore("zinterstore", kv.CombineInter), keys: combineKeys(2, true)},
-		{name: "zdiffstore", arity: -4, flags: flagWrite, numkeysAt: 2, firstKey: 1, lastKey: 1, step: 1, group: "sortedset", summary: "Stores the difference between sorted sets in a key.", build: buildZStore("zdiffstore", kv.CombineDiff), keys: combineKeys(2, true)},
+		{name: "zunion", arity: -3, flags: flagReadonly, numkeysAt: 1, group: "sorted-set", summary: "Returns the union of sorted sets.", run: cmdZCombine("zunion", kv.CombineUnion), keys: combineKeys(1, false)},
+		{name: "zinter", arity: -3, flags: flagReadonly, numkeysAt: 1, group: "sorted-set", summary: "Returns the intersection of sorted sets.", run: cmdZCombine("zinter", kv.CombineInter), keys: combineKeys(1, false)},
+		{name: "zdiff", arity: -3, flags: flagReadonly, numkeysAt: 1, group: "sorted-set", summary: "Returns the difference between sorted sets.", run: cmdZCombine("zdiff", kv.CombineDiff), keys: combineKeys(1, false)},
+		{name: "zintercard", arity: -3, flags: flagReadonly, numkeysAt: 1, group: "sorted-set", summary: "Returns the number of members of the intersection of sorted sets.", run: cmdZInterCard, keys: combineKeys(1, false)},
+		{name: "zunionstore", arity: -4, flags: flagWrite, numkeysAt: 2, firstKey: 1, lastKey: 1, step: 1, group: "sorted-set", summary: "Stores the union of sorted sets in a key.", build: buildZStore("zunionstore", kv.CombineUnion), keys: combineKeys(2, true)},
+		{name: "zinterstore", arity: -4, flags: flagWrite, numkeysAt: 2, firstKey: 1, lastKey: 1, step: 1, group: "sorted-set", summary: "Stores the intersection of sorted sets in a key.", build: buildZStore("zinterstore", kv.CombineInter), keys: combineKeys(2, true)},
+		{name: "zdiffstore", arity: -4, flags: flagWrite, numkeysAt: 2, firstKey: 1, lastKey: 1, step: 1, group: "sorted-set", summary: "Stores the difference between sorted sets in a key.", build: buildZStore("zdiffstore", kv.CombineDiff), keys: combineKeys(2, true)},
 	}
 }
 
