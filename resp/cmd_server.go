@@ -123,7 +123,7 @@ func (s *session) commandList(args [][]byte) {
 			keep = func(*command) bool { return false }
 		case equalFold(args[3], "aclcat"):
 			cat := strings.ToLower(string(v))
-			keep = func(c *command) bool { return c.group == cat || slices.Contains(c.categories(), cat) }
+			keep = func(c *command) bool { return aclCategory(c.group) == "@"+cat || slices.Contains(c.categories(), cat) }
 		case equalFold(args[3], "pattern"):
 			g := compileGlob(v, true)
 			keep = func(c *command) bool { return g.match([]byte(c.name)) }
