@@ -105,6 +105,34 @@ func TestDifferentialCollectionsHarness(t *testing.T) {
 	runCollDifferential(t, startRedisServer(t), []string{startRedisServer(t)}, collSeed(t, 99), 1500)
 }
 
+// TestDifferentialHashRegressions: what the random sequence found in the
+// hash commands, as fixed requests compared with redis-server.
+func TestDifferentialHashRegressions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("differential test skipped in -short mode")
+	}
+	redisAddr := startRedisServer(t)
+	ts := startServer(t, nil)
+	for _, proto := range []int{2, 3} {
+		ref := &collSide{name: "redis-server", conns: []*rawClient{dialRawClient(t, redisAddr, proto)}}
+		riot := &collSide{name: "riot", conns: []*rawClient{dialRawClient(t, ts.addr, proto)}}
+		d := &collDiff{t: t, proto: proto, ref: ref, riot: riot, known: map[string]int{}, kinds: map[string]int{}, answered: map[string]int{}}
+		for _, args := range [][]string{
+			{"FLUSHALL"}, {"SET", "s", "x"}, {"HSET", "h", "f", "1.5", "g", "inf"},
+			// An infinite increment is refused before the key is looked up.
+			{"HINCRBYFLOAT", "h", "f", "inf"}, {"HINCRBYFLOAT", "h", "f", "-Infinity"}, {"HINCRBYFLOAT", "s", "f", "+inf"},
+			{"HINCRBYFLOAT", "missing", "f", "INF"}, {"HINCRBYFLOAT", "h", "g", "1"}, {"HINCRBYFLOAT", "h", "f", "1e3"},
+			// LONG_MIN is outside the count's range, with the range in the text.
+			{"HRANDFIELD", "h", "-9223372036854775808"}, {"HRANDFIELD", "missing", "-9223372036854775808", "WITHVALUES"},
+			{"HRANDFIELD", "h", "-4611686018427387904", "WITHVALUES"}, {"HRANDFIELD", "h", "-9223372036854775808", "x"},
+		} {
+			if !d.step(cmd(args...)) {
+				break
+			}
+		}
+	}
+}
+
 // collSeed is $RIOT_DIFF_SEED, else def.
 func collSeed(t *testing.T, def uint64) uint64 {
 	s := os.Getenv("RIOT_DIFF_SEED")
