@@ -19,6 +19,7 @@ type input struct {
 	Value    string // OpWrite
 	From, To int    // OpTransfer
 	Amount   int64  // OpTransfer
+	Score    int64  // OpZAdd
 }
 
 type output struct {
@@ -71,6 +72,18 @@ func describeOp(in, out any) string {
 		return fmt.Sprintf("transfer(%d->%d, %d) -> %v", i.From, i.To, i.Amount, o.Balances)
 	case OpBankRead:
 		return fmt.Sprintf("read -> %v", o.Balances)
+	case OpHIncr, OpZIncr:
+		if o.Unknown {
+			return fmt.Sprintf("%s(%s) -> ?", i.Kind, i.Key)
+		}
+		return fmt.Sprintf("%s(%s) -> %d", i.Kind, i.Key, o.Count)
+	case OpZAdd:
+		return fmt.Sprintf("zadd(%s, %d)", i.Key, i.Score)
+	case OpZScore:
+		if o.Value == "" {
+			return fmt.Sprintf("zscore(%s) -> nil", i.Key)
+		}
+		return fmt.Sprintf("zscore(%s) -> %d", i.Key, o.Count)
 	default:
 		return fmt.Sprintf("get(%s) -> %d", i.Key, o.Count)
 	}
@@ -98,15 +111,15 @@ var RegisterModel = porcupine.Model{
 	DescribeOperationMetadata: func(m any) string { s, _ := m.(string); return s },
 }
 
-// CounterModel is a counter per key: INCR adds one and returns the new
-// value (any value when the reply is unknown), GET returns the value (0
-// for a missing key).
+// CounterModel is a counter per key: INCR (or HINCRBY of a hash field by
+// 1) adds one and returns the new value (any value when the reply is
+// unknown), GET (HGET) returns the value (0 for a missing key).
 var CounterModel = porcupine.Model{
 	Partition: partitionByKey,
 	Init:      func() any { return int64(0) },
 	Step: func(state, in, out any) (bool, any) {
 		st, i, o := state.(int64), in.(input), out.(output)
-		if i.Kind == OpIncr {
+		if i.Kind == OpIncr || i.Kind == OpHIncr {
 			return o.Unknown || o.Count == st+1, st + 1
 		}
 		return o.Count == st, st
@@ -136,14 +149,20 @@ func porcupineOps(ops []Op, kinds ...OpKind) []porcupine.Operation {
 		}
 		ret, o := op.Return, output{Value: op.Value, Count: op.Count, Balances: op.Balances}
 		if op.Status == StatusInfo {
-			if op.Kind == OpRead || op.Kind == OpCount || op.Kind == OpBankRead {
+			if op.Kind == OpRead || op.Kind == OpCount || op.Kind == OpBankRead || op.Kind == OpHGet || op.Kind == OpZScore {
 				continue
 			}
 			ret, o = end, output{Unknown: true}
 		}
 		in := input{Key: op.Key, Kind: op.Kind, From: op.From, To: op.To, Amount: op.Amount}
-		if op.Kind == OpWrite {
+		switch op.Kind {
+		case OpWrite:
 			in.Value = op.Value
+		case OpHIncr, OpHGet, OpZAdd, OpZIncr, OpZScore:
+			in.Key = collKey(op.Key, op.Field) // a counter or score per field or member
+			if op.Kind == OpZAdd {
+				in.Score = op.Count
+			}
 		}
 		meta := "via " + op.Node
 		if op.Mode != "" {
@@ -162,7 +181,7 @@ func porcupineOps(ops []Op, kinds ...OpKind) []porcupine.Operation {
 
 // Linearizability is the outcome of checking one model.
 type Linearizability struct {
-	Model   string // "register", "counter" or "bank"
+	Model   string // "register", "counter", "hash", "zset" or "bank"
 	Result  porcupine.CheckResult
 	Ops     int
 	Elapsed time.Duration
@@ -179,8 +198,9 @@ type Linearizability struct {
 // reported as Unknown (a failure: make the keys' histories shorter).
 const checkTimeout = 2 * time.Minute
 
-// CheckLinearizability checks registers and counters of ops and, when
-// bankInit (the accounts' initial balances) is not nil, the bank.
+// CheckLinearizability checks registers, counters, hash counters and
+// sorted set scores of ops and, when bankInit (the accounts' initial
+// balances) is not nil, the bank.
 func CheckLinearizability(ops []Op, bankInit []int64) []*Linearizability {
 	type model struct {
 		name  string
@@ -190,6 +210,8 @@ func CheckLinearizability(ops []Op, bankInit []int64) []*Linearizability {
 	models := []model{
 		{"register", RegisterModel, []OpKind{OpRead, OpWrite}},
 		{"counter", CounterModel, []OpKind{OpIncr, OpCount}},
+		{"hash", CounterModel, []OpKind{OpHIncr, OpHGet}},
+		{"zset", ZScoreModel, []OpKind{OpZAdd, OpZIncr, OpZScore}},
 	}
 	if bankInit != nil {
 		models = append(models, model{"bank", BankModel(bankInit), []OpKind{OpTransfer, OpBankRead}})
@@ -264,7 +286,7 @@ func errSuffix(s string) string {
 // finalState is what the cluster holds after healing: the final
 // linearizable read of each key and every member's local (READONLY) view.
 type finalState struct {
-	reads map[string]Op                 // key -> final read (OpRead or OpCount; an account's from the bank's final read)
+	reads map[string]Op                 // key -> final read (OpRead, OpCount, OpHGet, OpZScore (by collKey); an account's from the bank's final read)
 	nodes map[string]map[string]*string // node -> key -> value (nil: missing)
 }
 
@@ -359,13 +381,7 @@ func checkConvergence(keys []string, fs finalState) []string {
 			if !ok {
 				continue
 			}
-			want := fr.Value
-			if fr.Kind == OpCount {
-				want = fmt.Sprint(fr.Count)
-				if fr.Count == 0 {
-					want = ""
-				}
-			}
+			want := finalValue(fr)
 			got := ""
 			if p := fs.nodes[n][k]; p != nil {
 				got = *p

@@ -47,6 +47,7 @@ type Report struct {
 	Errors        map[string]int // failed and indeterminate ops by error class
 	Keys          int            // registers and counters used (and bank accounts)
 	Bank          *BankStats     // nil without bank workers
+	Coll          *CollStats     // nil without the collection workloads
 	Snapshots     *SnapshotStats // nil outside the snapshot mode
 
 	Faults []FaultEvent
@@ -88,6 +89,9 @@ func (r *Report) String() string {
 	if k := r.Bank; k != nil {
 		fmt.Fprintf(&b, "  bank: %d accounts, total %d; transfers: %d invoked, %d ok, %d aborted by WATCH, %d refused (overdraft), %d failed, %d indeterminate; %d reads ok; final %v (explained: %s)\n",
 			k.Accounts, k.Total, k.Transfers, k.OK, k.Aborted, k.Refused, k.Failed, k.Info, k.Reads, k.Final, k.Explained)
+	}
+	if st := r.Coll; st != nil {
+		fmt.Fprintf(&b, "  collections: %s\n", st)
 	}
 	if st := r.Snapshots; st != nil {
 		fmt.Fprintf(&b, "  snapshots: %s; %d restore errors logged; %d padding keys checked on every member\n", st, st.RestoreErrors, st.PadKeys)
@@ -140,6 +144,9 @@ func (r *Report) Summary() string {
 	if k := r.Bank; k != nil {
 		bank = fmt.Sprintf("; bank transfers %d (ok %d, aborted %d, refused %d, indeterminate %d), reads %d",
 			k.Transfers, k.OK, k.Aborted, k.Refused, k.Info, k.Reads)
+	}
+	if st := r.Coll; st != nil {
+		bank += "; " + st.String()
 	}
 	snaps := ""
 	if st := r.Snapshots; st != nil {
@@ -253,17 +260,22 @@ func (r *Run) Finish() *Report {
 	}
 	r.Workload.Stop()
 	regs, ctrs := r.Workload.Keys()
+	hashes, zsets := r.Workload.collKeys()
 	accounts, bankInit, bankErr := r.Workload.Bank()
 	if bankErr != nil {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("bank: %v", bankErr))
 		accounts, bankInit = nil, nil
 	}
-	fs, err := r.finalState(regs, ctrs, accounts)
+	keys := finalKeys{regs: regs, ctrs: ctrs, accounts: accounts, hashes: hashes, zsets: zsets}
+	fs, err := r.finalState(keys)
 	if err != nil {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("final state: %v", err))
 	}
 	ops := r.History.Ops()
-	rep.Keys = len(regs) + len(ctrs) + len(accounts)
+	rep.Keys = len(regs) + len(ctrs) + len(accounts) + len(hashes) + len(zsets)
+	if cw := r.Workload.coll; cw != nil {
+		rep.Coll = collStats(ops, cw.zskip)
+	}
 	for _, op := range ops {
 		if op.Final {
 			continue
@@ -301,7 +313,8 @@ func (r *Run) Finish() *Report {
 	}
 	if err == nil {
 		rep.Problems = append(rep.Problems, checkDurability(ops, regs, ctrs, fs)...)
-		rep.Problems = append(rep.Problems, checkConvergence(allKeys(regs, ctrs, accounts), fs)...)
+		rep.Problems = append(rep.Problems, checkHashCounters(ops, hashes, fs)...)
+		rep.Problems = append(rep.Problems, checkConvergence(keys.all(), fs)...)
 	}
 	if bankInit != nil {
 		rep.Bank = bankStats(ops, bankInit)
@@ -358,18 +371,26 @@ func (r *Run) outDir() string {
 // still retrying when its client gave up may land after the final reads,
 // so the rounds repeat (a few times at most) until the local copies match
 // the final reads.
-func (r *Run) finalState(regs, ctrs, accounts []string) (finalState, error) {
+func (r *Run) finalState(keys finalKeys) (finalState, error) {
 	var fs finalState
 	var err error
 	for round := range 5 {
-		fs, err = r.finalRound(regs, ctrs, accounts)
-		if err != nil || len(checkConvergence(allKeys(regs, ctrs, accounts), fs)) == 0 {
+		fs, err = r.finalRound(keys)
+		if err != nil || len(checkConvergence(keys.all(), fs)) == 0 {
 			return fs, err
 		}
 		r.logf("final state: round %d: members differ from the final reads; reading again", round+1)
 	}
 	return fs, err
 }
+
+// finalKeys are the keys the final state reads: registers, counters,
+// bank accounts, and hash fields and sorted set members (collKey pairs).
+type finalKeys struct {
+	regs, ctrs, accounts, hashes, zsets []string
+}
+
+func (k finalKeys) all() []string { return allKeys(k.regs, k.ctrs, k.accounts, k.hashes, k.zsets) }
 
 func allKeys(lists ...[]string) []string {
 	var out []string
@@ -379,7 +400,8 @@ func allKeys(lists ...[]string) []string {
 	return out
 }
 
-func (r *Run) finalRound(regs, ctrs, accounts []string) (finalState, error) {
+func (r *Run) finalRound(keys finalKeys) (finalState, error) {
+	regs, ctrs, accounts := keys.regs, keys.ctrs, keys.accounts
 	fs := finalState{reads: map[string]Op{}, nodes: map[string]map[string]*string{}}
 	c := r.Cluster
 	ld, err := c.WaitLeader(recoverTimeout)
@@ -392,6 +414,9 @@ func (r *Run) finalRound(regs, ctrs, accounts []string) (finalState, error) {
 	read := func(key string, kind OpKind) error {
 		return waitFor(recoverTimeout, func() error {
 			op := Op{Process: proc, Kind: kind, Key: key, Final: true}
+			if kind == OpHGet || kind == OpZScore {
+				op.Key, op.Field = splitCollKey(key)
+			}
 			Invoke(r.History, cl, ld, &op, 5*time.Second)
 			if op.Status != StatusOK {
 				if op.Status == StatusInfo {
@@ -411,6 +436,16 @@ func (r *Run) finalRound(regs, ctrs, accounts []string) (finalState, error) {
 	}
 	for _, k := range ctrs {
 		if err := read(k, OpCount); err != nil {
+			return fs, err
+		}
+	}
+	for _, k := range keys.hashes {
+		if err := read(k, OpHGet); err != nil {
+			return fs, err
+		}
+	}
+	for _, k := range keys.zsets {
+		if err := read(k, OpZScore); err != nil {
 			return fs, err
 		}
 	}
@@ -448,10 +483,15 @@ func (r *Run) finalRound(regs, ctrs, accounts []string) (finalState, error) {
 	if err := c.WaitCaughtUp(recoverTimeout); err != nil {
 		return fs, fmt.Errorf("members did not catch up: %w", err)
 	}
-	keys := allKeys(regs, ctrs, accounts)
 	for _, s := range c.Members() {
-		vals, err := localValues(s, keys)
+		vals, err := localValues(s, allKeys(regs, ctrs, accounts))
 		if err != nil {
+			return fs, err
+		}
+		if err := localCollValues(s, keys.hashes, false, vals); err != nil {
+			return fs, err
+		}
+		if err := localCollValues(s, keys.zsets, true, vals); err != nil {
 			return fs, err
 		}
 		fs.nodes[s.ID] = vals

@@ -24,10 +24,15 @@ const (
 	OpCount                  // GET of a counter
 	OpTransfer               // bank: MULTI/EXEC moving Amount from account From to To
 	OpBankRead               // bank: every account's balance, by MGET or inside MULTI
+	OpHIncr                  // HINCRBY of a hash field by 1: returns the new value
+	OpHGet                   // HGET of a hash field holding a counter
+	OpZAdd                   // ZADD of a member with the score Count
+	OpZIncr                  // ZINCRBY of a member by 1: returns the new score
+	OpZScore                 // ZSCORE of a member: Value "" for none, else Count
 )
 
 func (k OpKind) String() string {
-	return [...]string{"read", "write", "incr", "count", "transfer", "bank-read"}[k]
+	return [...]string{"read", "write", "incr", "count", "transfer", "bank-read", "hincr", "hget", "zadd", "zincr", "zscore"}[k]
 }
 
 // Status is how an operation ended.
@@ -53,8 +58,9 @@ type Op struct {
 	Process int // porcupine client: a new one after each indeterminate op
 	Kind    OpKind
 	Key     string
-	Value   string // OpWrite: the value sent; OpRead: the value read ("" if none)
-	Count   int64  // OpIncr, OpCount: the value returned
+	Field   string // collection ops: the hash field or sorted set member
+	Value   string // OpWrite: the value sent; OpRead, OpZScore: the value read ("" if none)
+	Count   int64  // OpIncr, OpCount, OpHIncr, OpHGet, OpZIncr, OpZScore: the value returned; OpZAdd: the score sent
 	Call    int64
 	Return  int64
 	Status  Status
@@ -84,9 +90,19 @@ func (o Op) String() string {
 		res = fmt.Sprintf("INCR %s -> %d", o.Key, o.Count)
 	case OpCount:
 		res = fmt.Sprintf("GET %s -> %d", o.Key, o.Count)
+	case OpHIncr:
+		res = fmt.Sprintf("HINCRBY %s %s 1 -> %d", o.Key, o.Field, o.Count)
+	case OpHGet:
+		res = fmt.Sprintf("HGET %s %s -> %d", o.Key, o.Field, o.Count)
+	case OpZAdd:
+		res = fmt.Sprintf("ZADD %s %d %s", o.Key, o.Count, o.Field)
+	case OpZIncr:
+		res = fmt.Sprintf("ZINCRBY %s 1 %s -> %d", o.Key, o.Field, o.Count)
+	case OpZScore:
+		res = fmt.Sprintf("ZSCORE %s %s -> %q", o.Key, o.Field, o.Value)
 	}
 	if o.Status != StatusOK {
-		if o.Kind == OpRead || o.Kind == OpCount || o.Kind == OpIncr {
+		if o.Kind != OpWrite && o.Kind != OpZAdd {
 			res, _, _ = strings.Cut(res, " ->")
 		}
 		res += fmt.Sprintf(" [%s: %s]", o.Status, o.Err)
@@ -169,6 +185,18 @@ type WorkloadConfig struct {
 	// (no WATCH, no overdraft check); the rest WATCH both accounts and
 	// refuse overdrafts. With 0, no balance may ever be negative.
 	BankPlainShare float64
+
+	// The collection workloads (collections.go) take these shares of the
+	// workers' turns: HINCRBY/HGET on HashFields fields of HashKeys
+	// hashes, ZADD/ZINCRBY/ZSCORE on ZSetMembers members of ZSetKeys
+	// sorted sets (only when the servers know ZADD). HINCRBYs also join
+	// the pipelines, in the hash share of their writes.
+	HashShare   float64
+	HashKeys    int
+	HashFields  int
+	ZSetShare   float64
+	ZSetKeys    int
+	ZSetMembers int
 }
 
 // DefaultWorkload returns the load used by the tests for a cluster of n
@@ -178,6 +206,7 @@ func DefaultWorkload(n int) WorkloadConfig {
 		Workers: 2 * n, Interval: 15 * time.Millisecond, OpTimeout: 2 * time.Second,
 		RegisterKeys: 4, CounterKeys: 2, OpsPerKey: 150, CounterShare: 0.3, PipelineShare: 0.2, Prefix: "j",
 		BankWorkers: 3, BankAccounts: 5, BankBalance: 20, BankPlainShare: 0.3,
+		HashShare: 0.12, HashKeys: 2, HashFields: 3, ZSetShare: 0.12, ZSetKeys: 2, ZSetMembers: 3,
 	}
 }
 
@@ -234,7 +263,8 @@ type Workload struct {
 	h       *History
 	regs    *keyspace
 	ctrs    *keyspace
-	bank    *bank // nil without bank workers
+	bank    *bank         // nil without bank workers
+	coll    *collWorkload // nil without collection shares
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	stop    sync.Once
@@ -254,6 +284,9 @@ func StartWorkload(c *Cluster, h *History, cfg WorkloadConfig, seed uint64) *Wor
 		cfg: cfg, c: c, h: h, cancel: cancel,
 		regs: newKeyspace(cfg.Prefix+":r", cfg.RegisterKeys, cfg.OpsPerKey),
 		ctrs: newKeyspace(cfg.Prefix+":c", cfg.CounterKeys, cfg.OpsPerKey),
+	}
+	if cfg.HashShare > 0 || cfg.ZSetShare > 0 {
+		w.startCollections()
 	}
 	for i := range cfg.Workers {
 		w.wg.Add(1)
@@ -329,7 +362,10 @@ func (w *Workload) worker(ctx context.Context, id int, rng *rand.Rand) {
 			ops := make([]*Op, 2+rng.IntN(3))
 			for i := range ops {
 				op := &Op{Kind: OpIncr, Process: proc}
-				if rng.Float64() < w.cfg.CounterShare {
+				if w.coll != nil && rng.Float64() < w.cfg.HashShare {
+					op.Kind, op.Key = OpHIncr, w.coll.hashes.pick(rng)
+					op.Field = w.coll.fields[rng.IntN(len(w.coll.fields))]
+				} else if rng.Float64() < w.cfg.CounterShare {
 					op.Key = w.ctrs.pick(rng)
 				} else {
 					seq++
@@ -349,13 +385,15 @@ func (w *Workload) worker(ctx context.Context, id int, rng *rand.Rand) {
 			}
 			continue
 		}
-		var op Op
-		if rng.Float64() < w.cfg.CounterShare {
+		op, coll := w.collOp(rng, rng.Float64())
+		switch {
+		case coll:
+		case rng.Float64() < w.cfg.CounterShare:
 			op = Op{Kind: OpCount, Key: w.ctrs.pick(rng)}
 			if rng.IntN(2) == 0 {
 				op.Kind = OpIncr
 			}
-		} else {
+		default:
 			op = Op{Kind: OpRead, Key: w.regs.pick(rng)}
 			if rng.IntN(2) == 0 {
 				seq++
@@ -402,6 +440,8 @@ func Invoke(h *History, cl *redis.Client, s *Server, op *Op, timeout time.Durati
 		case err == nil:
 			op.Count, err = strconv.ParseInt(v, 10, 64)
 		}
+	default:
+		err = invokeColl(ctx, cl, op)
 	}
 	op.Return = h.Now()
 	op.Status = StatusOK
@@ -419,9 +459,12 @@ func InvokePipeline(h *History, cl *redis.Client, s *Server, ops []*Op, timeout 
 	call := h.Now()
 	cmds, perr := cl.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, op := range ops {
-			if op.Kind == OpIncr {
+			switch op.Kind {
+			case OpIncr:
 				p.Incr(ctx, op.Key)
-			} else {
+			case OpHIncr:
+				p.HIncrBy(ctx, op.Key, op.Field, 1)
+			default:
 				p.Set(ctx, op.Key, op.Value, 0)
 			}
 		}

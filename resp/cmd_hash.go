@@ -69,12 +69,25 @@ func buildHIncrBy(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
 	return &kv.Command{Op: kv.OpHIncrBy, Args: args[1:3], Int: n}, replyInt, nil
 }
 
-// Reference: https://redis.io/docs/latest/commands/hincrbyfloat/
+// Reference: https://redis.io/docs/latest/commands/hincrbyfloat/ (t_hash.c
+// hincrbyfloatCommand: an infinite increment is refused before the key is
+// looked up, with its own text)
 func buildHIncrByFloat(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
 	if !kv.IsLongDouble(args[3]) {
 		return nil, nil, redisError("ERR value is not a valid float")
 	}
+	if isInfLiteral(args[3]) {
+		return nil, nil, redisError("ERR value is NaN or Infinity")
+	}
 	return &kv.Command{Op: kv.OpHIncrByFloat, Args: args[1:4]}, replyBulkOrNull, nil
+}
+
+// isInfLiteral reports whether b, a valid long double, is infinite: the
+// only infinite long doubles are the words (a number out of range is not
+// a long double at all).
+func isInfLiteral(b []byte) bool {
+	b = bytes.TrimLeft(b, "+-")
+	return equalFold(b, "inf") || equalFold(b, "infinity")
 }
 
 // readColl reads key's collection of type t: fn runs with it, or with nil
@@ -278,8 +291,8 @@ func (s *session) parseRandCount(args [][]byte, with string) (randCount, bool) {
 		s.writeErr(errNotInteger)
 		return r, false
 	}
-	if n == -1<<63 {
-		s.writeErr(redisError("ERR value is out of range"))
+	if n == -1<<63 { // getRangeLongFromObjectOrReply's text (sic)
+		s.writeErr(redisError("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"))
 		return r, false
 	}
 	switch {
