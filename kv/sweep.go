@@ -70,8 +70,8 @@ type sweeper struct {
 	passDeleted       int
 	// deletedIn bounds, per family, the keys the pass deleted: [lo, hi].
 	deletedIn [len(sweepFamilies)]struct{ lo, hi []byte }
-	// dead is the last collection found unreachable (its element base):
-	// its records are contiguous, and the verdict is final.
+	// dead is the last collection found unreachable (an element key's
+	// part after the family, up to the field): see reachable.
 	dead []byte
 
 	deleted, passes, lastPass atomic.Uint64
@@ -220,7 +220,7 @@ func (f *FSM) sweepFrom(cur []byte, budget int, st *SweepStep, b *storage.Batch,
 		keep := !ok // a record the sweeper cannot read is not its to judge
 		if ok {
 			var err error
-			if keep, err = f.reachable(db, key, gen); err != nil {
+			if keep, err = f.reachable(k, db, key, gen); err != nil {
 				it.Close()
 				return nil, err
 			}
@@ -253,21 +253,24 @@ func (f *FSM) sweepFrom(cur []byte, budget int, st *SweepStep, b *storage.Batch,
 }
 
 // reachable reports whether key's metadata in db names generation gen,
-// reading the engine (what is committed). The last unreachable
-// collection's verdict is kept: it is final. Metadata that does not decode,
-// or of a type this release does not know, keeps its elements: the
-// sweeper deletes only what it knows to be garbage.
-func (f *FSM) reachable(db uint8, key []byte, gen uint64) (bool, error) {
+// for element record k, reading the engine (what is committed). The last
+// unreachable collection's verdict is kept: it is final, and its records
+// are contiguous. Metadata that does not decode, or of a type this release
+// does not know, keeps its elements: the sweeper deletes only what it
+// knows to be garbage.
+func (f *FSM) reachable(k []byte, db uint8, key []byte, gen uint64) (bool, error) {
 	s := &f.sweep
-	base := appendElemBase(nil, prefixElem, db, key, gen)
-	if bytes.Equal(base, s.dead) {
+	// The collection's part of k, without the family: db, slot, key
+	// length, key, gen.
+	coll := k[1 : elemHead+len(key)+8]
+	if bytes.Equal(coll, s.dead) {
 		return false, nil
 	}
 	live, err := f.names(db, key, gen)
 	if err != nil || live {
 		return live, err
 	}
-	s.dead = base
+	s.dead = append(s.dead[:0], coll...)
 	return false, nil
 }
 
