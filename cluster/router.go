@@ -354,6 +354,10 @@ func (r *Router) Engine() (name string, diskBytes int64) {
 	return st.Name, st.DiskBytes
 }
 
+// SweepStats reports the sweeper's work on this node's engine (INFO's
+// persistence section).
+func (r *Router) SweepStats() kv.SweepStats { return r.node.FSM().SweepStats() }
+
 // Status is this node's state for the admin API.
 type Status struct {
 	raftkv.Status

@@ -51,6 +51,8 @@ type FSM struct {
 	members atomic.Uint64
 
 	metrics *fsmMetrics
+	// sweep is the sweeper's pass (sweep.go).
+	sweep sweeper
 }
 
 // Entry is one log entry handed to ApplyBatch: its index in the log, and,
@@ -121,7 +123,8 @@ func scanVolatile(r storage.Reader) (map[string]struct{}, error) {
 
 // rewritten updates what the state machine keeps in memory about the
 // engine after a restore rewrote it: the volatile set (not known when the
-// index cannot be read) and the address book's version.
+// index cannot be read), the address book's version and the sweeper's
+// pass (which starts over).
 func (f *FSM) rewritten() {
 	keys, err := scanVolatile(f.eng)
 	if err != nil {
@@ -129,6 +132,7 @@ func (f *FSM) rewritten() {
 	}
 	f.volatile = keys
 	f.members.Add(1)
+	f.sweep.reset()
 	if err := f.loadSecret(); err != nil {
 		f.logger.Warn("node secret not known after a restore", "err", err)
 		f.setSecret(nil)

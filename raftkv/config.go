@@ -69,6 +69,18 @@ type Config struct {
 	// 256.
 	ActiveExpireBatch int
 
+	// SweepInterval is how often every node sweeps the elements of
+	// deleted collections (kv.FSM.Sweep): each tick it sweeps until a pass
+	// finds nothing to delete or SweepBudget records were examined.
+	// Default 1s; 0 turns the sweeper off.
+	SweepInterval time.Duration
+	// SweepBatch is the number of records one sweep step examines (and at
+	// most deletes, in one engine batch). Default 1024.
+	SweepBatch int
+	// SweepBudget bounds the records examined per SweepInterval, and so
+	// the rate at which garbage is removed. Default 262144.
+	SweepBudget int
+
 	// RestoreFrom, when not nil, starts a new one-server cluster of this
 	// node from a backup (the format Backup writes) instead of an empty
 	// state: the data is loaded, the old cluster's address book and
@@ -113,6 +125,10 @@ func DefaultConfig() Config {
 
 		ActiveExpireInterval: 100 * time.Millisecond,
 		ActiveExpireBatch:    256,
+
+		SweepInterval: time.Second,
+		SweepBatch:    1024,
+		SweepBudget:   256 << 10,
 	}
 }
 
@@ -154,6 +170,12 @@ func (c *Config) Validate() error {
 		return errors.New("raftkv: config: ActiveExpireInterval must not be negative")
 	case c.ActiveExpireInterval > 0 && (c.ActiveExpireBatch < 1 || c.ActiveExpireBatch > 4096):
 		return fmt.Errorf("raftkv: config: ActiveExpireBatch %d not in 1..4096", c.ActiveExpireBatch)
+	case c.SweepInterval < 0:
+		return errors.New("raftkv: config: SweepInterval must not be negative")
+	case c.SweepInterval > 0 && (c.SweepBatch < 1 || c.SweepBatch > 1<<20):
+		return fmt.Errorf("raftkv: config: SweepBatch %d not in 1..1048576", c.SweepBatch)
+	case c.SweepInterval > 0 && c.SweepBudget < c.SweepBatch:
+		return fmt.Errorf("raftkv: config: SweepBudget %d below SweepBatch %d", c.SweepBudget, c.SweepBatch)
 	}
 	return nil
 }

@@ -126,6 +126,14 @@ func (n *Node) Collectors() []prometheus.Collector {
 			Name: "riot_fsm_stops_total",
 			Help: "Times this node's state machine stopped since the process started.",
 		}, func() float64 { return float64(n.fsm.Metrics().Stops) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "riot_sweeper_deleted_total",
+			Help: "Element records of deleted collections the sweeper removed from this node's engine.",
+		}, func() float64 { return float64(n.fsm.SweepStats().Deleted) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "riot_sweeper_passes_total",
+			Help: "Passes of the sweeper over every element record of this node's engine.",
+		}, func() float64 { return float64(n.fsm.SweepStats().Passes) }),
 		n.metrics.logAppend,
 		n.metrics.batchEntries,
 		n.metrics.snapDuration,

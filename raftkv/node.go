@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +39,10 @@ type Node struct {
 	leader   leaderWatch
 	closing  atomic.Bool // Close was called
 	metrics  nodeMetrics
+
+	// stopSweep stops the sweeper (sweeploop.go) and waits until it has;
+	// nil when it does not run.
+	stopSweep func()
 }
 
 // Open starts a raft node that applies to eng. The engine stays owned by the
@@ -121,6 +126,11 @@ func Open(cfg Config, eng storage.Engine) (*Node, error) {
 	n.watchLeader()
 	go n.maintain(time.Minute)
 	go n.expireLoop()
+	if cfg.SweepInterval > 0 {
+		stop, done := make(chan struct{}), make(chan struct{})
+		n.stopSweep = sync.OnceFunc(func() { close(stop); <-done })
+		go n.sweepLoop(stop, done)
+	}
 	return n, nil
 }
 
@@ -306,6 +316,10 @@ func (n *Node) replayLocal(logs raft.LogStore, from, to uint64) (bool, error) {
 // Close shuts raft down and closes the log store. The engine is left open.
 func (n *Node) Close() error {
 	n.closing.Store(true)
+	if n.stopSweep != nil {
+		// The engine outlives the node: no sweep step may run after Close.
+		n.stopSweep()
+	}
 	if n.proposer != nil {
 		n.proposer.close()
 	}

@@ -300,6 +300,13 @@ func (s *session) appendKeySpecs(c *command) {
 	}
 }
 
+// sweepBackend is the optional part of a Backend that reports the
+// sweeper's work on this node (kv.FSM.Sweep). *cluster.Router implements
+// it.
+type sweepBackend interface {
+	SweepStats() kv.SweepStats
+}
+
 // Reference: https://redis.io/docs/latest/commands/info/
 func cmdInfo(s *session, args [][]byte) {
 	want := map[string]bool{}
@@ -341,11 +348,19 @@ func cmdInfo(s *session, args [][]byte) {
 	})
 	section("Memory", memoryInfo())
 	engine, disk := srv.backend.Engine()
-	section("Persistence", []raftkv.Field{
+	persistence := []raftkv.Field{
 		{Name: "loading", Value: "0"},
 		{Name: "storage_engine", Value: engine},
 		{Name: "storage_disk_bytes", Value: fmt.Sprint(disk)},
-	})
+	}
+	if b, ok := srv.backend.(sweepBackend); ok {
+		st := b.SweepStats()
+		persistence = append(persistence,
+			raftkv.Field{Name: "sweeper_deleted", Value: fmt.Sprint(st.Deleted)},
+			raftkv.Field{Name: "sweeper_passes", Value: fmt.Sprint(st.Passes)},
+			raftkv.Field{Name: "sweeper_last_pass_deleted", Value: fmt.Sprint(st.LastPassDeleted)})
+	}
+	section("Persistence", persistence)
 	base := srv.resetBase.get() // CONFIG RESETSTAT
 	section("Stats", []raftkv.Field{
 		{Name: "total_connections_received", Value: fmt.Sprint(srv.stats.connections.Load() - base.connections)},

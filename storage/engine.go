@@ -53,6 +53,17 @@ type Engine interface {
 	Close() error
 }
 
+// Compacter is implemented by engines that can reclaim the space of
+// deleted records in a key range on demand (riot's sweeper asks after it
+// deleted many: LevelDB otherwise keeps them on disk until its own
+// compactions reach the range, which may be never for a range no longer
+// written).
+type Compacter interface {
+	// Compact compacts the records in r (Reverse is ignored). It may take
+	// long, and runs concurrently with reads and writes.
+	Compact(r Range) error
+}
+
 // Snapshot is a consistent, read-only view of an Engine at one point in time.
 type Snapshot interface {
 	Reader

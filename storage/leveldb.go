@@ -163,6 +163,19 @@ func (e *levelDB) Write(b *Batch) error {
 	return nil
 }
 
+// Compact implements Compacter with goleveldb's CompactRange.
+func (e *levelDB) Compact(r Range) error {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.closed {
+		return ErrClosed
+	}
+	if err := e.db.CompactRange(util.Range{Start: r.Start, Limit: r.Limit}); err != nil {
+		return fmt.Errorf("storage: compact: %w", err)
+	}
+	return nil
+}
+
 func (e *levelDB) Snapshot() (Snapshot, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()

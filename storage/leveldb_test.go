@@ -53,3 +53,61 @@ func TestLevelDBReopen(t *testing.T) {
 		t.Errorf("Stats() after reopen with 1000 keys in a table = %+v, want Name leveldb and DiskBytes > 0", st)
 	}
 }
+
+// TestLevelDBCompactReclaims checks that Compact gives back the disk space
+// of deleted records: the tables of a range deleted record by record shrink
+// to (almost) nothing, and the records outside the range stay.
+func TestLevelDBCompactReclaims(t *testing.T) {
+	e, err := OpenLevelDB(t.TempDir())
+	if err != nil {
+		t.Fatalf("OpenLevelDB: %v", err)
+	}
+	t.Cleanup(func() { closeEngine(t, e) })
+	val := make([]byte, 100)
+	write := func(del bool) {
+		t.Helper()
+		var b Batch
+		for i := range 100_000 {
+			k := fmt.Appendf(nil, "b%06d", i)
+			if del {
+				b.Delete(k)
+			} else {
+				b.Put(k, val)
+			}
+			if b.Size() > 1<<20 {
+				if err := e.Write(&b); err != nil {
+					t.Fatalf("Write: %v", err)
+				}
+				b.Reset()
+			}
+		}
+		if err := e.Write(&b); err != nil {
+			t.Fatalf("Write: %v", err)
+		}
+	}
+	var b Batch
+	b.Put([]byte("a"), []byte("before"))
+	b.Put([]byte("c"), []byte("after"))
+	if err := e.Write(&b); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	write(false)
+	c, ok := e.(Compacter)
+	if !ok {
+		t.Fatalf("the leveldb engine is not a Compacter")
+	}
+	if err := c.Compact(Range{}); err != nil { // everything into tables
+		t.Fatalf("Compact: %v", err)
+	}
+	full := e.Stats().DiskBytes
+	write(true)
+	if err := c.Compact(Range{Start: []byte("b"), Limit: []byte("c")}); err != nil {
+		t.Fatalf("Compact: %v", err)
+	}
+	if got := e.Stats().DiskBytes; got > full/10 {
+		t.Errorf("DiskBytes after deleting and compacting = %d, want under a tenth of %d", got, full)
+	}
+	wantValue(t, e, "a", "before")
+	wantValue(t, e, "c", "after")
+	wantMissing(t, e, "b000001")
+}

@@ -54,6 +54,8 @@ type options struct {
 	leaderWait  time.Duration
 	snapThresh  uint64
 	trailing    uint64
+	sweepEvery  time.Duration
+	sweepBudget int
 	restore     string
 	version     bool
 	unsafeReads bool
@@ -103,6 +105,8 @@ func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&o.leaderWait, "leader-wait", cluster.DefaultConfig().LeaderWait, "how long a request waits for a leader election")
 	fs.Uint64Var(&o.snapThresh, "snapshot-threshold", 16384, "new raft log entries that trigger a snapshot")
 	fs.Uint64Var(&o.trailing, "trailing-logs", raftkv.DefaultConfig().TrailingLogs, "raft log entries kept after a snapshot: a follower that lags by fewer catches up from the log, one further behind is sent a snapshot (as etcd's --snapshot-catchup-entries)")
+	fs.DurationVar(&o.sweepEvery, "sweep-interval", raftkv.DefaultConfig().SweepInterval, "how often the sweeper removes the elements of deleted hashes, sets and sorted sets from this node's engine (0: never)")
+	fs.IntVar(&o.sweepBudget, "sweep-budget", raftkv.DefaultConfig().SweepBudget, "element records the sweeper examines per --sweep-interval at most: bounds the rate at which it works through a huge DEL")
 	fs.StringVar(&o.restore, "restore", "", "start a new single-node cluster from a backup FILE (GET /backup, RAFT.BACKUP; - reads stdin); the data dir must be empty")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVar(&o.pprof, "pprof", false, "serve Go's profiler on the admin API under /debug/pprof/ (behind --requirepass when set)")
@@ -170,6 +174,12 @@ func (o *options) validate() error {
 	if o.trailing < 1 {
 		return errors.New("invalid --trailing-logs 0: must be at least 1 (with none kept, a follower one entry behind at a snapshot is sent the whole state)")
 	}
+	if o.sweepEvery < 0 {
+		return fmt.Errorf("invalid --sweep-interval %s: must not be negative", o.sweepEvery)
+	}
+	if o.sweepBudget < 1 {
+		return fmt.Errorf("invalid --sweep-budget %d: must be positive", o.sweepBudget)
+	}
 	if o.maxBulkLen < 1 {
 		return fmt.Errorf("invalid --max-bulk-len %d: must be positive", o.maxBulkLen)
 	}
@@ -207,7 +217,7 @@ var flagGroups = []struct {
 	title string
 	flags []string
 }{
-	{"Node", []string{"node-id", "data-dir", "engine", "engine-sync", "log-store", "config", "restore", "version"}},
+	{"Node", []string{"node-id", "data-dir", "engine", "engine-sync", "log-store", "sweep-interval", "sweep-budget", "config", "restore", "version"}},
 	{"Addresses", []string{"addr", "raft-addr", "gossip-addr", "http-addr", "advertise"}},
 	{"Cluster", []string{"join", "seed", "bootstrap-expect", "voters", "min-quorum", "dead-node-timeout", "stabilization", "gossip-key", "gossip-fast", "leader-wait", "snapshot-threshold", "trailing-logs"}},
 	{"Clients", []string{"requirepass", "read-level", "max-bulk-len", "databases"}},

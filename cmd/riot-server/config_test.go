@@ -79,6 +79,8 @@ func TestOptionsErrors(t *testing.T) {
 		{"no trailing logs", []string{"--trailing-logs", "0"}, nil, "--trailing-logs 0"},
 		{"negative trailing logs", []string{"--trailing-logs=-1"}, nil, "trailing-logs"},
 		{"bad trailing logs env", nil, map[string]string{"RIOT_TRAILING_LOGS": "many"}, "RIOT_TRAILING_LOGS"},
+		{"negative sweep interval", []string{"--sweep-interval", "-1s"}, nil, "--sweep-interval -1s"},
+		{"no sweep budget", []string{"--sweep-budget", "0"}, nil, "--sweep-budget 0"},
 		{"no databases", []string{"--databases", "0"}, nil, "--databases 0"},
 		{"too many databases", []string{"--databases", "257"}, nil, "--databases 257"},
 	}
@@ -177,5 +179,18 @@ func TestHelpListsEveryFlag(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// --sweep-interval and --sweep-budget default to raftkv's settings and
+// are read from the flags and the environment.
+func TestSweepFlags(t *testing.T) {
+	o, err := parseOptions(nil, env(nil), io.Discard)
+	if def := raftkv.DefaultConfig(); err != nil || o.sweepEvery != def.SweepInterval || o.sweepBudget != def.SweepBudget {
+		t.Errorf("defaults: sweep-interval %s, sweep-budget %d, err %v; want %s, %d", o.sweepEvery, o.sweepBudget, err, def.SweepInterval, def.SweepBudget)
+	}
+	o, err = parseOptions([]string{"--sweep-interval", "0", "--sweep-budget", "10"}, env(map[string]string{"RIOT_SWEEP_BUDGET": "20"}), io.Discard)
+	if err != nil || o.sweepEvery != 0 || o.sweepBudget != 10 {
+		t.Errorf("flags: sweep-interval %s, sweep-budget %d, err %v; want 0s, 10", o.sweepEvery, o.sweepBudget, err)
 	}
 }

@@ -101,6 +101,8 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	rc.Bootstrap = o.join == "" && o.bootExpect == 0
 	rc.SnapshotThreshold = o.snapThresh
 	rc.TrailingLogs = o.trailing
+	rc.SweepInterval, rc.SweepBudget = o.sweepEvery, o.sweepBudget
+	rc.SweepBatch = min(rc.SweepBatch, o.sweepBudget)
 	rc.Logger = logger
 	node, err := openNode(rc, eng, o.restore)
 	if err != nil {
