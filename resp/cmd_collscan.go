@@ -2,6 +2,7 @@ package resp
 
 import (
 	"bytes"
+	"math"
 	"strconv"
 
 	"github.com/riotkv/riot/kv"
@@ -43,9 +44,20 @@ func collScanItemsOf(t kv.Type) collScanItems {
 	return func(f, _ []byte, _ bool) [][]byte { return [][]byte{f} }
 }
 
-// formatScore formats a sorted set score as Redis replies it in RESP2
-// (d2string: %.17g, inf and -inf).
+// formatScore formats a sorted set score as ZSCAN of a listpack replies
+// it: as the listpack holds it (util.c d2string: inf and -inf, an integral
+// value within ±2^62 as an integer, so -0 is 0, else %.17g). A skiplist's
+// ZSCAN prints %.17g, which differs only for integral values of 1e17 and
+// more.
 func formatScore(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	case f == math.Trunc(f) && math.Abs(f) <= 1<<62:
+		return strconv.FormatInt(int64(f), 10)
+	}
 	return strconv.FormatFloat(f, 'g', 17, 64)
 }
 
@@ -109,6 +121,17 @@ func (s *session) collScan(args [][]byte, t kv.Type, items collScanItems) {
 		whole := enc == "listpack" || enc == "intset"
 		if whole {
 			start = nil
+		}
+		if whole && t == kv.TypeZSet {
+			// A listpack holds a sorted set in score order.
+			return c.ScanScores(nil, false, func(score float64, m []byte) bool {
+				if g == nil || g.match(m) {
+					for _, it := range items(m, kv.ScoreValue(score), novalues) {
+						out = append(out, bytes.Clone(it))
+					}
+				}
+				return true
+			})
 		}
 		var examined int64
 		var last []byte

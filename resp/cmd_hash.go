@@ -279,7 +279,7 @@ func (s *session) parseRandCount(args [][]byte, with string) (randCount, bool) {
 		return r, false
 	}
 	if n == -1<<63 {
-		s.writeErr(redisError("ERR value is out of range"))
+		s.writeErr(redisError("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"))
 		return r, false
 	}
 	switch {

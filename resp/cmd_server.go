@@ -91,7 +91,7 @@ func (s *session) commandGetKeys(args [][]byte) {
 	case !ok:
 		s.writeErr(redisError("ERR Invalid command specified"))
 		return
-	case c.firstKey == 0:
+	case c.firstKey == 0 && c.keys == nil:
 		s.writeErr(redisError("ERR The command has no key arguments"))
 		return
 	case (c.arity > 0 && c.arity != n) || n < -c.arity:
@@ -99,6 +99,10 @@ func (s *session) commandGetKeys(args [][]byte) {
 		return
 	}
 	keys := commandKeys(c, args[2:])
+	if keys == nil && c.keys != nil { // a bad numkeys
+		s.writeErr(redisError("ERR Invalid arguments specified for command"))
+		return
+	}
 	s.out = respwire.AppendArrayLen(s.out, len(keys))
 	for _, k := range keys {
 		s.out = respwire.AppendBulk(s.out, k)
