@@ -17,7 +17,10 @@ import (
 // Ranks are counted, not stored: finding the member at rank r, or the
 // rank of a member, walks r records of the 'z' family (O(rank), where
 // Redis's skiplist takes O(log n)). A rank range walks from whichever end
-// of the set is nearer.
+// of the set is nearer. ZCOUNT and ZLEXCOUNT count the members in range
+// (O(count)); a range by member walks from the lowest score (O(position)),
+// as the index is ordered by score first. This is accepted: the layout
+// keeps every write O(members written) and every key O(1) to delete.
 //
 // A score of -0 is stored as 0: Redis 7.0 keeps a small sorted set as a
 // listpack, which prints the score as an integer and so loses the sign
@@ -25,8 +28,8 @@ import (
 // contents, not from the set's history. Replies that give the score an op
 // computed (ZINCRBY, ZADD INCR) keep the sign, as Redis's do.
 
-// Sorted set ops (48-63; values are part of the log format: never
-// renumber them).
+// Sorted set ops (48-63, 56-63 free; values are part of the log format:
+// never renumber them).
 const (
 	OpZAdd             Op = 48
 	OpZRem             Op = 49

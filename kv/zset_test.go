@@ -297,6 +297,32 @@ func TestZSetBatchSeesOwnWrites(t *testing.T) {
 	wantZ(t, one, "d", "c:3 b:12")
 }
 
+// A transaction applies all its commands at one index: a sorted set
+// created, stored onto itself, deleted and created again there keeps only
+// what the last command left (newColl purges the earlier records).
+func TestZSetInOneTransaction(t *testing.T) {
+	a := newApplier(t)
+	c1, c2 := zadd(0, "z", "1", "a", "2", "b", "3", "c"), zcmd(OpZRangeStore, 0, "z", "z", "1", "2")
+	c3, c4 := zcmd(OpZPopMax, 1, "z"), zcmd(OpZRangeStore, ZRangeByLex, "d", "z", "-", "+")
+	c5, c6 := del("z"), zadd(ZAddIncr, "z", "5", "x")
+	r := a.at(1, *NewMulti(nil, []*Command{&c1, &c2, &c3, &c4, &c5, &c6}))
+	if r.Err != nil || len(r.Array) != 6 {
+		t.Fatalf("transaction = %+v", r)
+	}
+	for i, want := range []int64{3, 2, 0, 1, 1} {
+		if i == 2 {
+			if got := popped(t, r.Array[i]); got != "z: c:3" {
+				t.Errorf("ZPOPMAX in the transaction = %q", got)
+			}
+			continue
+		}
+		wantInt(t, fmt.Sprintf("command %d", i), r.Array[i], want)
+	}
+	wantScore(t, "ZINCRBY", r.Array[5], 5)
+	wantZ(t, a, "z", "x:5")
+	wantZ(t, a, "d", "b:2")
+}
+
 // Every replica writes the same records: two FSMs fed the same entries
 // hold the same engine contents.
 func TestZSetApplyDeterministic(t *testing.T) {

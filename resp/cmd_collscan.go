@@ -47,8 +47,7 @@ func collScanItemsOf(t kv.Type) collScanItems {
 // formatScore formats a sorted set score as ZSCAN of a listpack replies
 // it: as the listpack holds it (util.c d2string: inf and -inf, an integral
 // value within ±2^62 as an integer, so -0 is 0, else %.17g). A skiplist's
-// ZSCAN prints %.17g, which differs only for integral values of 1e17 and
-// more.
+// are skiplistScanItems'.
 func formatScore(f float64) string {
 	switch {
 	case math.IsInf(f, 1):
@@ -59,6 +58,16 @@ func formatScore(f float64) string {
 		return strconv.FormatInt(int64(f), 10)
 	}
 	return strconv.FormatFloat(f, 'g', 17, 64)
+}
+
+// skiplistScanItems are ZSCAN's items of a set past the listpack limits:
+// Redis prints a skiplist's scores with %.17g (inf and -inf).
+func skiplistScanItems(f, v []byte, _ bool) [][]byte {
+	score, _ := kv.DecodeScore(v)
+	if math.IsInf(score, 0) {
+		return [][]byte{f, []byte(formatScore(score))}
+	}
+	return [][]byte{f, strconv.AppendFloat(nil, score, 'g', 17, 64)}
 }
 
 // emptyScan is the reply to a scan of a missing key.
@@ -132,6 +141,9 @@ func (s *session) collScan(args [][]byte, t kv.Type, items collScanItems) {
 				}
 				return true
 			})
+		}
+		if !whole && t == kv.TypeZSet {
+			items = skiplistScanItems
 		}
 		var examined int64
 		var last []byte

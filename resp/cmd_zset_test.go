@@ -143,7 +143,7 @@ func TestZScanLargeSet(t *testing.T) {
 	ts := startServer(t, nil)
 	ctx := testCtx(t)
 	rdb := newClient(t, ts, 2)
-	args := []any{"ZADD", "big"}
+	args := []any{"ZADD", "big", "1e17", "e17", "inf", "inf"}
 	for i := range 500 {
 		args = append(args, i%13, fmt.Sprintf("m%03d", i))
 	}
@@ -169,9 +169,16 @@ func TestZScanLargeSet(t *testing.T) {
 			break
 		}
 	}
-	if len(seen) != 500 || calls < 2 {
+	if len(seen) != 502 || calls < 2 {
 		t.Fatalf("ZSCAN returned %d members in %d calls", len(seen), calls)
 	}
+	// A skiplist's scores print with %.17g (the listpack's would be
+	// 100000000000000000).
+	if seen["e17"] != "1e+17" || seen["inf"] != "inf" {
+		t.Errorf("ZSCAN scores of 1e17 and inf = %q, %q", seen["e17"], seen["inf"])
+	}
+	delete(seen, "e17")
+	delete(seen, "inf")
 	for m, s := range seen {
 		i, _ := strconv.Atoi(m[1:])
 		if s != strconv.Itoa(i%13) {
