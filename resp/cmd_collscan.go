@@ -115,21 +115,22 @@ func (s *session) collScan(args [][]byte, t kv.Type, items collScanItems) {
 				return errSyntax
 			}
 		}
-		if isKeyCursor(cursor) {
+		enc, err := s.collEncoding(c)
+		if err != nil {
+			return err
+		}
+		// A compact collection is returned whole, whatever the cursor
+		// (Redis does not look at it).
+		whole := enc == "listpack" || enc == "intset"
+		if whole {
+			start = nil
+		} else if isKeyCursor(cursor) {
 			after, ok := s.srv.scans.get(cursor)
 			if !ok {
 				refused = true
 				return nil
 			}
 			start = append(append(make([]byte, 0, len(after)+1), after...), 0)
-		}
-		enc, err := s.collEncoding(c)
-		if err != nil {
-			return err
-		}
-		whole := enc == "listpack" || enc == "intset"
-		if whole {
-			start = nil
 		}
 		if whole && t == kv.TypeZSet {
 			// A listpack holds a sorted set in score order.

@@ -2,6 +2,7 @@ package resp
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -241,6 +242,42 @@ func TestZSetCommandTable(t *testing.T) {
 		"zrandmember", "zscan"} {
 		if n, err := rdb.Do(ctx, "COMMAND", "INFO", name).Slice(); err != nil || len(n) != 1 || n[0] == nil {
 			t.Errorf("COMMAND INFO %s = %v, %v", name, n, err)
+		}
+	}
+}
+
+// TestZSetRandomArgs sends seeded random arguments (bounds, options,
+// numbers at their limits, keys of several types) to every sorted set
+// command: each request gets one well-formed reply, and the server keeps
+// serving.
+func TestZSetRandomArgs(t *testing.T) {
+	ts := startServer(t, nil)
+	c := dialRaw(t, ts)
+	c.roundTrip(req("ZADD", "z", "1", "a", "2", "b", "-inf", "c", "0", "d"), ":4\r\n")
+	c.roundTrip(req("SET", "s", "v"), "+OK\r\n")
+	names := []string{"ZADD", "ZINCRBY", "ZREM", "ZCARD", "ZSCORE", "ZMSCORE", "ZRANK", "ZREVRANK", "ZCOUNT",
+		"ZLEXCOUNT", "ZRANGE", "ZRANGESTORE", "ZREVRANGE", "ZRANGEBYSCORE", "ZREVRANGEBYSCORE", "ZRANGEBYLEX",
+		"ZREVRANGEBYLEX", "ZREMRANGEBYRANK", "ZREMRANGEBYSCORE", "ZREMRANGEBYLEX", "ZPOPMIN", "ZPOPMAX", "ZMPOP",
+		"ZRANDMEMBER", "ZSCAN"}
+	words := []string{"z", "s", "nosuch", "a", "b", "0", "1", "-1", "2", "3", "(1", "[a", "(b", "-", "+", "inf",
+		"-inf", "(inf", "nan", "", "x", "9223372036854775807", "-9223372036854775808", "1e400", "0x1p3",
+		"WITHSCORES", "LIMIT", "REV", "BYSCORE", "BYLEX", "NX", "XX", "GT", "LT", "CH", "INCR", "MIN", "MAX",
+		"COUNT", "MATCH", "*"}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 1500 {
+		args := []string{names[r.IntN(len(names))]}
+		for range r.IntN(8) {
+			args = append(args, words[r.IntN(len(words))])
+		}
+		if args[0] == "ZRANDMEMBER" && len(args) > 2 && strings.HasPrefix(args[2], "-9") {
+			args[2] = "-5" // a huge negative count is a huge reply, as in Redis
+		}
+		c.send(req(args...) + req("PING"))
+		if _, err := c.reply(); err != nil {
+			t.Fatalf("%q: %v", args, err)
+		}
+		if got, err := c.reply(); err != nil || string(got) != "+PONG\r\n" {
+			t.Fatalf("PING after %q = %q, %v", args, got, err)
 		}
 	}
 }
