@@ -49,9 +49,9 @@ var (
 	errNotPositive    = redisError("ERR value is out of range, must be positive")
 )
 
-// appendStoredScore replies with a score read from a sorted set: -0 is
-// stored as 0 (kv/zset.go), and one written before that rule, or by
-// another op, is answered as Redis answers a listpack's.
+// appendStoredScore replies with a score a sorted set holds, -0 as 0: as
+// Redis answers from a listpack (kv/zset.go stores -0 as 0; this covers a
+// -0 that another op stored).
 func (s *session) appendStoredScore(f float64) {
 	if f == 0 {
 		f = 0
@@ -260,11 +260,8 @@ func parseZRange(args [][]byte, at int, preset int64, store bool) (zrangeArgs, e
 		case equalFold(args[j], "limit") && left >= 2:
 			var err1, err2 error
 			z.offset, err1 = kv.ParseInt(args[j+1])
-			if err1 != nil {
-				return z, errNotInteger
-			}
 			z.count, err2 = kv.ParseInt(args[j+2])
-			if err2 != nil {
+			if err1 != nil || err2 != nil {
 				return z, errNotInteger
 			}
 			z.limit = true
