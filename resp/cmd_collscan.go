@@ -2,6 +2,7 @@ package resp
 
 import (
 	"bytes"
+	"math"
 	"strconv"
 
 	"github.com/riotkv/riot/kv"
@@ -43,10 +44,30 @@ func collScanItemsOf(t kv.Type) collScanItems {
 	return func(f, _ []byte, _ bool) [][]byte { return [][]byte{f} }
 }
 
-// formatScore formats a sorted set score as Redis replies it in RESP2
-// (d2string: %.17g, inf and -inf).
+// formatScore formats a sorted set score as ZSCAN of a listpack replies
+// it: as the listpack holds it (util.c d2string: inf and -inf, an integral
+// value within ±2^62 as an integer, so -0 is 0, else %.17g). A skiplist's
+// are skiplistScanItems'.
 func formatScore(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	case f == math.Trunc(f) && math.Abs(f) <= 1<<62:
+		return strconv.FormatInt(int64(f), 10)
+	}
 	return strconv.FormatFloat(f, 'g', 17, 64)
+}
+
+// skiplistScanItems are ZSCAN's items of a set past the listpack limits:
+// Redis prints a skiplist's scores with %.17g (inf and -inf).
+func skiplistScanItems(f, v []byte, _ bool) [][]byte {
+	score, _ := kv.DecodeScore(v)
+	if math.IsInf(score, 0) {
+		return [][]byte{f, []byte(formatScore(score))}
+	}
+	return [][]byte{f, strconv.AppendFloat(nil, score, 'g', 17, 64)}
 }
 
 // emptyScan is the reply to a scan of a missing key.
@@ -111,6 +132,20 @@ func (s *session) collScan(args [][]byte, t kv.Type, items collScanItems) {
 				return nil
 			}
 			start = append(append(make([]byte, 0, len(after)+1), after...), 0)
+		}
+		if whole && t == kv.TypeZSet {
+			// A listpack holds a sorted set in score order.
+			return c.ScanScores(nil, false, func(score float64, m []byte) bool {
+				if g == nil || g.match(m) {
+					for _, it := range items(m, kv.ScoreValue(score), novalues) {
+						out = append(out, bytes.Clone(it))
+					}
+				}
+				return true
+			})
+		}
+		if !whole && t == kv.TypeZSet {
+			items = skiplistScanItems
 		}
 		var examined int64
 		var last []byte

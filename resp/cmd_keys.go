@@ -151,13 +151,16 @@ func parseCursor(b []byte) (uint64, bool) {
 	if len(b) > 0 && (b[0] == ' ' || (b[0] >= '\t' && b[0] <= '\r')) {
 		return 0, false
 	}
+	if len(b) == 0 {
+		return 0, true // strtoul("") converts nothing and stops at the end
+	}
 	neg := false
-	if len(b) > 0 && (b[0] == '+' || b[0] == '-') {
+	if b[0] == '+' || b[0] == '-' {
 		neg = b[0] == '-'
 		b = b[1:]
 	}
 	if len(b) == 0 {
-		return 0, !neg // strtoul("") converts nothing and stops at the end
+		return 0, false // a sign alone: strtoul stops at the sign
 	}
 	v, err := strconv.ParseUint(string(b), 10, 64)
 	if err != nil {
