@@ -122,8 +122,8 @@ func decodeScoreKey(b []byte) float64 {
 	return math.Float64frombits(u)
 }
 
-// scoreBits and scoreOf are a score's form in an 's' record: its bits, so
-// that -0 stays -0, as Redis replies it.
+// scoreBits and scoreOf are a score's form in an 's' record: its bits (the
+// sorted set ops store -0 as 0, see normScore in zset.go).
 func scoreBits(f float64) []byte { return binary.BigEndian.AppendUint64(nil, math.Float64bits(f)) }
 
 func scoreOf(b []byte) (float64, error) {

@@ -145,7 +145,7 @@ func applyZStore(tx *txn, c *Command) Result {
 	// deadline, as Redis's setKey leaves none.
 	d := tx.newColl(dst, typeZSet, 0)
 	for _, m := range members { // in score order: the same batch everywhere
-		tx.putMember(d, m.Member, m.Score, 0, false)
+		tx.putMember(d, m.Member, normScore(m.Score), 0, false)
 	}
 	d.size = int64(len(members))
 	if err := tx.saveColl(d); err != nil {

@@ -214,6 +214,8 @@ func TestForeignType(t *testing.T) {
 			{"APPEND", "l", "v"}, {"STRLEN", "l"}, {"GETRANGE", "l", "0", "1"}, {"SETRANGE", "l", "0", "v"},
 			{"INCR", "l"}, {"DECRBY", "l", "1"}, {"INCRBYFLOAT", "l", "1"}, {"SETBIT", "l", "0", "1"},
 			{"GETBIT", "l", "0"}, {"BITCOUNT", "l"}, {"BITCOUNT", "l", "0", "1"},
+			{"HSET", "l", "f", "v"}, {"HGET", "l", "f"}, {"SADD", "l", "m"}, {"SCARD", "l"},
+			{"ZADD", "l", "1", "m"}, {"ZRANGE", "l", "0", "-1"},
 		} {
 			steps = append(steps, exchange{args, textWrongType})
 		}
@@ -238,7 +240,7 @@ func TestForeignType(t *testing.T) {
 			ex("string", "TYPE", "l2"),
 			ex("-1", "TTL", "l2"),
 			ex("ERR unknown command 'LPUSH', with args beginning with: 'l2' 'x' ", "LPUSH", "l2", "x"),
-			ex("ERR unknown command 'HSET', with args beginning with: 'h' 'f' 'v' ", "HSET", "h", "f", "v"),
+			ex("ERR unknown command 'XADD', with args beginning with: 'h' '*' 'f' 'v' ", "XADD", "h", "*", "f", "v"),
 		)
 		runExchanges(ctx, t, rdb, steps)
 	})

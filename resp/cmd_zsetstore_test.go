@@ -204,11 +204,17 @@ func TestZCombine(t *testing.T) {
 			zc3("*4\r\n$1\r\nw\r\n$3\r\n0.5\r\n$1\r\nx\r\n$3\r\n0.5\r\n", "*2\r\n*2\r\n$1\r\nw\r\n,0.5\r\n*2\r\n$1\r\nx\r\n,0.5\r\n", "ZUNION", "1", "str", "WITHSCORES"),
 			zc(":1\r\n", "ZDIFFSTORE", "str", "2", "b", "a"),
 			zc3("*2\r\n$1\r\nw\r\n$2\r\n20\r\n", "*1\r\n*2\r\n$1\r\nw\r\n,20\r\n", "ZUNION", "1", "str", "WITHSCORES"),
-			zc(textWrongTypeReply, "ZUNIONSTORE", "d", "1", "str", "WEIGHTS", "x"),
+			zc("-ERR weight value is not a float\r\n", "ZUNIONSTORE", "d", "1", "str", "WEIGHTS", "x"), // str is a sorted set now
 			zc("-ERR weight value is not a float\r\n", "ZUNIONSTORE", "d", "1", "a", "WEIGHTS", "x"),
 			zc(":0\r\n", "ZDIFFSTORE", "str", "2", "a", "a"),
 			zc(":0\r\n", "EXISTS", "str"),
 			zc("+OK\r\n", "SET", "str", "v"),
+			zc(textWrongTypeReply, "ZUNIONSTORE", "d", "1", "str", "WEIGHTS", "x"),
+			// A -0 stored is 0, as in Redis's listpack.
+			zc(":3\r\n", "ZUNIONSTORE", "neg", "1", "inf", "WEIGHTS", "-1"),
+			zc3("*6\r\n$1\r\np\r\n$4\r\n-inf\r\n$1\r\nr\r\n$1\r\n0\r\n$1\r\nq\r\n$3\r\ninf\r\n",
+				"*3\r\n*2\r\n$1\r\np\r\n,-inf\r\n*2\r\n$1\r\nr\r\n,0\r\n*2\r\n$1\r\nq\r\n,inf\r\n",
+				"ZUNION", "1", "neg", "WITHSCORES"),
 		})
 	})
 }
