@@ -28,6 +28,7 @@ func fuzzHistory() []Entry {
 		cmdLog(9, Command{Op: OpHSet, Args: b("hgone", "a", "1"), Now: now + 2}),
 		cmdLog(10, Command{Op: OpDel, Args: b("hgone"), Now: now + 2}),
 		cmdLog(11, Command{Op: OpSAdd, Args: b("set", "1", "2", "x"), Now: now + 2}),
+		cmdLog(12, Command{Op: OpZAdd, Args: b("z", "1", "a", "-inf", "b", "2.5", "c"), Now: now + 2}),
 	}
 }
 
@@ -73,6 +74,18 @@ func fuzzSeeds() []Command {
 		{Op: OpSet, Args: b("a", "3"), ClientID: 7, Seq: 1},
 		{Op: OpHSet, Args: b("h", "c", "1", "a", "2")},
 		{Op: OpSAdd, Args: b("set", "3", "1")},
+		{Op: OpZAdd, Args: b("z", "3", "a", "inf", "d"), Int: ZAddCH | ZAddGT},
+		{Op: OpZAdd, Args: b("z", "1.5", "b"), Int: ZAddIncr},
+		{Op: OpZRem, Args: b("z", "a", "zz")},
+		{Op: OpZPopMin, Args: b("nosuch", "z", "2")},
+		{Op: OpZPopMax, Args: b("z")},
+		{Op: OpZRemRangeByRank, Args: b("z", "0", "-2")},
+		{Op: OpZRemRangeByScore, Args: b("z", "(1", "+inf")},
+		{Op: OpZRemRangeByLex, Args: b("z", "[a", "(c")},
+		{Op: OpZRangeStore, Args: b("zd", "z", "0", "-1")},
+		{Op: OpZRangeStore, Args: b("zd", "z", "(0", "inf", "1", "2"), Int: ZRangeByScore | ZRangeRev},
+		{Op: OpZStore, Args: b("zu", "z", "set"), Int: CombineUnion},
+		{Op: OpZStore, Args: b("zu", "z", "set", "2", "-1"), Int: CombineInter | CombineMax | CombineWeights},
 		{Op: OpSRem, Args: b("set", "1", "nope")},
 		{Op: OpSMove, Args: b("set", "set2", "x")},
 		{Op: OpSPop, Args: b("set", "12345678"), Int: 2},
