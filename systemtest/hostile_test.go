@@ -167,10 +167,11 @@ func wantErrPrefix(t *testing.T, n *node, prefix string, args ...any) {
 	}
 }
 
-// keyState reads every key's type, value and deadline on n, in every one of
-// the 16 databases, after a linearizable read of the last write (so n
-// applied everything before it); keys whose deadline is within a minute are
-// left out, since they may expire between the reads of two nodes.
+// keyState reads every key's value (a collection's type and contents) and
+// deadline on n, in every one of the 16 databases, after a linearizable
+// read of the last write (so n applied everything before it); keys whose
+// deadline is within a minute are left out, since they may expire between
+// the reads of two nodes.
 func keyState(ctx context.Context, t *testing.T, n *node) map[string]string {
 	t.Helper()
 	if v, err := n.admin().Get(ctx, "hostile:end").Result(); err != nil || v != "1" {
@@ -195,6 +196,9 @@ func keyState(ctx context.Context, t *testing.T, n *node) map[string]string {
 			v, err := c.Get(ctx, k).Result()
 			if errors.Is(err, redis.Nil) {
 				continue // expired meanwhile
+			}
+			if err != nil && strings.HasPrefix(err.Error(), "WRONGTYPE") {
+				v, err = collectionContents(ctx, c, k) // a hash, set or sorted set
 			}
 			if err != nil {
 				t.Fatalf("GET %q in db %d on %s: %v", k, db, n.NodeID, err)
