@@ -67,12 +67,6 @@ type ZCombination struct {
 	Weights   []float64 // one per source; nil: all 1 (a difference has none)
 }
 
-// ZCombined is a member of a combination's result and its score.
-type ZCombined struct {
-	Member []byte
-	Score  float64
-}
-
 func checkZStore(c *Command) error {
 	kind, aggr, fail := c.Int&combineKinds, c.Int&combineAggregate, c.Int&combineFail
 	weights := c.Int&CombineWeights != 0
@@ -260,15 +254,15 @@ func (z ZCombination) aggregate(acc, val float64) float64 {
 // Members returns the combination of srcs (nil: a missing key) in score
 // order, members of equal scores in byte order: the order of Redis's
 // skiplist, and of the replies.
-func (z ZCombination) Members(srcs []*Coll) ([]ZCombined, error) {
-	var out []ZCombined
+func (z ZCombination) Members(srcs []*Coll) ([]ZMember, error) {
+	var out []ZMember
 	var err error
 	switch z.Kind {
 	case CombineUnion:
 		out, err = z.union(z.sources(srcs))
 	case CombineInter:
 		err = z.inter(z.sources(srcs), func(m []byte, score float64) bool {
-			out = append(out, ZCombined{Member: bytes.Clone(m), Score: score})
+			out = append(out, ZMember{Member: bytes.Clone(m), Score: score})
 			return true
 		})
 	case CombineDiff:
@@ -277,7 +271,7 @@ func (z ZCombination) Members(srcs []*Coll) ([]ZCombined, error) {
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(out, func(a, b ZCombined) int {
+	slices.SortFunc(out, func(a, b ZMember) int {
 		if c := cmp.Compare(a.Score, b.Score); c != 0 {
 			return c
 		}
@@ -300,9 +294,9 @@ func ZInterCard(srcs []*Coll, limit int64) (int64, error) {
 
 // union aggregates each member's scores source after source, smallest
 // source first.
-func (z ZCombination) union(ws []weighted) ([]ZCombined, error) {
+func (z ZCombination) union(ws []weighted) ([]ZMember, error) {
 	bySize(ws)
-	var out []ZCombined
+	var out []ZMember
 	at := make(map[string]int) // member -> index in out
 	for _, s := range ws {
 		if s.c == nil {
@@ -321,7 +315,7 @@ func (z ZCombination) union(ws []weighted) ([]ZCombined, error) {
 				return true
 			}
 			at[string(m)] = len(out)
-			out = append(out, ZCombined{Member: bytes.Clone(m), Score: score})
+			out = append(out, ZMember{Member: bytes.Clone(m), Score: score})
 			return true
 		})
 		if err = cmp.Or(err, ferr); err != nil {
@@ -373,12 +367,12 @@ func (z ZCombination) inter(ws []weighted, fn func(member []byte, score float64)
 
 // diff returns the members of the first source that no other source has,
 // with their scores.
-func diff(srcs []*Coll) ([]ZCombined, error) {
+func diff(srcs []*Coll) ([]ZMember, error) {
 	if len(srcs) == 0 || srcs[0] == nil {
 		return nil, nil
 	}
 	first := srcs[0]
-	var out []ZCombined
+	var out []ZMember
 	var ferr error
 	err := first.Scan(nil, false, func(m, v []byte) bool {
 		for _, o := range srcs[1:] {
@@ -399,7 +393,7 @@ func diff(srcs []*Coll) ([]ZCombined, error) {
 			ferr = err
 			return false
 		}
-		out = append(out, ZCombined{Member: bytes.Clone(m), Score: score})
+		out = append(out, ZMember{Member: bytes.Clone(m), Score: score})
 		return true
 	})
 	return out, cmp.Or(err, ferr)

@@ -407,7 +407,7 @@ func TestZCombineView(t *testing.T) {
 	if _, err := v.CombineSource([]byte("str"), t0); !errors.Is(err, ErrWrongType) {
 		t.Errorf("CombineSource(str) = %v, want WRONGTYPE", err)
 	}
-	show := func(ms []ZCombined) string {
+	show := func(ms []ZMember) string {
 		var b strings.Builder
 		for _, m := range ms {
 			fmt.Fprintf(&b, "%s:%v ", m.Member, m.Score)

@@ -323,9 +323,14 @@ func cmdZRange(preset int64) func(*session, [][]byte) {
 	}
 }
 
-// appendZMembers replies with members, with their scores if withScores:
-// flat in RESP2, as [member, score] pairs in RESP3.
+// appendZMembers replies with members a sorted set holds, with their
+// scores if withScores: flat in RESP2, as [member, score] pairs in RESP3.
 func (s *session) appendZMembers(members []kv.ZMember, withScores bool) {
+	s.appendZPairs(members, withScores, s.appendStoredScore)
+}
+
+// appendZPairs is appendZMembers with the scores written by score.
+func (s *session) appendZPairs(members []kv.ZMember, withScores bool, score func(float64)) {
 	n := len(members)
 	if withScores && s.proto < 3 {
 		n *= 2
@@ -337,7 +342,7 @@ func (s *session) appendZMembers(members []kv.ZMember, withScores bool) {
 		}
 		s.out = respwire.AppendBulk(s.out, m.Member)
 		if withScores {
-			s.appendStoredScore(m.Score)
+			score(m.Score)
 		}
 	}
 }

@@ -206,7 +206,7 @@ func cmdZCombine(name string, kind int) func(*session, [][]byte) {
 			s.writeErr(err)
 			return
 		}
-		var members []kv.ZCombined
+		var members []kv.ZMember
 		err = s.readConsistent(func(v *kv.View) error {
 			srcs, err := s.combineSources(v, p.keys)
 			if err != nil {
@@ -222,20 +222,8 @@ func cmdZCombine(name string, kind int) func(*session, [][]byte) {
 			s.writeErr(err)
 			return
 		}
-		n := len(members)
-		if p.withScores && s.proto < 3 {
-			n *= 2
-		}
-		s.out = respwire.AppendArrayLen(s.out, n)
-		for _, m := range members {
-			if p.withScores && s.proto >= 3 {
-				s.out = respwire.AppendArrayLen(s.out, 2)
-			}
-			s.out = respwire.AppendBulk(s.out, m.Member)
-			if p.withScores {
-				s.out = respwire.AppendDouble(s.out, m.Score, s.proto)
-			}
-		}
+		// Computed scores: a -0 is replied as it is, as Redis does.
+		s.appendZPairs(members, p.withScores, func(f float64) { s.out = respwire.AppendDouble(s.out, f, s.proto) })
 	}
 }
 
