@@ -29,7 +29,7 @@ func hashCommands() []*command {
 		{name: "hexists", arity: 3, flags: flagReadonly | flagFast, firstKey: 1, lastKey: 1, step: 1, group: "hash", summary: "Returns whether a field exists in a hash.", run: cmdHExists},
 		{name: "hincrby", arity: 4, flags: flagWrite | flagFast, firstKey: 1, lastKey: 1, step: 1, group: "hash", summary: "Increments the integer value of a field of a hash.", build: buildHIncrBy},
 		{name: "hincrbyfloat", arity: 4, flags: flagWrite | flagFast, firstKey: 1, lastKey: 1, step: 1, group: "hash", summary: "Increments the floating point value of a field of a hash.", build: buildHIncrByFloat},
-		{name: "hrandfield", arity: -2, flags: flagReadonly, firstKey: 1, lastKey: 1, step: 1, group: "hash", summary: "Returns random fields of a hash.", run: cmdHRandField},
+		{name: "hrandfield", arity: -2, flags: flagReadonly, firstKey: 1, lastKey: 1, step: 1, group: "hash", summary: "Returns random fields of a hash.", run: cmdRandomMembers(kv.TypeHash, "withvalues")},
 		{name: "hscan", arity: -3, flags: flagReadonly, firstKey: 1, lastKey: 1, step: 1, group: "hash", summary: "Iterates over the fields and values of a hash.", run: cmdCollScan(kv.TypeHash)},
 	}
 }
@@ -243,34 +243,52 @@ func boolInt(b bool) int64 {
 	return 0
 }
 
-// Reference: https://redis.io/docs/latest/commands/hrandfield/ (t_hash.c
-// hrandfieldWithCountCommand): without a count one field or null; a
-// positive count distinct fields (the whole hash when it has no more); a
-// negative count that many fields, repeats allowed. RESP3 replies
-// WITHVALUES as field/value pairs.
-func cmdHRandField(s *session, args [][]byte) {
-	if len(args) == 2 {
-		s.randOne(args[1], kv.TypeHash)
-		return
-	}
-	r, ok := s.parseRandCount(args, "withvalues")
-	if !ok {
-		return
-	}
-	var fields, values [][]byte
-	err := s.readColl(args[1], kv.TypeHash, func(h *kv.Coll) error {
-		if h == nil {
-			return nil
+// cmdRandomMembers is HRANDFIELD (with "withvalues"), SRANDMEMBER (no
+// word) or ZRANDMEMBER ("withscores"): without a count one element or
+// null; a positive count distinct elements (the whole collection when it
+// has no more); a negative count that many, repeats allowed; with the
+// word, each with its value or score (pairs in RESP3). Picked on the node
+// that reads, O(size).
+//
+// Reference: https://redis.io/docs/latest/commands/hrandfield/,
+// srandmember/, zrandmember/ (t_hash.c hrandfieldWithCountCommand; a set
+// refuses extra arguments before parsing the count)
+func cmdRandomMembers(t kv.Type, with string) func(*session, [][]byte) {
+	return func(s *session, args [][]byte) {
+		switch {
+		case len(args) == 2:
+			s.randOne(args[1], t)
+			return
+		case with == "" && len(args) > 3:
+			s.writeErr(errSyntax)
+			return
 		}
-		var err error
-		fields, values, err = randomElements(h, r.count)
-		return err
-	})
-	if err != nil {
-		s.writeErr(err)
-		return
+		r, ok := s.parseRandCount(args, with)
+		if !ok {
+			return
+		}
+		var fields, values [][]byte
+		err := s.readColl(args[1], t, func(c *kv.Coll) error {
+			if c == nil {
+				return nil
+			}
+			var err error
+			fields, values, err = randomElements(c, r.count)
+			return err
+		})
+		if err != nil {
+			s.writeErr(err)
+			return
+		}
+		s.appendPairs(fields, values, r.with, func(v []byte) {
+			if t == kv.TypeZSet {
+				f, _ := kv.DecodeScore(v)
+				s.appendStoredScore(f)
+				return
+			}
+			s.out = respwire.AppendBulk(s.out, v)
+		})
 	}
-	s.appendPairs(fields, values, r.with, func(v []byte) { s.out = respwire.AppendBulk(s.out, v) })
 }
 
 // randCount is the parsed count of HRANDFIELD, SRANDMEMBER or ZRANDMEMBER

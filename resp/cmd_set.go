@@ -24,7 +24,7 @@ func setCommands() []*command {
 		{name: "smismember", arity: -3, flags: flagReadonly | flagFast, firstKey: 1, lastKey: 1, step: 1, group: "set", summary: "Returns whether each of several members is in a set.", run: cmdSMIsMember},
 		{name: "smembers", arity: 2, flags: flagReadonly, firstKey: 1, lastKey: 1, step: 1, group: "set", summary: "Returns every member of a set.", run: cmdSetCombine(kv.SetInter)},
 		{name: "spop", arity: -2, flags: flagWrite | flagFast, firstKey: 1, lastKey: 1, step: 1, group: "set", summary: "Removes and returns random members of a set.", build: buildSPop},
-		{name: "srandmember", arity: -2, flags: flagReadonly, firstKey: 1, lastKey: 1, step: 1, group: "set", summary: "Returns random members of a set.", run: cmdSRandMember},
+		{name: "srandmember", arity: -2, flags: flagReadonly, firstKey: 1, lastKey: 1, step: 1, group: "set", summary: "Returns random members of a set.", run: cmdRandomMembers(kv.TypeSet, "")},
 		{name: "smove", arity: 4, flags: flagWrite | flagFast, firstKey: 1, lastKey: 2, step: 1, group: "set", summary: "Moves a member from one set to another.", build: buildSetOp(kv.OpSMove)},
 		{name: "sinter", arity: -2, flags: flagReadonly, firstKey: 1, lastKey: -1, step: 1, group: "set", summary: "Returns the intersection of sets.", run: cmdSetCombine(kv.SetInter)},
 		{name: "sintercard", arity: -3, flags: flagReadonly, numkeysAt: 1, group: "set", summary: "Returns the size of the intersection of sets, counting up to a limit.", run: cmdSInterCard, keys: sinterCardKeys},
@@ -238,44 +238,3 @@ func cmdSInterCard(s *session, args [][]byte) {
 	s.out = respwire.AppendInt(s.out, n)
 }
 
-// Reference: https://redis.io/docs/latest/commands/srandmember/ (t_set.c
-// srandmemberWithCountCommand: a count in -LONG_MAX..LONG_MAX; a positive
-// one distinct members, the whole set when it has no more; a negative one
-// that many members, repeats allowed; an array in RESP3 too)
-func cmdSRandMember(s *session, args [][]byte) {
-	switch len(args) {
-	case 2:
-		s.randOne(args[1], kv.TypeSet)
-		return
-	case 3:
-	default:
-		s.writeErr(errSyntax)
-		return
-	}
-	count, err := kv.ParseInt(args[2])
-	if err != nil {
-		s.writeErr(errNotInteger)
-		return
-	}
-	if count == -1<<63 {
-		s.writeErr(redisError("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"))
-		return
-	}
-	var members [][]byte
-	err = s.readColl(args[1], kv.TypeSet, func(c *kv.Coll) error {
-		if c == nil {
-			return nil
-		}
-		var err error
-		members, _, err = randomElements(c, count)
-		return err
-	})
-	if err != nil {
-		s.writeErr(err)
-		return
-	}
-	s.out = respwire.AppendArrayLen(s.out, len(members))
-	for _, m := range members {
-		s.out = respwire.AppendBulk(s.out, m)
-	}
-}

@@ -38,7 +38,7 @@ func zsetCommands() []*command {
 		{name: "zpopmin", arity: -2, flags: flagWrite | flagFast, firstKey: 1, lastKey: 1, step: 1, group: "sorted-set", summary: "Removes and returns the members with the lowest scores.", build: buildZPop(kv.OpZPopMin)},
 		{name: "zpopmax", arity: -2, flags: flagWrite | flagFast, firstKey: 1, lastKey: 1, step: 1, group: "sorted-set", summary: "Removes and returns the members with the highest scores.", build: buildZPop(kv.OpZPopMax)},
 		{name: "zmpop", arity: -4, flags: flagWrite, group: "sorted-set", summary: "Removes and returns members of the first non-empty sorted set of several.", build: buildZMPop, keys: zmpopKeys},
-		{name: "zrandmember", arity: -2, flags: flagReadonly, firstKey: 1, lastKey: 1, step: 1, group: "sorted-set", summary: "Returns random members of a sorted set.", run: cmdZRandMember},
+		{name: "zrandmember", arity: -2, flags: flagReadonly, firstKey: 1, lastKey: 1, step: 1, group: "sorted-set", summary: "Returns random members of a sorted set.", run: cmdRandomMembers(kv.TypeZSet, "withscores")},
 		{name: "zscan", arity: -3, flags: flagReadonly, firstKey: 1, lastKey: 1, step: 1, group: "sorted-set", summary: "Iterates over the members and scores of a sorted set.", run: cmdCollScan(kv.TypeZSet)},
 	}
 }
@@ -483,32 +483,3 @@ func replyZMPop(s *session, r kv.Result) {
 	s.appendPopped(r.Array, true)
 }
 
-// Reference: https://redis.io/docs/latest/commands/zrandmember/ (as
-// HRANDFIELD: cmdHRandField)
-func cmdZRandMember(s *session, args [][]byte) {
-	if len(args) == 2 {
-		s.randOne(args[1], kv.TypeZSet)
-		return
-	}
-	r, ok := s.parseRandCount(args, "withscores")
-	if !ok {
-		return
-	}
-	var members, scores [][]byte
-	err := s.readColl(args[1], kv.TypeZSet, func(z *kv.Coll) error {
-		if z == nil {
-			return nil
-		}
-		var err error
-		members, scores, err = randomElements(z, r.count)
-		return err
-	})
-	if err != nil {
-		s.writeErr(err)
-		return
-	}
-	s.appendPairs(members, scores, r.with, func(v []byte) {
-		f, _ := kv.DecodeScore(v)
-		s.appendStoredScore(f)
-	})
-}
