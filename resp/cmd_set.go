@@ -237,4 +237,3 @@ func cmdSInterCard(s *session, args [][]byte) {
 	}
 	s.out = respwire.AppendInt(s.out, n)
 }
-

@@ -482,4 +482,3 @@ func replyZMPop(s *session, r kv.Result) {
 	s.out = respwire.AppendBulk(s.out, r.Value)
 	s.appendPopped(r.Array, true)
 }
-
