@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/riotkv/riot/kv"
-	"github.com/riotkv/riot/respwire"
 )
 
 // HSCAN, SSCAN and ZSCAN (db.c scanGenericCommand). A collection is
@@ -179,13 +178,5 @@ func (s *session) collScan(args [][]byte, t kv.Type, items collScanItems) {
 		s.writeErr(redisError("ERR invalid cursor"))
 		return
 	}
-	if resumeKey != nil {
-		next = s.srv.scans.put(resumeKey)
-	}
-	s.out = respwire.AppendArrayLen(s.out, 2)
-	s.out = respwire.AppendBulkString(s.out, strconv.FormatUint(next, 10))
-	s.out = respwire.AppendArrayLen(s.out, len(out))
-	for _, b := range out {
-		s.out = respwire.AppendBulk(s.out, b)
-	}
+	s.appendScanReply(next, resumeKey, out)
 }

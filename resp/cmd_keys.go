@@ -248,14 +248,21 @@ func cmdScan(s *session, args [][]byte) {
 		s.writeErr(err)
 		return
 	}
+	s.appendScanReply(next, resumeKey, keys)
+}
+
+// appendScanReply replies [cursor, items] for SCAN and the collection
+// scans: the cursor is next, or a key cursor resuming after resumeKey
+// when that is set (scan_cursors.go).
+func (s *session) appendScanReply(next uint64, resumeKey []byte, items [][]byte) {
 	if resumeKey != nil {
 		next = s.srv.scans.put(resumeKey)
 	}
 	s.out = respwire.AppendArrayLen(s.out, 2)
 	s.out = respwire.AppendBulkString(s.out, strconv.FormatUint(next, 10))
-	s.out = respwire.AppendArrayLen(s.out, len(keys))
-	for _, k := range keys {
-		s.out = respwire.AppendBulk(s.out, k)
+	s.out = respwire.AppendArrayLen(s.out, len(items))
+	for _, it := range items {
+		s.out = respwire.AppendBulk(s.out, it)
 	}
 }
 
