@@ -160,6 +160,8 @@ func newCommandTable() map[string]*command {
 	rows = append(rows, setCommands()...)
 	rows = append(rows, zsetCommands()...)
 	rows = append(rows, zsetStoreCommands()...)
+	rows = append(rows, listCommands()...)
+	rows = append(rows, bitCommands()...)
 	t := make(map[string]*command, len(rows))
 	for _, c := range rows {
 		if _, dup := t[c.name]; dup || (c.run == nil) == (c.build == nil) {

@@ -1,0 +1,5 @@
+package kv
+
+// Lists. Ops 72-87.
+
+var listOps = map[Op]opDef{}

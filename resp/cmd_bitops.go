@@ -1,0 +1,5 @@
+package resp
+
+// BITPOS, BITOP, BITFIELD, BITFIELD_RO (bitops.c).
+
+func bitCommands() []*command { return nil }
