@@ -12,7 +12,8 @@ import (
 // Hash ops. The collection families number their ops in their files
 // (values are part of the log format: never renumber them): 28-35 are
 // the hashes', 36-47 the sets' (set.go), 48-63 the sorted sets'
-// (zset.go), 64-71 the sorted set combinations' (zsetstore.go).
+// (zset.go), 64-71 the sorted set combinations' (zsetstore.go), 72-87
+// the lists' (list.go), 88-95 the bit commands' (bits.go).
 const (
 	OpHSet         Op = 28
 	OpHDel         Op = 29
