@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 )
@@ -160,7 +161,7 @@ func applySPop(tx *txn, c *Command) Result {
 		return Result{Array: []Result{}}
 	}
 	seed := binary.BigEndian.Uint64(c.Args[1])
-	members, err := membersAt(s, pickRanks(rand.New(rand.NewPCG(seed, seed)), s.size, c.Int))
+	members, err := membersAt(s, pickRanks(rand.NewPCG(seed, seed), s.size, c.Int))
 	if err != nil {
 		return errResult(tx.failf("%w", err))
 	}
@@ -180,7 +181,7 @@ func applySPop(tx *txn, c *Command) Result {
 // ascending order: all of them when count covers the set, else drawn by
 // Floyd's algorithm (count draws, whatever the size). Only lookups touch
 // the map, never its order, so the result depends on r alone.
-func pickRanks(r *rand.Rand, size, count int64) []int64 {
+func pickRanks(r *rand.PCG, size, count int64) []int64 {
 	if count >= size {
 		ranks := make([]int64, size)
 		for i := range ranks {
@@ -191,7 +192,7 @@ func pickRanks(r *rand.Rand, size, count int64) []int64 {
 	seen := make(map[int64]bool, count)
 	ranks := make([]int64, 0, count)
 	for j := size - count; j < size; j++ {
-		p := r.Int64N(j + 1)
+		p := int64(below(r, uint64(j+1)))
 		if seen[p] {
 			p = j
 		}
@@ -200,6 +201,21 @@ func pickRanks(r *rand.Rand, size, count int64) []int64 {
 	}
 	slices.Sort(ranks)
 	return ranks
+}
+
+// below returns a number in [0, n) drawn from r (n > 0), by Lemire's
+// multiply-and-reject. It is written here rather than taken from
+// math/rand, whose bounded draws may change between Go releases: every
+// replica, whatever Go built it, must draw the same. PCG's output is
+// fixed by its definition.
+func below(r *rand.PCG, n uint64) uint64 {
+	threshold := -n % n
+	for {
+		hi, lo := bits.Mul64(r.Uint64(), n)
+		if lo >= threshold {
+			return hi
+		}
+	}
 }
 
 // membersAt returns the members of s at ranks (ascending, distinct).

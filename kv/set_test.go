@@ -215,7 +215,7 @@ func TestSPopSameOnEveryReplica(t *testing.T) {
 }
 
 func TestPickRanks(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
+	r := rand.NewPCG(1, 2)
 	for _, tc := range []struct{ size, count int64 }{{1, 1}, {10, 1}, {10, 9}, {10, 10}, {10, 1000}, {1000, 500}, {5, 0}} {
 		got := pickRanks(r, tc.size, tc.count)
 		if int64(len(got)) != min(tc.size, tc.count) {
@@ -227,6 +227,21 @@ func TestPickRanks(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// TestBelowIsFixed: the draws SPOP makes depend on the seed alone, never
+// on the Go release (these values must never change: replicas built by
+// different releases apply the same entries).
+func TestBelowIsFixed(t *testing.T) {
+	r := rand.NewPCG(42, 42)
+	var got []uint64
+	for _, n := range []uint64{1, 2, 3, 10, 1000, 1 << 40, 1<<64 - 1} {
+		got = append(got, below(r, n))
+	}
+	want := []uint64{0, 0, 1, 5, 957, 293162734197, 4590451638630979257}
+	if !slices.Equal(got, want) {
+		t.Errorf("below draws %v, want %v", got, want)
 	}
 }
 
