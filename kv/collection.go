@@ -10,15 +10,16 @@ import (
 	"github.com/riotkv/riot/storage"
 )
 
-// Collections: hashes, sets and sorted sets on a per-element layout
-// (docs/design/0005-collections-layout.md). A collection is its metadata
-// record, in the 'k' family as every key's (type, deadline, version; the
-// payload is the collection's generation and size), and one record per
-// element:
+// Collections: hashes, sets, sorted sets and lists on a per-element
+// layout (docs/design/0005-collections-layout.md). A collection is its
+// metadata record, in the 'k' family as every key's (type, deadline,
+// version; the payload is the collection's generation and size, and a
+// list's head), and one record per element:
 //
 //	's' + db + slot + key length (4, BE) + key + gen (8, BE) + field ->
 //	        hash: the field's value; set: empty; sorted set: the score
-//	        (its IEEE 754 bits, 8 bytes BE)
+//	        (its IEEE 754 bits, 8 bytes BE); list: the element, its field
+//	        the element's position (8 bytes BE, list.go)
 //	'z' + db + slot + key length + key + gen + ordered score (8) + member ->
 //	        empty: a sorted set's score index (see appendScore)
 //
