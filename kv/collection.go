@@ -10,15 +10,16 @@ import (
 	"github.com/riotkv/riot/storage"
 )
 
-// Collections: hashes, sets and sorted sets on a per-element layout
-// (docs/design/0005-collections-layout.md). A collection is its metadata
-// record, in the 'k' family as every key's (type, deadline, version; the
-// payload is the collection's generation and size), and one record per
-// element:
+// Collections: hashes, sets, sorted sets and lists on a per-element
+// layout (docs/design/0005-collections-layout.md). A collection is its
+// metadata record, in the 'k' family as every key's (type, deadline,
+// version; the payload is the collection's generation and size, and a
+// list's head), and one record per element:
 //
 //	's' + db + slot + key length (4, BE) + key + gen (8, BE) + field ->
 //	        hash: the field's value; set: empty; sorted set: the score
-//	        (its IEEE 754 bits, 8 bytes BE)
+//	        (its IEEE 754 bits, 8 bytes BE); list: the element, its field
+//	        the element's position (8 bytes BE, list.go)
 //	'z' + db + slot + key length + key + gen + ordered score (8) + member ->
 //	        empty: a sorted set's score index (see appendScore)
 //
@@ -42,28 +43,51 @@ const (
 	TypeHash   = Type(typeHash)
 	TypeSet    = Type(typeSet)
 	TypeZSet   = Type(typeZSet)
+	TypeList   = Type(typeList)
 )
 
 // isCollection reports whether values of type typ are collections.
-func isCollection(typ byte) bool { return typ == typeHash || typ == typeSet || typ == typeZSet }
-
-// collPayload is the length of a collection's metadata payload: gen and
-// size, 8 bytes each, big-endian.
-const collPayload = 16
-
-func encodeColl(gen uint64, size int64) []byte {
-	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(make([]byte, 0, collPayload), gen), uint64(size))
+func isCollection(typ byte) bool {
+	return typ == typeHash || typ == typeSet || typ == typeZSet || typ == typeList
 }
 
-func decodeColl(data []byte) (gen uint64, size int64, err error) {
-	if len(data) != collPayload {
-		return 0, 0, fmt.Errorf("raftkv: collection metadata of %d bytes", len(data))
+// The length of a collection's metadata payload: gen and size, 8 bytes
+// each, big-endian; a list's adds its head, the position of its first
+// element (8 bytes, big-endian; list.go).
+const (
+	collPayload = 16
+	listPayload = 24
+)
+
+func payloadLen(typ byte) int {
+	if typ == typeList {
+		return listPayload
+	}
+	return collPayload
+}
+
+func encodeColl(typ byte, gen uint64, size int64, head uint64) []byte {
+	b := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(make([]byte, 0, listPayload), gen), uint64(size))
+	if typ == typeList {
+		b = binary.BigEndian.AppendUint64(b, head)
+	}
+	return b
+}
+
+// decodeColl decodes the metadata payload of a collection of type typ;
+// head is 0 but for a list.
+func decodeColl(typ byte, data []byte) (gen uint64, size int64, head uint64, err error) {
+	if len(data) != payloadLen(typ) {
+		return 0, 0, 0, fmt.Errorf("raftkv: collection metadata of %d bytes", len(data))
 	}
 	gen, size = binary.BigEndian.Uint64(data), int64(binary.BigEndian.Uint64(data[8:]))
 	if gen == 0 || size <= 0 {
-		return 0, 0, fmt.Errorf("raftkv: collection metadata gen %d size %d", gen, size)
+		return 0, 0, 0, fmt.Errorf("raftkv: collection metadata gen %d size %d", gen, size)
 	}
-	return gen, size, nil
+	if typ == typeList {
+		head = binary.BigEndian.Uint64(data[16:])
+	}
+	return gen, size, head, nil
 }
 
 // appendElemBase appends the start of every element record of collection
@@ -133,7 +157,7 @@ func scoreOf(b []byte) (float64, error) {
 	return math.Float64frombits(binary.BigEndian.Uint64(b)), nil
 }
 
-// Coll is a live hash, set or sorted set, read through a View or, inside
+// Coll is a live hash, set, sorted set or list, read through a View or, inside
 // apply, through the entry's transaction.
 type Coll struct {
 	r    storage.Reader
@@ -142,6 +166,8 @@ type Coll struct {
 	meta value // the metadata record: type, deadline, version
 	gen  uint64
 	size int64
+	// head is a list's position of its first element (list.go).
+	head uint64
 	// created: not in the store before this apply (newColl).
 	created bool
 }
@@ -258,11 +284,11 @@ func (c *Coll) iterate(r storage.Range, fn func(k, v []byte) bool) error {
 
 // collFrom returns the collection whose metadata is v.
 func collFrom(r storage.Reader, db uint8, key []byte, v value) (*Coll, error) {
-	gen, size, err := decodeColl(v.data)
+	gen, size, head, err := decodeColl(v.typ, v.data)
 	if err != nil {
 		return nil, err
 	}
-	return &Coll{r: r, db: db, key: key, meta: v, gen: gen, size: size}, nil
+	return &Coll{r: r, db: db, key: key, meta: v, gen: gen, size: size, head: head}, nil
 }
 
 // Collection returns key's live collection of type t at now; ok is false
@@ -320,7 +346,11 @@ func (t *txn) newColl(key []byte, typ byte, expireAt int64) *Coll {
 		t.purgeGen(key, t.index)
 	}
 	t.created[k] = t.index
-	return &Coll{r: t.reader(), db: t.db, key: bytes.Clone(key), meta: value{typ: typ, expireAt: expireAt}, gen: t.index, created: true}
+	c := &Coll{r: t.reader(), db: t.db, key: bytes.Clone(key), meta: value{typ: typ, expireAt: expireAt}, gen: t.index, created: true}
+	if typ == typeList {
+		c.head = listStart
+	}
+	return c
 }
 
 // purgeGen deletes the element records of collection (tx.db, key, gen)
@@ -381,7 +411,7 @@ func (t *txn) saveColl(c *Coll) error {
 		}
 		return nil
 	}
-	c.meta.data = encodeColl(c.gen, c.size)
+	c.meta.data = encodeColl(c.meta.typ, c.gen, c.size, c.head)
 	return t.put(c.key, c.meta)
 }
 
@@ -404,9 +434,17 @@ func loadElems(c *Coll) (collElems, error) {
 
 // putLoaded writes collection value v (its metadata as stored) and its
 // elements e at key in tx.db, as a new collection: the copy made by
-// RENAME, COPY, MOVE and SWAPDB.
+// RENAME, COPY, MOVE and SWAPDB. A list keeps its head, so that the
+// positions its elements are stored at still count from it.
 func (t *txn) putLoaded(key []byte, v value, e collElems) error {
 	c := t.newColl(key, v.typ, v.expireAt)
+	if v.typ == typeList {
+		_, _, head, err := decodeColl(v.typ, v.data)
+		if err != nil {
+			return t.failf("metadata of %q: %w", key, err)
+		}
+		c.head = head
+	}
 	for i, f := range e.fields {
 		t.putElem(c, f, e.values[i])
 		if v.typ == typeZSet {

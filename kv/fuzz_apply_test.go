@@ -29,6 +29,7 @@ func fuzzHistory() []Entry {
 		cmdLog(10, Command{Op: OpDel, Args: b("hgone"), Now: now + 2}),
 		cmdLog(11, Command{Op: OpSAdd, Args: b("set", "1", "2", "x"), Now: now + 2}),
 		cmdLog(12, Command{Op: OpZAdd, Args: b("z", "1", "a", "-inf", "b", "2.5", "c"), Now: now + 2}),
+		cmdLog(13, Command{Op: OpRPush, Args: b("list", "a", "b", "a", "c"), Now: now + 2}),
 	}
 }
 
@@ -86,6 +87,16 @@ func fuzzSeeds() []Command {
 		{Op: OpZRangeStore, Args: b("zd", "z", "(0", "inf", "1", "2"), Int: ZRangeByScore | ZRangeRev},
 		{Op: OpZStore, Args: b("zu", "z", "set"), Int: CombineUnion},
 		{Op: OpZStore, Args: b("zu", "z", "set", "2", "-1"), Int: CombineInter | CombineMax | CombineWeights},
+		{Op: OpLPush, Args: b("list", "x", "y")},
+		{Op: OpRPush, Args: b("nolist", "x"), Int: ListPushX},
+		{Op: OpLPop, Args: b("list"), Int: 2},
+		{Op: OpRPop, Args: b("list"), Int: 1},
+		{Op: OpLSet, Args: b("list", "-1", "z")},
+		{Op: OpLTrim, Args: b("list", "1", "-1")},
+		{Op: OpLRem, Args: b("list", "a"), Int: -1},
+		{Op: OpLInsert, Args: b("list", "b", "n"), Int: ListAfter},
+		{Op: OpLMove, Args: b("list", "list2"), Int: ListFromRight},
+		{Op: OpLMPop, Args: b("R", "nolist", "list"), Int: 3},
 		{Op: OpSRem, Args: b("set", "1", "nope")},
 		{Op: OpSMove, Args: b("set", "set2", "x")},
 		{Op: OpSPop, Args: b("set", "12345678"), Int: 2},

@@ -9,7 +9,7 @@ import (
 // copy/, del/ (values move with their deadline; the expiry index follows)
 func TestApplyKeyspaceOps(t *testing.T) {
 	a := newApplier(t)
-	a.putForeign("list", typeList)
+	a.putForeign("list", typeStream)
 	a.run([]step{
 		{t0, Command{Op: OpSet, Args: strs("src", "v"), ExpireAt: t0 + 100}, Result{}},
 		{t0, Command{Op: OpSet, Args: strs("dst", "old"), ExpireAt: t0 + 200}, Result{}},
@@ -24,7 +24,7 @@ func TestApplyKeyspaceOps(t *testing.T) {
 		{t0 + 2, Command{Op: OpRename, Args: strs("dst", "list"), Int: 1}, Result{Int: 0}},
 		{t0 + 2, Command{Op: OpRename, Args: strs("list", "moved")}, Result{Int: 1}},
 	})
-	if v, ok := a.stored("moved"); !ok || v.typ != typeList {
+	if v, ok := a.stored("moved"); !ok || v.typ != typeStream {
 		t.Errorf("RENAME list moved: moved = %+v, %v; want the list", v, ok)
 	}
 	a.run([]step{
@@ -36,7 +36,7 @@ func TestApplyKeyspaceOps(t *testing.T) {
 	})
 	a.wantStored("d2", "v", t0+100)
 	a.wantStored("dst", "v", t0+100)
-	if v, ok := a.stored("c"); !ok || v.typ != typeList || v.expireAt != 0 {
+	if v, ok := a.stored("c"); !ok || v.typ != typeStream || v.expireAt != 0 {
 		t.Errorf("COPY moved c REPLACE: c = %+v, %v; want the list without deadline", v, ok)
 	}
 	// At t0+100 dst and d2 have expired: DEL deletes them but does not

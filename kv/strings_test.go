@@ -183,9 +183,9 @@ func TestApplySetOptions(t *testing.T) {
 	a.wantGone("k")
 	// GET on a key of another type: WRONGTYPE, nothing written; without
 	// GET, SET overwrites any type.
-	a.putForeign("list", typeList)
+	a.putForeign("list", typeStream)
 	a.run([]step{{t0 + 70, setCmd("list", "s", SetGet, 0), Result{Err: ErrWrongType}}})
-	if v, _ := a.stored("list"); v.typ != typeList {
+	if v, _ := a.stored("list"); v.typ != typeStream {
 		t.Errorf("after SET list s GET: type %q, want the list kept", v.typ)
 	}
 	a.run([]step{{t0 + 71, setCmd("list", "s", SetXX, 0), Result{Int: 1}}})

@@ -292,6 +292,6 @@ func (f *FSM) names(db uint8, key []byte, gen uint64) (bool, error) {
 	case !isCollection(v.typ):
 		return true, nil
 	}
-	g, _, err := decodeColl(v.data)
+	g, _, _, err := decodeColl(v.typ, v.data)
 	return err != nil || g == gen, nil
 }

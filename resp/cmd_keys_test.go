@@ -234,9 +234,9 @@ func TestScan(t *testing.T) {
 		if slices.Sort(got); !slices.Equal(got, []string{"key:10", "key:11", "key:12", "key:13", "key:14", "key:15", "key:16", "key:17", "key:18", "key:19"}) {
 			t.Errorf("SCAN MATCH key:1? = %q", got)
 		}
-		got, _ = scanAll(ctx, t, rdb, "TYPE", "LIST")
+		got, _ = scanAll(ctx, t, rdb, "TYPE", "STREAM")
 		if !slices.Equal(got, []string{"list"}) {
-			t.Errorf("SCAN TYPE LIST = %q, want [list]", got)
+			t.Errorf("SCAN TYPE STREAM = %q, want [list]", got)
 		}
 		got, _ = scanAll(ctx, t, rdb, "TYPE", "nosuchtype")
 		if len(got) != 0 {

@@ -132,8 +132,12 @@ func (s *session) encodingOf(info kv.KeyInfo) (string, error) {
 // "hashtable" or "skiplist"; a set of integers within
 // set-max-intset-entries is "intset", else "hashtable". Redis never
 // converts back when elements are removed; riot answers from the contents
-// (docs/commands.md).
+// (docs/commands.md). A list is "quicklist" whatever it holds, as in
+// Redis 7.0 (7.2 added "listpack" for small lists).
 func (s *session) collEncoding(c *kv.Coll) (string, error) {
+	if c.Type() == kv.TypeList {
+		return "quicklist", nil
+	}
 	var entries, maxLen int64
 	compact, big := "listpack", "hashtable"
 	switch c.Type() {

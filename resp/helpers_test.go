@@ -324,12 +324,12 @@ func runExchanges(ctx context.Context, t *testing.T, rdb *redis.Client, steps []
 }
 
 // putForeignType stores key as a value of a type riot does not implement
-// (a list), straight into the engine: kv.DataKey's record holds the type
+// (a stream), straight into the engine: kv.DataKey's record holds the type
 // byte, flags, payload (kv/keys.go).
 func putForeignType(tb testing.TB, eng storage.Engine, key string) {
 	tb.Helper()
 	var b storage.Batch
-	b.Put(kv.DataKey([]byte(key)), []byte{'l', 0, 'x'})
+	b.Put(kv.DataKey([]byte(key)), []byte{'x', 0, 'x'})
 	if err := eng.Write(&b); err != nil {
 		tb.Fatalf("plant %q: %v", key, err)
 	}
