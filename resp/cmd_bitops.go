@@ -2,6 +2,7 @@ package resp
 
 import (
 	"bytes"
+	"encoding/binary"
 
 	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/respwire"
@@ -113,20 +114,27 @@ func bitPosArgs(val []byte, bit byte, rng [][]byte) (int64, error) {
 // found is the bit after the range when no end was given: the string
 // continues with zeros (bitops.c bitposCommand).
 func bitPos(val []byte, bit byte, start, end int64, endGiven bool) int64 {
-	skip := byte(0) // a byte without the bit sought
+	skip, skip64 := byte(0), uint64(0) // bytes without the bit sought
 	if bit == 0 {
-		skip = 0xff
+		skip, skip64 = 0xff, ^uint64(0)
 	}
-	for p := start; p <= end; {
-		b := val[p>>3]
-		if p&7 == 0 && p+7 <= end && b == skip {
-			p += 8
-			continue
+	whole := (end + 1) >> 3 // the bytes before it lie wholly in the range
+	for p := start; p <= end; p++ {
+		if p&7 == 0 {
+			i := p >> 3
+			for i+8 <= whole && binary.LittleEndian.Uint64(val[i:]) == skip64 {
+				i += 8
+			}
+			for i < whole && val[i] == skip {
+				i++
+			}
+			if p = i << 3; p > end {
+				break
+			}
 		}
-		if (b>>(7-p&7))&1 == bit {
+		if (val[p>>3]>>(7-p&7))&1 == bit {
 			return p
 		}
-		p++
 	}
 	if bit == 1 || endGiven {
 		return -1

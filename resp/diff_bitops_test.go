@@ -41,6 +41,10 @@ var bitCases = [][]string{
 	{"BITPOS", "mixed", "0", "x", "1", "foo"}, {"BITPOS", "mixed", "0", "1", "2", "foo"}, {"BITPOS", "mixed", "0", "1", "2", "bit", "x"},
 	{"BITPOS", "mixed", "0", "-9223372036854775808", "9223372036854775807", "bit"},
 	{"BITPOS", "mixed", "1", "9223372036854775807"}, {"SET", "num", "12345"}, {"BITPOS", "num", "1", "1"},
+	{"SET", "long0", strings.Repeat("\x00", 20) + "\x01"}, {"SET", "long1", strings.Repeat("\xff", 21)},
+	{"BITPOS", "long0", "1"}, {"BITPOS", "long0", "1", "3"}, {"BITPOS", "long0", "1", "0", "19"}, {"BITPOS", "long0", "1", "1", "-1", "BIT"},
+	{"BITPOS", "long1", "0"}, {"BITPOS", "long1", "0", "2"}, {"BITPOS", "long1", "0", "2", "-1"}, {"BITPOS", "long1", "0", "3", "-2", "BIT"},
+	{"BITPOS", "long1", "1", "-1"}, {"BITPOS", "long0", "0", "-1"},
 
 	// BITOP
 	{"BITOP", "foo", "d", "ones"}, {"BITOP", "NOT", "d", "ones", "zeros"}, {"BITOP", "not", "d", "nosuch"},
@@ -189,11 +193,18 @@ func randomBitCommand(r *rand.Rand) []string {
 	index := func(n int) string { return strconv.Itoa(r.IntN(2*n+3) - n - 1) }
 	switch r.IntN(10) {
 	case 0: // a random string, biased to runs of zeros and ones
-		b := make([]byte, r.IntN(6))
+		n := r.IntN(6)
+		if r.IntN(3) == 0 {
+			n = r.IntN(40) // long runs: BITPOS skips 8 bytes at a time
+		}
+		b := make([]byte, n)
 		for i := range b {
 			switch r.IntN(4) {
 			case 0:
-				b[i] = 0
+				b[i] = 0 // usually one of a run
+				if i > 0 && r.IntN(8) != 0 {
+					b[i] = b[i-1]
+				}
 			case 1:
 				b[i] = 0xff
 			default:
@@ -203,15 +214,19 @@ func randomBitCommand(r *rand.Rand) []string {
 		return []string{"SET", keys[r.IntN(3)], string(b)}
 	case 1, 2: // BITPOS
 		args := []string{"BITPOS", key(), strconv.Itoa(r.IntN(2))}
-		n := r.IntN(4)
+		n, unit := r.IntN(4), []string{"BIT", "BYTE", "bit"}[r.IntN(3)]
+		scale := 50
+		if n == 3 && unit != "BYTE" {
+			scale = 400
+		}
 		if n >= 1 {
-			args = append(args, index(50))
+			args = append(args, index(scale))
 		}
 		if n >= 2 {
-			args = append(args, index(50))
+			args = append(args, index(scale))
 		}
 		if n == 3 {
-			args = append(args, []string{"BIT", "BYTE", "bit"}[r.IntN(3)])
+			args = append(args, unit)
 		}
 		return args
 	case 3: // BITOP
