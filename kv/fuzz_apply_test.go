@@ -30,6 +30,8 @@ func fuzzHistory() []Entry {
 		cmdLog(11, Command{Op: OpSAdd, Args: b("set", "1", "2", "x"), Now: now + 2}),
 		cmdLog(12, Command{Op: OpZAdd, Args: b("z", "1", "a", "-inf", "b", "2.5", "c"), Now: now + 2}),
 		cmdLog(13, Command{Op: OpRPush, Args: b("list", "a", "b", "a", "c"), Now: now + 2}),
+		cmdLog(14, Command{Op: OpBitField, Args: [][]byte{[]byte("bits"),
+			BitFieldOp{Code: BitFieldSet, Signed: true, Bits: 16, Offset: 5, Value: -300}.Encode()}, Now: now + 2}),
 	}
 }
 
@@ -107,6 +109,12 @@ func fuzzSeeds() []Command {
 		{Op: OpHDel, Args: b("h", "a", "b", "zz")},
 		{Op: OpHIncrBy, Args: b("h", "a"), Int: 1 << 62},
 		{Op: OpHIncrByFloat, Args: b("h", "b", "1.5")},
+		{Op: OpBitOp, Args: b("d", "bits", "s", "nosuch"), Int: BitXor},
+		{Op: OpBitOp, Args: b("bits", "h"), Int: BitNot},
+		{Op: OpBitField, Args: [][]byte{[]byte("bits"),
+			BitFieldOp{Code: BitFieldIncrBy, Bits: 63, Overflow: OverflowSat, Offset: 3, Value: -1 << 63}.Encode(),
+			BitFieldOp{Code: BitFieldGet, Signed: true, Bits: 64, Offset: 100}.Encode(),
+			BitFieldOp{Code: BitFieldSet, Bits: 8, Overflow: OverflowFail, Offset: 40, Value: 256}.Encode()}},
 		{Op: OpRename, Args: b("h", "hgone")},
 		{Op: OpCopy, Args: [][]byte{[]byte("h"), []byte("h"), {3}}},
 		*NewMulti([]Watch{{Key: []byte("a"), Live: true, Version: 1, Index: 7}},
@@ -144,6 +152,13 @@ func fuzzTooBig(data []byte) bool {
 }
 
 func growsBig(c *Command) bool {
+	if c.Op == OpBitField {
+		for _, a := range c.Args[min(1, len(c.Args)):] {
+			if len(a) == bitFieldOpLen && decodeBitFieldOp(a).Offset>>3 > 1<<20 {
+				return true
+			}
+		}
+	}
 	return (c.Op == OpSetRange && c.Int > 1<<20) || (c.Op == OpSetBit && c.Int>>3 > 1<<20)
 }
 

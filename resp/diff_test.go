@@ -241,15 +241,22 @@ func (g *cmdGen) next() []string {
 	case 18:
 		return []string{"GETBIT", k, g.int(-1, 40)}
 	case 19:
-		switch g.r.IntN(4) {
+		switch g.r.IntN(7) {
 		case 0:
 			return []string{"BITCOUNT", k}
 		case 1:
 			return []string{"BITCOUNT", k, g.int(-5, 5), g.int(-5, 5)}
 		case 2:
 			return []string{"BITCOUNT", k, g.int(-40, 40), g.int(-40, 40), g.pick("BIT", "BYTE", "bit")}
-		default:
+		case 3:
 			return []string{"BITCOUNT", k, g.pick("0", "x")}
+		case 4:
+			return []string{"BITPOS", k, g.pick("0", "1"), g.int(-5, 5), g.int(-40, 40), g.pick("BIT", "BYTE")}[:3+g.r.IntN(4)]
+		case 5:
+			return []string{"BITOP", g.pick("AND", "OR", "XOR", "NOT"), k, g.key(), g.key()}[:4+g.r.IntN(2)]
+		default:
+			return []string{"BITFIELD", k, "OVERFLOW", g.pick("WRAP", "SAT", "FAIL"), g.pick("SET", "INCRBY"),
+				g.pick("i8", "u4", "i64", "u63"), g.int(0, 40), g.pick("1", "-100", "9223372036854775807"), "GET", "i16", "#1"}
 		}
 	case 20, 21:
 		return []string{g.pick("DEL", "UNLINK", "EXISTS", "TOUCH"), k, g.key(), g.key()}
