@@ -78,11 +78,22 @@ var collCommands = []string{
 	"zrangestore", "zrevrange", "zrangebyscore", "zrevrangebyscore", "zrangebylex", "zrevrangebylex",
 	"zremrangebyrank", "zremrangebyscore", "zremrangebylex", "zpopmin", "zpopmax", "zmpop", "zrandmember",
 	"zunion", "zunionstore", "zinter", "zinterstore", "zintercard", "zdiff", "zdiffstore", "zscan",
+	"lpush", "rpush", "lpushx", "rpushx", "lpop", "rpop", "llen", "lindex", "lrange", "lset", "ltrim", "lrem",
+	"linsert", "lpos", "lmove", "rpoplpush", "lmpop",
+}
+
+// listFamily are the list family's commands (their names do not share a
+// first letter).
+var listFamily = map[string]bool{
+	"lpush": true, "rpush": true, "lpushx": true, "rpushx": true, "lpop": true, "rpop": true, "llen": true,
+	"lindex": true, "lrange": true, "lset": true, "ltrim": true, "lrem": true, "linsert": true, "lpos": true,
+	"lmove": true, "rpoplpush": true, "lmpop": true,
 }
 
 // collFamilies names a family by one of its commands, for the log.
 var collFamilies = []struct{ name, probe string }{
 	{"hashes", "hset"}, {"sets", "sadd"}, {"sorted sets", "zadd"}, {"sorted set combinations", "zunionstore"},
+	{"lists", "lpush"},
 }
 
 // Reference: https://redis.io/docs/latest/commands/?group=hash (and set,
@@ -96,10 +107,10 @@ func TestDifferentialCollections(t *testing.T) {
 	seed := collSeed(t, 2026)
 	t.Run("single", func(t *testing.T) {
 		ts := startServer(t, nil)
-		runCollDifferential(t, redisAddr, []string{ts.addr}, seed, 1200)
+		runCollDifferential(t, redisAddr, []string{ts.addr}, seed, 1600)
 	})
 	t.Run("cluster3", func(t *testing.T) {
-		runCollDifferential(t, redisAddr, startClusterServers(t, 3), seed+1, 500)
+		runCollDifferential(t, redisAddr, startClusterServers(t, 3), seed+1, 700)
 	})
 }
 
@@ -337,8 +348,10 @@ func (g *collGen) key() string {
 		return g.pick("s1", "s2", "s3", "a", "b")
 	case 'z':
 		return g.pick("z1", "z2", "z3", "a", "b", lexKey, lexKey)
+	case 'l':
+		return g.pick("l1", "l2", "l3", "a", "b")
 	}
-	return g.pick("h1", "s1", "z1", "z2", "a", "b", "s", lexKey)
+	return g.pick("h1", "s1", "z1", "z2", "l1", "a", "b", "s", lexKey)
 }
 
 func (g *collGen) wkey() string {
@@ -365,6 +378,8 @@ func (g *collGen) value() string {
 	}
 	return g.pick("v", "1", "-5", "10", "3.5", "abc", "", "9223372036854775807", "1e3", "0", "007", "-0.5", "inf")
 }
+
+func (g *collGen) element() string { return g.pick("a", "b", "c", "1", "10", "", "a") }
 
 func (g *collGen) member() string {
 	if g.n(40) == 0 {
@@ -466,6 +481,9 @@ func (g *collGen) gen(name string) collStep {
 	g.fam = 0
 	if slices.Contains(collCommands, name) {
 		g.fam = name[0]
+	}
+	if listFamily[name] {
+		g.fam = 'l'
 	}
 	k := g.key()
 	switch name {
@@ -626,10 +644,54 @@ func (g *collGen) gen(name string) collStep {
 			args = append(args, g.pick("NX", "XX", "GT", "LT"))
 		}
 		return cmd(args...)
+	// Lists.
+	case "lpush", "rpush", "lpushx", "rpushx":
+		args := []string{strings.ToUpper(name), g.key()}
+		for range 1 + g.n(3) {
+			args = append(args, g.element())
+		}
+		return cmd(args...)
+	case "lpop", "rpop":
+		if g.n(2) == 0 {
+			return cmd(strings.ToUpper(name), k)
+		}
+		return cmd(strings.ToUpper(name), k, g.count())
+	case "llen":
+		return cmd("LLEN", k)
+	case "lindex":
+		return cmd("LINDEX", k, g.rank())
+	case "lrange", "ltrim":
+		return cmd(strings.ToUpper(name), k, g.rank(), g.rank())
+	case "lset":
+		return cmd("LSET", k, g.rank(), g.element())
+	case "lrem":
+		return cmd("LREM", k, g.int(-2, 2), g.element())
+	case "linsert":
+		return cmd("LINSERT", k, g.pick("BEFORE", "AFTER", "before", "MIDDLE"), g.element(), g.element())
+	case "lpos":
+		args := []string{"LPOS", k, g.element()}
+		for _, opt := range [][]string{{"RANK", g.pick("1", "-1", "2", "-2", "0", "x")}, {"COUNT", g.pick("0", "1", "2", "-1")}, {"MAXLEN", g.pick("0", "2", "5", "-1")}} {
+			if g.n(2) == 0 {
+				args = append(args, opt...)
+			}
+		}
+		return cmd(args...)
+	case "lmove":
+		return cmd("LMOVE", k, g.key(), g.pick("LEFT", "RIGHT"), g.pick("LEFT", "RIGHT", "UP"))
+	case "rpoplpush":
+		return cmd("RPOPLPUSH", k, g.key())
+	case "lmpop":
+		n := 1 + g.n(3)
+		args := append([]string{"LMPOP", g.numkeys(n)}, g.keys(n)...)
+		args = append(args, g.pick("LEFT", "RIGHT", "MIN"))
+		if g.n(2) == 0 {
+			args = append(args, "COUNT", g.count())
+		}
+		return cmd(args...)
 	case "object":
 		return cmd("OBJECT", "ENCODING", k)
 	case "scantype":
-		return collStep{kind: stepScan, cmds: [][]string{{"SCAN", "0", "COUNT", g.int(1, 4), "TYPE", g.pick("hash", "set", "zset", "string")}}}
+		return collStep{kind: stepScan, cmds: [][]string{{"SCAN", "0", "COUNT", g.int(1, 4), "TYPE", g.pick("hash", "set", "zset", "list", "string")}}}
 	case "dbsize":
 		if g.n(12) == 0 {
 			return cmd("FLUSHDB")
@@ -903,7 +965,7 @@ func collGenerators(avail map[string]bool) []string {
 		}
 		w := 1
 		switch c {
-		case "hset", "sadd", "zadd", "zrange", "hincrby", "zincrby", "hgetall", "smembers":
+		case "hset", "sadd", "zadd", "zrange", "hincrby", "zincrby", "hgetall", "smembers", "rpush", "lrange":
 			w = 3
 		}
 		for range w {
