@@ -18,7 +18,7 @@ type opDef struct {
 }
 
 // familyOps are the collection families' op tables.
-var familyOps = []map[Op]opDef{hashOps, setOps, zsetOps, zsetStoreOps, listOps, bitOps}
+var familyOps = []map[Op]opDef{hashOps, setOps, zsetOps, zsetStoreOps, listOps, bitOps, sortOps}
 
 // ops is the state machine's op table, built once: baseOps and the
 // families'.

@@ -190,8 +190,12 @@ func cmdExec(s *session, _ [][]byte) {
 	for i, q := range m.queued {
 		sl := txnSlot{q: q, sub: -1}
 		switch {
-		case q.cmd.build != nil:
-			c, reply, err := q.cmd.build(s, q.args)
+		case q.cmd.build != nil || q.cmd.txnBuild != nil:
+			build := q.cmd.build
+			if build == nil {
+				build = q.cmd.txnBuild
+			}
+			c, reply, err := build(s, q.args)
 			if err != nil {
 				sl.err = err
 				break

@@ -43,6 +43,10 @@ type command struct {
 	// and COMMAND GETKEYS use it; COMMAND INFO flags such a command
 	// movablekeys.
 	keys func(args [][]byte) [][]byte
+	// txnBuild, for a read that may read keys its arguments do not name
+	// (SORT_RO's BY and GET patterns), builds the command a transaction
+	// runs for it instead of a lookup of its keys.
+	txnBuild func(s *session, args [][]byte) (*kv.Command, replyFunc, error)
 	// numkeysAt is the position of such a command's numkeys argument (the
 	// keys follow it), for its key specs in COMMAND INFO; 0: none.
 	numkeysAt int
@@ -162,6 +166,7 @@ func newCommandTable() map[string]*command {
 	rows = append(rows, zsetStoreCommands()...)
 	rows = append(rows, listCommands()...)
 	rows = append(rows, bitCommands()...)
+	rows = append(rows, sortCommands()...)
 	t := make(map[string]*command, len(rows))
 	for _, c := range rows {
 		if _, dup := t[c.name]; dup || (c.run == nil) == (c.build == nil) {
