@@ -149,15 +149,17 @@ func porcupineOps(ops []Op, kinds ...OpKind) []porcupine.Operation {
 		}
 		ret, o := op.Return, output{Value: op.Value, Count: op.Count, Balances: op.Balances}
 		if op.Status == StatusInfo {
-			if op.Kind == OpRead || op.Kind == OpCount || op.Kind == OpBankRead || op.Kind == OpHGet || op.Kind == OpZScore {
+			if op.Kind == OpRead || op.Kind == OpCount || op.Kind == OpBankRead || op.Kind == OpHGet || op.Kind == OpZScore || op.Kind == OpLRange {
 				continue
 			}
 			ret, o = end, output{Unknown: true}
 		}
 		in := input{Key: op.Key, Kind: op.Kind, From: op.From, To: op.To, Amount: op.Amount}
 		switch op.Kind {
-		case OpWrite:
+		case OpWrite, OpRPush:
 			in.Value = op.Value
+		case OpLRange:
+			o.Value = strings.Join(op.Elems, " ") // as QueueModel's state
 		case OpHIncr, OpHGet, OpZAdd, OpZIncr, OpZScore:
 			in.Key = collKey(op.Key, op.Field) // a counter or score per field or member
 			if op.Kind == OpZAdd {
@@ -181,7 +183,7 @@ func porcupineOps(ops []Op, kinds ...OpKind) []porcupine.Operation {
 
 // Linearizability is the outcome of checking one model.
 type Linearizability struct {
-	Model   string // "register", "counter", "hash", "zset" or "bank"
+	Model   string // "register", "counter", "hash", "zset", "queue" or "bank"
 	Result  porcupine.CheckResult
 	Ops     int
 	Elapsed time.Duration
@@ -198,8 +200,8 @@ type Linearizability struct {
 // reported as Unknown (a failure: make the keys' histories shorter).
 const checkTimeout = 2 * time.Minute
 
-// CheckLinearizability checks registers, counters, hash counters and
-// sorted set scores of ops and, when bankInit (the accounts' initial
+// CheckLinearizability checks registers, counters, hash counters,
+// sorted set scores and queues of ops and, when bankInit (the accounts' initial
 // balances) is not nil, the bank.
 func CheckLinearizability(ops []Op, bankInit []int64) []*Linearizability {
 	type model struct {
@@ -212,6 +214,7 @@ func CheckLinearizability(ops []Op, bankInit []int64) []*Linearizability {
 		{"counter", CounterModel, []OpKind{OpIncr, OpCount}},
 		{"hash", CounterModel, []OpKind{OpHIncr, OpHGet}},
 		{"zset", ZScoreModel, []OpKind{OpZAdd, OpZIncr, OpZScore}},
+		{"queue", QueueModel, []OpKind{OpRPush, OpLPop, OpLRange}},
 	}
 	if bankInit != nil {
 		models = append(models, model{"bank", BankModel(bankInit), []OpKind{OpTransfer, OpBankRead}})
@@ -286,7 +289,7 @@ func errSuffix(s string) string {
 // finalState is what the cluster holds after healing: the final
 // linearizable read of each key and every member's local (READONLY) view.
 type finalState struct {
-	reads map[string]Op                 // key -> final read (OpRead, OpCount, OpHGet, OpZScore (by collKey); an account's from the bank's final read)
+	reads map[string]Op                 // key -> final read (OpRead, OpCount, OpHGet, OpZScore (by collKey), OpLRange; an account's from the bank's final read)
 	nodes map[string]map[string]*string // node -> key -> value (nil: missing)
 }
 

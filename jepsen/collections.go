@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -37,7 +38,10 @@ type collWorkload struct {
 	zsets   *keyspace // nil when the servers have no sorted sets
 	fields  []string
 	members []string
-	zskip   string // why the sorted set workload does not run
+	zskip   string    // why the sorted set workload does not run
+	queues  *keyspace // nil when the queue workload does not run
+	qskip   string    // why the queue workload does not run
+	qseq    atomic.Int64
 }
 
 // collKey is the porcupine partition and final-read key of a field or
@@ -67,6 +71,7 @@ func (w *Workload) startCollections() {
 		members: elems("m", w.cfg.ZSetMembers),
 	}
 	w.coll = cw
+	w.startQueues(cw)
 	if w.cfg.ZSetShare <= 0 {
 		cw.zskip = "no share of the turns"
 		return
@@ -116,7 +121,13 @@ func (w *Workload) collOp(rng *rand.Rand, r float64) (Op, bool) {
 		}
 		return op, true
 	}
-	if cw.zsets == nil || r >= w.cfg.HashShare+w.cfg.ZSetShare {
+	if r >= w.cfg.HashShare+w.cfg.ZSetShare {
+		if cw.queues == nil || r >= w.cfg.HashShare+w.cfg.ZSetShare+w.cfg.QueueShare {
+			return Op{}, false
+		}
+		return cw.queueOp(rng), true
+	}
+	if cw.zsets == nil {
 		return Op{}, false
 	}
 	op := Op{Key: cw.zsets.pick(rng), Field: cw.members[rng.IntN(len(cw.members))]}
@@ -166,6 +177,8 @@ func invokeColl(ctx context.Context, cl *redis.Client, op *Op) error {
 		case err == nil:
 			op.Value, op.Count = strconv.FormatFloat(f, 'f', -1, 64), int64(f)
 		}
+	case OpRPush, OpLPop, OpLRange:
+		err = invokeQueue(ctx, cl, op)
 	default:
 		err = fmt.Errorf("jepsen: not a collection op: %s", op.Kind)
 	}
@@ -232,12 +245,13 @@ func (w *Workload) collKeys() (hashes, zsets []string) {
 
 // CollStats counts the collection ops of a run.
 type CollStats struct {
-	Hash, ZSet [3]int // by Status
-	ZSkip      string // why the sorted set workload did not run
+	Hash, ZSet, Queue [3]int // by Status
+	ZSkip             string // why the sorted set workload did not run
+	QSkip             string // why the queue workload did not run
 }
 
-func collStats(ops []Op, zskip string) *CollStats {
-	st := &CollStats{ZSkip: zskip}
+func collStats(ops []Op, zskip, qskip string) *CollStats {
+	st := &CollStats{ZSkip: zskip, QSkip: qskip}
 	for _, op := range ops {
 		if op.Final {
 			continue
@@ -247,18 +261,24 @@ func collStats(ops []Op, zskip string) *CollStats {
 			st.Hash[op.Status]++
 		case OpZAdd, OpZIncr, OpZScore:
 			st.ZSet[op.Status]++
+		case OpRPush, OpLPop:
+			st.Queue[op.Status]++
 		}
 	}
 	return st
 }
 
 func (st *CollStats) String() string {
-	z := fmt.Sprintf("zset ops %d (ok %d, failed %d, indeterminate %d)", st.ZSet[0]+st.ZSet[1]+st.ZSet[2], st.ZSet[0], st.ZSet[1], st.ZSet[2])
-	if st.ZSkip != "" {
-		z = "zset workload skipped (" + st.ZSkip + ")"
+	return fmtOps("hash", st.Hash, "") + ", " + fmtOps("zset", st.ZSet, st.ZSkip) + ", " + fmtOps("queue", st.Queue, st.QSkip)
+}
+
+// fmtOps counts one workload's ops for the summary line, or says why it
+// did not run.
+func fmtOps(name string, n [3]int, skip string) string {
+	if skip != "" {
+		return name + " workload skipped (" + skip + ")"
 	}
-	return fmt.Sprintf("hash ops %d (ok %d, failed %d, indeterminate %d), %s",
-		st.Hash[0]+st.Hash[1]+st.Hash[2], st.Hash[0], st.Hash[1], st.Hash[2], z)
+	return fmt.Sprintf("%s ops %d (ok %d, failed %d, indeterminate %d)", name, n[0]+n[1]+n[2], n[0], n[1], n[2])
 }
 
 // checkHashCounters: each hash counter lies between its acknowledged
@@ -327,6 +347,8 @@ func finalValue(fr Op) string {
 			return ""
 		}
 		return fmt.Sprint(fr.Count)
+	case OpLRange:
+		return strings.Join(fr.Elems, " ")
 	}
 	return fr.Value
 }

@@ -92,13 +92,14 @@ func TestZScoreModel(t *testing.T) {
 func TestCollStatsSummary(t *testing.T) {
 	ops := []Op{
 		{Kind: OpHIncr, Status: StatusOK}, {Kind: OpHGet, Status: StatusFail}, {Kind: OpZAdd, Status: StatusInfo},
-		{Kind: OpHGet, Final: true}, {Kind: OpIncr},
+		{Kind: OpHGet, Final: true}, {Kind: OpIncr}, {Kind: OpRPush, Status: StatusOK}, {Kind: OpLPop, Status: StatusInfo},
+		{Kind: OpLRange, Final: true},
 	}
-	if got, want := collStats(ops, "").String(), "hash ops 2 (ok 1, failed 1, indeterminate 0), zset ops 1 (ok 0, failed 0, indeterminate 1)"; got != want {
+	if got, want := collStats(ops, "", "").String(), "hash ops 2 (ok 1, failed 1, indeterminate 0), zset ops 1 (ok 0, failed 0, indeterminate 1), queue ops 2 (ok 1, failed 0, indeterminate 1)"; got != want {
 		t.Errorf("collStats = %q, want %q", got, want)
 	}
-	rep := &Report{Name: "x", Lin: []*Linearizability{{Model: "hash", Result: porcupine.Ok}}, Coll: collStats(nil, "the servers do not know ZADD")}
-	if got := rep.Summary(); !strings.Contains(got, "; hash ops 0 (ok 0, failed 0, indeterminate 0), zset workload skipped (the servers do not know ZADD); faults") {
+	rep := &Report{Name: "x", Lin: []*Linearizability{{Model: "hash", Result: porcupine.Ok}}, Coll: collStats(nil, "the servers do not know ZADD", "the servers do not know RPUSH")}
+	if got := rep.Summary(); !strings.Contains(got, "; hash ops 0 (ok 0, failed 0, indeterminate 0), zset workload skipped (the servers do not know ZADD), queue workload skipped (the servers do not know RPUSH); faults") {
 		t.Errorf("Summary() = %s", got)
 	}
 }

@@ -18,6 +18,10 @@
 //   - workload.go: register and counter workers recording a history.
 //   - bank.go: the bank workload (MULTI/EXEC transfers between accounts,
 //     reads of every balance), its porcupine model and its checker.
+//   - collections.go: hash counters and sorted set scores, in a share of
+//     the workers' turns.
+//   - queue.go: lists used as FIFO queues (RPUSH of unique values, LPOP),
+//     their porcupine model and their checker.
 //   - checker.go: porcupine models, final-state checks, failure artifacts.
 //   - run.go: one test run, from an empty cluster to a Report.
 //

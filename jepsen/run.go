@@ -261,20 +261,21 @@ func (r *Run) Finish() *Report {
 	r.Workload.Stop()
 	regs, ctrs := r.Workload.Keys()
 	hashes, zsets := r.Workload.collKeys()
+	queues := r.Workload.queueKeys()
 	accounts, bankInit, bankErr := r.Workload.Bank()
 	if bankErr != nil {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("bank: %v", bankErr))
 		accounts, bankInit = nil, nil
 	}
-	keys := finalKeys{regs: regs, ctrs: ctrs, accounts: accounts, hashes: hashes, zsets: zsets}
+	keys := finalKeys{regs: regs, ctrs: ctrs, accounts: accounts, hashes: hashes, zsets: zsets, queues: queues}
 	fs, err := r.finalState(keys)
 	if err != nil {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("final state: %v", err))
 	}
 	ops := r.History.Ops()
-	rep.Keys = len(regs) + len(ctrs) + len(accounts) + len(hashes) + len(zsets)
+	rep.Keys = len(regs) + len(ctrs) + len(accounts) + len(hashes) + len(zsets) + len(queues)
 	if cw := r.Workload.coll; cw != nil {
-		rep.Coll = collStats(ops, cw.zskip)
+		rep.Coll = collStats(ops, cw.zskip, cw.qskip)
 	}
 	for _, op := range ops {
 		if op.Final {
@@ -314,6 +315,7 @@ func (r *Run) Finish() *Report {
 	if err == nil {
 		rep.Problems = append(rep.Problems, checkDurability(ops, regs, ctrs, fs)...)
 		rep.Problems = append(rep.Problems, checkHashCounters(ops, hashes, fs)...)
+		rep.Problems = append(rep.Problems, checkQueues(ops, queues, fs)...)
 		rep.Problems = append(rep.Problems, checkConvergence(keys.all(), fs)...)
 	}
 	if bankInit != nil {
@@ -385,12 +387,15 @@ func (r *Run) finalState(keys finalKeys) (finalState, error) {
 }
 
 // finalKeys are the keys the final state reads: registers, counters,
-// bank accounts, and hash fields and sorted set members (collKey pairs).
+// bank accounts, hash fields and sorted set members (collKey pairs), and
+// queues.
 type finalKeys struct {
-	regs, ctrs, accounts, hashes, zsets []string
+	regs, ctrs, accounts, hashes, zsets, queues []string
 }
 
-func (k finalKeys) all() []string { return allKeys(k.regs, k.ctrs, k.accounts, k.hashes, k.zsets) }
+func (k finalKeys) all() []string {
+	return allKeys(k.regs, k.ctrs, k.accounts, k.hashes, k.zsets, k.queues)
+}
 
 func allKeys(lists ...[]string) []string {
 	var out []string
@@ -422,7 +427,7 @@ func (r *Run) finalRound(keys finalKeys) (finalState, error) {
 				if op.Status == StatusInfo {
 					proc = r.History.newProcess()
 				}
-				return fmt.Errorf("final GET %s via %s: %s", key, ld.ID, op.Err)
+				return fmt.Errorf("final %s %s via %s: %s", kind, key, ld.ID, op.Err)
 			}
 			r.History.add(op)
 			fs.reads[key] = op
@@ -446,6 +451,11 @@ func (r *Run) finalRound(keys finalKeys) (finalState, error) {
 	}
 	for _, k := range keys.zsets {
 		if err := read(k, OpZScore); err != nil {
+			return fs, err
+		}
+	}
+	for _, k := range keys.queues {
+		if err := read(k, OpLRange); err != nil {
 			return fs, err
 		}
 	}
@@ -492,6 +502,9 @@ func (r *Run) finalRound(keys finalKeys) (finalState, error) {
 			return fs, err
 		}
 		if err := localCollValues(s, keys.zsets, true, vals); err != nil {
+			return fs, err
+		}
+		if err := localQueueValues(s, keys.queues, vals); err != nil {
 			return fs, err
 		}
 		fs.nodes[s.ID] = vals

@@ -29,10 +29,13 @@ const (
 	OpZAdd                   // ZADD of a member with the score Count
 	OpZIncr                  // ZINCRBY of a member by 1: returns the new score
 	OpZScore                 // ZSCORE of a member: Value "" for none, else Count
+	OpRPush                  // queue: RPUSH of the unique Value: returns the new length
+	OpLPop                   // queue: LPOP: Value the head, "" for none
+	OpLRange                 // queue: LRANGE 0 -1 (the final read): Elems
 )
 
 func (k OpKind) String() string {
-	return [...]string{"read", "write", "incr", "count", "transfer", "bank-read", "hincr", "hget", "zadd", "zincr", "zscore"}[k]
+	return [...]string{"read", "write", "incr", "count", "transfer", "bank-read", "hincr", "hget", "zadd", "zincr", "zscore", "rpush", "lpop", "lrange"}[k]
 }
 
 // Status is how an operation ended.
@@ -58,9 +61,10 @@ type Op struct {
 	Process int // porcupine client: a new one after each indeterminate op
 	Kind    OpKind
 	Key     string
-	Field   string // collection ops: the hash field or sorted set member
-	Value   string // OpWrite: the value sent; OpRead, OpZScore: the value read ("" if none)
-	Count   int64  // OpIncr, OpCount, OpHIncr, OpHGet, OpZIncr, OpZScore: the value returned; OpZAdd: the score sent
+	Field   string   // collection ops: the hash field or sorted set member
+	Value   string   // OpWrite, OpRPush: the value sent; OpRead, OpZScore, OpLPop: the value read ("" if none)
+	Count   int64    // OpIncr, OpCount, OpHIncr, OpHGet, OpZIncr, OpZScore, OpRPush: the value returned; OpZAdd: the score sent
+	Elems   []string // OpLRange: the queue, head first
 	Call    int64
 	Return  int64
 	Status  Status
@@ -100,6 +104,12 @@ func (o Op) String() string {
 		res = fmt.Sprintf("ZINCRBY %s 1 %s -> %d", o.Key, o.Field, o.Count)
 	case OpZScore:
 		res = fmt.Sprintf("ZSCORE %s %s -> %q", o.Key, o.Field, o.Value)
+	case OpRPush:
+		res = fmt.Sprintf("RPUSH %s %s -> %d", o.Key, o.Value, o.Count)
+	case OpLPop:
+		res = fmt.Sprintf("LPOP %s -> %q", o.Key, o.Value)
+	case OpLRange:
+		res = fmt.Sprintf("LRANGE %s 0 -1 -> %v", o.Key, o.Elems)
 	}
 	if o.Status != StatusOK {
 		if o.Kind != OpWrite && o.Kind != OpZAdd {
@@ -197,6 +207,11 @@ type WorkloadConfig struct {
 	ZSetShare   float64
 	ZSetKeys    int
 	ZSetMembers int
+	// The queue workload (queue.go) takes QueueShare of the turns: RPUSH
+	// of a unique value and LPOP on QueueKeys lists (only when the
+	// servers know RPUSH).
+	QueueShare float64
+	QueueKeys  int
 }
 
 // DefaultWorkload returns the load used by the tests for a cluster of n
@@ -207,6 +222,7 @@ func DefaultWorkload(n int) WorkloadConfig {
 		RegisterKeys: 4, CounterKeys: 2, OpsPerKey: 150, CounterShare: 0.3, PipelineShare: 0.2, Prefix: "j",
 		BankWorkers: 3, BankAccounts: 5, BankBalance: 20, BankPlainShare: 0.3,
 		HashShare: 0.12, HashKeys: 2, HashFields: 3, ZSetShare: 0.12, ZSetKeys: 2, ZSetMembers: 3,
+		QueueShare: 0.1, QueueKeys: 2,
 	}
 }
 
@@ -285,7 +301,7 @@ func StartWorkload(c *Cluster, h *History, cfg WorkloadConfig, seed uint64) *Wor
 		regs: newKeyspace(cfg.Prefix+":r", cfg.RegisterKeys, cfg.OpsPerKey),
 		ctrs: newKeyspace(cfg.Prefix+":c", cfg.CounterKeys, cfg.OpsPerKey),
 	}
-	if cfg.HashShare > 0 || cfg.ZSetShare > 0 {
+	if cfg.HashShare > 0 || cfg.ZSetShare > 0 || cfg.QueueShare > 0 {
 		w.startCollections()
 	}
 	for i := range cfg.Workers {

@@ -48,11 +48,7 @@ func (s *benchFSM) apply(c Command) Result {
 // fill writes n fields into hash key, 100,000 per entry, and compacts the
 // engine, so that no compaction of the fill runs in the measurement.
 func (s *benchFSM) fill(key string, n int) {
-	defer func() {
-		if err := s.eng.(storage.Compacter).Compact(storage.Range{}); err != nil {
-			s.b.Fatal(err)
-		}
-	}()
+	defer s.compact()
 	const per = 100_000
 	for lo := 0; lo < n; lo += per {
 		c := Command{Op: OpHSet, Args: [][]byte{[]byte(key)}}
@@ -60,6 +56,13 @@ func (s *benchFSM) fill(key string, n int) {
 			c.Args = append(c.Args, fmt.Appendf(nil, "field:%07d", i), fmt.Appendf(nil, "value-%07d", i))
 		}
 		s.apply(c)
+	}
+}
+
+// compact compacts the whole engine.
+func (s *benchFSM) compact() {
+	if err := s.eng.(storage.Compacter).Compact(storage.Range{}); err != nil {
+		s.b.Fatal(err)
 	}
 }
 

@@ -1,0 +1,48 @@
+package kv
+
+import (
+	"fmt"
+	"testing"
+)
+
+// bigList is the number of elements of the big list.
+const bigList = 1_000_000
+
+// fillList pushes n elements onto the tail of list key, 100,000 per
+// entry, and compacts the engine (as fill does for hashes).
+func (s *benchFSM) fillList(key string, n int) {
+	defer s.compact()
+	const per = 100_000
+	for lo := 0; lo < n; lo += per {
+		c := Command{Op: OpRPush, Args: [][]byte{[]byte(key)}}
+		for i := lo; i < min(lo+per, n); i++ {
+			c.Args = append(c.Args, fmt.Appendf(nil, "elem-%07d", i))
+		}
+		s.apply(c)
+	}
+}
+
+// BenchmarkListQueue: RPUSH of one element and LPOP of one, as a queue
+// does, on an empty list and on a list of a million elements, cost the
+// same: the list's metadata holds its head position, so each end is one
+// element record away. On the big list, LPOP takes an element pushed
+// before the loop; the list keeps its length.
+//
+//	go test ./kv -run '^$' -bench ListQueue -count 3
+func BenchmarkListQueue(b *testing.B) {
+	for _, size := range []int{0, bigList} {
+		b.Run(fmt.Sprintf("elements=%d", size), func(b *testing.B) {
+			s := newBenchFSM(b)
+			s.fillList("q", size)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				s.apply(Command{Op: OpRPush, Args: [][]byte{[]byte("q"), fmt.Appendf(nil, "new-%d", i)}})
+				if r := s.apply(Command{Op: OpLPop, Args: [][]byte{[]byte("q")}, Int: 1}); len(r.Array) != 1 {
+					b.Fatalf("LPOP q popped %d elements", len(r.Array))
+				}
+				i++
+			}
+		})
+	}
+}
