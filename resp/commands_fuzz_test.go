@@ -55,6 +55,7 @@ func FuzzCommands(f *testing.F) {
 		"BITPOS\x00k\x000\x00-2\x00-1\x00BIT", "BITOP\x00XOR\x00d\x00k\x00j", "BITOP\x00NOT\x00d\x00k",
 		"BITFIELD\x00k\x00OVERFLOW\x00SAT\x00INCRBY\x00i5\x00#3\x00-100\x00GET\x00u63\x000\x00SET\x00i64\x0032700\x00-1",
 		"BITFIELD_RO\x00k\x00GET\x00i8\x00#2",
+		"SORT\x00l\x00BY\x00w_*\x00GET\x00#\x00GET\x00h_*->f\x00LIMIT\x000\x002\x00STORE\x00d", "SORT_RO\x00s\x00ALPHA\x00DESC",
 	} {
 		f.Add([]byte(seed))
 	}
