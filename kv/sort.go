@@ -301,7 +301,7 @@ type viewSort struct {
 }
 
 func (s viewSort) lookupValue(key []byte) (value, bool, error) { return s.v.lookup(key, s.now) }
-func (s viewSort) collOf(key []byte, v value) (*Coll, error)  { return collFrom(s.v.r, s.v.db, key, v) }
+func (s viewSort) collOf(key []byte, v value) (*Coll, error)   { return collFrom(s.v.r, s.v.db, key, v) }
 
 // Sort is SORT_RO: the result of sorting key as spec says (spec.Store must
 // be nil), read at now; found[i] is false for a GET of a missing key.
