@@ -56,6 +56,7 @@ type fsmMetrics struct {
 type snapStats struct {
 	ok, failed atomic.Uint64
 	lastBytes  atomic.Int64 // size of the last successful one
+	lastUnix   atomic.Int64 // when the last successful one ended (Unix seconds)
 }
 
 func newFSMMetrics() *fsmMetrics { return &fsmMetrics{} }
@@ -78,6 +79,7 @@ func (m *fsmMetrics) observeSnapshot(op SnapshotOp, size int64, d time.Duration,
 	} else {
 		s.ok.Add(1)
 		s.lastBytes.Store(size)
+		s.lastUnix.Store(time.Now().Unix()) // not applied state: a clock is fine here
 	}
 	if m.obs != nil {
 		m.obs.ObserveSnapshot(op, d)
@@ -100,6 +102,7 @@ type Metrics struct {
 type SnapshotStats struct {
 	OK, Failed uint64
 	LastBytes  int64 // compressed size of the last successful one
+	LastUnix   int64 // when the last successful one ended (Unix seconds; 0: none)
 }
 
 // Metrics returns the state machine's counters, for INFO and prometheus.
@@ -112,7 +115,7 @@ func (f *FSM) Metrics() Metrics {
 	}
 	for op := range m.snap {
 		s := &m.snap[op]
-		out.Snapshots[op] = SnapshotStats{OK: s.ok.Load(), Failed: s.failed.Load(), LastBytes: s.lastBytes.Load()}
+		out.Snapshots[op] = SnapshotStats{OK: s.ok.Load(), Failed: s.failed.Load(), LastBytes: s.lastBytes.Load(), LastUnix: s.lastUnix.Load()}
 	}
 	return out
 }

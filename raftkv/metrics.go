@@ -189,6 +189,7 @@ func (n *Node) metricFields() []Field {
 		{Name: "riot_snapshots_restored", Value: u(fm.Snapshots[kv.SnapRestore].OK)},
 		{Name: "riot_snapshot_failures", Value: u(fm.Snapshots[kv.SnapPersist].Failed + fm.Snapshots[kv.SnapRestore].Failed)},
 		{Name: "riot_last_snapshot_bytes", Value: strconv.FormatInt(fm.Snapshots[kv.SnapPersist].LastBytes, 10)},
+		{Name: "riot_last_snapshot_time", Value: strconv.FormatInt(fm.Snapshots[kv.SnapPersist].LastUnix, 10)},
 		{Name: "riot_clock_clamped", Value: u(n.metrics.clampedNow.Load())},
 		{Name: "riot_fsm_failed", Value: fsmFailed(n.fsm.Err())},
 		{Name: "riot_node_secret", Value: u(uint64(min(len(n.fsm.Secret()), 1)))},
