@@ -43,6 +43,7 @@ type fsmMetrics struct {
 	batches, entries atomic.Uint64
 	commands         atomic.Uint64 // commands applied (a batch entry holds several)
 	stops            atomic.Uint64 // times the state machine stopped (FSM.stop)
+	expired          atomic.Uint64 // keys active expiry deleted (OpExpire), entries replayed at boot included
 
 	snap [len(snapOps)]snapStats
 	// restoring is 1 while Restore runs (raft restores from one
@@ -92,6 +93,7 @@ type Metrics struct {
 	Entries  uint64 // log entries they held
 	Commands uint64 // commands applied (a batch entry holds several)
 	Stops    uint64 // times the state machine stopped
+	Expired  uint64 // keys active expiry deleted (OpExpire) on this node
 	// Snapshots counts persists and restores, by SnapshotOp.
 	Snapshots [len(snapOps)]SnapshotStats
 	// Restoring is true while Restore runs.
@@ -110,7 +112,7 @@ func (f *FSM) Metrics() Metrics {
 	m := f.metrics
 	out := Metrics{
 		Batches: m.batches.Load(), Entries: m.entries.Load(),
-		Commands: m.commands.Load(), Stops: m.stops.Load(),
+		Commands: m.commands.Load(), Stops: m.stops.Load(), Expired: m.expired.Load(),
 		Restoring: m.restoring.Load() != 0,
 	}
 	for op := range m.snap {

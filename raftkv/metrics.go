@@ -183,6 +183,7 @@ func (n *Node) metricFields() []Field {
 		{Name: "riot_apply_batches", Value: u(fm.Batches)},
 		{Name: "riot_apply_entries", Value: u(fm.Entries)},
 		{Name: "riot_apply_commands", Value: u(fm.Commands)},
+		{Name: "riot_expired_keys", Value: u(fm.Expired)},
 		{Name: "riot_log_appends", Value: u(appends)},
 		{Name: "riot_log_append_usec", Value: u(n.metrics.appendsNS.Load() / 1e3)},
 		{Name: "riot_snapshots_persisted", Value: u(fm.Snapshots[kv.SnapPersist].OK)},

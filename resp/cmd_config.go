@@ -282,6 +282,7 @@ type statsTotals struct {
 	connections, commands int64
 	errors                uint64
 	netIn, netOut         uint64
+	expired               int64
 }
 
 func (b *statsBase) get() statsTotals {
@@ -306,7 +307,8 @@ func (s *Server) resetStats() {
 		cmd[name] = c.stats.counts()
 	}
 	all := statsTotals{connections: s.stats.connections.Load(), commands: s.stats.commands.Load(), errors: s.errorReplies(),
-		netIn: s.stats.netIn.Load(), netOut: s.stats.netOut.Load()}
+		netIn: s.stats.netIn.Load(), netOut: s.stats.netOut.Load(),
+		expired: raftInt(s.backend.RaftInfo(), "riot_expired_keys")}
 	s.stats.peakMemory.Store(0) // Redis resets the peak too
 	s.resetBase.mu.Lock()
 	s.resetBase.all, s.resetBase.cmd = all, cmd

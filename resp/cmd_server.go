@@ -3,7 +3,6 @@ package resp
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -335,7 +334,7 @@ func cmdInfo(s *session, args [][]byte) {
 	section("Clients", srv.clientsInfo())
 	section("Memory", srv.memoryInfo())
 	section("Persistence", srv.persistenceInfo(rinfo, now))
-	section("Stats", srv.statsInfo())
+	section("Stats", srv.statsInfo(rinfo))
 	section("Replication", srv.replicationInfo(rinfo))
 	section("CPU", cpuInfo())
 	section("Raft", rinfo)
@@ -393,14 +392,8 @@ func port(addr string) string {
 // listed: the other nodes are raft peers (RAFT.PEERS), not Redis replicas.
 // Reference: https://redis.io/docs/latest/commands/role/
 func cmdRole(s *session, _ [][]byte) {
-	var applied int64
-	for _, f := range s.srv.backend.RaftInfo() {
-		if f.Name == "fsm_applied_index" {
-			applied, _ = strconv.ParseInt(f.Value, 10, 64)
-		}
-	}
 	s.out = respwire.AppendArrayLen(s.out, 3)
 	s.out = respwire.AppendBulkString(s.out, "master")
-	s.out = respwire.AppendInt(s.out, applied)
+	s.out = respwire.AppendInt(s.out, raftInt(s.srv.backend.RaftInfo(), "fsm_applied_index"))
 	s.out = respwire.AppendArrayLen(s.out, 0)
 }

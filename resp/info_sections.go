@@ -155,10 +155,12 @@ func (srv *Server) persistenceInfo(rinfo []raftkv.Field, now time.Time) []raftkv
 	return fields
 }
 
-// statsInfo is INFO's Stats section. expired_keys stays 0: the leader's
-// active expiry deletes through the log without counting; riot does not
-// count keyspace hits and misses either, nor reject connections.
-func (srv *Server) statsInfo() []raftkv.Field {
+// statsInfo is INFO's Stats section. expired_keys counts the keys active
+// expiry deleted on this node (the leader proposes the deletions, every
+// node applies them); a key a read finds expired is not deleted, so not
+// counted. Riot does not count keyspace hits and misses, nor reject
+// connections.
+func (srv *Server) statsInfo(rinfo []raftkv.Field) []raftkv.Field {
 	base := srv.resetBase.get() // CONFIG RESETSTAT
 	z := func(names ...string) []raftkv.Field {
 		out := make([]raftkv.Field, len(names))
@@ -180,7 +182,8 @@ func (srv *Server) statsInfo() []raftkv.Field {
 		field("instantaneous_input_repl_kbps", "0.00"),
 		field("instantaneous_output_repl_kbps", "0.00"),
 	}
-	fields = append(fields, z("rejected_connections", "sync_full", "sync_partial_ok", "sync_partial_err", "expired_keys")...)
+	fields = append(fields, z("rejected_connections", "sync_full", "sync_partial_ok", "sync_partial_err")...)
+	fields = append(fields, field("expired_keys", itoa(raftInt(rinfo, "riot_expired_keys")-base.expired)))
 	fields = append(fields, field("expired_stale_perc", "0.00"))
 	fields = append(fields, z("expired_time_cap_reached_count", "expire_cycle_cpu_milliseconds", "evicted_keys",
 		"evicted_clients", "total_eviction_exceeded_time", "current_eviction_exceeded_time", "keyspace_hits",

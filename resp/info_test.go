@@ -257,3 +257,32 @@ func TestShutdownCommand(t *testing.T) {
 	wantErr(t, "SHUTDOWN without Config.Shutdown", newClient(t, ts2, 2).Shutdown(ctx).Err(),
 		"ERR Errors trying to SHUTDOWN. Check logs.")
 }
+
+// expired_keys counts the keys active expiry deleted.
+func TestInfoExpiredKeys(t *testing.T) {
+	ts := startServer(t, nil)
+	ctx := testCtx(t)
+	rdb := newClient(t, ts, 2)
+	for _, k := range []string{"a", "b", "c"} {
+		if err := rdb.Set(ctx, k, "v", 20*time.Millisecond).Err(); err != nil {
+			t.Fatalf("SET %s PX 20: %v", k, err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, stats := infoFieldsOf(ctx, t, rdb, "stats")
+		if stats["expired_keys"] == "3" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("expired_keys:%s 10s after 3 keys expired, want 3", stats["expired_keys"])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatalf("CONFIG RESETSTAT: %v", err)
+	}
+	if _, stats := infoFieldsOf(ctx, t, rdb, "stats"); stats["expired_keys"] != "0" {
+		t.Errorf("expired_keys:%s after CONFIG RESETSTAT, want 0", stats["expired_keys"])
+	}
+}
