@@ -86,6 +86,7 @@ func applyExpire(tx *txn, c *Command) Result {
 			n++
 		}
 	}
+	tx.expired += uint64(n)
 	return Result{Int: n}
 }
 

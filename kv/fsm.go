@@ -298,6 +298,7 @@ func (f *FSM) commit(tx *txn, last uint64) error {
 	}
 	f.clock.Store(tx.clock)
 	f.applied.Store(last)
+	f.metrics.expired.Add(tx.expired)
 	if tx.membersChanged {
 		f.members.Add(1)
 	}

@@ -43,6 +43,7 @@ type fsmMetrics struct {
 	batches, entries atomic.Uint64
 	commands         atomic.Uint64 // commands applied (a batch entry holds several)
 	stops            atomic.Uint64 // times the state machine stopped (FSM.stop)
+	expired          atomic.Uint64 // keys active expiry deleted (OpExpire), entries replayed at boot included
 
 	snap [len(snapOps)]snapStats
 	// restoring is 1 while Restore runs (raft restores from one
@@ -56,6 +57,7 @@ type fsmMetrics struct {
 type snapStats struct {
 	ok, failed atomic.Uint64
 	lastBytes  atomic.Int64 // size of the last successful one
+	lastUnix   atomic.Int64 // when the last successful one ended (Unix seconds)
 }
 
 func newFSMMetrics() *fsmMetrics { return &fsmMetrics{} }
@@ -78,6 +80,7 @@ func (m *fsmMetrics) observeSnapshot(op SnapshotOp, size int64, d time.Duration,
 	} else {
 		s.ok.Add(1)
 		s.lastBytes.Store(size)
+		s.lastUnix.Store(time.Now().Unix()) // not applied state: a clock is fine here
 	}
 	if m.obs != nil {
 		m.obs.ObserveSnapshot(op, d)
@@ -90,6 +93,7 @@ type Metrics struct {
 	Entries  uint64 // log entries they held
 	Commands uint64 // commands applied (a batch entry holds several)
 	Stops    uint64 // times the state machine stopped
+	Expired  uint64 // keys active expiry deleted (OpExpire) on this node
 	// Snapshots counts persists and restores, by SnapshotOp.
 	Snapshots [len(snapOps)]SnapshotStats
 	// Restoring is true while Restore runs.
@@ -100,6 +104,7 @@ type Metrics struct {
 type SnapshotStats struct {
 	OK, Failed uint64
 	LastBytes  int64 // compressed size of the last successful one
+	LastUnix   int64 // when the last successful one ended (Unix seconds; 0: none)
 }
 
 // Metrics returns the state machine's counters, for INFO and prometheus.
@@ -107,12 +112,12 @@ func (f *FSM) Metrics() Metrics {
 	m := f.metrics
 	out := Metrics{
 		Batches: m.batches.Load(), Entries: m.entries.Load(),
-		Commands: m.commands.Load(), Stops: m.stops.Load(),
+		Commands: m.commands.Load(), Stops: m.stops.Load(), Expired: m.expired.Load(),
 		Restoring: m.restoring.Load() != 0,
 	}
 	for op := range m.snap {
 		s := &m.snap[op]
-		out.Snapshots[op] = SnapshotStats{OK: s.ok.Load(), Failed: s.failed.Load(), LastBytes: s.lastBytes.Load()}
+		out.Snapshots[op] = SnapshotStats{OK: s.ok.Load(), Failed: s.failed.Load(), LastBytes: s.lastBytes.Load(), LastUnix: s.lastUnix.Load()}
 	}
 	return out
 }

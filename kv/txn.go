@@ -34,6 +34,9 @@ type txn struct {
 	volatile map[string]struct{}
 	// membersChanged is set by a command that writes the address book.
 	membersChanged bool
+	// expired counts the keys active expiry (OpExpire) deleted in this
+	// batch: INFO's expired_keys, added once the batch is committed.
+	expired uint64
 	// secret is the node secret an OpSecret recorded in this batch.
 	secret []byte
 	// scratch is where put encodes a key and value, which the batch copies.

@@ -281,6 +281,8 @@ type statsBase struct {
 type statsTotals struct {
 	connections, commands int64
 	errors                uint64
+	netIn, netOut         uint64
+	expired               int64
 }
 
 func (b *statsBase) get() statsTotals {
@@ -304,7 +306,10 @@ func (s *Server) resetStats() {
 	for name, c := range s.commands {
 		cmd[name] = c.stats.counts()
 	}
-	all := statsTotals{connections: s.stats.connections.Load(), commands: s.stats.commands.Load(), errors: s.errorReplies()}
+	all := statsTotals{connections: s.stats.connections.Load(), commands: s.stats.commands.Load(), errors: s.errorReplies(),
+		netIn: s.stats.netIn.Load(), netOut: s.stats.netOut.Load(),
+		expired: raftInt(s.backend.RaftInfo(), "riot_expired_keys")}
+	s.stats.peakMemory.Store(0) // Redis resets the peak too
 	s.resetBase.mu.Lock()
 	s.resetBase.all, s.resetBase.cmd = all, cmd
 	s.resetBase.mu.Unlock()

@@ -74,7 +74,7 @@ func (s *session) txnRejected(args [][]byte, msg string) string {
 // queue queues a command of an open transaction, or refuses it.
 func (s *session) queue(cmd *command, args [][]byte) {
 	switch {
-	case cmd.flags&flagInternal != 0 || strings.HasPrefix(cmd.name, "raft."):
+	case cmd.flags&(flagInternal|flagNoMulti) != 0 || strings.HasPrefix(cmd.name, "raft."):
 		s.multi.dirty = true
 		s.out = respwire.AppendError(s.out, errNotInMulti)
 		return

@@ -2,10 +2,7 @@ package resp
 
 import (
 	"fmt"
-	"os"
-	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -189,6 +186,9 @@ func (s *session) appendCommandInfo(c *command) {
 	if c.flags&flagFast != 0 {
 		flags = append(flags, "fast")
 	}
+	if c.flags&flagNoMulti != 0 {
+		flags = append(flags, "no_multi")
+	}
 	if c.keys != nil {
 		flags = append(flags, "movablekeys")
 	}
@@ -328,51 +328,16 @@ func cmdInfo(s *session, args [][]byte) {
 		}
 	}
 	srv := s.srv
-	uptime := time.Since(srv.started)
-	section("Server", append([]raftkv.Field{
-		{Name: "redis_version", Value: redisCompatVersion},
-		{Name: "riot_version", Value: srv.cfg.Version},
-		{Name: "redis_mode", Value: "standalone"},
-		{Name: "os", Value: runtime.GOOS + " " + runtime.GOARCH},
-		{Name: "arch_bits", Value: "64"},
-		{Name: "go_version", Value: runtime.Version()},
-		{Name: "process_id", Value: fmt.Sprint(os.Getpid())},
-		{Name: "run_id", Value: srv.runID},
-		{Name: "tcp_port", Value: port(srv.Addr().String())},
-		{Name: "uptime_in_seconds", Value: fmt.Sprint(int64(uptime.Seconds()))},
-		{Name: "uptime_in_days", Value: fmt.Sprint(int64(uptime.Hours() / 24))},
-	}, srv.cfg.Info...))
-	section("Clients", []raftkv.Field{
-		{Name: "connected_clients", Value: fmt.Sprint(len(srv.sessionList()))},
-		{Name: "blocked_clients", Value: "0"}, // no blocking commands
-	})
-	section("Memory", memoryInfo())
-	engine, disk := srv.backend.Engine()
-	persistence := []raftkv.Field{
-		{Name: "loading", Value: "0"},
-		{Name: "storage_engine", Value: engine},
-		{Name: "storage_disk_bytes", Value: fmt.Sprint(disk)},
-	}
-	if b, ok := srv.backend.(sweepBackend); ok {
-		st := b.SweepStats()
-		persistence = append(persistence,
-			raftkv.Field{Name: "sweeper_deleted", Value: fmt.Sprint(st.Deleted)},
-			raftkv.Field{Name: "sweeper_passes", Value: fmt.Sprint(st.Passes)},
-			raftkv.Field{Name: "sweeper_last_pass_deleted", Value: fmt.Sprint(st.LastPassDeleted)})
-	}
-	section("Persistence", persistence)
-	base := srv.resetBase.get() // CONFIG RESETSTAT
-	section("Stats", []raftkv.Field{
-		{Name: "total_connections_received", Value: fmt.Sprint(srv.stats.connections.Load() - base.connections)},
-		{Name: "total_commands_processed", Value: fmt.Sprint(srv.stats.commands.Load() - base.commands)},
-		{Name: "instantaneous_ops_per_sec", Value: fmt.Sprint(srv.ops.rate())},
-		{Name: "total_error_replies", Value: fmt.Sprint(srv.errorReplies() - base.errors)},
-	})
-	section("Replication", []raftkv.Field{
-		{Name: "role", Value: "master"},
-		{Name: "raft_state", Value: srv.backend.RaftState()},
-	})
-	section("Raft", srv.backend.RaftInfo())
+	now := time.Now()
+	rinfo := srv.backend.RaftInfo()
+	section("Server", srv.serverInfo(now))
+	section("Clients", srv.clientsInfo())
+	section("Memory", srv.memoryInfo())
+	section("Persistence", srv.persistenceInfo(rinfo, now))
+	section("Stats", srv.statsInfo(rinfo))
+	section("Replication", srv.replicationInfo(rinfo))
+	section("CPU", cpuInfo())
+	section("Raft", rinfo)
 	if want["commandstats"] || want["all"] || want["everything"] { // not in the default set, as in Redis
 		section("Commandstats", srv.commandStats())
 	}
@@ -427,14 +392,8 @@ func port(addr string) string {
 // listed: the other nodes are raft peers (RAFT.PEERS), not Redis replicas.
 // Reference: https://redis.io/docs/latest/commands/role/
 func cmdRole(s *session, _ [][]byte) {
-	var applied int64
-	for _, f := range s.srv.backend.RaftInfo() {
-		if f.Name == "fsm_applied_index" {
-			applied, _ = strconv.ParseInt(f.Value, 10, 64)
-		}
-	}
 	s.out = respwire.AppendArrayLen(s.out, 3)
 	s.out = respwire.AppendBulkString(s.out, "master")
-	s.out = respwire.AppendInt(s.out, applied)
+	s.out = respwire.AppendInt(s.out, raftInt(s.srv.backend.RaftInfo(), "fsm_applied_index"))
 	s.out = respwire.AppendArrayLen(s.out, 0)
 }

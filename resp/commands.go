@@ -17,6 +17,7 @@ const (
 	flagFast                          // O(1) or O(log n)
 	flagStale                         // ignores the read level (connection/server state)
 	flagInternal                      // node-to-node; not for clients
+	flagNoMulti                       // refused inside MULTI (Redis's no-multi)
 )
 
 // replyFunc appends the reply for a write's result.
@@ -78,6 +79,10 @@ func newCommandTable() map[string]*command {
 		{name: "info", arity: -1, flags: flagStale, group: "server", summary: "Returns information and statistics about the server.", run: cmdInfo},
 		{name: "config", arity: -2, flags: flagAdmin | flagStale, group: "server", summary: "CONFIG GET, SET, RESETSTAT, REWRITE for the settings riot has.", run: cmdConfig},
 		{name: "time", arity: 1, flags: flagFast | flagStale, group: "server", summary: "Returns this node's time.", run: cmdTime},
+		{name: "save", arity: 1, flags: flagAdmin | flagStale | flagNoMulti, group: "server", summary: "Takes a raft snapshot on this node and waits for it.", run: cmdSave},
+		{name: "bgsave", arity: -1, flags: flagAdmin | flagStale, group: "server", summary: "Takes a raft snapshot on this node in the background.", run: cmdBgsave},
+		{name: "lastsave", arity: 1, flags: flagFast | flagStale, group: "server", summary: "Returns the Unix time of the last snapshot on this node.", run: cmdLastsave},
+		{name: "shutdown", arity: -1, flags: flagAdmin | flagStale | flagNoMulti, group: "server", summary: "Stops this node gracefully, as SIGTERM does.", run: cmdShutdown},
 		{name: "role", arity: 1, flags: flagFast | flagStale, group: "server", summary: "Returns master, this node's applied index and no replicas (every node takes writes).", run: cmdRole},
 		{name: "flushdb", arity: -1, flags: flagWrite, group: "server", summary: "Deletes every key of the selected database (one log entry).", build: buildFlush},
 		{name: "flushall", arity: -1, flags: flagWrite, group: "server", summary: "Deletes every key of every database (one log entry).", build: buildFlush},

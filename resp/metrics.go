@@ -170,6 +170,7 @@ func (s *Server) sampleOps(stop <-chan struct{}) {
 		select {
 		case now := <-t.C:
 			s.ops.sample(now, uint64(s.stats.commands.Load()))
+			s.notePeak(heapObjectBytes())
 		case <-stop:
 			return
 		}

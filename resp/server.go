@@ -71,6 +71,10 @@ type Config struct {
 	Databases int
 	// Info adds fields to INFO's server section (data dir, ports, ...).
 	Info []raftkv.Field
+	// Shutdown, when set, starts the graceful stop of this node (as
+	// SIGTERM does) and returns at once; SHUTDOWN calls it. Nil: SHUTDOWN
+	// answers an error (an embedded server stops through its owner).
+	Shutdown func()
 	// Logger; default discard.
 	Logger *slog.Logger
 }
@@ -149,12 +153,21 @@ type Server struct {
 	// resetBase is what INFO's counters read at the last CONFIG
 	// RESETSTAT (cmd_config.go).
 	resetBase statsBase
+	// saves is SAVE, BGSAVE and LASTSAVE's state (cmd_save.go).
+	saves saveState
+	// shuttingDown is set once SHUTDOWN has called cfg.Shutdown.
+	shuttingDown atomic.Bool
 }
 
 type serverStats struct {
 	connections atomic.Int64
 	commands    atomic.Int64
 	unknown     atomic.Uint64 // unknown commands (the others count in their table row)
+	// netIn and netOut are the bytes read from and written to clients
+	// (INFO's total_net_input_bytes, total_net_output_bytes).
+	netIn, netOut atomic.Uint64
+	// peakMemory is the highest used_memory sampled (sampleOps, INFO).
+	peakMemory atomic.Uint64
 }
 
 // NewServer returns a server for backend; call Listen then Serve.
@@ -176,6 +189,7 @@ func NewServer(cfg Config, backend Backend) (*Server, error) {
 	for t, v := range tunableDefaults {
 		s.tunables[t].Store(v)
 	}
+	s.saves.init(s.started)
 	return s, nil
 }
 

@@ -246,6 +246,7 @@ func (s *session) fill() error {
 	}
 	n, err := s.conn.Read(s.buf[s.end:])
 	s.end += n
+	s.srv.stats.netIn.Add(uint64(n))
 	if n > 0 {
 		return nil
 	}
@@ -256,7 +257,8 @@ func (s *session) flush() error {
 	if len(s.out) == 0 {
 		return nil
 	}
-	_, err := s.conn.Write(s.out)
+	n, err := s.conn.Write(s.out)
+	s.srv.stats.netOut.Add(uint64(n))
 	if cap(s.out) > 1<<20 {
 		s.out = nil
 	} else {

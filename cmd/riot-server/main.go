@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -137,6 +138,11 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 		{Name: "riot_data_dir", Value: o.dataDir},
 		{Name: "riot_engine", Value: o.engine},
 	}
+	// SHUTDOWN stops the node as SIGTERM does: it closes requested, which
+	// the select below waits on with the signal context.
+	requested := make(chan struct{})
+	var requestOnce sync.Once
+	sc.Shutdown = func() { requestOnce.Do(func() { close(requested) }) }
 	srv, err := resp.NewServer(sc, router)
 	if err != nil {
 		return err
@@ -223,6 +229,8 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	select {
 	case <-ctx.Done():
 		logger.Info("shutting down")
+	case <-requested:
+		logger.Info("shutting down (SHUTDOWN command)")
 	case <-removed:
 		logger.Info("this node was removed from the cluster; shutting down")
 	case <-router.RemovalNoticed():
@@ -241,6 +249,7 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 			logger.Error("node ID conflict in gossip; still running because this node has raft state (a restart at a new address is accepted once the old one is declared dead)", "err", err)
 			select {
 			case <-ctx.Done():
+			case <-requested:
 			case runErr = <-serveErr:
 			}
 		}
