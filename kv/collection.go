@@ -90,6 +90,15 @@ func decodeColl(typ byte, data []byte) (gen uint64, size int64, head uint64, err
 	return gen, size, head, nil
 }
 
+// collGen returns the generation collection value v names (0 for
+// another type or a payload too short to hold one).
+func collGen(v value) uint64 {
+	if !isCollection(v.typ) || len(v.data) < 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v.data)
+}
+
 // appendElemBase appends the start of every element record of collection
 // (db, key, gen) in family to b.
 func appendElemBase(b []byte, family byte, db uint8, key []byte, gen uint64) []byte {

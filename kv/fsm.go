@@ -53,6 +53,9 @@ type FSM struct {
 	metrics *fsmMetrics
 	// sweep is the sweeper's pass (sweep.go).
 	sweep sweeper
+	// dropped counts the collections whose metadata applies removed (their
+	// elements became garbage for the sweeper), as far as apply noticed.
+	dropped atomic.Uint64
 }
 
 // Entry is one log entry handed to ApplyBatch: its index in the log, and,
@@ -72,6 +75,7 @@ func NewFSM(eng storage.Engine, logger *slog.Logger) (*FSM, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	f := &FSM{eng: eng, logger: logger, metrics: newFSMMetrics()}
+	f.sweep.idle = sweepIdle
 	f.waiters.init()
 	if err := f.migrate(); err != nil {
 		return nil, err
@@ -298,6 +302,9 @@ func (f *FSM) commit(tx *txn, last uint64) error {
 	}
 	f.clock.Store(tx.clock)
 	f.applied.Store(last)
+	if tx.dropped > 0 {
+		f.dropped.Add(tx.dropped)
+	}
 	f.metrics.expired.Add(tx.expired)
 	if tx.membersChanged {
 		f.members.Add(1)

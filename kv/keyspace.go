@@ -214,6 +214,7 @@ func (t *txn) dbKeys(db uint8) ([][]byte, error) {
 // database 0, then the only one); Int 1 deletes the keys of the command's
 // database (FLUSHDB). It costs one batch operation per key.
 func applyFlush(tx *txn, c *Command) Result {
+	tx.dropped++ // collections may go: the sweeper looks
 	if c.Int == 1 {
 		_, err := tx.removeAll()
 		return Result{Err: err}

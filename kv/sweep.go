@@ -46,6 +46,10 @@ type SweepStats struct {
 	LastPassDeleted uint64 // records the last completed pass deleted
 }
 
+// sweepIdle is how long after a clean pass the sweeper waits before the
+// next when no collection was dropped since.
+const sweepIdle = time.Minute
+
 // sweepCompactMin is the number of records a pass must delete before the
 // sweeper asks the engine to compact the ranges it deleted them from:
 // LevelDB keeps deleted records (and their tombstones) on disk until a
@@ -67,6 +71,17 @@ type sweeper struct {
 	// garbage since, and a new pass is not needed.
 	passFrom, cleanAt uint64
 	clean             bool
+	// passDropped is FSM.dropped when the pass began; droppedAtClean and
+	// cleanTime that of the last clean pass, and when it ended. After a
+	// clean pass, a new one starts at once only when a collection was
+	// dropped since (DEL, expiry, RENAME, FLUSHDB, an overwrite apply
+	// noticed); otherwise at most once every idle (sweepIdle: garbage no
+	// drop was counted for, as a SET over a collection the apply did not
+	// read), so that a node with many live collections and no garbage does
+	// not read them all every second.
+	passDropped, droppedAtClean uint64
+	cleanTime                   time.Time
+	idle                        time.Duration
 	passDeleted       int
 	// deletedIn bounds, per family, the keys the pass deleted: [lo, hi].
 	deletedIn [len(sweepFamilies)]struct{ lo, hi []byte }
@@ -139,6 +154,10 @@ func (f *FSM) sweepStep(budget int) (SweepStep, []storage.Range, error) {
 		if s.clean && s.cleanAt == applied {
 			return SweepStep{PassDone: true}, nil, nil
 		}
+		if s.clean && f.dropped.Load() == s.droppedAtClean && time.Since(s.cleanTime) < s.idle {
+			return SweepStep{PassDone: true}, nil, nil
+		}
+		s.passDropped = f.dropped.Load()
 		s.passFrom, cur = applied, []byte{sweepFamilies[0]}
 	}
 	var b storage.Batch
@@ -182,6 +201,7 @@ func (f *FSM) sweepStep(budget int) (SweepStep, []storage.Range, error) {
 	s.passes.Add(1)
 	s.lastPass.Store(uint64(s.passDeleted))
 	s.clean, s.cleanAt = s.passDeleted == 0, s.passFrom
+	s.droppedAtClean, s.cleanTime = s.passDropped, time.Now()
 	var compact []storage.Range
 	if s.passDeleted >= sweepCompactMin {
 		for _, d := range s.deletedIn {

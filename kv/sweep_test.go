@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/riotkv/riot/storage"
 )
@@ -435,5 +436,34 @@ func TestSweepCompacts(t *testing.T) {
 	}
 	if h := hashMap(t, f, 0, "small"); !maps.Equal(h, map[string]string{"a": "b"}) {
 		t.Errorf("small = %v", h)
+	}
+}
+
+// TestSweepWaitsForDrops: after a clean pass, a new pass starts at once
+// when apply dropped a collection, and otherwise (garbage apply did not
+// count: a SET over a hash it did not read) only once the idle time has
+// passed, so that live collections are not read every tick.
+func TestSweepWaitsForDrops(t *testing.T) {
+	f := newFSM(t, memEngine(t))
+	a := &sweepApplier{t: t, f: f}
+	a.apply(hsetN("h", 100, "v"), hsetN("live", 10, "v"))
+	if n := sweepDone(t, f, 1000); n != 0 {
+		t.Fatalf("first pass deleted %d", n)
+	}
+	a.apply(set("h", "a string now")) // not counted: SET does not read h
+	st, err := f.Sweep(1000)
+	if err != nil || !st.PassDone || st.Examined != 0 {
+		t.Fatalf("Sweep after an uncounted overwrite = %+v, %v; want no pass before the idle time", st, err)
+	}
+	f.sweep.idle = 0 // the idle time has passed
+	if n := sweepDone(t, f, 1000); n != 100 {
+		t.Errorf("the pass after the idle time deleted %d, want 100", n)
+	}
+	f.sweep.idle = time.Hour
+	a.apply(hsetN("d", 7, "v"))
+	sweepDone(t, f, 1000)
+	a.apply(del("d")) // counted: the next pass starts at once
+	if n := sweepDone(t, f, 1000); n != 7 {
+		t.Errorf("the pass after DEL deleted %d, want 7", n)
 	}
 }

@@ -41,6 +41,9 @@ type txn struct {
 	secret []byte
 	// scratch is where put encodes a key and value, which the batch copies.
 	scratch []byte
+	// dropped counts the collections removed or overwritten in this
+	// transaction (FSM.dropped).
+	dropped uint64
 	// created: the collections (volKey) created in this transaction, with
 	// the index that created them (see newColl).
 	created map[string]uint64
@@ -162,6 +165,9 @@ func (t *txn) put(key []byte, v value) error {
 		}
 		return nil
 	}
+	if had && isCollection(old.typ) && (old.typ != v.typ || collGen(old) != collGen(v)) {
+		t.dropped++ // overwritten: its generation goes
+	}
 	if had && old.expireAt != 0 && old.expireAt != v.expireAt {
 		t.delRaw(expireKey(old.expireAt, t.db, key))
 	}
@@ -217,6 +223,9 @@ func (t *txn) del(key []byte) (bool, error) {
 // remove deletes key, whose stored value is v, and its expiry index entry,
 // and leaves a tombstone for WATCH (see multi.go).
 func (t *txn) remove(key []byte, v value) {
+	if isCollection(v.typ) {
+		t.dropped++
+	}
 	t.delRaw(dataKey(t.db, key))
 	t.putRaw(tombKey(t.db, key), encodeTomb(t.index, v.version))
 	if v.expireAt != 0 {
