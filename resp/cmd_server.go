@@ -153,7 +153,7 @@ func (c *command) categories() []string {
 	for _, f := range []struct {
 		flag cmdFlags
 		name string
-	}{{flagReadonly, "read"}, {flagWrite, "write"}, {flagAdmin, "admin"}, {flagFast, "fast"}} {
+	}{{flagReadonly, "read"}, {flagWrite, "write"}, {flagAdmin, "admin"}, {flagFast, "fast"}, {flagBlocking, "blocking"}} {
 		if c.flags&f.flag != 0 {
 			cats = append(cats, f.name)
 		}
@@ -186,6 +186,9 @@ func (s *session) appendCommandInfo(c *command) {
 	if c.flags&flagNoAuth != 0 {
 		flags = append(flags, "no_auth")
 	}
+	if c.flags&flagBlocking != 0 {
+		flags = append(flags, "blocking")
+	}
 	if c.flags&flagFast != 0 {
 		flags = append(flags, "fast")
 	}
@@ -214,6 +217,9 @@ func (s *session) appendCommandInfo(c *command) {
 			speed = "@fast"
 		}
 		cats = []string{rw, aclCategory(c.group), speed}
+		if c.flags&flagBlocking != 0 {
+			cats = append(cats, "@blocking")
+		}
 	}
 	s.out = respwire.AppendSetLen(s.out, len(cats), s.proto)
 	for _, cat := range cats {
@@ -344,7 +350,7 @@ func cmdInfo(s *session, args [][]byte) {
 	}, srv.cfg.Info...))
 	section("Clients", []raftkv.Field{
 		{Name: "connected_clients", Value: fmt.Sprint(len(srv.sessionList()))},
-		{Name: "blocked_clients", Value: "0"}, // no blocking commands
+		{Name: "blocked_clients", Value: fmt.Sprint(srv.blocking.blocked())},
 	})
 	section("Memory", memoryInfo())
 	engine, disk := srv.backend.Engine()

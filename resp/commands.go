@@ -17,6 +17,7 @@ const (
 	flagFast                          // O(1) or O(log n)
 	flagStale                         // ignores the read level (connection/server state)
 	flagInternal                      // node-to-node; not for clients
+	flagBlocking                      // may block the client (BLPOP ...): run by runBlocking
 )
 
 // replyFunc appends the reply for a write's result.
@@ -43,6 +44,9 @@ type command struct {
 	// and COMMAND GETKEYS use it; COMMAND INFO flags such a command
 	// movablekeys.
 	keys func(args [][]byte) [][]byte
+	// block parses a blocking command (flagBlocking); its build, for
+	// MULTI, is the non-blocking form (blockBuild).
+	block func(args [][]byte) (*blockReq, error)
 	// numkeysAt is the position of such a command's numkeys argument (the
 	// keys follow it), for its key specs in COMMAND INFO; 0: none.
 	numkeysAt int
@@ -162,8 +166,12 @@ func newCommandTable() map[string]*command {
 	rows = append(rows, zsetStoreCommands()...)
 	rows = append(rows, listCommands()...)
 	rows = append(rows, bitCommands()...)
+	rows = append(rows, blockingCommands()...)
 	t := make(map[string]*command, len(rows))
 	for _, c := range rows {
+		if c.block != nil {
+			c.build = c.blockBuild
+		}
 		if _, dup := t[c.name]; dup || (c.run == nil) == (c.build == nil) {
 			panic("resp: bad command table row " + c.name) // a programming error
 		}
