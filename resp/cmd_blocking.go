@@ -366,6 +366,11 @@ type appliedBackend interface {
 
 const pollInterval = 50 * time.Millisecond
 
+// maxBlockedInput bounds what a blocked client's connection is read
+// ahead while it waits; past it the reading stops (TCP pushes back) until
+// the wait ends.
+const maxBlockedInput = 64 << 20
+
 // runBlocking runs a blocking command (outside MULTI): one pop; if it
 // finds nothing, the wait.
 func (s *session) runBlocking(cmd *command, args [][]byte, start time.Time) {
@@ -544,6 +549,9 @@ func (s *session) watchConn(stop context.CancelCauseFunc) func() {
 		for {
 			n, err := s.conn.Read(buf)
 			got = append(got, buf[:n]...)
+			if err == nil && len(got) >= maxBlockedInput {
+				return // the client waits for its reply before it sends more
+			}
 			if err == nil {
 				continue
 			}

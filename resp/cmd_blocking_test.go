@@ -238,3 +238,23 @@ func blockedCount(t *testing.T, ts *testServer) int {
 	n, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(rest, "\r\n", 2)[0]))
 	return n
 }
+
+// Closing the server ends a wait with an error reply; COMMAND INFO flags
+// the blocking commands.
+func TestBlockingShutdown(t *testing.T) {
+	ts := startServer(t, nil)
+	c := dialRaw(t, ts)
+	c.send(mbulk("COMMAND", "INFO", "bzpopmin"))
+	if got, err := c.reply(); err != nil || !strings.Contains(string(got), "+write\r\n+blocking\r\n+fast\r\n") ||
+		!strings.Contains(string(got), "+@blocking\r\n") {
+		t.Errorf("COMMAND INFO bzpopmin = %q, %v", got, err)
+	}
+	c.send(mbulk("BLPOP", "q", "0"))
+	waitBlocked(t, ts, 1)
+	done := make(chan error, 1)
+	go func() { done <- ts.close() }()
+	c.expect("BLPOP", "-ERR server is shutting down\r\n")
+	if err := <-done; err != nil {
+		t.Errorf("close: %v", err)
+	}
+}
