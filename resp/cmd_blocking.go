@@ -447,9 +447,9 @@ func (s *session) block(r *blockReq) {
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
 			sleep(wake, backoff)
 		}
-		if waitable {
-			_ = s.srv.backend.(appliedBackend).WaitApplied(wake, idx+1)
-		} else {
+		if !waitable || s.srv.backend.(appliedBackend).WaitApplied(wake, idx+1) != nil {
+			// No waiting on the log, or the state machine failed (its
+			// WaitApplied returns at once): poll, never spin.
 			sleep(wake, pollInterval)
 		}
 		nudge()
