@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/big"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -417,6 +418,8 @@ func (s *session) block(r *blockReq) {
 	}
 	w := s.srv.blocking.add(s.id, s.db, r.keys, stop)
 	defer s.srv.blocking.remove(w)
+	s.showBlocked()
+	defer s.showBlocked()
 	done := s.watchConn(stop)
 	defer done()
 	if s.srv.closing.Load() {
@@ -458,6 +461,21 @@ func (s *session) block(r *blockReq) {
 			return
 		}
 	}
+}
+
+// showBlocked toggles CLIENT LIST's flag b (blocked) on the
+// connection: on while it waits, off after.
+func (s *session) showBlocked() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f, ok := strings.CutPrefix(s.listed.flags, "b"); ok {
+		s.listed.flags = f
+		if f == "" {
+			s.listed.flags = "N"
+		}
+		return
+	}
+	s.listed.flags = "b" + strings.TrimPrefix(s.listed.flags, "N")
 }
 
 func sleep(ctx context.Context, d time.Duration) {

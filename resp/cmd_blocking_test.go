@@ -121,6 +121,24 @@ func TestBlockingFIFO(t *testing.T) {
 	c2.expect("BRPOP", "*2\r\n"+bulks("q", "c"))
 	waitBlocked(t, ts, 0)
 	p.roundTrip(mbulk("LRANGE", "q", "0", "-1"), "*1\r\n"+bulks("b"))
+	// A key that turns into a string leaves its client blocked; another
+	// database's key of the same name does not wake it.
+	c1.send(mbulk("SELECT", "1") + mbulk("BLPOP", "s", "q2", "0"))
+	c1.expect("SELECT", "+OK\r\n")
+	waitBlocked(t, ts, 1)
+	p.send(mbulk("CLIENT", "LIST"))
+	if got, err := p.reply(); err != nil || !strings.Contains(string(got), "flags=b ") {
+		t.Errorf("CLIENT LIST = %q, %v; want a client with flags=b", got, err)
+	}
+	p.roundTrip(mbulk("RPUSH", "q2", "db0"), ":1\r\n")
+	p.roundTrip(mbulk("SELECT", "1"), "+OK\r\n")
+	p.roundTrip(mbulk("SET", "s", "str"), "+OK\r\n")
+	time.Sleep(30 * time.Millisecond)
+	p.roundTrip(mbulk("RPUSH", "q2", "db1"), ":1\r\n")
+	c1.expect("BLPOP", "*2\r\n"+bulks("q2", "db1"))
+	c1.roundTrip(mbulk("SELECT", "0"), "+OK\r\n")
+	p.roundTrip(mbulk("SELECT", "0"), "+OK\r\n")
+	p.roundTrip(mbulk("LLEN", "q2"), ":1\r\n")
 	// Sorted sets.
 	c1.send(mbulk("BZPOPMIN", "z", "0"))
 	waitBlocked(t, ts, 1)
