@@ -377,3 +377,13 @@ func (r *Router) Status() Status {
 	st.Engine, st.EngineDiskBytes = r.Engine()
 	return st
 }
+
+// AppliedIndex is the last log index this node's state machine applied.
+func (r *Router) AppliedIndex() uint64 { return r.node.FSM().AppliedIndex() }
+
+// WaitApplied blocks until this node has applied index idx or ctx ends:
+// blocked clients (BLPOP and the like) wait with it for news of their
+// keys.
+func (r *Router) WaitApplied(ctx context.Context, idx uint64) error {
+	return r.node.FSM().WaitApplied(ctx, idx)
+}

@@ -235,3 +235,8 @@ func IsLongDouble(b []byte) bool {
 	_, ok := parseLongDouble(b)
 	return ok
 }
+
+// ParseLongDouble parses b as Redis's string2ld does (see
+// parseLongDouble): for arguments Redis reads as long doubles, such as
+// the blocking commands' timeouts.
+func ParseLongDouble(b []byte) (*big.Float, bool) { return parseLongDouble(b) }

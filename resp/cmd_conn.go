@@ -250,6 +250,8 @@ func cmdClient(s *session, args [][]byte) {
 		clientList(s, args)
 	case sub == "kill" && len(args) >= 3:
 		clientKill(s, args)
+	case sub == "unblock" && (len(args) == 3 || len(args) == 4):
+		clientUnblock(s, args)
 	case sub == "help":
 		help := []string{
 			"CLIENT <subcommand> [<arg> ...]. Subcommands are:",
@@ -273,6 +275,8 @@ func cmdClient(s *session, args [][]byte) {
 			"      Skip killing current connection (default: yes).",
 			"    * ID <client-id>",
 			"      Kill connections by client id.",
+			"UNBLOCK <clientid> [TIMEOUT|ERROR]",
+			"    Unblock the specified blocked client.",
 			"LIST [options ...]",
 			"    Return information about client connections. Options:",
 			"    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
@@ -294,7 +298,7 @@ func cmdClient(s *session, args [][]byte) {
 // clientSubcommands are the CLIENT subcommands riot has.
 var clientSubcommands = map[string]bool{
 	"id": true, "getname": true, "setname": true, "setinfo": true,
-	"info": true, "list": true, "kill": true, "help": true,
+	"info": true, "list": true, "kill": true, "help": true, "unblock": true,
 }
 
 // clientType parses a client type as Redis's getClientTypeByName does. riot

@@ -150,7 +150,7 @@ func (c *command) categories() []string {
 	for _, f := range []struct {
 		flag cmdFlags
 		name string
-	}{{flagReadonly, "read"}, {flagWrite, "write"}, {flagAdmin, "admin"}, {flagFast, "fast"}} {
+	}{{flagReadonly, "read"}, {flagWrite, "write"}, {flagAdmin, "admin"}, {flagFast, "fast"}, {flagBlocking, "blocking"}} {
 		if c.flags&f.flag != 0 {
 			cats = append(cats, f.name)
 		}
@@ -183,6 +183,9 @@ func (s *session) appendCommandInfo(c *command) {
 	if c.flags&flagNoAuth != 0 {
 		flags = append(flags, "no_auth")
 	}
+	if c.flags&flagBlocking != 0 {
+		flags = append(flags, "blocking")
+	}
 	if c.flags&flagFast != 0 {
 		flags = append(flags, "fast")
 	}
@@ -214,6 +217,9 @@ func (s *session) appendCommandInfo(c *command) {
 			speed = "@fast"
 		}
 		cats = []string{rw, aclCategory(c.group), speed}
+		if c.flags&flagBlocking != 0 {
+			cats = append(cats, "@blocking")
+		}
 	}
 	s.out = respwire.AppendSetLen(s.out, len(cats), s.proto)
 	for _, cat := range cats {

@@ -18,6 +18,7 @@ const (
 	flagStale                         // ignores the read level (connection/server state)
 	flagInternal                      // node-to-node; not for clients
 	flagNoMulti                       // refused inside MULTI (Redis's no-multi)
+	flagBlocking                      // may block the client (BLPOP ...): run by runBlocking
 )
 
 // replyFunc appends the reply for a write's result.
@@ -48,6 +49,9 @@ type command struct {
 	// (SORT_RO's BY and GET patterns), builds the command a transaction
 	// runs for it instead of a lookup of its keys.
 	txnBuild func(s *session, args [][]byte) (*kv.Command, replyFunc, error)
+	// block parses a blocking command (flagBlocking); its build, for
+	// MULTI, is the non-blocking form (blockBuild).
+	block func(args [][]byte) (*blockReq, error)
 	// numkeysAt is the position of such a command's numkeys argument (the
 	// keys follow it), for its key specs in COMMAND INFO; 0: none.
 	numkeysAt int
@@ -172,8 +176,12 @@ func newCommandTable() map[string]*command {
 	rows = append(rows, listCommands()...)
 	rows = append(rows, bitCommands()...)
 	rows = append(rows, sortCommands()...)
+	rows = append(rows, blockingCommands()...)
 	t := make(map[string]*command, len(rows))
 	for _, c := range rows {
+		if c.block != nil {
+			c.build = c.blockBuild
+		}
 		if _, dup := t[c.name]; dup || (c.run == nil) == (c.build == nil) {
 			panic("resp: bad command table row " + c.name) // a programming error
 		}

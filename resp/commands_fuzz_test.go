@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +22,33 @@ const fuzzMaxBulk = 4096
 func changesServer(args [][]byte) bool {
 	return len(args) >= 2 && (bytes.EqualFold(args[0], []byte("client")) && bytes.EqualFold(args[1], []byte("kill")) ||
 		bytes.EqualFold(args[0], []byte("config")) && bytes.EqualFold(args[1], []byte("set")))
+}
+
+// blockingCmd reports whether args is a blocking command (BLPOP ...),
+// which may wait for data no input pushes.
+func blockingCmd(args [][]byte) bool {
+	switch strings.ToLower(string(args[0])) {
+	case "blpop", "brpop", "blmove", "brpoplpush", "blmpop", "bzpopmin", "bzpopmax", "bzmpop":
+		return true
+	}
+	return false
+}
+
+// unblockUntilReply reads the reply to a blocking command sent on c
+// (client id), unblocking it through ctl (CLIENT UNBLOCK) if it waits.
+func unblockUntilReply(t *testing.T, c, ctl *rawConn, id string) ([]byte, error) {
+	t.Helper()
+	for range 200 {
+		_ = c.conn.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+		if _, err := c.r.Peek(1); err == nil {
+			return c.reply()
+		}
+		ctl.send(mbulk("CLIENT", "UNBLOCK", id))
+		if _, err := ctl.reply(); err != nil {
+			return nil, err
+		}
+	}
+	return c.reply()
 }
 
 // fuzzArgs splits a fuzz input into arguments at 0x00 bytes, at most 16.
@@ -57,6 +85,9 @@ func FuzzCommands(f *testing.F) {
 		"BITFIELD_RO\x00k\x00GET\x00i8\x00#2",
 		"SORT\x00l\x00BY\x00w_*\x00GET\x00#\x00GET\x00h_*->f\x00LIMIT\x000\x002\x00STORE\x00d", "SORT_RO\x00s\x00ALPHA\x00DESC",
 		"SAVE", "BGSAVE\x00SCHEDULE", "LASTSAVE", "SHUTDOWN\x00NOSAVE\x00ABORT", "SHUTDOWN\x00SAVE", "INFO\x00everything",
+		"BLPOP\x00e\x00l\x000", "BRPOP\x00l\x000.01", "BLMOVE\x00l\x00m\x00LEFT\x00RIGHT\x00.5", "BRPOPLPUSH\x00e\x00m\x000x1p-4",
+		"BLMPOP\x000\x002\x00e\x00l\x00RIGHT\x00COUNT\x002", "BZPOPMIN\x00z\x00e\x000", "BZPOPMAX\x00z\x001e-3",
+		"BZMPOP\x00-0\x001\x00z\x00MAX", "CLIENT\x00UNBLOCK\x001\x00ERROR",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -71,8 +102,17 @@ func FuzzCommands(f *testing.F) {
 		}
 		req := string(respwire.AppendRequest(nil, args...)) + mbulk("PING")
 		c := dialRaw(t, ts)
-		c.send(req)
-		first, err := c.reply()
+		ctl := &rawConn{t: t, conn: control.conn, r: control.r}
+		var first []byte
+		var err error
+		if blockingCmd(args) && !tooBig {
+			id := clientID(t, c)
+			c.send(req)
+			first, err = unblockUntilReply(t, c, ctl, id)
+		} else {
+			c.send(req)
+			first, err = c.reply()
+		}
 		if err != nil {
 			t.Fatalf("request %q: reading the reply: %v", args, err)
 		}
@@ -94,7 +134,6 @@ func FuzzCommands(f *testing.F) {
 		default:
 			c.expect(req, "+PONG\r\n")
 		}
-		ctl := &rawConn{t: t, conn: control.conn, r: control.r}
 		ctl.roundTrip("PING\r\n", "+PONG\r\n")
 	})
 }
@@ -116,7 +155,9 @@ func streamReplies(in []byte) (n int, protoErr, changes bool) {
 		in = in[m:]
 		if len(args) > 0 {
 			n++
-			changes = changes || changesServer(args)
+			// A blocking command that waits in a stream whose write side
+			// is closed gets no reply (the client is gone): skipped too.
+			changes = changes || changesServer(args) || blockingCmd(args)
 			if bytes.EqualFold(args[0], []byte("quit")) {
 				return n, false, changes
 			}
@@ -140,7 +181,7 @@ func FuzzServerStream(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		want, protoErr, changes := streamReplies(in)
 		if changes {
-			t.Skip("CLIENT KILL and CONFIG SET change the server for later inputs")
+			t.Skip("CLIENT KILL and CONFIG SET change the server for later inputs; a blocking command may wait")
 		}
 		c := dialRaw(t, ts)
 		written := make(chan error, 1)

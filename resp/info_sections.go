@@ -73,7 +73,7 @@ func (srv *Server) clientsInfo() []raftkv.Field {
 		field("maxclients", itoa(maxClients())),
 		field("client_recent_max_input_buffer", "0"),
 		field("client_recent_max_output_buffer", "0"),
-		field("blocked_clients", "0"), // no blocking commands
+		field("blocked_clients", fmt.Sprint(srv.blocking.blocked())), // clients in a blocking command
 		field("tracking_clients", "0"),
 		field("clients_in_timeout_table", "0"),
 	}

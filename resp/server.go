@@ -148,6 +148,8 @@ type Server struct {
 	bulkOverride atomic.Int64
 	// tunables are the encoding thresholds (config_encoding.go).
 	tunables [nTunables]atomic.Int64
+	// blocking is this node's blocked clients (cmd_blocking.go).
+	blocking blockTable
 	// scans holds this node's SCAN key cursors (scan_cursors.go).
 	scans scanTable
 	// resetBase is what INFO's counters read at the last CONFIG
@@ -266,6 +268,7 @@ func (s *Server) Close(ctx context.Context) error {
 		sess.interrupt()
 	}
 	s.mu.Unlock()
+	s.blocking.stopAll(errServerClosing)
 	s.stopSamplerOnce.Do(func() { close(s.stopSampler) })
 	var err error
 	if s.ln != nil {

@@ -32,6 +32,7 @@ type session struct {
 	batch     []*kv.Command
 	proposals []cluster.Pending
 	ctx       context.Context
+	cancel    context.CancelFunc // ends ctx
 
 	// When the input runs out with writes pending, handOff passes them to
 	// the replier goroutine (replyLoop, started on first use), which waits
@@ -181,15 +182,16 @@ func (s *session) runBuffered() (err error) {
 	if s.start == s.end {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.CommandTimeout)
-	s.ctx = ctx
+	s.ctx, s.cancel = context.WithTimeout(context.Background(), s.srv.cfg.CommandTimeout)
 	defer func() {
+		// s.cancel, not the one made here: a blocking command renews
+		// the context.
 		if err == nil && !s.quit && len(s.pending) > 0 {
-			s.handOff(cancel) // cancelled once the writes are answered
+			s.handOff(s.cancel) // cancelled once the writes are answered
 			return
 		}
 		s.drain()
-		cancel()
+		s.cancel()
 	}()
 	for s.start < s.end && !s.quit {
 		lim := respwire.Limits{MaxBulk: s.srv.maxBulkLen(), MaxArgs: respwire.MaxMultibulkLen}
@@ -301,6 +303,11 @@ func (s *session) exec(args [][]byte) {
 	if s.multi != nil && !txnControl(cmd) {
 		s.drain()
 		s.queue(cmd, args) // MULTI: queued until EXEC (cmd_multi.go)
+		return
+	}
+	if cmd.block != nil {
+		s.drain()
+		s.runBlocking(cmd, args, start)
 		return
 	}
 	if cmd.build == nil {

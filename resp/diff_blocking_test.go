@@ -1,0 +1,149 @@
+package resp
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// The blocking commands' differential test, on the paths that do not
+// wait for another client: data present, argument errors, timeouts of
+// 0.01 s (null replies), MULTI, COMMAND GETKEYS (COMMAND INFO differs from Redis's for every
+// command: no noscript or denyoom flags, simpler key specs); a fixed sequence, then a
+// seeded random one of pushes and blocking pops on a few keys, sent on one
+// connection to redis-server and one to riot (a single node, then a
+// follower of a 3-node cluster), in RESP2 then in RESP3; replies compared
+// byte for byte.
+
+var blockingCases = [][]string{
+	// arity
+	{"BLPOP", "k"}, {"BRPOP"}, {"BLMOVE", "a", "b", "LEFT", "LEFT"}, {"BRPOPLPUSH", "a", "b"}, {"BLMPOP", "0", "1", "k"},
+	{"BZPOPMIN", "k"}, {"BZPOPMAX"}, {"BZMPOP", "0", "1", "k"},
+
+	// timeouts
+	{"BLPOP", "k", "abc"}, {"BLPOP", "k", "-1"}, {"BLPOP", "k", "inf"}, {"BLPOP", "k", "-inf"}, {"BLPOP", "k", "nan"},
+	{"BLPOP", "k", " 1"}, {"BLPOP", "k", "1e400"}, {"BLPOP", "k", "9223372036854776"}, {"BLPOP", "k", ""},
+	{"BLPOP", "k", "0.01"}, {"BLPOP", "k", ".01"}, {"BLPOP", "k", "1e-2"}, {"BLPOP", "k", "0x0.03p0"}, {"BLPOP", "k", "1e-400"},
+	{"BRPOP", "k", "k2", "0.01"}, {"BZPOPMIN", "k", "0.01"}, {"BZPOPMAX", "k", "k2", "0.01"}, {"BZPOPMIN", "k", "-0.5"},
+	{"BLMOVE", "k", "d", "LEFT", "RIGHT", "0.01"}, {"BLMOVE", "k", "d", "UP", "RIGHT", "x"}, {"BLMOVE", "k", "d", "LEFT", "UP", "x"},
+	{"BLMOVE", "k", "d", "LEFT", "RIGHT", "x"}, {"BRPOPLPUSH", "k", "d", "0.01"}, {"BRPOPLPUSH", "k", "d", "-2"},
+
+	// BLMPOP and BZMPOP: their arguments, then the timeout
+	{"BLMPOP", "0.01", "1", "k", "LEFT"}, {"BLMPOP", "x", "0", "k", "LEFT"}, {"BLMPOP", "x", "1", "k", "UP"},
+	{"BLMPOP", "x", "1", "k", "LEFT"}, {"BLMPOP", "-1", "1", "k", "LEFT"}, {"BLMPOP", "0.01", "2", "k", "LEFT"},
+	{"BLMPOP", "0.01", "1", "k", "LEFT", "COUNT", "0"}, {"BLMPOP", "0.01", "1", "k", "LEFT", "COUNT"},
+	{"BZMPOP", "0.01", "1", "k", "MIN"}, {"BZMPOP", "x", "1", "k", "MIN"}, {"BZMPOP", "0.01", "1", "k", "UP"},
+	{"BZMPOP", "0.01", "0", "k", "MIN"}, {"BZMPOP", "0.01", "1", "k", "MAX", "COUNT", "-1"},
+
+	// data present
+	{"RPUSH", "l", "a", "b", "c", "d", "e"}, {"BLPOP", "none", "l", "0"}, {"BRPOP", "l", "none", "0"},
+	{"BLMOVE", "l", "l2", "LEFT", "RIGHT", "0"}, {"BRPOPLPUSH", "l", "l2", "0"}, {"LRANGE", "l2", "0", "-1"},
+	{"BLMPOP", "0", "2", "none", "l2", "RIGHT", "COUNT", "5"}, {"EXISTS", "l2"}, {"BLMPOP", "0", "1", "l", "LEFT"},
+	{"ZADD", "z", "1", "a", "2.5", "b", "-3", "c", "4", "d"}, {"BZPOPMIN", "none", "z", "0"}, {"BZPOPMAX", "z", "0"},
+	{"BZMPOP", "0", "1", "z", "MIN", "COUNT", "10"}, {"EXISTS", "z"},
+
+	// WRONGTYPE
+	{"SET", "s", "v"}, {"BLPOP", "s", "0"}, {"BLPOP", "none", "s", "0"}, {"BLMOVE", "s", "d", "LEFT", "LEFT", "0"},
+	{"RPUSH", "l3", "x"}, {"BLMOVE", "l3", "s", "LEFT", "LEFT", "0"}, {"BZPOPMIN", "s", "0"}, {"BZMPOP", "0", "2", "none", "s", "MIN"},
+	{"BLPOP", "l3", "s", "0"},
+
+	// MULTI: they do not block
+	{"MULTI"}, {"BLPOP", "e", "0"}, {"BRPOP", "e", "0"}, {"BLMOVE", "e", "d", "LEFT", "LEFT", "0"}, {"BRPOPLPUSH", "e", "d", "0"},
+	{"BLMPOP", "0", "1", "e", "LEFT"}, {"BZPOPMIN", "e", "0"}, {"BZPOPMAX", "e", "0"}, {"BZMPOP", "0", "1", "e", "MIN"},
+	{"RPUSH", "e", "x"}, {"BLPOP", "e", "0"}, {"EXEC"},
+	{"MULTI"}, {"BLPOP", "e", "abc"}, {"EXEC"},
+
+	// COMMAND
+	{"COMMAND", "GETKEYS", "BLPOP", "a", "b", "0"}, {"COMMAND", "GETKEYS", "BLMPOP", "0", "2", "a", "b", "LEFT"},
+	{"COMMAND", "GETKEYS", "BZMPOP", "0", "1", "a", "MIN"}, {"COMMAND", "GETKEYS", "BLMOVE", "a", "b", "LEFT", "LEFT", "0"},
+}
+
+// Reference: https://redis.io/docs/latest/commands/?group=list and
+// ?group=sorted-set (the blocking commands, compared with redis-server 7.0)
+func TestDifferentialBlocking(t *testing.T) {
+	if testing.Short() {
+		t.Skip("differential test skipped in -short mode")
+	}
+	redisAddr := startRedisServer(t)
+	single := startServer(t, nil)
+	cluster := startCluster(t, 3, nil)
+	for _, target := range []struct{ name, addr string }{{"node", single.addr}, {"follower", followerOf(t, cluster)}} {
+		for _, proto := range []int{2, 3} {
+			t.Run(fmt.Sprintf("%s/resp%d", target.name, proto), func(t *testing.T) {
+				ref, got := dialRawAddr(t, redisAddr), dialRawAddr(t, target.addr)
+				for _, c := range []*rawConn{ref, got} {
+					c.send(req("FLUSHALL"))
+					if r, err := c.reply(); err != nil || string(r) != "+OK\r\n" {
+						t.Fatalf("FLUSHALL = %q, %v", r, err)
+					}
+					if proto == 3 {
+						c.send(req("HELLO", "3"))
+						if _, err := c.reply(); err != nil {
+							t.Fatalf("HELLO 3: %v", err)
+						}
+					}
+				}
+				cases := blockingCases
+				g := rand.New(rand.NewPCG(uint64(proto), 21))
+				for range 400 {
+					cases = append(cases, randomBlockingCommand(g))
+				}
+				for _, args := range cases {
+					want, have := setReply(t, ref, exact(args...)), setReply(t, got, exact(args...))
+					if want != have {
+						t.Errorf("RESP%d %s:\n  redis-server: %q\n  riot:         %q", proto, strings.Join(args, " "), want, have)
+					}
+				}
+			})
+		}
+	}
+}
+
+// followerOf returns the address of a server of cluster that is not the
+// raft leader.
+func followerOf(t *testing.T, cluster []*testServer) string {
+	t.Helper()
+	for _, ts := range cluster {
+		c := dialRawAddr(t, ts.addr)
+		c.send(req("INFO", "replication"))
+		r, err := c.reply()
+		if err != nil {
+			t.Fatalf("INFO: %v", err)
+		}
+		if !strings.Contains(string(r), "raft_state:leader") {
+			return ts.addr
+		}
+	}
+	t.Fatal("no follower")
+	return ""
+}
+
+// randomBlockingCommand returns a push or a blocking pop (timeout 0 when
+// it has data, else 0.01) on lists ba, bb and sorted sets za, zb.
+func randomBlockingCommand(g *rand.Rand) []string {
+	list := func() string { return []string{"ba", "bb"}[g.IntN(2)] }
+	zset := func() string { return []string{"za", "zb"}[g.IntN(2)] }
+	elem := func() string { return string(rune('a' + g.IntN(6))) }
+	end := func() string { return []string{"LEFT", "RIGHT", "left"}[g.IntN(3)] }
+	timeout := func() string { return []string{"0.01", ".01", "0.005"}[g.IntN(3)] }
+	switch g.IntN(10) {
+	case 0, 1:
+		return []string{[]string{"LPUSH", "RPUSH"}[g.IntN(2)], list(), elem(), elem()}
+	case 2:
+		return []string{"ZADD", zset(), fmt.Sprint(g.IntN(10)), elem(), fmt.Sprint(g.IntN(10)), elem()}
+	case 3:
+		return []string{[]string{"BLPOP", "BRPOP"}[g.IntN(2)], list(), list(), timeout()}
+	case 4:
+		return []string{"BLMOVE", list(), list(), end(), end(), timeout()}
+	case 5:
+		return []string{"BRPOPLPUSH", list(), list(), timeout()}
+	case 6:
+		return []string{"BLMPOP", timeout(), "2", list(), list(), end(), "COUNT", fmt.Sprint(1 + g.IntN(3))}
+	case 7:
+		return []string{[]string{"BZPOPMIN", "BZPOPMAX"}[g.IntN(2)], zset(), zset(), timeout()}
+	case 8:
+		return []string{"BZMPOP", timeout(), "2", zset(), zset(), []string{"MIN", "MAX"}[g.IntN(2)], "COUNT", fmt.Sprint(1 + g.IntN(3))}
+	}
+	return []string{"LRANGE", list(), "0", "-1"}
+}
