@@ -82,7 +82,7 @@ type sweeper struct {
 	passDropped, droppedAtClean uint64
 	cleanTime                   time.Time
 	idle                        time.Duration
-	passDeleted       int
+	passDeleted                 int
 	// deletedIn bounds, per family, the keys the pass deleted: [lo, hi].
 	deletedIn [len(sweepFamilies)]struct{ lo, hi []byte }
 	// dead is the last collection found unreachable (an element key's
