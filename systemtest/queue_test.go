@@ -64,7 +64,7 @@ func TestJobQueueKill9(t *testing.T) {
 					mu.Lock()
 					pushes[job] = attempt + 1 // it may have been pushed each time
 					mu.Unlock()
-					at = (at + 1) % len(nodes) // its node may be gone
+					at = (at + 1) % len(nodes)        // its node may be gone
 					time.Sleep(20 * time.Millisecond) // back off while a node is down
 				}
 			}
