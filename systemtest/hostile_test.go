@@ -32,11 +32,14 @@ var extremes = []string{
 
 // skipped commands change the connection or the cluster's membership
 // rather than data: sent at random, they would end the corpus early
-// (QUIT), queue the rest of it (MULTI) or remove nodes (RAFT.LEAVE, an
-// operator's command that works as documented).
+// (QUIT), queue the rest of it (MULTI), remove or stop nodes (RAFT.LEAVE,
+// SHUTDOWN: operators' commands that work as documented) or wait for data
+// that never comes (the blocking pops, with a timeout of 0).
 var skipped = map[string]bool{
 	"quit": true, "multi": true, "exec": true, "discard": true, "watch": true, "unwatch": true, "hello": true,
-	"raft.join": true, "raft.leave": true, "raft.remove": true, "raft.transfer": true,
+	"raft.join": true, "raft.leave": true, "raft.remove": true, "raft.transfer": true, "shutdown": true,
+	"blpop": true, "brpop": true, "blmove": true, "brpoplpush": true, "blmpop": true, "bzpopmin": true,
+	"bzpopmax": true, "bzmpop": true,
 }
 
 // TestHostileClient: every command, with arguments at and past every
