@@ -187,19 +187,10 @@ func buildLMPop(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	count := int64(-1)
-	for j := where + 1; j < len(args); j++ {
-		if count != -1 || !equalFold(args[j], "count") || j == len(args)-1 {
-			return nil, nil, errSyntax
-		}
-		j++
-		c, err := kv.ParseInt(args[j])
-		if err != nil || c < 1 {
-			return nil, nil, redisError("ERR count should be greater than 0")
-		}
-		count = c
+	count, err := parseMPopCount(args, where+1)
+	if err != nil {
+		return nil, nil, err
 	}
-	count = max(count, 1)
 	dir := []byte("L")
 	if right {
 		dir = []byte("R")

@@ -454,20 +454,9 @@ func buildZMPop(_ *session, args [][]byte) (*kv.Command, replyFunc, error) {
 	default:
 		return nil, nil, errSyntax
 	}
-	count := int64(-1)
-	for j := where + 1; j < len(args); j++ {
-		if count != -1 || !equalFold(args[j], "count") || j == len(args)-1 {
-			return nil, nil, errSyntax
-		}
-		j++
-		c, err := kv.ParseInt(args[j])
-		if err != nil || c < 1 {
-			return nil, nil, redisError("ERR count should be greater than 0")
-		}
-		count = c
-	}
-	if count == -1 {
-		count = 1
+	count, err := parseMPopCount(args, where+1)
+	if err != nil {
+		return nil, nil, err
 	}
 	return &kv.Command{Op: op, Args: args[2:where], Int: count}, replyZMPop, nil
 }
@@ -481,4 +470,23 @@ func replyZMPop(s *session, r kv.Result) {
 	s.out = respwire.AppendArrayLen(s.out, 2)
 	s.out = respwire.AppendBulk(s.out, r.Value)
 	s.appendPopped(r.Array, true)
+}
+
+// parseMPopCount parses what follows ZMPOP's or LMPOP's MIN|MAX or
+// LEFT|RIGHT, args[from:]: nothing, or COUNT n once (n at least 1). It
+// returns the count, 1 without COUNT.
+func parseMPopCount(args [][]byte, from int) (int64, error) {
+	count := int64(-1)
+	for j := from; j < len(args); j++ {
+		if count != -1 || !equalFold(args[j], "count") || j == len(args)-1 {
+			return 0, errSyntax
+		}
+		j++
+		c, err := kv.ParseInt(args[j])
+		if err != nil || c < 1 {
+			return 0, redisError("ERR count should be greater than 0")
+		}
+		count = c
+	}
+	return max(count, 1), nil
 }

@@ -71,19 +71,7 @@ func TestDifferentialBlocking(t *testing.T) {
 	for _, target := range []struct{ name, addr string }{{"node", single.addr}, {"follower", followerOf(t, cluster)}} {
 		for _, proto := range []int{2, 3} {
 			t.Run(fmt.Sprintf("%s/resp%d", target.name, proto), func(t *testing.T) {
-				ref, got := dialRawAddr(t, redisAddr), dialRawAddr(t, target.addr)
-				for _, c := range []*rawConn{ref, got} {
-					c.send(req("FLUSHALL"))
-					if r, err := c.reply(); err != nil || string(r) != "+OK\r\n" {
-						t.Fatalf("FLUSHALL = %q, %v", r, err)
-					}
-					if proto == 3 {
-						c.send(req("HELLO", "3"))
-						if _, err := c.reply(); err != nil {
-							t.Fatalf("HELLO 3: %v", err)
-						}
-					}
-				}
+				ref, got := dialDiffPair(t, redisAddr, target.addr, proto)
 				cases := blockingCases
 				g := rand.New(rand.NewPCG(uint64(proto), 21))
 				for range 400 {

@@ -168,19 +168,7 @@ func TestDifferentialSets(t *testing.T) {
 	riot := startServer(t, nil)
 	for _, proto := range []int{2, 3} {
 		t.Run(fmt.Sprintf("resp%d", proto), func(t *testing.T) {
-			ref, got := dialRawAddr(t, redisAddr), dialRawAddr(t, riot.addr)
-			for _, c := range []*rawConn{ref, got} {
-				c.send(req("FLUSHALL"))
-				if r, err := c.reply(); err != nil || string(r) != "+OK\r\n" {
-					t.Fatalf("FLUSHALL = %q, %v", r, err)
-				}
-				if proto == 3 {
-					c.send(req("HELLO", "3"))
-					if _, err := c.reply(); err != nil {
-						t.Fatalf("HELLO 3: %v", err)
-					}
-				}
-			}
+			ref, got := dialDiffPair(t, redisAddr, riot.addr, proto)
 			for _, sc := range setCases {
 				want, have := setReply(t, ref, sc), setReply(t, got, sc)
 				if want != have {

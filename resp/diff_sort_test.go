@@ -48,7 +48,7 @@ func TestDifferentialSort(t *testing.T) {
 		t.Skip("differential test skipped in -short mode")
 	}
 	redisAddr := startRedisServer(t)
-	targets := map[string]string{"single": startServer(t, nil).addr, "follower": followerAddr(t, startClusterServers(t, 3))}
+	targets := map[string]string{"single": startServer(t, nil).addr, "follower": followerOf(t, startCluster(t, 3, nil))}
 	for _, target := range []string{"single", "follower"} {
 		for _, proto := range []int{2, 3} {
 			t.Run(fmt.Sprintf("%s/resp%d", target, proto), func(t *testing.T) {
@@ -58,41 +58,10 @@ func TestDifferentialSort(t *testing.T) {
 	}
 }
 
-// followerAddr returns the client address of a node of addrs that is not
-// the leader.
-func followerAddr(t *testing.T, addrs []string) string {
-	t.Helper()
-	for _, a := range addrs {
-		c := dialRawAddr(t, a)
-		c.send(req("RAFT.STATE"))
-		r, err := c.reply()
-		if err != nil {
-			t.Fatalf("RAFT.STATE on %s: %v", a, err)
-		}
-		if strings.Contains(string(r), "follower") {
-			return a
-		}
-	}
-	t.Fatalf("no follower among %v", addrs)
-	return ""
-}
-
 // diffSortCases sends sortCases to redis-server and to riot at addr.
 func diffSortCases(t *testing.T, redisAddr, addr string, proto int) {
 	t.Helper()
-	ref, got := dialRawAddr(t, redisAddr), dialRawAddr(t, addr)
-	for _, c := range []*rawConn{ref, got} {
-		c.send(req("FLUSHALL"))
-		if r, err := c.reply(); err != nil || string(r) != "+OK\r\n" {
-			t.Fatalf("FLUSHALL = %q, %v", r, err)
-		}
-		if proto == 3 {
-			c.send(req("HELLO", "3"))
-			if _, err := c.reply(); err != nil {
-				t.Fatalf("HELLO 3: %v", err)
-			}
-		}
-	}
+	ref, got := dialDiffPair(t, redisAddr, addr, proto)
 	for _, args := range sortCases {
 		ref.send(req(args...))
 		got.send(req(args...))

@@ -577,3 +577,24 @@ func replyKind(r string) string {
 	}
 	return "value"
 }
+
+// dialDiffPair connects to redis-server at redisAddr and to riot at addr,
+// empties both and switches both to protocol proto: the two sides of a
+// differential test.
+func dialDiffPair(t *testing.T, redisAddr, addr string, proto int) (ref, got *rawConn) {
+	t.Helper()
+	ref, got = dialRawAddr(t, redisAddr), dialRawAddr(t, addr)
+	for _, c := range []*rawConn{ref, got} {
+		c.send(req("FLUSHALL"))
+		if r, err := c.reply(); err != nil || string(r) != "+OK\r\n" {
+			t.Fatalf("FLUSHALL = %q, %v", r, err)
+		}
+		if proto == 3 {
+			c.send(req("HELLO", "3"))
+			if _, err := c.reply(); err != nil {
+				t.Fatalf("HELLO 3: %v", err)
+			}
+		}
+	}
+	return ref, got
+}
