@@ -324,11 +324,19 @@ func (t *txn) getColl(key []byte, typ byte) (*Coll, bool, error) {
 	if v.typ != typ {
 		return nil, false, ErrWrongType
 	}
-	c, err := collFrom(t.reader(), t.db, key, v)
+	c, err := t.collOf(t.db, key, v)
+	return c, err == nil, err
+}
+
+// collOf returns the collection whose metadata, at key in database db, is
+// v, read through the transaction; metadata that does not decode is a
+// fault.
+func (t *txn) collOf(db uint8, key []byte, v value) (*Coll, error) {
+	c, err := collFrom(t.reader(), db, key, v)
 	if err != nil {
-		return nil, false, t.failf("metadata of %q: %w", key, err)
+		return nil, t.failf("metadata of %q: %w", key, err)
 	}
-	return c, true, nil
+	return c, nil
 }
 
 // getOrNewColl returns key's live collection of type typ, or a new empty
@@ -478,9 +486,9 @@ func (t *txn) copyValue(srcDB uint8, src []byte, v value, dst []byte) error {
 	if !isCollection(v.typ) {
 		return t.put(dst, v)
 	}
-	c, err := collFrom(t.reader(), srcDB, src, v)
+	c, err := t.collOf(srcDB, src, v)
 	if err != nil {
-		return t.failf("metadata of %q: %w", src, err)
+		return err
 	}
 	e, err := loadElems(c)
 	if err != nil {

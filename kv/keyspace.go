@@ -171,9 +171,9 @@ func (t *txn) removeAll() ([]storedKey, error) {
 		}
 		r := storedKey{key: k, v: v}
 		if isCollection(v.typ) {
-			c, err := collFrom(t.reader(), t.db, k, v)
+			c, err := t.collOf(t.db, k, v)
 			if err != nil {
-				return nil, t.failf("metadata of %q: %w", k, err)
+				return nil, err
 			}
 			if r.elems, err = loadElems(c); err != nil {
 				return nil, t.failf("%w", err)

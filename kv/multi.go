@@ -310,9 +310,9 @@ func applyLookup(tx *txn, c *Command) Result {
 // lookupElems returns the element records of collection key (metadata v),
 // both families, as engine key, value, key, value...
 func lookupElems(tx *txn, key []byte, v value) ([]Result, error) {
-	c, err := collFrom(tx.reader(), tx.db, key, v)
+	c, err := tx.collOf(tx.db, key, v)
 	if err != nil {
-		return nil, tx.failf("metadata of %q: %w", key, err)
+		return nil, err
 	}
 	var out []Result
 	for _, family := range []byte{prefixElem, prefixScore} {

@@ -313,13 +313,7 @@ func (v *View) Sort(key []byte, spec SortSpec, now int64) ([][]byte, []bool, err
 type txnSort struct{ t *txn }
 
 func (s txnSort) lookupValue(key []byte) (value, bool, error) { return s.t.get(key) }
-func (s txnSort) collOf(key []byte, v value) (*Coll, error) {
-	c, err := collFrom(s.t.reader(), s.t.db, key, v)
-	if err != nil {
-		return nil, s.t.failf("metadata of %q: %w", key, err)
-	}
-	return c, nil
-}
+func (s txnSort) collOf(key []byte, v value) (*Coll, error)   { return s.t.collOf(s.t.db, key, v) }
 
 // applySort: see OpSort.
 func applySort(tx *txn, c *Command) Result {

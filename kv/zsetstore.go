@@ -159,11 +159,7 @@ func (t *txn) combineSource(key []byte) (*Coll, error) {
 	if v.typ != typeSet && v.typ != typeZSet {
 		return nil, ErrWrongType
 	}
-	c, err := collFrom(t.reader(), t.db, key, v)
-	if err != nil {
-		return nil, t.failf("metadata of %q: %w", key, err)
-	}
-	return c, nil
+	return t.collOf(t.db, key, v)
 }
 
 // CombineSource returns key's live set or sorted set at now, nil when the
