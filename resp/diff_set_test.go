@@ -24,7 +24,7 @@ type setCmp int
 const (
 	cmpExact   setCmp = iota
 	cmpMembers        // every flat array or set compared as a set
-	cmpShape          // types and lengths only (random members)
+	cmpShape          // types and lengths only (random members, clocks)
 	cmpScanAll        // SSCAN iterated to cursor 0: the members seen, as a set
 )
 
@@ -299,6 +299,8 @@ func replyShape(raw []byte) string {
 		switch {
 		case n.typ == '$' && n.text != "-1":
 			return "$?"
+		case n.typ == ':':
+			return ":?" // a count of random picks, a clock (LASTSAVE, IDLETIME)
 		case n.elems != nil:
 			s := string(n.typ) + strconv.Itoa(len(n.elems)) + "["
 			for _, e := range n.elems {
