@@ -73,7 +73,8 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.repo, "repo", "..", "riot repository root (riot-server is built from it)")
 	fs.StringVar(&cfg.riotBin, "riot-bin", "", "use this riot-server binary instead of building one")
 	fs.StringVar(&cfg.riotRev, "riot-rev", "", "build riot-server from this git revision (git archive) instead of the work tree")
-	fs.StringVar(&systemsFlag, "systems", "riot1,riot3,riot1w,riot3w,etcd3,etcd1,redis", "systems to measure, in order")
+	fs.StringVar(&systemsFlag, "systems", "riot1,riot3,riot1w,riot3w,riot3s1,riot3s3,riot3s6,etcd3,etcd1,redis",
+		"systems to measure, in order (also: rediscluster, 3 redis-server masters in cluster mode)")
 	fs.IntVar(&cfg.clients, "clients", 64, "clients for the table rows")
 	fs.StringVar(&sweepFlag, "sweep", "1,4,16,64,128", "client counts for the throughput plot (SET and GET); empty: table rows only")
 	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "measured time of each run")
@@ -93,15 +94,17 @@ func parseFlags(args []string) (config, error) {
 		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	known := map[string]bool{}
+	var names []string
 	for _, s := range systems("") {
 		known[s.key] = true
+		names = append(names, s.key)
 	}
 	for _, s := range strings.Split(systemsFlag, ",") {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
 		}
 		if !known[s] {
-			return cfg, fmt.Errorf("unknown system %q: want riot1, riot3, riot1w, riot3w, etcd3, etcd1 or redis", s)
+			return cfg, fmt.Errorf("unknown system %q: want one of %s", s, strings.Join(names, ", "))
 		}
 		cfg.systems = append(cfg.systems, s)
 	}
@@ -152,7 +155,7 @@ func workloadsOf(s *system) []workload {
 func plotted(w workload) bool { return w.pipeline == 1 }
 
 func compare(ctx context.Context, cfg config) error {
-	for _, bin := range []string{"etcd", "redis-server"} {
+	for _, bin := range binariesFor(cfg.systems) {
 		if _, err := exec.LookPath(bin); err != nil {
 			return fmt.Errorf("%s not found: run scripts/deps.sh etcd (make bench-compare does)", bin)
 		}
@@ -199,6 +202,28 @@ func compare(ctx context.Context, cfg config) error {
 	}
 	rep.finish()
 	return rep.write(cfg)
+}
+
+// binariesFor lists the programs the given systems need besides riot-server.
+func binariesFor(keys []string) []string {
+	var bins []string
+	need := func(bin string) {
+		if !slices.Contains(bins, bin) {
+			bins = append(bins, bin)
+		}
+	}
+	for _, k := range keys {
+		switch {
+		case strings.HasPrefix(k, "etcd"):
+			need("etcd")
+		case k == "rediscluster":
+			need("redis-server")
+			need("redis-cli")
+		case strings.HasPrefix(k, "redis"):
+			need("redis-server")
+		}
+	}
+	return bins
 }
 
 // buildRiot builds riot-server from the work tree, or from cfg.riotRev

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,11 +24,13 @@ const (
 
 // system is one server setup under test.
 type system struct {
-	key   string // short id: riot1, riot3, riot1w, riot3w, etcd3, etcd1, redis
+	key   string // short id: riot1, riot3, riot1w, riot3w, riot3s3, etcd3, etcd1, redis
 	label string // row label in the report
 	proto protocol
 	nodes int
-	start func(ctx context.Context, ps *procs, s *system) (*cluster, error)
+	// shards is riot's --shards, given to the first node (0: not given).
+	shards int
+	start  func(ctx context.Context, ps *procs, s *system) (*cluster, error)
 }
 
 // cluster is a started system: the client address of every node.
@@ -36,6 +39,9 @@ type cluster struct {
 	addrs []string
 	procs []*proc
 	riot  []riotNode // riot only: how each node was started, to restart it
+	// slotted: the system speaks the Redis Cluster protocol, and clients
+	// route each key to the node serving its hash slot.
+	slotted bool
 }
 
 func (c *cluster) stop() {
@@ -75,9 +81,13 @@ func systems(riotBin string) []*system {
 		{key: "riot3", label: "riot, 3 nodes", proto: resp, nodes: 3, start: riot(3)},
 		{key: "riot1w", label: "riot, 1 node, --log-store wal", proto: resp, nodes: 1, start: riot(1, wal...)},
 		{key: "riot3w", label: "riot, 3 nodes, --log-store wal", proto: resp, nodes: 3, start: riot(3, wal...)},
+		{key: "riot3s1", label: "riot, 3 nodes, --shards 1", proto: resp, nodes: 3, shards: 1, start: riot(3)},
+		{key: "riot3s3", label: "riot, 3 nodes, --shards 3", proto: resp, nodes: 3, shards: 3, start: riot(3)},
+		{key: "riot3s6", label: "riot, 3 nodes, --shards 6", proto: resp, nodes: 3, shards: 6, start: riot(3)},
 		{key: "etcd3", label: "etcd 3.4, 3 members", proto: etcd, nodes: 3, start: startEtcd},
 		{key: "etcd1", label: "etcd 3.4, 1 member", proto: etcd, nodes: 1, start: startEtcd},
 		{key: "redis", label: "redis-server, appendfsync always", proto: resp, nodes: 1, start: startRedis},
+		{key: "rediscluster", label: "redis-server cluster, 3 masters, appendfsync always", proto: resp, nodes: 3, start: startRedisCluster},
 	}
 }
 
@@ -134,6 +144,9 @@ func startRiot(ctx context.Context, ps *procs, s *system, bin string, n int, fla
 			return c, err
 		}
 		node.flags = flags
+		if i == 0 && s.shards > 0 { // nodes that join adopt it
+			node.flags = append(slices.Clone(flags), "--shards", strconv.Itoa(s.shards))
+		}
 		p, err := ps.start(node.id, bin, node.args()...)
 		if err != nil {
 			return c, err
@@ -143,7 +156,19 @@ func startRiot(ctx context.Context, ps *procs, s *system, bin string, n int, fla
 		c.procs = append(c.procs, p)
 		c.addrs = append(c.addrs, node.addr)
 	}
-	if err := waitRESPWrite(ctx, c, 0, 30*time.Second); err != nil {
+	if s.shards > 0 {
+		// --shards 1 keeps the plain protocol: CLUSTER commands are disabled.
+		slotted, err := clusterMode(ctx, c, 0, 30*time.Second)
+		if err != nil {
+			return c, err
+		}
+		c.slotted = slotted
+	}
+	if c.slotted {
+		if err := waitSlots(ctx, c, []int{0}, 30*time.Second); err != nil {
+			return c, err
+		}
+	} else if err := waitRESPWrite(ctx, c, 0, 30*time.Second); err != nil {
 		return c, err
 	}
 	leader := respClient(nodes[0].addr, false)
@@ -154,6 +179,9 @@ func startRiot(ctx context.Context, ps *procs, s *system, bin string, n int, fla
 		}); err != nil {
 			return c, fmt.Errorf("bench: RAFT.JOIN %s: %w", node.id, err)
 		}
+	}
+	if c.slotted {
+		return c, waitSlots(ctx, c, allNodes(c), 30*time.Second)
 	}
 	for i := range nodes {
 		if err := waitRESPWrite(ctx, c, i, 30*time.Second); err != nil {
@@ -190,9 +218,7 @@ func startRedis(ctx context.Context, ps *procs, s *system) (*cluster, error) {
 	if err != nil {
 		return c, err
 	}
-	p, err := ps.start("redis", "redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--dir", dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-		"--daemonize", "no", "--protected-mode", "yes")
+	p, err := ps.start("redis", "redis-server", redisArgs(port, dir)...)
 	if err != nil {
 		return c, err
 	}
@@ -309,12 +335,21 @@ func dial(c *cluster, node int, w workload) (conn, error) {
 		}
 		return &etcdConn{cl: cl, get: w.op == opGet}, nil
 	default:
-		return &respConn{cl: respClient(addr, w.readonly), get: w.op == opGet}, nil
+		return &respConn{cl: c.respConn(node, w.readonly), get: w.op == opGet}, nil
 	}
 }
 
+// respConn returns a client of one connection to node (of one connection
+// per node, routing by slot, when the system is slotted).
+func (c *cluster) respConn(node int, readonly bool) redis.UniversalClient {
+	if c.slotted {
+		return clusterClient(c.addrs, readonly, 1)
+	}
+	return respClient(c.addrs[node%len(c.addrs)], readonly)
+}
+
 type respConn struct {
-	cl  *redis.Client
+	cl  redis.UniversalClient
 	get bool
 }
 
@@ -409,7 +444,7 @@ func preloadWorker(ctx context.Context, c *cluster, w int, next <-chan int, batc
 			return err
 		}
 	default:
-		cl := respClient(addr, false)
+		cl := c.respConn(w, false)
 		defer cl.Close()
 		write = func(keys []string) error {
 			p := cl.Pipeline()

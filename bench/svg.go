@@ -29,6 +29,7 @@ type point struct {
 
 var palette = map[string]string{
 	"riot1": "#d62728", "riot3": "#ff7f0e", "riot1w": "#9467bd", "riot3w": "#8c564b", "etcd3": "#1f77b4", "etcd1": "#17becf", "redis": "#2ca02c",
+	"riot3s1": "#e377c2", "riot3s3": "#bcbd22", "riot3s6": "#7f7f7f", "rediscluster": "#98df8a",
 }
 
 // plots builds the SET and GET charts from the swept rows.
