@@ -20,4 +20,39 @@ type Shards interface {
 	Led() []Backend
 	// Topology returns the cluster as this node knows it.
 	Topology() cluster.Topology
+	// Local returns the backends of this node's replicas, by group ID.
+	Local() map[int]Backend
+}
+
+// ClusterShards adapts a node's sharded mode to Shards.
+func ClusterShards(s *cluster.Shards) Shards { return clusterShards{s} }
+
+type clusterShards struct{ s *cluster.Shards }
+
+func (c clusterShards) Sharded() bool              { return c.s.Sharded() }
+func (c clusterShards) Topology() cluster.Topology { return c.s.Topology() }
+
+func (c clusterShards) Route(slot uint16) (Backend, bool) {
+	r, leading := c.s.Route(slot)
+	if r == nil {
+		return nil, false
+	}
+	return r, leading
+}
+
+func (c clusterShards) Local() map[int]Backend {
+	out := map[int]Backend{}
+	for id, r := range c.s.Groups() {
+		out[int(id)] = r
+	}
+	return out
+}
+
+func (c clusterShards) Led() []Backend {
+	rs := c.s.Led()
+	out := make([]Backend, len(rs))
+	for i, r := range rs {
+		out[i] = r
+	}
+	return out
 }
