@@ -102,8 +102,13 @@ func NewMux(bind, advertise string, logger *slog.Logger) (*Mux, error) {
 func (m *Mux) Addr() string { return m.advertise.String() }
 
 // SetHeaderTimeout sets how long a new connection may take to send its
-// header (DefaultMuxHeaderTimeout unless set).
-func (m *Mux) SetHeaderTimeout(d time.Duration) { m.headerTimeout.Store(int64(d)) }
+// header (DefaultMuxHeaderTimeout unless set; d <= 0 restores it).
+func (m *Mux) SetHeaderTimeout(d time.Duration) {
+	if d <= 0 {
+		d = DefaultMuxHeaderTimeout
+	}
+	m.headerTimeout.Store(int64(d))
+}
 
 // Transport returns the raft transport of group: a raft.NetworkTransport
 // over this Mux with pipelined replication turned off (see noPipeline).
