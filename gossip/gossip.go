@@ -38,6 +38,11 @@ type Meta struct {
 	// tell a node that left from one that failed (memberlist reports both
 	// the same way).
 	Leaving bool `json:"leaving,omitempty"`
+	// Leads maps the data groups this node leads (sharded mode) to the
+	// raft term it leads them in, so that every node can redirect a key's
+	// client to its group's leader (MOVED), also for groups it holds no
+	// replica of. Of two claims, the higher term wins.
+	Leads map[uint32]uint64 `json:"leads,omitempty"`
 }
 
 // State is a member's gossip state.

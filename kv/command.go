@@ -75,6 +75,12 @@ const (
 	// OpSwapDB swaps databases Args[0][0] and Args[1][0] (one byte each):
 	// every record of the two is rewritten in the other, in this entry.
 	OpSwapDB Op = 27
+
+	// OpSetShards stores a sharded cluster's shard map (shards.go) when its
+	// epoch follows the stored one's. Args: the map (EncodeShardMap). Only
+	// the metadata group's leader proposes it. Ops 28-99 are the
+	// collection families'.
+	OpSetShards Op = 100
 )
 
 func (o Op) String() string {
@@ -97,7 +103,7 @@ var opNames = map[Op]string{
 	OpRename: "rename", OpCopy: "copy", OpFlush: "flush",
 	OpPExpireAt: "pexpireat", OpPersist: "persist", OpExpire: "expire",
 	OpMulti: "multi", OpLookup: "lookup", OpLeave: "leave", OpSecret: "secret",
-	OpMove: "move", OpSwapDB: "swapdb",
+	OpMove: "move", OpSwapDB: "swapdb", OpSetShards: "setshards",
 }
 
 // Command is one state machine operation, as proposed to raft. Everything

@@ -27,6 +27,8 @@ import (
 //	                      big-endian Unix ms (time never runs backwards)
 //	'm' + "restoring"   -> present while a snapshot restore is under way
 //	'm' + "member/" + id -> a server's addresses (the address book)
+//	'm' + "shards"      -> the shard map of a sharded cluster (JSON; the
+//	                      metadata group's, see shards.go)
 //	'm' + "left/" + id  -> when RAFT.LEAVE removed the server (8 bytes
 //	                      big-endian Unix ms; see OpLeave)
 //	'm' + "req/" + client + seq (8+8 bytes) -> applied index + encoded Result
@@ -59,8 +61,10 @@ var (
 	// keySecret holds the cluster's node secret (OpSecret, secret.go).
 	keySecret    = []byte("msecret")
 	memberPrefix = []byte("mmember/")
-	leftPrefix   = []byte("mleft/")
-	reqPrefix    = []byte("mreq/")
+	// keyShards holds a sharded cluster's shard map (OpSetShards, shards.go).
+	keyShards  = []byte("mshards")
+	leftPrefix = []byte("mleft/")
+	reqPrefix  = []byte("mreq/")
 )
 
 // prefixed returns a new key: prefix followed by id.

@@ -72,6 +72,7 @@ var baseOps = map[Op]applyFunc{
 	OpSetMember:     applySetMember,
 	OpDelMember:     applyDelMember,
 	OpLeave:         applyLeave,
+	OpSetShards:     applySetShards,
 	OpPruneRequests: applyPruneRequests,
 	OpSecret:        applySecret,
 }

@@ -46,7 +46,7 @@ var opArgs = withFamilies(map[Op]argSpec{
 	OpFlush: {0, 0, false}, OpPExpireAt: {1, 2, false}, OpPersist: {1, 1, false},
 	OpExpire: {0, -1, false}, OpMulti: {1, -1, false}, OpLookup: {0, -1, false},
 	OpLeave: {1, 1, false}, OpSecret: {1, 1, false},
-	OpMove: {1, 1, false}, OpSwapDB: {2, 2, false},
+	OpMove: {1, 1, false}, OpSwapDB: {2, 2, false}, OpSetShards: {1, 1, false},
 }, func(d opDef) argSpec { return d.args })
 
 // withFamilies returns m with an entry for every collection op, made by f.
@@ -184,6 +184,10 @@ func (c *Command) validateOne() error {
 	case OpSetMember, OpLeave:
 		if len(c.Args[0]) == 0 {
 			return badEntry(c, "an empty server ID")
+		}
+	case OpSetShards:
+		if _, err := DecodeShardMap(c.Args[0]); err != nil {
+			return badEntry(c, "%v", err)
 		}
 	case OpPruneRequests:
 		if c.Int < 0 {

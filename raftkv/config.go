@@ -18,11 +18,22 @@ type Config struct {
 	// unless InMemory is set.
 	Dir string
 	// RaftAddr is the address the raft transport binds. Port 0 picks a free
-	// port. Default 127.0.0.1:16379.
+	// port. Default 127.0.0.1:16379. Ignored when Mux is set.
 	RaftAddr string
 	// Advertise is the address other servers use to reach this one, when it
 	// differs from RaftAddr (binding 0.0.0.0). Default: RaftAddr as bound.
+	// Ignored when Mux is set.
 	Advertise string
+	// Mux, when set, carries this node's raft traffic on a listener shared
+	// with the process's other raft groups: the node's transport is
+	// Mux.Transport(Group), closed with the node; the Mux stays open (its
+	// owner closes it after every node on it). Default nil: the node
+	// listens on RaftAddr itself.
+	Mux *Mux
+	// Group is the raft group this node serves on Mux: 0 is the metadata
+	// group (the only one of a server without shards), whose connections
+	// are those of a plain raft TCP transport. Ignored without Mux.
+	Group uint32
 	// Bootstrap makes a node with no raft state bootstrap a one-server
 	// cluster of itself. A node that has state never bootstraps again.
 	Bootstrap bool
@@ -100,6 +111,7 @@ type Config struct {
 	// (tests only: nothing survives the process).
 	InMemory bool
 	// Transport overrides the TCP transport (tests: raft.InmemTransport).
+	// It is the caller's to close.
 	Transport raft.Transport
 
 	// Logger receives raft's and the node's logs. Default: discard.
@@ -154,7 +166,9 @@ func (c *Config) Validate() error {
 		return errors.New("raftkv: config: ID is required")
 	case c.Dir == "" && !c.InMemory:
 		return errors.New("raftkv: config: Dir is required")
-	case c.RaftAddr == "" && c.Transport == nil:
+	case c.Transport != nil && c.Mux != nil:
+		return errors.New("raftkv: config: set Transport or Mux, not both")
+	case c.RaftAddr == "" && c.Transport == nil && c.Mux == nil:
 		return errors.New("raftkv: config: RaftAddr is required")
 	case c.MaxAppendEntries <= 0 || c.MaxAppendEntries > 1024:
 		return fmt.Errorf("raftkv: config: MaxAppendEntries %d not in 1..1024", c.MaxAppendEntries)

@@ -199,6 +199,14 @@ func (n *Node) openTransport() error {
 		n.trans = n.cfg.Transport
 		return nil
 	}
+	if n.cfg.Mux != nil {
+		t, err := n.cfg.Mux.Transport(n.cfg.Group)
+		if err != nil {
+			return err
+		}
+		n.trans = t
+		return nil
+	}
 	var adv net.Addr
 	if n.cfg.Advertise != "" {
 		a, err := net.ResolveTCPAddr("tcp", n.cfg.Advertise)
@@ -228,6 +236,8 @@ func (noPipeline) AppendEntriesPipeline(raft.ServerID, raft.ServerAddress) (raft
 	return nil, raft.ErrPipelineReplicationNotSupported
 }
 
+// closeStores closes the log store and the transport the node opened (with
+// a Mux, only this group's share of it).
 func (n *Node) closeStores() {
 	if c, ok := n.trans.(io.Closer); ok && n.cfg.Transport == nil {
 		c.Close()

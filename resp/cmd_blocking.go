@@ -450,7 +450,7 @@ func (s *session) block(r *blockReq) {
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
 			sleep(wake, backoff)
 		}
-		if !waitable || s.srv.backend.(appliedBackend).WaitApplied(wake, idx+1) != nil {
+		if !waitable || s.be.(appliedBackend).WaitApplied(wake, idx+1) != nil {
 			// No waiting on the log, or the state machine failed (its
 			// WaitApplied returns at once): poll, never spin.
 			sleep(wake, pollInterval)
@@ -502,7 +502,7 @@ func (s *session) replyUnblocked(cause error) {
 // appliedIndex returns this node's applied index, and whether the
 // backend can wait for a later one.
 func (s *session) appliedIndex() (uint64, bool) {
-	if b, ok := s.srv.backend.(appliedBackend); ok {
+	if b, ok := s.be.(appliedBackend); ok {
 		return b.AppliedIndex(), true
 	}
 	return 0, false
@@ -516,7 +516,7 @@ func (s *session) readyKey(w *blockWait, r *blockReq) ([]byte, error) {
 	now := time.Now().UnixMilli()
 	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.CommandTimeout)
 	defer cancel()
-	err := s.srv.backend.Read(ctx, cluster.Stale, func(v *kv.View) error {
+	err := s.be.Read(ctx, cluster.Stale, func(v *kv.View) error {
 		v = v.DB(s.db)
 		for _, k := range r.keys {
 			c, ok, err := v.Collection(k, now, r.typ)
@@ -543,7 +543,7 @@ func (s *session) popNow(c *kv.Command) (kv.Result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.CommandTimeout)
 	defer cancel()
 	c.Now = time.Now().UnixMilli()
-	res, err := s.srv.backend.Propose(ctx, c).Wait()
+	res, err := s.be.Propose(ctx, c).Wait()
 	if err == nil && res.Err != nil {
 		err = res.Err
 	}

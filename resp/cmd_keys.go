@@ -71,9 +71,9 @@ func cmdType(s *session, args [][]byte) {
 // key space)
 func cmdDBSize(s *session, _ [][]byte) {
 	var n int64
-	err := s.read(func(v *kv.View) error {
-		var err error
-		n, err = v.Count(s.now)
+	err := s.read(func(v *kv.View) error { // sharded: once per led group
+		c, err := v.Count(s.now)
+		n += c
 		return err
 	})
 	if err != nil {
@@ -225,8 +225,11 @@ func cmdScan(s *session, args [][]byte) {
 	var next uint64
 	var last []byte      // the position of the last key examined
 	var resumeKey []byte // set when the call stops inside a 7-byte group
-	err := s.read(func(v *kv.View) error {
-		var examined int64
+	var examined int64
+	err := s.read(func(v *kv.View) error { // sharded: once per led group, in slot order
+		if next != 0 || resumeKey != nil {
+			return nil // stopped in an earlier group
+		}
 		return v.Scan(start, s.now, func(pos, k []byte, info kv.KeyInfo) bool {
 			if examined >= count {
 				if kg := scanGroup(pos); kg != scanGroup(last) {
@@ -272,7 +275,10 @@ func (s *session) appendScanReply(next uint64, resumeKey []byte, items [][]byte)
 func cmdRandomKey(s *session, _ [][]byte) {
 	var key []byte
 	first := func(_, k []byte, _ kv.KeyInfo) bool { key = bytes.Clone(k); return false }
-	err := s.read(func(v *kv.View) error {
+	err := s.read(func(v *kv.View) error { // sharded: once per led group until one has a key
+		if key != nil {
+			return nil
+		}
 		var start [8]byte
 		binary.BigEndian.PutUint64(start[:], rand.Uint64())
 		if err := v.Scan(start[:], s.now, first); err != nil || key != nil {

@@ -137,7 +137,7 @@ func cmdWatch(s *session, args [][]byte) {
 		seen[string(w.Key)] = true
 	}
 	var ws []kv.Watch
-	err := s.srv.backend.ReadConsistent(s.ctx, cluster.Linearizable, func(v *kv.View) error {
+	err := s.be.ReadConsistent(s.ctx, cluster.Linearizable, func(v *kv.View) error {
 		for _, k := range args[1:] {
 			if seen[string(k)] {
 				continue
@@ -220,7 +220,7 @@ func cmdExec(s *session, _ [][]byte) {
 		mc := kv.NewMulti(watches, cmds)
 		mc.Now = s.now
 		var err error
-		res, err = s.srv.backend.Propose(s.ctx, mc).Wait()
+		res, err = s.be.Propose(s.ctx, mc).Wait()
 		if err == nil && res.Err != nil {
 			err = res.Err
 		}

@@ -347,8 +347,11 @@ func cmdInfo(s *session, args [][]byte) {
 	if want["commandstats"] || want["all"] || want["everything"] { // not in the default set, as in Redis
 		section("Commandstats", srv.commandStats())
 	}
+	if srv.sharded() {
+		section("Shards", srv.shardsInfo())
+	}
 	if peers, err := srv.backend.Peers(); err == nil {
-		fields := srv.backend.ForwardInfo()
+		fields := append([]raftkv.Field{field("cluster_enabled", yesNo01(srv.sharded()))}, srv.backend.ForwardInfo()...)
 		for i, p := range peers {
 			suffrage, role, g := p.Labels()
 			fields = append(fields, raftkv.Field{Name: fmt.Sprintf("peer%d", i),
@@ -358,31 +361,58 @@ func cmdInfo(s *session, args [][]byte) {
 		section("Cluster", fields)
 	}
 	if all || want["keyspace"] {
-		var fields []raftkv.Field
-		err := srv.backend.Read(s.ctx, s.readLevel, func(v *kv.View) error {
-			for db := range srv.cfg.databases() {
+		section("Keyspace", s.keyspaceInfo())
+	}
+	s.out = respwire.AppendVerbatim(s.out, b.String(), s.proto)
+}
+
+// keyspaceInfo is INFO's Keyspace section: keys and keys with a deadline
+// per database; sharded, of the groups this node leads.
+func (s *session) keyspaceInfo() []raftkv.Field {
+	backends := []Backend{s.srv.backend}
+	if s.srv.sharded() {
+		backends = s.srv.cfg.Shards.Led()
+	}
+	dbs := s.srv.cfg.databases()
+	keys, expires := make([]int64, dbs), make([]int64, dbs)
+	for _, b := range backends {
+		err := b.Read(s.ctx, s.readLevel, func(v *kv.View) error {
+			for db := range dbs {
 				dv := v.DB(uint8(db))
-				keys, err := dv.Count(s.now)
+				n, err := dv.Count(s.now)
 				if err != nil {
 					return err
 				}
-				if keys == 0 {
+				if n == 0 {
 					continue
 				}
-				expires, err := dv.CountExpiring(s.now)
+				e, err := dv.CountExpiring(s.now)
 				if err != nil {
 					return err
 				}
-				fields = append(fields, raftkv.Field{Name: fmt.Sprintf("db%d", db), Value: fmt.Sprintf("keys=%d,expires=%d,avg_ttl=0", keys, expires)})
+				keys[db] += n
+				expires[db] += e
 			}
 			return nil
 		})
 		if err != nil {
-			fields = nil
+			return nil
 		}
-		section("Keyspace", fields)
 	}
-	s.out = respwire.AppendVerbatim(s.out, b.String(), s.proto)
+	var fields []raftkv.Field
+	for db := range dbs {
+		if keys[db] > 0 {
+			fields = append(fields, raftkv.Field{Name: fmt.Sprintf("db%d", db), Value: fmt.Sprintf("keys=%d,expires=%d,avg_ttl=0", keys[db], expires[db])})
+		}
+	}
+	return fields
+}
+
+func yesNo01(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
 }
 
 func port(addr string) string {

@@ -75,6 +75,10 @@ type Config struct {
 	// SIGTERM does) and returns at once; SHUTDOWN calls it. Nil: SHUTDOWN
 	// answers an error (an embedded server stops through its owner).
 	Shutdown func()
+	// Shards, when set, is the node's sharded mode (shards.go): keys are
+	// served by the group of their hash slot, with Redis Cluster's MOVED
+	// and CROSSSLOT. Nil: one group serves every key.
+	Shards Shards
 	// Logger; default discard.
 	Logger *slog.Logger
 }

@@ -50,6 +50,14 @@ type session struct {
 	// (relative TTLs become deadlines from it).
 	now int64
 
+	// be is the backend the current command runs in: the node's one group,
+	// or in sharded mode the group of its keys' slot (route.go). fanout:
+	// the command runs in every group this node leads. txSlot is the slot
+	// (plus one; 0: none yet) of an open transaction's or WATCH's keys.
+	be     Backend
+	fanout bool
+	txSlot int
+
 	proto int
 	// db is the selected database (SELECT): the DB of every command the
 	// connection proposes and the database its reads read.
@@ -119,6 +127,7 @@ type pendingWrite struct {
 	p     cluster.Pending
 	reply replyFunc
 	raw   bool // reply gets Result.Err too (forwarded writes)
+	be    Backend // the group it is proposed to
 	stats *cmdStats
 	start time.Time // when the command was parsed
 }
@@ -129,6 +138,7 @@ func newSession(s *Server, c net.Conn) *session {
 	return &session{
 		srv: s, conn: c, id: s.nextID.Add(1), addr: c.RemoteAddr().String(),
 		buf: make([]byte, initialBuf), proto: 2,
+		be:        s.backend,
 		readLevel: s.backend.DefaultReadLevel(),
 		authed:    s.cfg.RequirePass == "",
 		created:   time.Now(),
@@ -300,6 +310,13 @@ func (s *session) exec(args [][]byte) {
 		s.out = respwire.AppendError(s.out, s.txnRejected(args, errNodeOnly(cmd.name)))
 		return
 	}
+	if s.multi == nil && len(s.watches) == 0 {
+		s.txSlot = 0 // no transaction or WATCH holds a slot
+	}
+	if !s.route(cmd, args) {
+		cmd.stats.rejected.Add(1)
+		return
+	}
 	if s.multi != nil && !txnControl(cmd) {
 		s.drain()
 		s.queue(cmd, args) // MULTI: queued until EXEC (cmd_multi.go)
@@ -324,13 +341,19 @@ func (s *session) exec(args [][]byte) {
 		cmd.stats.done(start, true)
 		return
 	}
+	if s.fanout {
+		s.drain()
+		s.proposeEverywhere(c, reply)
+		cmd.stats.done(start, false)
+		return
+	}
 	if !cmd.local {
 		c.DB = s.db // a forwarded write carries its own
 		if c.Now == 0 {
 			c.Now = s.now
 		}
 	}
-	s.pending = append(s.pending, pendingWrite{c: c, reply: reply, raw: cmd.local, stats: &cmd.stats, start: start})
+	s.pending = append(s.pending, pendingWrite{c: c, reply: reply, raw: cmd.local, be: s.be, stats: &cmd.stats, start: start})
 	if len(s.pending) >= s.srv.cfg.MaxPipeline {
 		s.drain()
 	}
@@ -413,12 +436,12 @@ func (s *session) reply(ws []pendingWrite) {
 // call, so that they share raft entries.
 func (s *session) propose() {
 	for i := 0; i < len(s.pending); {
-		raw := s.pending[i].raw
+		raw, be := s.pending[i].raw, s.pending[i].be
 		s.batch = s.batch[:0]
-		for j := i; j < len(s.pending) && s.pending[j].raw == raw; j++ {
+		for j := i; j < len(s.pending) && s.pending[j].raw == raw && s.pending[j].be == be; j++ {
 			s.batch = append(s.batch, s.pending[j].c)
 		}
-		s.proposals = s.srv.backend.ProposeBatch(s.ctx, s.batch, raw, s.proposals[:0])
+		s.proposals = be.ProposeBatch(s.ctx, s.batch, raw, s.proposals[:0])
 		for k, p := range s.proposals {
 			s.pending[i+k].p, s.pending[i+k].c = p, nil
 		}
@@ -434,7 +457,7 @@ func (s *session) apply(c *kv.Command) (kv.Result, error) {
 	if c.Now == 0 {
 		c.Now = s.now
 	}
-	res, err := s.srv.backend.Propose(s.ctx, c).Wait()
+	res, err := s.be.Propose(s.ctx, c).Wait()
 	if err == nil && res.Err != nil {
 		err = res.Err
 	}
@@ -445,14 +468,47 @@ func (s *session) read(fn func(v *kv.View) error) error {
 	if s.txView != nil {
 		return fn(s.txView) // a read queued in MULTI, answered at EXEC
 	}
-	return s.srv.backend.Read(s.ctx, s.readLevel, func(v *kv.View) error { return fn(v.DB(s.db)) })
+	for _, b := range s.backends() {
+		if err := b.Read(s.ctx, s.readLevel, func(v *kv.View) error { return fn(v.DB(s.db)) }); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *session) readConsistent(fn func(v *kv.View) error) error {
 	if s.txView != nil {
 		return fn(s.txView)
 	}
-	return s.srv.backend.ReadConsistent(s.ctx, s.readLevel, func(v *kv.View) error { return fn(v.DB(s.db)) })
+	for _, b := range s.backends() {
+		if err := b.ReadConsistent(s.ctx, s.readLevel, func(v *kv.View) error { return fn(v.DB(s.db)) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// proposeEverywhere proposes c to every group this node leads (FLUSHALL,
+// FLUSHDB sharded) and replies with the first error, else as reply does
+// with the last result.
+func (s *session) proposeEverywhere(c *kv.Command, reply replyFunc) {
+	if c.Now == 0 {
+		c.Now = s.now
+	}
+	var last kv.Result
+	for _, b := range s.backends() {
+		cc := *c
+		res, err := b.Propose(s.ctx, &cc).Wait()
+		if err == nil {
+			err = res.Err
+		}
+		if err != nil {
+			s.writeErr(err)
+			return
+		}
+		last = res
+	}
+	reply(s, last)
 }
 
 func (s *session) writeErr(err error) { s.out = respwire.AppendError(s.out, errorText(err)) }

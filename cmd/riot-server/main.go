@@ -88,14 +88,23 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	}
 	defer closeLogged(logger, "storage", eng.Close)
 
+	// Every raft group of this node shares the one raft address; the
+	// metadata group (0) speaks the plain raft TCP protocol on it.
+	raftAdv := ""
+	if o.advertise != "" {
+		raftAdv = advertiseAddr(o.advertise, o.raftAddr)
+	}
+	mux, err := raftkv.NewMux(o.raftAddr, raftAdv, logger)
+	if err != nil {
+		return err
+	}
+	defer closeLogged(logger, "raft listener", mux.Close) // after every group's node
+
 	rc := raftkv.DefaultConfig()
 	rc.ID = id
 	rc.Dir = filepath.Join(o.dataDir, "raft")
 	rc.LogStore = o.logStore
-	rc.RaftAddr = o.raftAddr
-	if o.advertise != "" {
-		rc.Advertise = advertiseAddr(o.advertise, o.raftAddr)
-	}
+	rc.Mux, rc.Group = mux, 0
 	// With no raft state: no --join and no --bootstrap-expect starts a
 	// cluster of this node alone; otherwise the node waits to be added (or
 	// to bootstrap with the expected others).

@@ -1,0 +1,551 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/riotkv/riot/gossip"
+	"github.com/riotkv/riot/kv"
+	"github.com/riotkv/riot/raftkv"
+)
+
+// ShardsConfig configures a node's sharded mode (Shards).
+type ShardsConfig struct {
+	// Shards is how many data groups this node creates when it leads the
+	// metadata group of a cluster that has no shard map yet
+	// (riot-server --shards on the bootstrapping node). 1: it creates
+	// none, and the cluster stays unsharded. Nodes that join adopt the
+	// map their cluster has, whatever they were given.
+	Shards int
+	// Replicas is how many replicas placement gives each data group
+	// (fewer while the cluster has fewer nodes). Default 3.
+	Replicas int
+	// Stabilization is how long a new replica of a group stays a
+	// non-voter before its group's leader promotes it, and how long a
+	// leader waits between leadership hand-overs. Default 10s.
+	Stabilization time.Duration
+	// Interval is how often a node reconciles its groups with the shard
+	// map without an event. Default 250ms.
+	Interval time.Duration
+	// OpenGroup opens this node's replica of data group id: its own
+	// storage engine and raft directory under the data dir, its raft
+	// transport on the node's shared raft address. It returns the node
+	// and a function that closes what it opened (after the node).
+	OpenGroup func(id uint32) (*raftkv.Node, func() error, error)
+	// Router configures each data group's Router.
+	Router Config
+	// Logger; default discard.
+	Logger *slog.Logger
+}
+
+// DefaultShardsConfig returns the defaults.
+func DefaultShardsConfig() ShardsConfig {
+	return ShardsConfig{Shards: 1, Replicas: 3, Stabilization: 10 * time.Second, Interval: 250 * time.Millisecond,
+		Router: DefaultConfig()}
+}
+
+// Validate reports the first problem with c.
+func (c *ShardsConfig) Validate() error {
+	switch {
+	case c.Shards < 1 || c.Shards > kv.MaxShards:
+		return fmt.Errorf("cluster: shards %d: want 1..%d", c.Shards, kv.MaxShards)
+	case c.Replicas < 1 || c.Replicas > 7:
+		return fmt.Errorf("cluster: replicas %d: want 1..7", c.Replicas)
+	case c.Stabilization < 0 || c.Interval <= 0:
+		return errors.New("cluster: shard timings must be positive")
+	case c.OpenGroup == nil:
+		return errors.New("cluster: OpenGroup is required")
+	}
+	return nil
+}
+
+// Shards runs a node's sharded mode: the data groups of the shard map
+// that this node holds a replica of, the placement controller (on the
+// metadata group's leader), and each led group's membership.
+//
+// The metadata group is the cluster's first raft group (the one every
+// node joins by gossip, meta here); its replicated shard map
+// (kv.ShardMap) says which groups exist, which slots each serves and
+// which nodes should hold it. Its leader places replicas and preferred
+// leaders and writes the map; every node opens the groups it is named
+// in; each group's leader changes its raft configuration to match the
+// map and hands leadership to the preferred member. Leaders announce
+// the groups they lead in gossip, so any node can redirect a client to
+// any group's leader.
+type Shards struct {
+	cfg    ShardsConfig
+	meta   *Router
+	g      *gossip.Gossip
+	logger *slog.Logger
+
+	mu     sync.RWMutex
+	m      kv.ShardMap
+	ok     bool                  // the shard map exists
+	slotOf [kv.Slots]uint32      // slot -> group, when ok
+	groups map[uint32]*dataGroup // this node's replicas
+
+	announced  map[uint32]uint64 // what gossip says this node leads
+	warnedKeys bool              // holdsKeys was logged
+
+	stop chan struct{}
+	once sync.Once
+	wg   sync.WaitGroup
+}
+
+// dataGroup is this node's replica of one data group.
+type dataGroup struct {
+	id     uint32
+	node   *raftkv.Node
+	router *Router
+	close  func() error
+
+	// On the group's leader: when each non-voter was added, and when
+	// leadership was last handed over.
+	added        map[string]time.Time
+	lastTransfer time.Time
+}
+
+// NewShards returns the sharded mode of the node meta routes for. g may be
+// nil (tests): then every node counts as alive and leaders are known only
+// for the groups this node holds.
+func NewShards(cfg ShardsConfig, meta *Router, g *gossip.Gossip) (*Shards, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Shards{cfg: cfg, meta: meta, g: g, logger: cfg.Logger,
+		groups: make(map[uint32]*dataGroup), announced: map[uint32]uint64{}, stop: make(chan struct{})}, nil
+}
+
+// Start runs the reconcile loop until Close.
+func (s *Shards) Start() {
+	s.wg.Add(1)
+	go s.loop()
+}
+
+// Close stops the loop and closes every data group this node holds:
+// leadership is handed to another voter first, so that clients find a
+// leader at once.
+func (s *Shards) Close() {
+	s.once.Do(func() { close(s.stop) })
+	s.wg.Wait()
+	s.mu.Lock()
+	groups := slices.Collect(maps.Values(s.groups))
+	s.groups = map[uint32]*dataGroup{}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, dg := range groups {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if dg.node.IsLeader() {
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+				_ = dg.node.TransferLeadership(ctx, "")
+				cancel()
+			}
+			dg.router.Close()
+			if err := dg.node.Close(); err != nil {
+				s.logger.Warn("close data group", "group", dg.id, "err", err)
+			}
+			if err := dg.close(); err != nil {
+				s.logger.Warn("close data group storage", "group", dg.id, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func (s *Shards) loop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.Interval)
+	defer t.Stop()
+	for {
+		s.step()
+		select {
+		case <-t.C:
+		case <-s.meta.node.LeaderChanged():
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+// step runs one round: read the map, place (on the metadata leader), open
+// this node's groups, reconcile the groups it leads, announce them.
+func (s *Shards) step() {
+	m, ok, err := s.readMap()
+	if err != nil {
+		s.logger.Warn("read the shard map", "err", err)
+		return
+	}
+	if s.meta.node.IsLeader() {
+		if next, changed := s.place(m, ok); changed {
+			if err := s.propose(next); err != nil {
+				s.logger.Warn("update the shard map", "epoch", next.Epoch, "err", err)
+			} else {
+				s.logger.Info("shard map updated", "epoch", next.Epoch)
+				m, ok = next, true
+			}
+		}
+	}
+	if !ok {
+		return
+	}
+	s.setMap(m)
+	for _, g := range m.Groups {
+		if slices.Contains(g.Members, s.meta.node.ID()) || slices.Contains(g.Initial, s.meta.node.ID()) {
+			if err := s.open(g); err != nil {
+				s.logger.Warn("open data group", "group", g.ID, "err", err)
+			}
+		}
+	}
+	for _, g := range m.Groups {
+		dg := s.group(g.ID)
+		if dg == nil || !dg.node.IsLeader() {
+			continue
+		}
+		if err := s.reconcileGroup(dg, g); err != nil && !errors.Is(err, raftkv.ErrNotLeader) {
+			s.logger.Warn("reconcile data group", "group", g.ID, "err", err)
+		}
+	}
+	s.announce()
+}
+
+// readMap reads the shard map from this node's metadata replica.
+func (s *Shards) readMap() (kv.ShardMap, bool, error) {
+	v, release := s.meta.node.FSM().View()
+	defer release()
+	return v.Shards()
+}
+
+// propose writes m through the metadata group (this node leads it).
+func (s *Shards) propose(m kv.ShardMap) error {
+	b, err := kv.EncodeShardMap(m)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.meta.cfg.LeaderWait)
+	defer cancel()
+	_, err = s.meta.node.Apply(ctx, &kv.Command{Op: kv.OpSetShards, Args: [][]byte{b}})
+	return err
+}
+
+func (s *Shards) setMap(m kv.ShardMap) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ok && s.m.Epoch == m.Epoch {
+		return
+	}
+	s.m, s.ok = m, true
+	for _, g := range m.Groups {
+		for _, r := range g.Slots {
+			for sl := int(r.From); sl <= int(r.To); sl++ {
+				s.slotOf[sl] = g.ID
+			}
+		}
+	}
+}
+
+func (s *Shards) group(id uint32) *dataGroup {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.groups[id]
+}
+
+// open opens this node's replica of g unless it is open; the group's
+// first initial member bootstraps it (with the initial voters) when it
+// has no state.
+func (s *Shards) open(g kv.ShardGroup) error {
+	if s.group(g.ID) != nil {
+		return nil
+	}
+	node, closeFn, err := s.cfg.OpenGroup(g.ID)
+	if err != nil {
+		return err
+	}
+	self := s.meta.node.ID()
+	if !node.HasState() && g.Initial[0] == self && s.mayBootstrap(g) {
+		voters, err := s.servers(g.Initial)
+		if err == nil {
+			err = node.BootstrapWith(voters)
+		}
+		if err != nil {
+			_ = node.Close()
+			_ = closeFn()
+			return fmt.Errorf("bootstrap group %d: %w", g.ID, err)
+		}
+		s.logger.Info("bootstrapped data group", "group", g.ID, "voters", g.Initial)
+	}
+	rc := s.cfg.Router
+	rc.Logger = s.logger.With("group", g.ID)
+	router, err := New(rc, node)
+	if err != nil {
+		_ = node.Close()
+		_ = closeFn()
+		return err
+	}
+	s.mu.Lock()
+	s.groups[g.ID] = &dataGroup{id: g.ID, node: node, router: router, close: closeFn, added: map[string]time.Time{}}
+	s.mu.Unlock()
+	return nil
+}
+
+// mayBootstrap reports whether a group this node founds may be
+// bootstrapped: only while no other node can hold it. A group founded
+// with other voters may always be (they out-vote a founder that lost its
+// state and starts over); a founder alone may only while the map still
+// names it alone (it has added no one yet).
+func (s *Shards) mayBootstrap(g kv.ShardGroup) bool {
+	return len(g.Initial) > 1 || len(g.Members) == 1
+}
+
+// servers returns the raft servers for ids, from the address book.
+func (s *Shards) servers(ids []string) ([]raftkv.Server, error) {
+	v, release := s.meta.node.FSM().View()
+	defer release()
+	out := make([]raftkv.Server, 0, len(ids))
+	for _, id := range ids {
+		m, ok, err := v.Member(id)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("no address for node %q", id)
+		}
+		out = append(out, raftkv.Server{ID: id, RaftAddr: m.RaftAddr, Voter: true})
+	}
+	return out, nil
+}
+
+// alive reports whether gossip sees node id up (this node always is).
+func (s *Shards) alive(id string) bool {
+	if s.g == nil || id == s.meta.node.ID() {
+		return true
+	}
+	m, ok := s.g.Member(id)
+	return ok && m.State == gossip.Alive
+}
+
+// reconcileGroup makes led group dg's raft configuration follow g's
+// members, one change per round: add a missing member as a non-voter,
+// promote a non-voter that has been one for Stabilization, remove a
+// server the map no longer names; then hand leadership to the preferred
+// leader once it is a voter.
+func (s *Shards) reconcileGroup(dg *dataGroup, g kv.ShardGroup) error {
+	servers, err := dg.node.Servers()
+	if err != nil {
+		return err
+	}
+	self := dg.node.ID()
+	inConf := make(map[string]raftkv.Server, len(servers))
+	voters := 0
+	for _, sv := range servers {
+		inConf[sv.ID] = sv
+		if sv.Voter {
+			voters++
+		}
+	}
+	for _, id := range g.Members {
+		if _, ok := inConf[id]; ok || !s.alive(id) {
+			continue
+		}
+		addr, err := s.servers([]string{id})
+		if err != nil {
+			return err
+		}
+		s.logger.Info("adding replica to data group", "group", g.ID, "id", id)
+		dg.added[id] = time.Now()
+		return dg.node.AddServer(id, addr[0].RaftAddr, false)
+	}
+	for _, sv := range servers {
+		if sv.Voter || !slices.Contains(g.Members, sv.ID) || !s.alive(sv.ID) {
+			continue
+		}
+		since, ok := dg.added[sv.ID]
+		if !ok {
+			dg.added[sv.ID] = time.Now() // a leader since: count from now
+			continue
+		}
+		if time.Since(since) < s.cfg.Stabilization || voters >= s.cfg.Replicas {
+			continue
+		}
+		s.logger.Info("promoting data group replica to voter", "group", g.ID, "id", sv.ID)
+		delete(dg.added, sv.ID)
+		return dg.node.AddServer(sv.ID, sv.RaftAddr, true)
+	}
+	for _, sv := range servers {
+		if sv.ID == self || slices.Contains(g.Members, sv.ID) {
+			continue
+		}
+		s.logger.Info("removing replica from data group", "group", g.ID, "id", sv.ID)
+		delete(dg.added, sv.ID)
+		return dg.node.RemoveServer(sv.ID)
+	}
+	want := g.Leader
+	if !slices.Contains(g.Members, self) && want == "" {
+		want = "-" // leave: any other voter
+	}
+	if want == "" || want == self || time.Since(dg.lastTransfer) < s.cfg.Stabilization {
+		return nil
+	}
+	target := ""
+	if want != "-" {
+		if sv, ok := inConf[want]; !ok || !sv.Voter || !s.alive(want) {
+			return nil
+		}
+		target = want
+	}
+	dg.lastTransfer = time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Router.LeaderWait)
+	defer cancel()
+	s.logger.Info("handing data group leadership to its preferred leader", "group", g.ID, "to", target)
+	return dg.node.TransferLeadership(ctx, target)
+}
+
+// announce gossips the groups this node leads, when that changed.
+func (s *Shards) announce() {
+	if s.g == nil {
+		return
+	}
+	leads := map[uint32]uint64{}
+	s.mu.RLock()
+	for id, dg := range s.groups {
+		if dg.node.IsLeader() {
+			term, _ := dg.node.Following()
+			leads[id] = term
+		}
+	}
+	s.mu.RUnlock()
+	if maps.Equal(leads, s.announced) {
+		return
+	}
+	if err := s.g.UpdateMeta(func(m *gossip.Meta) { m.Leads = leads }); err != nil {
+		s.logger.Warn("announce led groups", "err", err)
+		return
+	}
+	s.announced = leads
+}
+
+// Sharded reports whether the cluster's shard map exists.
+func (s *Shards) Sharded() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.ok
+}
+
+// Route returns the group that serves slot: this node's Router for it
+// (nil when this node holds no replica) and whether this node leads it.
+func (s *Shards) Route(slot uint16) (*Router, bool) {
+	s.mu.RLock()
+	dg := s.groups[s.slotOf[slot&(kv.Slots-1)]]
+	s.mu.RUnlock()
+	if dg == nil {
+		return nil, false
+	}
+	return dg.router, dg.node.IsLeader()
+}
+
+// Led returns the Routers of the groups this node leads, by group ID.
+func (s *Shards) Led() []*Router {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var ids []uint32
+	for id, dg := range s.groups {
+		if dg.node.IsLeader() {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	out := make([]*Router, len(ids))
+	for i, id := range ids {
+		out[i] = s.groups[id].router
+	}
+	return out
+}
+
+// Groups returns this node's replicas' Routers by group ID (status pages,
+// metrics).
+func (s *Shards) Groups() map[uint32]*Router {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make(map[uint32]*Router, len(s.groups))
+	for id, dg := range s.groups {
+		out[id] = dg.router
+	}
+	return out
+}
+
+// Map returns the shard map; ok is false when the cluster is not sharded.
+func (s *Shards) Map() (kv.ShardMap, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.m.Clone(), s.ok
+}
+
+// Topology returns the cluster as this node knows it: the nodes from the
+// metadata group's address book, the groups from the shard map, each
+// group's leader from this node's replica of it when it holds one, else
+// from the leaders' gossip announcements (the highest term wins).
+func (s *Shards) Topology() Topology {
+	self := s.meta.node.ID()
+	t := Topology{Self: self}
+	m, ok := s.Map()
+	if !ok {
+		return t
+	}
+	t.Epoch = m.Epoch
+	v, release := s.meta.node.FSM().View()
+	book, err := v.Members()
+	release()
+	if err != nil {
+		s.logger.Warn("read address book", "err", err)
+	}
+	for _, b := range book {
+		t.Nodes = append(t.Nodes, TopologyNode{ID: b.ID, ClientAddr: b.ClientAddr, Connected: s.alive(b.ID)})
+	}
+	claims := map[uint32]struct {
+		id   string
+		term uint64
+	}{}
+	if s.g != nil {
+		for _, gm := range s.g.Members() {
+			if gm.State != gossip.Alive && gm.State != gossip.Suspect {
+				continue
+			}
+			for gid, term := range gm.Leads {
+				if c, ok := claims[gid]; !ok || term > c.term || (term == c.term && gm.ID < c.id) {
+					claims[gid] = struct {
+						id   string
+						term uint64
+					}{gm.ID, term}
+				}
+			}
+		}
+	}
+	for _, g := range m.Groups {
+		tg := TopologyGroup{ID: int(g.ID), Replicas: slices.Sorted(slices.Values(g.Members))}
+		for _, r := range g.Slots {
+			tg.Slots = append(tg.Slots, SlotRange{From: r.From, To: r.To})
+		}
+		if dg := s.group(g.ID); dg != nil {
+			if dg.node.IsLeader() {
+				tg.Leader = self
+			} else if _, id := dg.node.Following(); id != "" {
+				tg.Leader = id
+			}
+		}
+		if c, ok := claims[g.ID]; tg.Leader == "" && ok {
+			tg.Leader = c.id
+		}
+		t.Groups = append(t.Groups, tg)
+	}
+	return t
+}
