@@ -97,13 +97,17 @@ type riotNode struct {
 	addr, raft, gossip string
 	dir                string
 	join               bool
+	seeds              string   // gossip seeds to join by (default: none that answers, then RAFT.JOIN)
 	flags              []string // more riot-server flags
 }
 
 func (n riotNode) args() []string {
 	a := []string{"--node-id", n.id, "--data-dir", n.dir, "--addr", n.addr, "--raft-addr", n.raft,
 		"--gossip-addr", n.gossip, "--http-addr", "127.0.0.1:0", "--log-level", "warn"}
-	if n.join {
+	switch {
+	case n.join && n.seeds != "":
+		a = append(a, "--join", n.seeds)
+	case n.join:
 		// A seed nobody answers: the node never bootstraps itself and waits
 		// for RAFT.JOIN, as scripts/bench.sh does.
 		a = append(a, "--join", "127.0.0.1:1")
@@ -135,60 +139,144 @@ func newRiotNode(ps *procs, prefix string, i int) (riotNode, error) {
 	}, nil
 }
 
+// startRiot starts n riot-servers: the first bootstraps, the others join
+// it. Plain systems join as scripts/bench.sh does (RAFT.JOIN sent to the
+// first node, every node a voter at once). Sharded systems (s.shards set)
+// join by gossip, as a sharded cluster forms: the first node gets --shards,
+// and every node --stabilization 1s, so that each group's new replicas are
+// promoted and its leadership spread within seconds rather than tens of
+// them; it then waits for that spread (waitFormed).
 func startRiot(ctx context.Context, ps *procs, s *system, bin string, n int, flags ...string) (*cluster, error) {
-	c := &cluster{sys: s}
-	var nodes []riotNode
-	for i := range n {
+	c := &cluster{sys: s, slotted: s.shards > 1}
+	gossipJoin := s.shards > 0
+	startNode := func(i int) error {
 		node, err := newRiotNode(ps, s.key, i)
 		if err != nil {
-			return c, err
+			return err
 		}
 		node.flags = flags
-		if i == 0 && s.shards > 0 { // nodes that join adopt it
-			node.flags = append(slices.Clone(flags), "--shards", strconv.Itoa(s.shards))
+		if gossipJoin {
+			node.flags = append(slices.Clone(flags), "--stabilization", "1s")
+			if i == 0 {
+				node.flags = append(node.flags, "--shards", strconv.Itoa(s.shards)) // nodes that join adopt it
+			} else {
+				node.seeds = c.riot[0].gossip
+			}
 		}
 		p, err := ps.start(node.id, bin, node.args()...)
 		if err != nil {
-			return c, err
+			return err
 		}
-		nodes = append(nodes, node)
 		c.riot = append(c.riot, node)
 		c.procs = append(c.procs, p)
 		c.addrs = append(c.addrs, node.addr)
+		return nil
 	}
-	if s.shards > 0 {
-		// --shards 1 keeps the plain protocol: CLUSTER commands are disabled.
-		slotted, err := clusterMode(ctx, c, 0, 30*time.Second)
-		if err != nil {
-			return c, err
-		}
-		c.slotted = slotted
-	}
-	if c.slotted {
-		if err := waitSlots(ctx, c, []int{0}, 30*time.Second); err != nil {
-			return c, err
-		}
-	} else if err := waitRESPWrite(ctx, c, 0, 30*time.Second); err != nil {
+	if err := startNode(0); err != nil {
 		return c, err
 	}
-	leader := respClient(nodes[0].addr, false)
+	// Alone, the first node leads every group: a plain SET works, sharded
+	// or not.
+	if err := waitRESPWrite(ctx, c, 0, 30*time.Second); err != nil {
+		return c, err
+	}
+	for i := 1; i < n; i++ {
+		if err := startNode(i); err != nil {
+			return c, err
+		}
+	}
+	if gossipJoin {
+		return c, waitFormed(ctx, c, 90*time.Second)
+	}
+	leader := respClient(c.addrs[0], false)
 	defer leader.Close()
-	for _, node := range nodes[1:] {
+	for _, node := range c.riot[1:] {
 		if err := poll(30*time.Second, func() error {
 			return leader.Do(ctx, "raft.join", node.id, node.raft).Err()
 		}); err != nil {
 			return c, fmt.Errorf("bench: RAFT.JOIN %s: %w", node.id, err)
 		}
 	}
-	if c.slotted {
-		return c, waitSlots(ctx, c, allNodes(c), 30*time.Second)
-	}
-	for i := range nodes {
+	for i := range c.riot {
 		if err := waitRESPWrite(ctx, c, i, 30*time.Second); err != nil {
 			return c, err
 		}
 	}
 	return c, nil
+}
+
+// waitFormed waits until a riot cluster formed by gossip is complete: with
+// --shards above 1, every node's slot map shows each group with
+// min(nodes, 3) replicas and the leaders on min(nodes, shards) nodes, and
+// every group takes a write; unsharded, every node takes a write and the
+// first counts min(nodes, 3) voters.
+func waitFormed(ctx context.Context, c *cluster, timeout time.Duration) error {
+	n, shards := len(c.addrs), c.sys.shards
+	if c.slotted {
+		want := slotShape{ranges: shards, replicas: min(n, 3), leaders: min(n, shards)}
+		return waitSlots(ctx, c, allNodes(c), want, timeout)
+	}
+	for i := range c.addrs {
+		if err := waitRESPWrite(ctx, c, i, timeout); err != nil {
+			return err
+		}
+	}
+	cl := respClient(c.addrs[0], false)
+	defer cl.Close()
+	return poll(timeout, func() error {
+		if err := c.alive(); err != nil {
+			return err
+		}
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		v, err := cl.Do(cctx, "raft.peers").Result()
+		if err != nil {
+			return fmt.Errorf("bench: RAFT.PEERS on %s: %w", c.addrs[0], err)
+		}
+		voters, err := countVoters(v)
+		if err != nil {
+			return fmt.Errorf("bench: RAFT.PEERS on %s: %w", c.addrs[0], err)
+		}
+		if voters != min(n, 3) {
+			return fmt.Errorf("bench: %s has %d voters, want %d", c.addrs[0], voters, min(n, 3))
+		}
+		return ctx.Err()
+	})
+}
+
+// countVoters counts the entries of a RAFT.PEERS reply (an array of field
+// maps, flat arrays in RESP2) whose suffrage is voter.
+func countVoters(reply any) (int, error) {
+	entries, ok := reply.([]any)
+	if !ok {
+		return 0, fmt.Errorf("reply %#v is not an array", reply)
+	}
+	voters := 0
+	for _, e := range entries {
+		var suffrage any
+		switch m := e.(type) {
+		case map[any]any:
+			suffrage = m["suffrage"]
+		case []any:
+			if len(m)%2 != 0 {
+				return 0, fmt.Errorf("entry %#v has an odd length", m)
+			}
+			for i := 0; i < len(m); i += 2 {
+				if m[i] == "suffrage" {
+					suffrage = m[i+1]
+				}
+			}
+		default:
+			return 0, fmt.Errorf("entry %#v is not a map", e)
+		}
+		if suffrage == nil {
+			return 0, fmt.Errorf("entry %#v has no suffrage", e)
+		}
+		if suffrage == "voter" {
+			voters++
+		}
+	}
+	return voters, nil
 }
 
 // waitRESPWrite waits until a SET through node i succeeds.

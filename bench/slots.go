@@ -86,6 +86,34 @@ func checkSlots(slots []redis.ClusterSlot) error {
 	return nil
 }
 
+// slotShape is what a formed cluster's slot map looks like; 0 leaves a
+// count unchecked.
+type slotShape struct {
+	ranges   int // slot ranges (one per group)
+	replicas int // nodes serving each range, its master included
+	leaders  int // distinct masters
+}
+
+// checkShape reports how a complete slot map (checkSlots) differs from want.
+func checkShape(slots []redis.ClusterSlot, want slotShape) error {
+	if want.ranges > 0 && len(slots) != want.ranges {
+		return fmt.Errorf("%d slot ranges, want %d", len(slots), want.ranges)
+	}
+	masters := map[string]bool{}
+	for _, r := range slots {
+		if want.replicas > 0 && len(r.Nodes) != want.replicas {
+			return fmt.Errorf("slots %d-%d are served by %d nodes, want %d", r.Start, r.End, len(r.Nodes), want.replicas)
+		}
+		if len(r.Nodes) > 0 {
+			masters[r.Nodes[0].Addr] = true
+		}
+	}
+	if want.leaders > 0 && len(masters) != want.leaders {
+		return fmt.Errorf("%d distinct masters, want %d", len(masters), want.leaders)
+	}
+	return nil
+}
+
 // describeSlots is a one-line summary of a slot map: each range and its
 // master, in slot order.
 func describeSlots(slots []redis.ClusterSlot) string {
@@ -124,37 +152,11 @@ func clusterClient(addrs []string, readonly bool, poolSize int) *redis.ClusterCl
 	})
 }
 
-// clusterMode waits until node i answers CLUSTER SLOTS and reports whether
-// it serves the Redis Cluster protocol: false when it says cluster support
-// is disabled (riot with --shards 1).
-func clusterMode(ctx context.Context, c *cluster, i int, timeout time.Duration) (bool, error) {
-	cl := respClient(c.addrs[i], false)
-	defer cl.Close()
-	var slotted bool
-	err := poll(timeout, func() error {
-		if err := c.procs[i].exited(); err != nil {
-			return err
-		}
-		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		err := cl.ClusterSlots(cctx).Err()
-		switch {
-		case err == nil:
-			slotted = true
-		case strings.Contains(err.Error(), "cluster support disabled"):
-			slotted = false
-		default:
-			return fmt.Errorf("bench: CLUSTER SLOTS on %s: %w", c.addrs[i], err)
-		}
-		return ctx.Err()
-	})
-	return slotted, err
-}
-
 // waitSlots waits until the slot map of each of the given nodes covers
-// every slot and a write to a key of every slot range succeeds through a
-// client seeded with those nodes. It logs the slot map it ends with.
-func waitSlots(ctx context.Context, c *cluster, nodes []int, timeout time.Duration) error {
+// every slot, in the shape wanted, and a write to a key of every slot range
+// succeeds through a client seeded with those nodes. It logs the slot map
+// it ends with.
+func waitSlots(ctx context.Context, c *cluster, nodes []int, want slotShape, timeout time.Duration) error {
 	var addrs []string
 	for _, i := range nodes {
 		addrs = append(addrs, c.addrs[i])
@@ -173,6 +175,9 @@ func waitSlots(ctx context.Context, c *cluster, nodes []int, timeout time.Durati
 			cl.Close()
 			if err == nil {
 				err = checkSlots(s)
+			}
+			if err == nil {
+				err = checkShape(s, want)
 			}
 			if err != nil {
 				return fmt.Errorf("bench: CLUSTER SLOTS on %s: %w", addr, err)
@@ -252,7 +257,7 @@ func startRedisCluster(ctx context.Context, ps *procs, s *system) (*cluster, err
 	if out, err := create.CombinedOutput(); err != nil {
 		return c, fmt.Errorf("bench: redis-cli --cluster create: %w\n%s", err, out)
 	}
-	return c, waitSlots(ctx, c, allNodes(c), 30*time.Second)
+	return c, waitSlots(ctx, c, allNodes(c), slotShape{ranges: s.nodes, replicas: 1, leaders: s.nodes}, 30*time.Second)
 }
 
 // allNodes lists the indexes of c's nodes.

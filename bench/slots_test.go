@@ -74,6 +74,52 @@ func TestCheckSlots(t *testing.T) {
 	}
 }
 
+func TestCheckShape(t *testing.T) {
+	a, b, c := "a:1", "b:2", "c:3"
+	formed := []redis.ClusterSlot{slotRange(0, 5460, a, b, c), slotRange(5461, 10922, b, c, a), slotRange(10923, 16383, c, a, b)}
+	for _, tc := range []struct {
+		name  string
+		slots []redis.ClusterSlot
+		want  slotShape
+		err   string
+	}{
+		{"formed", formed, slotShape{ranges: 3, replicas: 3, leaders: 3}, ""},
+		{"nothing checked", formed[:1], slotShape{}, ""},
+		{"too few ranges", formed[:2], slotShape{ranges: 3}, "2 slot ranges, want 3"},
+		{"replicas missing", []redis.ClusterSlot{slotRange(0, 16383, a, b)}, slotShape{replicas: 3}, "slots 0-16383 are served by 2 nodes, want 3"},
+		{"leaders on one node", []redis.ClusterSlot{slotRange(0, 8191, a, b, c), slotRange(8192, 16383, a, b, c)},
+			slotShape{ranges: 2, replicas: 3, leaders: 2}, "1 distinct masters, want 2"},
+	} {
+		err := checkShape(tc.slots, tc.want)
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("%s: checkShape = %v, want nil", tc.name, err)
+		case tc.err != "" && (err == nil || err.Error() != tc.err):
+			t.Errorf("%s: checkShape = %v, want %q", tc.name, err, tc.err)
+		}
+	}
+}
+
+func TestCountVoters(t *testing.T) {
+	flat := []any{
+		[]any{"id", "n1", "suffrage", "voter", "role", "leader"},
+		[]any{"id", "n2", "suffrage", "nonvoter", "role", "follower"},
+		[]any{"id", "n3", "suffrage", "voter", "role", "follower"},
+	}
+	if n, err := countVoters(flat); n != 2 || err != nil {
+		t.Errorf("countVoters(RESP2 reply) = %d, %v; want 2", n, err)
+	}
+	resp3 := []any{map[any]any{"id": "n1", "suffrage": "voter"}, map[any]any{"id": "n2", "suffrage": "voter"}}
+	if n, err := countVoters(resp3); n != 2 || err != nil {
+		t.Errorf("countVoters(RESP3 reply) = %d, %v; want 2", n, err)
+	}
+	for _, bad := range []any{"OK", []any{"voter"}, []any{[]any{"id"}}, []any{[]any{"id", "n1"}}} {
+		if _, err := countVoters(bad); err == nil {
+			t.Errorf("countVoters(%#v): want an error", bad)
+		}
+	}
+}
+
 func TestDescribeSlots(t *testing.T) {
 	got := describeSlots([]redis.ClusterSlot{slotRange(8192, 16383, "b:2"), slotRange(0, 8191, "a:1", "b:2", "c:3"), slotRange(5, 4)})
 	if want := "0-8191 a:1 (+2 replicas), 5-4 ?, 8192-16383 b:2"; got != want {
