@@ -423,13 +423,13 @@ func dial(c *cluster, node int, w workload) (conn, error) {
 		}
 		return &etcdConn{cl: cl, get: w.op == opGet}, nil
 	default:
-		return &respConn{cl: c.respConn(node, w.readonly), get: w.op == opGet}, nil
+		return &respConn{cl: c.client(node, w.readonly), get: w.op == opGet}, nil
 	}
 }
 
-// respConn returns a client of one connection to node (of one connection
+// client returns a client of one connection to node (of one connection
 // per node, routing by slot, when the system is slotted).
-func (c *cluster) respConn(node int, readonly bool) redis.UniversalClient {
+func (c *cluster) client(node int, readonly bool) redis.UniversalClient {
 	if c.slotted {
 		return clusterClient(c.addrs, readonly, 1)
 	}
@@ -532,7 +532,7 @@ func preloadWorker(ctx context.Context, c *cluster, w int, next <-chan int, batc
 			return err
 		}
 	default:
-		cl := c.respConn(w, false)
+		cl := c.client(w, false)
 		defer cl.Close()
 		write = func(keys []string) error {
 			p := cl.Pipeline()
