@@ -360,6 +360,9 @@ func (r *Router) leaderAddr(ctx context.Context) (addr string, self bool, err er
 // for as long as the address book's version stays the same: every
 // forwarded write asks for the leader's.
 func (r *Router) member(id string) (kv.Member, bool) {
+	if r.book != r {
+		return r.book.member(id)
+	}
 	version := r.node.FSM().MembersVersion()
 	if c := r.lastMember.Load(); c != nil && c.m.ID == id && c.version == version {
 		return c.m, true
@@ -448,7 +451,11 @@ func (r *Router) confirm(ctx context.Context, id string, term uint64) bool {
 	if addr == "" {
 		return false
 	}
-	raw, err := r.peers.do(ctx, addr, respwire.AppendRequest(nil, []byte(CmdConfirm)))
+	req := respwire.AppendRequest(nil, []byte(CmdConfirm))
+	if r.group != 0 {
+		req = respwire.AppendRequest(nil, []byte(CmdConfirm), []byte(strconv.FormatUint(uint64(r.group), 10)))
+	}
+	raw, err := r.peers.do(ctx, addr, req)
 	if err != nil {
 		return false
 	}

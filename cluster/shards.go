@@ -111,22 +111,24 @@ type dataGroup struct {
 	lastTransfer time.Time
 }
 
-// NewShards returns the sharded mode of the node meta routes for. g may be
-// nil (tests): then every node counts as alive and leaders are known only
-// for the groups this node holds.
-func NewShards(cfg ShardsConfig, meta *Router, g *gossip.Gossip) (*Shards, error) {
+// NewShards returns the sharded mode of the node meta routes for. Start
+// runs it.
+func NewShards(cfg ShardsConfig, meta *Router) (*Shards, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Shards{cfg: cfg, meta: meta, g: g, logger: cfg.Logger,
+	return &Shards{cfg: cfg, meta: meta, logger: cfg.Logger,
 		groups: make(map[uint32]*dataGroup), announced: map[uint32]uint64{}, stop: make(chan struct{})}, nil
 }
 
-// Start runs the reconcile loop until Close.
-func (s *Shards) Start() {
+// Start runs the reconcile loop until Close. g may be nil (tests): then
+// every node counts as alive and leaders are known only for the groups
+// this node holds.
+func (s *Shards) Start(g *gossip.Gossip) {
+	s.g = g
 	s.wg.Add(1)
 	go s.loop()
 }
@@ -292,6 +294,7 @@ func (s *Shards) open(g kv.ShardGroup) error {
 		_ = closeFn()
 		return err
 	}
+	router.AttachTo(s.meta, g.ID)
 	s.mu.Lock()
 	s.groups[g.ID] = &dataGroup{id: g.ID, node: node, router: router, close: closeFn, added: map[string]time.Time{}}
 	s.mu.Unlock()
