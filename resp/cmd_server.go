@@ -347,16 +347,23 @@ func cmdInfo(s *session, args [][]byte) {
 	if want["commandstats"] || want["all"] || want["everything"] { // not in the default set, as in Redis
 		section("Commandstats", srv.commandStats())
 	}
+	// cluster_enabled first, as Redis: 1 on a sharded node, which answers
+	// the CLUSTER commands (redis-cli --cluster reads it).
+	clusterFields := []raftkv.Field{{Name: "cluster_enabled", Value: "0"}}
+	if sh := srv.cfg.Shards; sh != nil && sh.Sharded() {
+		clusterFields[0].Value = "1"
+	}
 	if peers, err := srv.backend.Peers(); err == nil {
-		fields := srv.backend.ForwardInfo()
+		fields := append(clusterFields, srv.backend.ForwardInfo()...)
 		for i, p := range peers {
 			suffrage, role, g := p.Labels()
 			fields = append(fields, raftkv.Field{Name: fmt.Sprintf("peer%d", i),
 				Value: fmt.Sprintf("id=%s,raft_addr=%s,client_addr=%s,suffrage=%s,role=%s,gossip=%s,applied_index=%d,lag=%d,last_contact_ms=%d,caught_up=%s",
 					p.ID, p.RaftAddr, p.ClientAddr, suffrage, role, g, p.Applied, p.Lag, p.LastContactMS(), yesNo(p.CaughtUp))})
 		}
-		section("Cluster", fields)
+		clusterFields = fields
 	}
+	section("Cluster", clusterFields)
 	if all || want["keyspace"] {
 		var fields []raftkv.Field
 		err := srv.backend.Read(s.ctx, s.readLevel, func(v *kv.View) error {
