@@ -3,6 +3,7 @@ package resp
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"net"
 	"slices"
 	"strconv"
@@ -175,7 +176,7 @@ func clusterGetKeysInSlot(s *session, sh Shards, args [][]byte) {
 	var keys [][]byte
 	err = s.readSlot(sh, uint16(slot), func(v *kv.View) error {
 		var err error
-		keys, err = v.KeysInSlot(uint16(slot), int(min(count, int64(maxInt))), s.now)
+		keys, err = v.KeysInSlot(uint16(slot), int(min(count, math.MaxInt)), s.now)
 		return err
 	})
 	if err != nil {
@@ -187,8 +188,6 @@ func clusterGetKeysInSlot(s *session, sh Shards, args [][]byte) {
 		s.out = respwire.AppendBulk(s.out, k)
 	}
 }
-
-const maxInt = int(^uint(0) >> 1)
 
 // readSlot reads the selected database of slot's group at the
 // connection's read level when this node leads the group; otherwise fn
