@@ -77,6 +77,8 @@ func newCommandTable() map[string]*command {
 		{name: "auth", arity: -2, flags: flagFast | flagNoAuth | flagStale, group: "connection", summary: "Authenticates the connection.", run: cmdAuth},
 		{name: "client", arity: -2, flags: flagStale, group: "connection", summary: "Connection management: ID, SETNAME, GETNAME, SETINFO, LIST, INFO.", run: cmdClient},
 		{name: "readonly", arity: 1, flags: flagFast | flagStale, group: "cluster", summary: "Lets this connection read the local, possibly stale, state.", run: cmdReadonly},
+		{name: "asking", arity: 1, flags: flagFast | flagStale, group: "cluster", summary: "Answers OK: a Redis Cluster client sends it before retrying an ASK redirection.", run: cmdAsking},
+		{name: "cluster", arity: -2, flags: flagStale, group: "cluster", summary: "Redis Cluster's view of a sharded node: SLOTS, SHARDS, NODES, INFO, MYID, KEYSLOT, COUNTKEYSINSLOT, GETKEYSINSLOT, HELP.", run: cmdCluster},
 		{name: "readwrite", arity: 1, flags: flagFast | flagStale, group: "cluster", summary: "Returns this connection to linearizable reads.", run: cmdReadwrite},
 		// server
 		{name: "command", arity: -1, flags: flagStale, group: "server", summary: "Returns details about commands.", run: cmdCommand},
