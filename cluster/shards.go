@@ -90,8 +90,10 @@ type Shards struct {
 	slotOf [kv.Slots]uint32      // slot -> group, when ok
 	groups map[uint32]*dataGroup // this node's replicas
 
-	announced  map[uint32]uint64 // what gossip says this node leads
-	warnedKeys bool              // holdsKeys was logged
+	announced map[uint32]uint64 // what gossip says this node leads
+	// warnedKeys: the cluster holds keys in its metadata group, so this
+	// node does not shard it (holdsKeys); guarded by mu.
+	warnedKeys bool
 
 	stop chan struct{}
 	once sync.Once
@@ -437,11 +439,14 @@ func (s *Shards) announce() {
 	s.announced = leads
 }
 
-// Sharded reports whether the cluster's shard map exists.
+// Sharded reports whether the cluster's shard map exists, or this node
+// was told to create one (Shards > 1) and has not had to give up: keys
+// are then never written to the metadata group, also in the moments
+// before the map exists (they get CLUSTERDOWN instead).
 func (s *Shards) Sharded() bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.ok
+	return s.ok || (s.cfg.Shards > 1 && !s.warnedKeys)
 }
 
 // Route returns the group that serves slot: this node's Router for it
