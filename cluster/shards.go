@@ -557,3 +557,37 @@ func (s *Shards) Topology() Topology {
 	}
 	return t
 }
+
+// GroupStatus is one data group as this node sees it.
+type GroupStatus struct {
+	ID    uint32
+	Slots []SlotRange
+	// Leader is the leader's raft ID ("" unknown) and LeaderClientAddr
+	// its RESP address ("" unknown).
+	Leader           string
+	LeaderClientAddr string
+	// Replicas are the members the shard map places it on.
+	Replicas []string
+	// Local is this node's replica's raft state; nil when it holds none.
+	Local *raftkv.Status
+}
+
+// Status returns every data group (by ID) as this node sees it: the
+// topology, and the state of this node's replicas. Empty when the
+// cluster is not sharded.
+func (s *Shards) Status() []GroupStatus {
+	t := s.Topology()
+	out := make([]GroupStatus, 0, len(t.Groups))
+	for _, g := range t.Groups {
+		gs := GroupStatus{ID: uint32(g.ID), Slots: g.Slots, Leader: g.Leader, Replicas: g.Replicas}
+		if n, ok := t.Node(g.Leader); ok {
+			gs.LeaderClientAddr = n.ClientAddr
+		}
+		if dg := s.group(uint32(g.ID)); dg != nil {
+			st := dg.node.Status()
+			gs.Local = &st
+		}
+		out = append(out, gs)
+	}
+	return out
+}
