@@ -15,7 +15,7 @@ func cmdRaftBackup(s *session, _ [][]byte) {
 	if s.srv.sharded() {
 		// The data is in the data groups; a backup of the metadata group
 		// alone would look complete and hold no key.
-		s.writeErr(redisError("ERR RAFT.BACKUP is not supported in sharded mode yet: back up each group's leader data dir offline, or run unsharded"))
+		s.writeErr(redisError("ERR RAFT.BACKUP is not supported in sharded mode yet"))
 		return
 	}
 	b, err := s.srv.backend.Backup(s.ctx)
