@@ -233,7 +233,7 @@ var flagGroups = []struct {
 }{
 	{"Node", []string{"node-id", "data-dir", "engine", "engine-sync", "log-store", "sweep-interval", "sweep-budget", "config", "restore", "version"}},
 	{"Addresses", []string{"addr", "raft-addr", "gossip-addr", "http-addr", "advertise"}},
-	{"Cluster", []string{"join", "seed", "bootstrap-expect", "voters", "min-quorum", "dead-node-timeout", "stabilization", "gossip-key", "gossip-fast", "leader-wait", "snapshot-threshold", "trailing-logs"}},
+	{"Cluster", []string{"join", "seed", "bootstrap-expect", "voters", "min-quorum", "dead-node-timeout", "stabilization", "shards", "replicas", "gossip-key", "gossip-fast", "leader-wait", "snapshot-threshold", "trailing-logs"}},
 	{"Clients", []string{"requirepass", "read-level", "max-bulk-len", "databases"}},
 	{"Logging", []string{"log-level", "log-format", "pprof"}},
 	{"Testing", []string{"test-unsafe-local-reads", "test-boot-id"}},
