@@ -42,6 +42,9 @@ const (
 // must be its own (see ownArgs): a retry on this node, once it leads,
 // encodes it again.
 func (r *Router) forward(ctx context.Context, c *kv.Command) Pending {
+	if r.group != 0 {
+		return failed{errDataGroupMoved}
+	}
 	fc := *c
 	fc.ClientID = r.clientID
 	fc.Seq = r.seq.Add(1)
@@ -50,6 +53,13 @@ func (r *Router) forward(ctx context.Context, c *kv.Command) Pending {
 	f.send() // start now so pipelined writes travel together
 	return f
 }
+
+// errDataGroupMoved answers a write or linearizable read that reached a
+// data group's replica after it stopped leading (sharded mode): a data
+// group never forwards (the internal commands address the metadata
+// group), the client is redirected instead: TRYAGAIN now, MOVED on its
+// retry.
+var errDataGroupMoved = fmt.Errorf("%w: this node no longer leads the key's group", ErrNotLeader)
 
 // ownArgs returns a copy of c whose arguments are its own (one new
 // buffer). A session's commands alias the connection's read buffer, which
@@ -84,6 +94,12 @@ const maxForwardedTxn = 256 << 10
 // atomically, which is one of the orders the client allowed by pipelining
 // them. A run of one write is forwarded as it is.
 func (r *Router) forwardBatch(ctx context.Context, cs []*kv.Command, out []Pending) []Pending {
+	if r.group != 0 {
+		for range cs {
+			out = append(out, failed{errDataGroupMoved})
+		}
+		return out
+	}
 	for run := range raftkv.Runs(cs, maxForwardedTxn) {
 		if len(run) == 1 || slices.ContainsFunc(run, notInTxn) {
 			for _, c := range run {
@@ -360,6 +376,9 @@ func (r *Router) leaderAddr(ctx context.Context) (addr string, self bool, err er
 // for as long as the address book's version stays the same: every
 // forwarded write asks for the leader's.
 func (r *Router) member(id string) (kv.Member, bool) {
+	if r.book != r {
+		return r.book.member(id)
+	}
 	version := r.node.FSM().MembersVersion()
 	if c := r.lastMember.Load(); c != nil && c.m.ID == id && c.version == version {
 		return c.m, true
@@ -448,7 +467,11 @@ func (r *Router) confirm(ctx context.Context, id string, term uint64) bool {
 	if addr == "" {
 		return false
 	}
-	raw, err := r.peers.do(ctx, addr, respwire.AppendRequest(nil, []byte(CmdConfirm)))
+	req := respwire.AppendRequest(nil, []byte(CmdConfirm))
+	if r.group != 0 {
+		req = respwire.AppendRequest(nil, []byte(CmdConfirm), []byte(strconv.FormatUint(uint64(r.group), 10)))
+	}
+	raw, err := r.peers.do(ctx, addr, req)
 	if err != nil {
 		return false
 	}
@@ -462,6 +485,9 @@ func (r *Router) confirm(ctx context.Context, id string, term uint64) bool {
 
 // askReadIndex asks the leader for a read index.
 func (r *Router) askReadIndex(ctx context.Context) (uint64, error) {
+	if r.group != 0 {
+		return 0, errDataGroupMoved
+	}
 	r.metrics.forwarded[fwdReadIndex].Add(1)
 	raw, err := r.call(ctx, []byte(CmdReadIndex))
 	if err != nil {

@@ -54,8 +54,11 @@ func (s *Shards) place(m kv.ShardMap, ok bool) (kv.ShardMap, bool) {
 			return m, false
 		}
 		if s.holdsKeys() {
-			if !s.warnedKeys {
-				s.warnedKeys = true
+			s.mu.Lock()
+			warned := s.warnedKeys
+			s.warnedKeys = true
+			s.mu.Unlock()
+			if !warned {
 				s.logger.Warn("not sharding: the cluster already holds keys in its one group (shard a new cluster and copy the data)")
 			}
 			return m, false

@@ -151,6 +151,13 @@ type Router struct {
 	tracker     healthTracker  // what the other servers last said of themselves
 	removal     removalNotice  // closed once the leader confirmed this node's removal
 
+	// group is the data group this Router serves in sharded mode (0: the
+	// metadata group, or the one group of an unsharded node). book is the
+	// Router whose address book, gossip and peer connections it uses: the
+	// metadata group's for a data group (AttachTo), else itself.
+	group uint32
+	book  *Router
+
 	stop     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
@@ -176,6 +183,7 @@ func New(cfg Config, node *raftkv.Node) (*Router, error) {
 		stop:     make(chan struct{}),
 		tracker:  healthTracker{peers: make(map[string]peerHealth)},
 	}
+	r.book = r
 	r.remoteIndex = &coalescer{fn: r.askReadIndex, timeout: 2 * cfg.LeaderWait}
 	node.SetConfirmer(r.confirm)
 	return r, nil
@@ -197,7 +205,9 @@ func (r *Router) Start(clientAddr string, g *gossip.Gossip) {
 func (r *Router) Close() {
 	r.stopOnce.Do(func() { close(r.stop) })
 	r.wg.Wait()
-	r.peers.close()
+	if r.book == r {
+		r.peers.close()
+	}
 }
 
 // Node returns the local raft node.
@@ -386,4 +396,16 @@ func (r *Router) AppliedIndex() uint64 { return r.node.FSM().AppliedIndex() }
 // keys.
 func (r *Router) WaitApplied(ctx context.Context, idx uint64) error {
 	return r.node.FSM().WaitApplied(ctx, idx)
+}
+
+// AttachTo makes r, the Router of data group group, find other nodes
+// through meta, the metadata group's Router: its address book, its gossip
+// and its peer connections (authenticated with the metadata group's node
+// secret). Read-index rounds then ask each voter about this group. Call it
+// before r serves.
+func (r *Router) AttachTo(meta *Router, group uint32) {
+	r.peers.close()
+	r.group, r.book = group, meta
+	r.peers = meta.peers
+	r.gossip = meta.gossip
 }

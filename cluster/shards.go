@@ -90,8 +90,10 @@ type Shards struct {
 	slotOf [kv.Slots]uint32      // slot -> group, when ok
 	groups map[uint32]*dataGroup // this node's replicas
 
-	announced  map[uint32]uint64 // what gossip says this node leads
-	warnedKeys bool              // holdsKeys was logged
+	announced map[uint32]uint64 // what gossip says this node leads
+	// warnedKeys: the cluster holds keys in its metadata group, so this
+	// node does not shard it (holdsKeys); guarded by mu.
+	warnedKeys bool
 
 	stop chan struct{}
 	once sync.Once
@@ -111,22 +113,24 @@ type dataGroup struct {
 	lastTransfer time.Time
 }
 
-// NewShards returns the sharded mode of the node meta routes for. g may be
-// nil (tests): then every node counts as alive and leaders are known only
-// for the groups this node holds.
-func NewShards(cfg ShardsConfig, meta *Router, g *gossip.Gossip) (*Shards, error) {
+// NewShards returns the sharded mode of the node meta routes for. Start
+// runs it.
+func NewShards(cfg ShardsConfig, meta *Router) (*Shards, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Shards{cfg: cfg, meta: meta, g: g, logger: cfg.Logger,
+	return &Shards{cfg: cfg, meta: meta, logger: cfg.Logger,
 		groups: make(map[uint32]*dataGroup), announced: map[uint32]uint64{}, stop: make(chan struct{})}, nil
 }
 
-// Start runs the reconcile loop until Close.
-func (s *Shards) Start() {
+// Start runs the reconcile loop until Close. g may be nil (tests): then
+// every node counts as alive and leaders are known only for the groups
+// this node holds.
+func (s *Shards) Start(g *gossip.Gossip) {
+	s.g = g
 	s.wg.Add(1)
 	go s.loop()
 }
@@ -292,6 +296,7 @@ func (s *Shards) open(g kv.ShardGroup) error {
 		_ = closeFn()
 		return err
 	}
+	router.AttachTo(s.meta, g.ID)
 	s.mu.Lock()
 	s.groups[g.ID] = &dataGroup{id: g.ID, node: node, router: router, close: closeFn, added: map[string]time.Time{}}
 	s.mu.Unlock()
@@ -434,11 +439,14 @@ func (s *Shards) announce() {
 	s.announced = leads
 }
 
-// Sharded reports whether the cluster's shard map exists.
+// Sharded reports whether the cluster's shard map exists, or this node
+// was told to create one (Shards > 1) and has not had to give up: keys
+// are then never written to the metadata group, also in the moments
+// before the map exists (they get CLUSTERDOWN instead).
 func (s *Shards) Sharded() bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.ok
+	return s.ok || (s.cfg.Shards > 1 && !s.warnedKeys)
 }
 
 // Route returns the group that serves slot: this node's Router for it
@@ -548,4 +556,38 @@ func (s *Shards) Topology() Topology {
 		t.Groups = append(t.Groups, tg)
 	}
 	return t
+}
+
+// GroupStatus is one data group as this node sees it.
+type GroupStatus struct {
+	ID    uint32
+	Slots []SlotRange
+	// Leader is the leader's raft ID ("" unknown) and LeaderClientAddr
+	// its RESP address ("" unknown).
+	Leader           string
+	LeaderClientAddr string
+	// Replicas are the members the shard map places it on.
+	Replicas []string
+	// Local is this node's replica's raft state; nil when it holds none.
+	Local *raftkv.Status
+}
+
+// Status returns every data group (by ID) as this node sees it: the
+// topology, and the state of this node's replicas. Empty when the
+// cluster is not sharded.
+func (s *Shards) Status() []GroupStatus {
+	t := s.Topology()
+	out := make([]GroupStatus, 0, len(t.Groups))
+	for _, g := range t.Groups {
+		gs := GroupStatus{ID: uint32(g.ID), Slots: g.Slots, Leader: g.Leader, Replicas: g.Replicas}
+		if n, ok := t.Node(g.Leader); ok {
+			gs.LeaderClientAddr = n.ClientAddr
+		}
+		if dg := s.group(uint32(g.ID)); dg != nil {
+			st := dg.node.Status()
+			gs.Local = &st
+		}
+		out = append(out, gs)
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package kv
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -312,4 +313,58 @@ func (v *View) Count(now int64) (int64, error) {
 	var n int64
 	err := v.Scan(nil, now, func(_, _ []byte, _ KeyInfo) bool { n++; return true })
 	return n, err
+}
+
+// slotPrefix is where the data keys of slot slot in the view's database
+// begin: one slot of one database is one contiguous range.
+func (v *View) slotPrefix(slot uint16) []byte {
+	return binary.BigEndian.AppendUint16(dataPrefix(v.db), slot)
+}
+
+// scanSlot calls fn for each key of slot in the view's database live at
+// now, in key order, until fn returns false. key is valid only during the
+// call.
+func (v *View) scanSlot(slot uint16, now int64, fn func(key []byte) bool) error {
+	now = v.Time(now)
+	it := v.r.NewIterator(storage.PrefixRange(v.slotPrefix(slot)))
+	for it.Next() {
+		dv, err := decodeValue(it.Value())
+		if err != nil {
+			it.Close()
+			return fmt.Errorf("raftkv: keys of slot %d: %w", slot, err)
+		}
+		if dv.expired(now) {
+			continue
+		}
+		if !fn(dataUser(it.Key())) {
+			break
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("raftkv: keys of slot %d: %w", slot, err)
+	}
+	return nil
+}
+
+// CountKeysInSlot returns the number of keys of hash slot slot (see Slot)
+// in the view's database live at now: CLUSTER COUNTKEYSINSLOT. It scans
+// the slot's keys only.
+func (v *View) CountKeysInSlot(slot uint16, now int64) (int64, error) {
+	var n int64
+	err := v.scanSlot(slot, now, func([]byte) bool { n++; return true })
+	return n, err
+}
+
+// KeysInSlot returns up to count keys of hash slot slot in the view's
+// database live at now, in key order: CLUSTER GETKEYSINSLOT.
+func (v *View) KeysInSlot(slot uint16, count int, now int64) ([][]byte, error) {
+	var keys [][]byte
+	if count <= 0 {
+		return nil, nil
+	}
+	err := v.scanSlot(slot, now, func(k []byte) bool {
+		keys = append(keys, bytes.Clone(k))
+		return len(keys) < count
+	})
+	return keys, err
 }

@@ -143,8 +143,20 @@ func cmdRiotReadIndex(s *session, _ [][]byte) {
 // RIOT.CONFIRM: this node's current term and the leader it follows, as
 // "term leader-id"; a leader's read-index round counts the answers (see
 // raftkv.Node.ReadIndex).
-func cmdRiotConfirm(s *session, _ [][]byte) {
-	term, leader := s.srv.backend.Following()
+func cmdRiotConfirm(s *session, args [][]byte) {
+	b := s.srv.backend
+	if len(args) > 1 { // a data group's round (sharded mode)
+		g, err := strconv.Atoi(string(args[1]))
+		var ok bool
+		if err == nil && s.srv.cfg.Shards != nil {
+			b, ok = s.srv.cfg.Shards.Local()[g]
+		}
+		if !ok {
+			s.writeErr(redisError("ERR no replica of group " + string(args[1]) + " here"))
+			return
+		}
+	}
+	term, leader := b.Following()
 	s.out = respwire.AppendBulkString(s.out, strconv.FormatUint(term, 10)+" "+leader)
 }
 

@@ -350,16 +350,20 @@ func cmdInfo(s *session, args [][]byte) {
 	if srv.sharded() {
 		section("Shards", srv.shardsInfo())
 	}
+	// cluster_enabled first, as Redis: 1 on a sharded node, which answers
+	// the CLUSTER commands (redis-cli --cluster reads it).
+	clusterFields := []raftkv.Field{field("cluster_enabled", yesNo01(srv.sharded()))}
 	if peers, err := srv.backend.Peers(); err == nil {
-		fields := append([]raftkv.Field{field("cluster_enabled", yesNo01(srv.sharded()))}, srv.backend.ForwardInfo()...)
+		fields := append(clusterFields, srv.backend.ForwardInfo()...)
 		for i, p := range peers {
 			suffrage, role, g := p.Labels()
 			fields = append(fields, raftkv.Field{Name: fmt.Sprintf("peer%d", i),
 				Value: fmt.Sprintf("id=%s,raft_addr=%s,client_addr=%s,suffrage=%s,role=%s,gossip=%s,applied_index=%d,lag=%d,last_contact_ms=%d,caught_up=%s",
 					p.ID, p.RaftAddr, p.ClientAddr, suffrage, role, g, p.Applied, p.Lag, p.LastContactMS(), yesNo(p.CaughtUp))})
 		}
-		section("Cluster", fields)
+		clusterFields = fields
 	}
+	section("Cluster", clusterFields)
 	if all || want["keyspace"] {
 		section("Keyspace", s.keyspaceInfo())
 	}

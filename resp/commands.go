@@ -77,6 +77,8 @@ func newCommandTable() map[string]*command {
 		{name: "auth", arity: -2, flags: flagFast | flagNoAuth | flagStale, group: "connection", summary: "Authenticates the connection.", run: cmdAuth},
 		{name: "client", arity: -2, flags: flagStale, group: "connection", summary: "Connection management: ID, SETNAME, GETNAME, SETINFO, LIST, INFO.", run: cmdClient},
 		{name: "readonly", arity: 1, flags: flagFast | flagStale, group: "cluster", summary: "Lets this connection read the local, possibly stale, state.", run: cmdReadonly},
+		{name: "asking", arity: 1, flags: flagFast | flagStale, group: "cluster", summary: "Answers OK: a Redis Cluster client sends it before retrying an ASK redirection.", run: cmdAsking},
+		{name: "cluster", arity: -2, flags: flagStale, group: "cluster", summary: "Redis Cluster's view of a sharded node: SLOTS, SHARDS, NODES, INFO, MYID, KEYSLOT, COUNTKEYSINSLOT, GETKEYSINSLOT, HELP.", run: cmdCluster},
 		{name: "readwrite", arity: 1, flags: flagFast | flagStale, group: "cluster", summary: "Returns this connection to linearizable reads.", run: cmdReadwrite},
 		// server
 		{name: "command", arity: -1, flags: flagStale, group: "server", summary: "Returns details about commands.", run: cmdCommand},
@@ -164,7 +166,7 @@ func newCommandTable() map[string]*command {
 		{name: "riot.readindex", arity: 1, flags: flagInternal | flagStale, group: "internal", summary: "Returns a read index confirmed by the leader (internal).", run: cmdRiotReadIndex},
 		{name: "riot.member", arity: 2, flags: flagInternal | flagStale, group: "internal", summary: "Returns 1 if a server is in the leader's configuration (internal).", run: cmdRiotMember},
 		{name: "riot.removed", arity: 3, flags: flagInternal | flagStale, group: "internal", summary: "Tells a node the leader removed it from the configuration (internal).", run: cmdRiotRemoved},
-		{name: "riot.confirm", arity: 1, flags: flagInternal | flagStale, group: "internal", summary: "Returns this node's term and leader, for a leader's read-index round (internal).", run: cmdRiotConfirm},
+		{name: "riot.confirm", arity: -1, flags: flagInternal | flagStale, group: "internal", summary: "Returns this node's term and leader, for a leader's read-index round (internal).", run: cmdRiotConfirm},
 		{name: "raft.snapshot", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Takes a raft snapshot on this node.", run: cmdRaftSnapshot},
 		{name: "raft.backup", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Returns a consistent backup of the data (for riot-server --restore).", run: cmdRaftBackup},
 	}

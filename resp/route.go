@@ -50,6 +50,11 @@ func (s *session) route(cmd *command, args [][]byte) bool {
 	if sh == nil || !sh.Sharded() {
 		return true
 	}
+	if cmd.name == "riot.apply" {
+		// A write forwarded by a node that does not know the cluster
+		// is sharded yet: never into the metadata group.
+		return s.refuse(args, "TRYAGAIN the cluster is sharded: the node that forwarded this write will redirect it; nothing was applied")
+	}
 	if msg, ok := clusterRefusals[cmd.name]; ok {
 		return s.refuse(args, msg)
 	}

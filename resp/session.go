@@ -126,7 +126,7 @@ type pendingWrite struct {
 	c     *kv.Command
 	p     cluster.Pending
 	reply replyFunc
-	raw   bool // reply gets Result.Err too (forwarded writes)
+	raw   bool    // reply gets Result.Err too (forwarded writes)
 	be    Backend // the group it is proposed to
 	stats *cmdStats
 	start time.Time // when the command was parsed

@@ -266,7 +266,7 @@ func TestShardedRedisBenchmark(t *testing.T) {
 	t.Parallel()
 	bench := lookTool(t, "redis-benchmark")
 	nodes, _ := startSharded(t, 3, 3)
-	redisBenchmark(t, bench, nodes[1].Addr, []string{"SET", "GET"}, "--cluster", "-t", "set,get", "-n", "5000", "-c", "20", "-r", "100000")
+	redisBenchmark(t, bench, nodes[1].Addr, []string{"SET", "GET"}, "-q", "--cluster", "-t", "set,get", "-n", "5000", "-c", "20", "-r", "100000")
 }
 
 // TestShardedLeaderKill: under a cluster client's load, kill -9 the leader

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,6 +57,8 @@ type options struct {
 	trailing    uint64
 	sweepEvery  time.Duration
 	sweepBudget int
+	shards      int
+	replicas    int
 	restore     string
 	version     bool
 	unsafeReads bool
@@ -107,6 +110,8 @@ func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
 	fs.Uint64Var(&o.trailing, "trailing-logs", raftkv.DefaultConfig().TrailingLogs, "raft log entries kept after a snapshot: a follower that lags by fewer catches up from the log, one further behind is sent a snapshot (as etcd's --snapshot-catchup-entries)")
 	fs.DurationVar(&o.sweepEvery, "sweep-interval", raftkv.DefaultConfig().SweepInterval, "how often the sweeper removes the elements of deleted hashes, sets and sorted sets from this node's engine (0: never)")
 	fs.IntVar(&o.sweepBudget, "sweep-budget", raftkv.DefaultConfig().SweepBudget, "element records the sweeper examines per --sweep-interval at most: bounds the rate at which it works through a huge DEL")
+	fs.IntVar(&o.shards, "shards", 1, fmt.Sprintf("sharded mode: split the 16384 hash slots over N raft groups, served as a Redis Cluster (1 to %d; read when this node creates the cluster: nodes that join adopt the cluster's)", kv.MaxShards))
+	fs.IntVar(&o.replicas, "replicas", 3, "sharded mode: replicas per raft group (read by the node that creates the cluster)")
 	fs.StringVar(&o.restore, "restore", "", "start a new single-node cluster from a backup FILE (GET /backup, RAFT.BACKUP; - reads stdin); the data dir must be empty")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVar(&o.pprof, "pprof", false, "serve Go's profiler on the admin API under /debug/pprof/ (behind --requirepass when set)")
@@ -180,6 +185,15 @@ func (o *options) validate() error {
 	if o.sweepBudget < 1 {
 		return fmt.Errorf("invalid --sweep-budget %d: must be positive", o.sweepBudget)
 	}
+	if o.shards < 1 || o.shards > kv.MaxShards {
+		return fmt.Errorf("invalid --shards %d: must be between 1 and %d", o.shards, kv.MaxShards)
+	}
+	if o.replicas < 1 || o.replicas > 7 {
+		return fmt.Errorf("invalid --replicas %d: must be between 1 and 7", o.replicas)
+	}
+	if o.shards > 1 && o.restore != "" {
+		return errors.New("--shards with --restore: a backup restores one group; restore it unsharded")
+	}
 	if o.maxBulkLen < 1 {
 		return fmt.Errorf("invalid --max-bulk-len %d: must be positive", o.maxBulkLen)
 	}
@@ -219,7 +233,7 @@ var flagGroups = []struct {
 }{
 	{"Node", []string{"node-id", "data-dir", "engine", "engine-sync", "log-store", "sweep-interval", "sweep-budget", "config", "restore", "version"}},
 	{"Addresses", []string{"addr", "raft-addr", "gossip-addr", "http-addr", "advertise"}},
-	{"Cluster", []string{"join", "seed", "bootstrap-expect", "voters", "min-quorum", "dead-node-timeout", "stabilization", "gossip-key", "gossip-fast", "leader-wait", "snapshot-threshold", "trailing-logs"}},
+	{"Cluster", []string{"join", "seed", "bootstrap-expect", "voters", "min-quorum", "dead-node-timeout", "stabilization", "shards", "replicas", "gossip-key", "gossip-fast", "leader-wait", "snapshot-threshold", "trailing-logs"}},
 	{"Clients", []string{"requirepass", "read-level", "max-bulk-len", "databases"}},
 	{"Logging", []string{"log-level", "log-format", "pprof"}},
 	{"Testing", []string{"test-unsafe-local-reads", "test-boot-id"}},
@@ -401,4 +415,37 @@ func writeFileSync(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// shardsConfig is the sharded mode's configuration: each data group's
+// raft node is configured as the metadata group's (rc) with its own
+// directories under DATA_DIR/groups/<id>/ and the shared raft address,
+// and routed as the metadata group is (cc).
+func (o options) shardsConfig(cc cluster.Config, rc raftkv.Config, logger *slog.Logger) cluster.ShardsConfig {
+	sc := cluster.DefaultShardsConfig()
+	sc.Shards, sc.Replicas = o.shards, o.replicas
+	sc.Stabilization = o.stabilize
+	sc.Router = cc
+	sc.Logger = logger
+	sc.OpenGroup = func(id uint32) (*raftkv.Node, func() error, error) {
+		dir := filepath.Join(o.dataDir, "groups", strconv.FormatUint(uint64(id), 10))
+		glog := logger.With("group", id)
+		eng, err := storage.Open(o.engine, filepath.Join(dir, "engine"), engineOptions(o, glog))
+		if err != nil {
+			return nil, nil, fmt.Errorf("group %d: %w", id, err)
+		}
+		grc := rc
+		grc.Dir = filepath.Join(dir, "raft")
+		grc.Group = id
+		grc.Bootstrap = false
+		grc.RestoreFrom = nil
+		grc.Logger = glog
+		node, err := raftkv.Open(grc, eng)
+		if err != nil {
+			_ = eng.Close()
+			return nil, nil, fmt.Errorf("group %d: %w", id, err)
+		}
+		return node, eng.Close, nil
+	}
+	return sc
 }

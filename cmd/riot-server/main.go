@@ -152,6 +152,12 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	requested := make(chan struct{})
 	var requestOnce sync.Once
 	sc.Shutdown = func() { requestOnce.Do(func() { close(requested) }) }
+	shards, err := cluster.NewShards(o.shardsConfig(cc, rc, logger), router)
+	if err != nil {
+		return err
+	}
+	defer shards.Close()
+	sc.Shards = resp.ClusterShards(shards)
 	srv, err := resp.NewServer(sc, router)
 	if err != nil {
 		return err
@@ -226,6 +232,7 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 		return err
 	}
 	rec.Start()
+	shards.Start(g)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve() }()
@@ -264,7 +271,7 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 		}
 	}
 	rec.Stop()
-	shutdown(logger, srv, node, g)
+	shutdown(logger, srv, shards, node, g)
 	return runErr
 }
 
@@ -307,12 +314,13 @@ func watchRemoved(ctx context.Context, node *raftkv.Node, stillMember func(conte
 // shutdown stops a node gracefully: stop serving clients, hand leadership
 // to another voter, leave gossip (the leader then removes this node from
 // raft) and wait a little for that removal, before raft is closed.
-func shutdown(logger *slog.Logger, srv *resp.Server, node *raftkv.Node, g *gossip.Gossip) {
+func shutdown(logger *slog.Logger, srv *resp.Server, shards *cluster.Shards, node *raftkv.Node, g *gossip.Gossip) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Close(ctx); err != nil {
 		logger.Warn("close RESP server", "err", err)
 	}
+	shards.Close() // hands the data groups' leadership over first
 	if node.IsLeader() {
 		if err := node.TransferLeadership(ctx, ""); err == nil {
 			logger.Info("transferred leadership before shutdown")
