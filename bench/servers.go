@@ -544,12 +544,25 @@ func preloadWorker(ctx context.Context, c *cluster, w int, next <-chan int, batc
 		}
 	}
 	keys := make([]string, 0, batch)
+	logged := false
 	for start := range next {
 		keys = keys[:0]
 		for i := start; i < min(start+batch, n); i++ {
 			keys = append(keys, key(i))
 		}
-		if err := write(keys); err != nil {
+		// A batch that failed (a leader change while it committed, say) is
+		// written again: the same keys and value, harmless if it was applied.
+		deadline := time.Now().Add(preloadRetry)
+		err := write(keys)
+		for err != nil && ctx.Err() == nil && time.Now().Before(deadline) {
+			if !logged {
+				logf("%s: preload: writing a batch again after: %v", c.sys.label, err)
+				logged = true
+			}
+			time.Sleep(50 * time.Millisecond)
+			err = write(keys)
+		}
+		if err != nil {
 			for range next { // drain so the feeder never blocks
 			}
 			return fmt.Errorf("bench: preload %s: %w", addr, err)
@@ -557,6 +570,9 @@ func preloadWorker(ctx context.Context, c *cluster, w int, next <-chan int, batc
 	}
 	return nil
 }
+
+// preloadRetry is how long a preload batch is retried before the run fails.
+const preloadRetry = 30 * time.Second
 
 // key is the name of key i, in redis-benchmark's style.
 func key(i int) string { return fmt.Sprintf("key:%012d", i) }
