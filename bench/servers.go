@@ -207,13 +207,14 @@ func startRiot(ctx context.Context, ps *procs, s *system, bin string, n int, fla
 
 // waitFormed waits until a riot cluster formed by gossip is complete: with
 // --shards above 1, every node's slot map shows each group with
-// min(nodes, 3) replicas and the leaders on min(nodes, shards) nodes, and
+// min(nodes, 3) replicas and the leaders spread as placement spreads them
+// (over min(nodes, shards) nodes, none leading more than its share), and
 // every group takes a write; unsharded, every node takes a write and the
 // first counts min(nodes, 3) voters.
 func waitFormed(ctx context.Context, c *cluster, timeout time.Duration) error {
 	n, shards := len(c.addrs), c.sys.shards
 	if c.slotted {
-		want := slotShape{ranges: shards, replicas: min(n, 3), leaders: min(n, shards)}
+		want := slotShape{ranges: shards, replicas: min(n, 3), leaders: min(n, shards), maxLed: (shards + n - 1) / n}
 		return waitSlots(ctx, c, allNodes(c), want, timeout)
 	}
 	for i := range c.addrs {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -92,6 +93,7 @@ type slotShape struct {
 	ranges   int // slot ranges (one per group)
 	replicas int // nodes serving each range, its master included
 	leaders  int // distinct masters
+	maxLed   int // ranges one master serves at most
 }
 
 // checkShape reports how a complete slot map (checkSlots) differs from want.
@@ -99,17 +101,22 @@ func checkShape(slots []redis.ClusterSlot, want slotShape) error {
 	if want.ranges > 0 && len(slots) != want.ranges {
 		return fmt.Errorf("%d slot ranges, want %d", len(slots), want.ranges)
 	}
-	masters := map[string]bool{}
+	led := map[string]int{} // ranges per master
 	for _, r := range slots {
 		if want.replicas > 0 && len(r.Nodes) != want.replicas {
 			return fmt.Errorf("slots %d-%d are served by %d nodes, want %d", r.Start, r.End, len(r.Nodes), want.replicas)
 		}
 		if len(r.Nodes) > 0 {
-			masters[r.Nodes[0].Addr] = true
+			led[r.Nodes[0].Addr]++
 		}
 	}
-	if want.leaders > 0 && len(masters) != want.leaders {
-		return fmt.Errorf("%d distinct masters, want %d", len(masters), want.leaders)
+	if want.leaders > 0 && len(led) != want.leaders {
+		return fmt.Errorf("%d distinct masters, want %d", len(led), want.leaders)
+	}
+	for _, addr := range slices.Sorted(maps.Keys(led)) {
+		if want.maxLed > 0 && led[addr] > want.maxLed {
+			return fmt.Errorf("%s is master of %d ranges, want at most %d", addr, led[addr], want.maxLed)
+		}
 	}
 	return nil
 }
@@ -257,7 +264,7 @@ func startRedisCluster(ctx context.Context, ps *procs, s *system) (*cluster, err
 	if out, err := create.CombinedOutput(); err != nil {
 		return c, fmt.Errorf("bench: redis-cli --cluster create: %w\n%s", err, out)
 	}
-	return c, waitSlots(ctx, c, allNodes(c), slotShape{ranges: s.nodes, replicas: 1, leaders: s.nodes}, 30*time.Second)
+	return c, waitSlots(ctx, c, allNodes(c), slotShape{ranges: s.nodes, replicas: 1, leaders: s.nodes, maxLed: 1}, 30*time.Second)
 }
 
 // allNodes lists the indexes of c's nodes.

@@ -89,6 +89,10 @@ func TestCheckShape(t *testing.T) {
 		{"replicas missing", []redis.ClusterSlot{slotRange(0, 16383, a, b)}, slotShape{replicas: 3}, "slots 0-16383 are served by 2 nodes, want 3"},
 		{"leaders on one node", []redis.ClusterSlot{slotRange(0, 8191, a, b, c), slotRange(8192, 16383, a, b, c)},
 			slotShape{ranges: 2, replicas: 3, leaders: 2}, "1 distinct masters, want 2"},
+		{"leaders not yet spread", []redis.ClusterSlot{slotRange(0, 4095, b), slotRange(4096, 8191, a), slotRange(8192, 12287, a), slotRange(12288, 16383, a)},
+			slotShape{ranges: 4, leaders: 2, maxLed: 2}, "a:1 is master of 3 ranges, want at most 2"},
+		{"leaders spread", []redis.ClusterSlot{slotRange(0, 4095, b), slotRange(4096, 8191, a), slotRange(8192, 12287, c), slotRange(12288, 16383, a)},
+			slotShape{ranges: 4, leaders: 3, maxLed: 2}, ""},
 	} {
 		err := checkShape(tc.slots, tc.want)
 		switch {
