@@ -330,13 +330,16 @@ func (s *Shards) servers(ids []string) ([]raftkv.Server, error) {
 	return out, nil
 }
 
-// alive reports whether gossip sees node id up (this node always is).
+// alive reports whether gossip sees node id up (this node always is):
+// alive, or suspected but not declared failed, as the membership
+// reconciler counts it (live), so that a slow probe under load moves
+// neither replicas nor preferred leaders.
 func (s *Shards) alive(id string) bool {
 	if s.g == nil || id == s.meta.node.ID() {
 		return true
 	}
 	m, ok := s.g.Member(id)
-	return ok && m.State == gossip.Alive
+	return ok && live(m)
 }
 
 // reconcileGroup makes led group dg's raft configuration follow g's
