@@ -579,6 +579,12 @@ type GroupStatus struct {
 // topology, and the state of this node's replicas. Empty when the
 // cluster is not sharded.
 func (s *Shards) Status() []GroupStatus {
+	_, out := s.status()
+	return out
+}
+
+// status returns the shard map's epoch (0 when unsharded) and Status.
+func (s *Shards) status() (uint64, []GroupStatus) {
 	t := s.Topology()
 	out := make([]GroupStatus, 0, len(t.Groups))
 	for _, g := range t.Groups {
@@ -592,5 +598,5 @@ func (s *Shards) Status() []GroupStatus {
 		}
 		out = append(out, gs)
 	}
-	return out
+	return t.Epoch, out
 }

@@ -46,6 +46,10 @@ type Config struct {
 	// Pprof serves net/http/pprof under /debug/pprof/ (behind Password
 	// when set).
 	Pprof bool
+	// Groups returns a sharded node's data groups (cluster.Shards.Status),
+	// shown by /status and the status page; nil on a node that is not
+	// sharded.
+	Groups func() []cluster.GroupStatus
 }
 
 // DefaultConfig returns the defaults.
