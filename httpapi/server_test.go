@@ -280,3 +280,22 @@ func TestHealthWhenStateMachineStopped(t *testing.T) {
 	wantStatus("/healthz", 503, "injected")
 	wantStatus("/readyz", 503, "state machine stopped")
 }
+
+// On a sharded node the key/value API and backups, which address the
+// node's one group, answer 501 instead of touching the metadata group.
+func TestShardedRefusesOneGroupEndpoints(t *testing.T) {
+	base := startAPIWith(t, "", false, nil, func(c *httpapi.Config) {
+		c.Sharded = func() bool { return true }
+	})
+	for _, tt := range []struct{ method, path, body string }{
+		{"GET", "/backup", ""}, {"PUT", "/v1/kv/k", "v"}, {"GET", "/v1/kv/k", ""}, {"DELETE", "/v1/kv/k", ""},
+	} {
+		code, body := do(t, tt.method, base+tt.path, tt.body)
+		if code != 501 || !strings.Contains(body, "sharded mode") {
+			t.Errorf("%s %s = %d %s; want 501", tt.method, tt.path, code, body)
+		}
+	}
+	if code, _ := do(t, "GET", base+"/status", ""); code != 200 {
+		t.Errorf("GET /status = %d on a sharded node", code)
+	}
+}

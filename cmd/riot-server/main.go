@@ -185,6 +185,7 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	hc.Logger = logger
 	hc.Pprof = o.pprof
 	hc.Groups = shards.Status
+	hc.Sharded = shards.Sharded
 	admin, err := httpapi.New(hc, router)
 	if err != nil {
 		return err
