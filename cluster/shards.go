@@ -569,8 +569,10 @@ type GroupStatus struct {
 	// its RESP address ("" unknown).
 	Leader           string
 	LeaderClientAddr string
-	// Replicas are the members the shard map places it on.
-	Replicas []string
+	// Replicas are the members the shard map places it on, and
+	// Preferred the one placement would like to lead it.
+	Replicas  []string
+	Preferred string
 	// Local is this node's replica's raft state; nil when it holds none.
 	Local *raftkv.Status
 }
@@ -586,9 +588,13 @@ func (s *Shards) Status() []GroupStatus {
 // status returns the shard map's epoch (0 when unsharded) and Status.
 func (s *Shards) status() (uint64, []GroupStatus) {
 	t := s.Topology()
+	m, _ := s.Map()
 	out := make([]GroupStatus, 0, len(t.Groups))
 	for _, g := range t.Groups {
 		gs := GroupStatus{ID: uint32(g.ID), Slots: g.Slots, Leader: g.Leader, Replicas: g.Replicas}
+		if mg, ok := m.Group(uint32(g.ID)); ok {
+			gs.Preferred = mg.Leader
+		}
 		if n, ok := t.Node(g.Leader); ok {
 			gs.LeaderClientAddr = n.ClientAddr
 		}

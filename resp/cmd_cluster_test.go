@@ -538,9 +538,9 @@ func TestRaftGroups(t *testing.T) {
 	for name, want := range map[string]string{
 		"shards_epoch":  "7",
 		"shards_groups": "3",
-		"group1":        "slots=0-5000|5001-5460|10922,leader=n1,replicas=n1|n2|n3,state=leader,applied_index=90,commit_index=95,lag=5",
-		"group2":        "slots=5461-10921,leader=n2,replicas=n1|n2|n3,state=none",
-		"group3":        "slots=10923-16383,leader=,replicas=n1|n2|n3,state=follower,applied_index=7,commit_index=7,lag=0",
+		"group1":        "slots=0-5000|5001-5460|10922,leader=n1,preferred=,replicas=n1|n2|n3,state=leader,applied_index=90,commit_index=95,lag=5",
+		"group2":        "slots=5461-10921,leader=n2,preferred=,replicas=n1|n2|n3,state=none",
+		"group3":        "slots=10923-16383,leader=,preferred=,replicas=n1|n2|n3,state=follower,applied_index=7,commit_index=7,lag=0",
 		"shards_led":    "1",
 		"shards_local":  "2",
 	} {

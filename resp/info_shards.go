@@ -19,7 +19,7 @@ func (srv *Server) shardsInfo() []raftkv.Field {
 	fields := []raftkv.Field{field("shards_epoch", utoa(sh.Topology().Epoch)), field("shards_groups", strconv.Itoa(len(groups)))}
 	led, local := 0, 0
 	for _, g := range groups {
-		v := fmt.Sprintf("slots=%s,leader=%s,replicas=%s", slotRanges(g.Slots, "|"), g.Leader, strings.Join(g.Replicas, "|"))
+		v := fmt.Sprintf("slots=%s,leader=%s,preferred=%s,replicas=%s", slotRanges(g.Slots, "|"), g.Leader, g.Preferred, strings.Join(g.Replicas, "|"))
 		if st := g.Local; st != nil {
 			local++
 			if st.State == "leader" {
