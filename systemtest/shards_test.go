@@ -518,4 +518,34 @@ func TestShardedLeaderKill(t *testing.T) {
 			t.Errorf("GET %s = %d, %v; acknowledged %d", k, got, err, v)
 		}
 	}
+
+	// The killed node comes back (same data dir and addresses): it
+	// reopens its replicas, catches up in each group, and placement
+	// hands it back the group it was preferred for.
+	back := dead.relaunchSameAddrs()
+	nodes = append(live, back)
+	waitFor(t, shardedFormTimeout, func() error {
+		for _, n := range nodes {
+			if _, err := checkSharded(n, 3, 3, 3); err != nil {
+				return err
+			}
+			if err := checkPreferredLeaders(n); err != nil {
+				return err
+			}
+		}
+		info, err := back.do("INFO", "shards").Text()
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(info, "shards_local:3") || strings.Contains(info, "state=none") {
+			return fmt.Errorf("%s after its restart: %s", back.NodeID, info)
+		}
+		return nil
+	})
+	for k, v := range acked {
+		got, err := probe.Get(ctx, k).Int()
+		if err != nil || got < v {
+			t.Errorf("after the restart: GET %s = %d, %v; acknowledged %d", k, got, err, v)
+		}
+	}
 }
