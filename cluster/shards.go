@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riotkv/riot/gossip"
@@ -94,6 +95,8 @@ type Shards struct {
 	// warnedKeys: the cluster holds keys in its metadata group, so this
 	// node does not shard it (holdsKeys); guarded by mu.
 	warnedKeys bool
+	// sharded caches Sharded's answer, read on every command.
+	sharded atomic.Bool
 
 	stop chan struct{}
 	once sync.Once
@@ -122,8 +125,10 @@ func NewShards(cfg ShardsConfig, meta *Router) (*Shards, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Shards{cfg: cfg, meta: meta, logger: cfg.Logger,
-		groups: make(map[uint32]*dataGroup), announced: map[uint32]uint64{}, stop: make(chan struct{})}, nil
+	s := &Shards{cfg: cfg, meta: meta, logger: cfg.Logger,
+		groups: make(map[uint32]*dataGroup), announced: map[uint32]uint64{}, stop: make(chan struct{})}
+	s.sharded.Store(cfg.Shards > 1)
+	return s, nil
 }
 
 // Start runs the reconcile loop until Close. g may be nil (tests): then
@@ -249,6 +254,7 @@ func (s *Shards) setMap(m kv.ShardMap) {
 		return
 	}
 	s.m, s.ok = m, true
+	s.sharded.Store(true)
 	for _, g := range m.Groups {
 		for _, r := range g.Slots {
 			for sl := int(r.From); sl <= int(r.To); sl++ {
@@ -446,11 +452,7 @@ func (s *Shards) announce() {
 // was told to create one (Shards > 1) and has not had to give up: keys
 // are then never written to the metadata group, also in the moments
 // before the map exists (they get CLUSTERDOWN instead).
-func (s *Shards) Sharded() bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.ok || (s.cfg.Shards > 1 && !s.warnedKeys)
-}
+func (s *Shards) Sharded() bool { return s.sharded.Load() }
 
 // Route returns the group that serves slot: this node's Router for it
 // (nil when this node holds no replica) and whether this node leads it.
