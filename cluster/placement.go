@@ -57,6 +57,7 @@ func (s *Shards) place(m kv.ShardMap, ok bool) (kv.ShardMap, bool) {
 			s.mu.Lock()
 			warned := s.warnedKeys
 			s.warnedKeys = true
+			s.sharded.Store(false)
 			s.mu.Unlock()
 			if !warned {
 				s.logger.Warn("not sharding: the cluster already holds keys in its one group (shard a new cluster and copy the data)")

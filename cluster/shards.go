@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riotkv/riot/gossip"
@@ -94,6 +95,8 @@ type Shards struct {
 	// warnedKeys: the cluster holds keys in its metadata group, so this
 	// node does not shard it (holdsKeys); guarded by mu.
 	warnedKeys bool
+	// sharded caches Sharded's answer, read on every command.
+	sharded atomic.Bool
 
 	stop chan struct{}
 	once sync.Once
@@ -122,8 +125,10 @@ func NewShards(cfg ShardsConfig, meta *Router) (*Shards, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Shards{cfg: cfg, meta: meta, logger: cfg.Logger,
-		groups: make(map[uint32]*dataGroup), announced: map[uint32]uint64{}, stop: make(chan struct{})}, nil
+	s := &Shards{cfg: cfg, meta: meta, logger: cfg.Logger,
+		groups: make(map[uint32]*dataGroup), announced: map[uint32]uint64{}, stop: make(chan struct{})}
+	s.sharded.Store(cfg.Shards > 1)
+	return s, nil
 }
 
 // Start runs the reconcile loop until Close. g may be nil (tests): then
@@ -249,6 +254,7 @@ func (s *Shards) setMap(m kv.ShardMap) {
 		return
 	}
 	s.m, s.ok = m, true
+	s.sharded.Store(true)
 	for _, g := range m.Groups {
 		for _, r := range g.Slots {
 			for sl := int(r.From); sl <= int(r.To); sl++ {
@@ -330,13 +336,16 @@ func (s *Shards) servers(ids []string) ([]raftkv.Server, error) {
 	return out, nil
 }
 
-// alive reports whether gossip sees node id up (this node always is).
+// alive reports whether gossip sees node id up (this node always is):
+// alive, or suspected but not declared failed, as the membership
+// reconciler counts it (live), so that a slow probe under load moves
+// neither replicas nor preferred leaders.
 func (s *Shards) alive(id string) bool {
 	if s.g == nil || id == s.meta.node.ID() {
 		return true
 	}
 	m, ok := s.g.Member(id)
-	return ok && m.State == gossip.Alive
+	return ok && live(m)
 }
 
 // reconcileGroup makes led group dg's raft configuration follow g's
@@ -443,11 +452,7 @@ func (s *Shards) announce() {
 // was told to create one (Shards > 1) and has not had to give up: keys
 // are then never written to the metadata group, also in the moments
 // before the map exists (they get CLUSTERDOWN instead).
-func (s *Shards) Sharded() bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.ok || (s.cfg.Shards > 1 && !s.warnedKeys)
-}
+func (s *Shards) Sharded() bool { return s.sharded.Load() }
 
 // Route returns the group that serves slot: this node's Router for it
 // (nil when this node holds no replica) and whether this node leads it.
@@ -566,8 +571,10 @@ type GroupStatus struct {
 	// its RESP address ("" unknown).
 	Leader           string
 	LeaderClientAddr string
-	// Replicas are the members the shard map places it on.
-	Replicas []string
+	// Replicas are the members the shard map places it on, and
+	// Preferred the one placement would like to lead it.
+	Replicas  []string
+	Preferred string
 	// Local is this node's replica's raft state; nil when it holds none.
 	Local *raftkv.Status
 }
@@ -576,10 +583,20 @@ type GroupStatus struct {
 // topology, and the state of this node's replicas. Empty when the
 // cluster is not sharded.
 func (s *Shards) Status() []GroupStatus {
+	_, out := s.status()
+	return out
+}
+
+// status returns the shard map's epoch (0 when unsharded) and Status.
+func (s *Shards) status() (uint64, []GroupStatus) {
 	t := s.Topology()
+	m, _ := s.Map()
 	out := make([]GroupStatus, 0, len(t.Groups))
 	for _, g := range t.Groups {
 		gs := GroupStatus{ID: uint32(g.ID), Slots: g.Slots, Leader: g.Leader, Replicas: g.Replicas}
+		if mg, ok := m.Group(uint32(g.ID)); ok {
+			gs.Preferred = mg.Leader
+		}
 		if n, ok := t.Node(g.Leader); ok {
 			gs.LeaderClientAddr = n.ClientAddr
 		}
@@ -589,5 +606,5 @@ func (s *Shards) Status() []GroupStatus {
 		}
 		out = append(out, gs)
 	}
-	return out
+	return t.Epoch, out
 }

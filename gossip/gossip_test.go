@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -238,7 +239,7 @@ func TestThreeNodesFormACluster(t *testing.T) {
 		}
 		for id, peer := range nodes {
 			m, _ := g.Member(id)
-			if got, want := stripStarted(m.Meta), cfgMeta[id]; got != want {
+			if got, want := stripStarted(m.Meta), cfgMeta[id]; !reflect.DeepEqual(got, want) {
 				t.Errorf("%s sees %s with meta %+v, want %+v", self, id, got, want)
 			}
 			if m.Started == 0 {
@@ -271,7 +272,7 @@ func TestThreeNodesFormACluster(t *testing.T) {
 				t.Errorf("%s: no EventJoin for %s; joins: %v", self, id, joins)
 				continue
 			}
-			if want := cfgMeta[id]; got != want {
+			if want := cfgMeta[id]; !reflect.DeepEqual(got, want) {
 				t.Errorf("%s: EventJoin for %s has meta %+v, want %+v", self, id, got, want)
 			}
 		}
@@ -422,13 +423,13 @@ func TestUpdateMeta(t *testing.T) {
 	})
 	want := before.Meta
 	want.HasState = true
-	if got := ev.Member.Meta; got != want {
+	if got := ev.Member.Meta; !reflect.DeepEqual(got, want) {
 		t.Errorf("EventUpdate meta %+v, want %+v", got, want)
 	}
-	if got, _ := n1.Member("n2"); got.Meta != want {
+	if got, _ := n1.Member("n2"); !reflect.DeepEqual(got.Meta, want) {
 		t.Errorf("n1.Member(n2) = %+v, want %+v", got.Meta, want)
 	}
-	if got, _ := n2.Member("n2"); got.Meta != want {
+	if got, _ := n2.Member("n2"); !reflect.DeepEqual(got.Meta, want) {
 		t.Errorf("n2.Member(n2) = %+v, want %+v", got.Meta, want)
 	}
 }
@@ -465,7 +466,7 @@ func TestUpdateMetaRejected(t *testing.T) {
 	want := before.Meta
 	want.HasState = true
 	waitFor(t, waitTimeout, "n1 sees n2's valid update", func() error {
-		if got, _ := n1.Member("n2"); got.Meta != want {
+		if got, _ := n1.Member("n2"); !reflect.DeepEqual(got.Meta, want) {
 			return fmt.Errorf("n1 sees n2 with %+v, want %+v", got.Meta, want)
 		}
 		return nil
@@ -641,7 +642,7 @@ func TestRealisticMetaFits(t *testing.T) {
 	waitFor(t, waitTimeout, "peer sees the node with large metadata", func() error {
 		return memberState(peer, meta.ID, Alive)
 	})
-	if got, _ := peer.Member(meta.ID); got.Meta != meta {
+	if got, _ := peer.Member(meta.ID); !reflect.DeepEqual(got.Meta, meta) {
 		t.Errorf("peer sees %+v, want %+v", got.Meta, meta)
 	}
 }

@@ -28,6 +28,45 @@ type statusBody struct {
 	Keys              int64      `json:"keys"` // -1 when unknown
 	Version           string     `json:"version"`
 	UptimeSeconds     int64      `json:"uptime_seconds"`
+	// Groups are a sharded node's data groups, by ID (the metadata
+	// group is the one the fields above describe).
+	Groups []groupBody `json:"groups,omitempty"`
+}
+
+// groupBody is one data group in /status, as RAFT.GROUPS shows it.
+type groupBody struct {
+	ID               uint32   `json:"id"`
+	Slots            string   `json:"slots"` // 0-5460,5462
+	Leader           string   `json:"leader"`
+	LeaderClientAddr string   `json:"leader_client_addr"`
+	Replicas         []string `json:"replicas"`
+	// State is this node's replica's raft role; "none" when it holds
+	// none, and then the indexes are absent.
+	State        string  `json:"state"`
+	Term         *uint64 `json:"term,omitempty"`
+	AppliedIndex *uint64 `json:"applied_index,omitempty"`
+	CommitIndex  *uint64 `json:"commit_index,omitempty"`
+	LastIndex    *uint64 `json:"last_index,omitempty"`
+}
+
+func toGroupBody(g cluster.GroupStatus) groupBody {
+	slots := make([]string, len(g.Slots))
+	for i, r := range g.Slots {
+		slots[i] = fmt.Sprint(r.From)
+		if r.To != r.From {
+			slots[i] += fmt.Sprintf("-%d", r.To)
+		}
+	}
+	b := groupBody{ID: g.ID, Slots: strings.Join(slots, ","), Leader: g.Leader, LeaderClientAddr: g.LeaderClientAddr,
+		Replicas: g.Replicas, State: "none"}
+	if b.Replicas == nil {
+		b.Replicas = []string{}
+	}
+	if st := g.Local; st != nil {
+		b.State = st.State
+		b.Term, b.AppliedIndex, b.CommitIndex, b.LastIndex = &st.Term, &st.AppliedIndex, &st.CommitIndex, &st.LastIndex
+	}
+	return b
 }
 
 type engineBody struct {
@@ -75,6 +114,11 @@ func (s *Server) statusBody() statusBody {
 		body.Leader = &peerBody{ID: st.LeaderID, RaftAddr: st.LeaderAddr, ClientAddr: st.LeaderClientAddr}
 	}
 	body.Keys = s.keyCount()
+	if s.cfg.Groups != nil {
+		for _, g := range s.cfg.Groups() {
+			body.Groups = append(body.Groups, toGroupBody(g))
+		}
+	}
 	return body
 }
 

@@ -46,6 +46,14 @@ type Config struct {
 	// Pprof serves net/http/pprof under /debug/pprof/ (behind Password
 	// when set).
 	Pprof bool
+	// Groups returns a sharded node's data groups (cluster.Shards.Status),
+	// shown by /status and the status page; nil on a node that is not
+	// sharded.
+	Groups func() []cluster.GroupStatus
+	// Sharded reports whether the node serves in sharded mode: the
+	// key/value API and backups, which address the node's one group,
+	// then answer 501. Nil: never.
+	Sharded func() bool
 }
 
 // DefaultConfig returns the defaults.
@@ -118,10 +126,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("DELETE /peers/{id}", s.auth(s.handleRemove))
 	mux.HandleFunc("POST /snapshot", s.auth(s.handleSnapshot))
 	mux.HandleFunc("POST /leader/transfer", s.auth(s.handleTransfer))
-	mux.HandleFunc("GET /backup", s.auth(s.handleBackup))
-	mux.HandleFunc("GET /v1/kv/{key...}", s.auth(s.handleKVGet))
-	mux.HandleFunc("PUT /v1/kv/{key...}", s.auth(s.handleKVPut))
-	mux.HandleFunc("DELETE /v1/kv/{key...}", s.auth(s.handleKVDelete))
+	mux.HandleFunc("GET /backup", s.auth(s.unsharded(s.handleBackup)))
+	mux.HandleFunc("GET /v1/kv/{key...}", s.auth(s.unsharded(s.handleKVGet)))
+	mux.HandleFunc("PUT /v1/kv/{key...}", s.auth(s.unsharded(s.handleKVPut)))
+	mux.HandleFunc("DELETE /v1/kv/{key...}", s.auth(s.unsharded(s.handleKVDelete)))
 	if s.cfg.Pprof {
 		mux.HandleFunc("GET /debug/pprof/", s.auth(pprof.Index))
 		mux.HandleFunc("GET /debug/pprof/cmdline", s.auth(pprof.Cmdline))
@@ -236,4 +244,18 @@ func (e *errorRewriter) Write(b []byte) (int, error) {
 		return len(b), nil // the mux's plain-text body, replaced
 	}
 	return e.ResponseWriter.Write(b)
+}
+
+// unsharded wraps a handler that addresses the node's one raft group (the
+// key/value API, backups): on a sharded node the keys are in the data
+// groups, so it answers 501 instead of reading or writing the metadata
+// group.
+func (s *Server) unsharded(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		if s.cfg.Sharded != nil && s.cfg.Sharded() {
+			writeError(w, http.StatusNotImplemented, "not available in sharded mode yet: use a Redis Cluster client")
+			return
+		}
+		h(w, req)
+	}
 }

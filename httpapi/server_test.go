@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/riotkv/riot/cluster"
 	"github.com/riotkv/riot/httpapi"
+	"github.com/riotkv/riot/raftkv"
 	"github.com/riotkv/riot/raftkv/raftkvtest"
 	"github.com/riotkv/riot/storage"
 )
@@ -24,8 +26,8 @@ func startAPI(t *testing.T, password string) string {
 }
 
 // startAPIWith is startAPI with the profiler on or off, over eng (a
-// memory engine when nil).
-func startAPIWith(t *testing.T, password string, pprof bool, eng storage.Engine) string {
+// memory engine when nil), the config changed by configure.
+func startAPIWith(t *testing.T, password string, pprof bool, eng storage.Engine, configure ...func(*httpapi.Config)) string {
 	t.Helper()
 	node := raftkvtest.SingleNode(t, eng)
 	router, err := cluster.New(cluster.DefaultConfig(), node)
@@ -45,6 +47,9 @@ func startAPIWith(t *testing.T, password string, pprof bool, eng storage.Engine)
 	cfg.Registry = reg
 	cfg.MaxValueBytes = 1 << 10
 	cfg.Pprof = pprof
+	for _, f := range configure {
+		f(&cfg)
+	}
 	s, err := httpapi.New(cfg, router)
 	if err != nil {
 		t.Fatal(err)
@@ -131,6 +136,51 @@ func TestStatusFields(t *testing.T) {
 		if _, ok := st[k]; !ok {
 			t.Errorf("/status lacks %q: %s", k, body)
 		}
+	}
+}
+
+// A sharded node's /status lists its data groups, with this node's
+// replicas' raft state; the status page has a table for them; a node
+// that is not sharded has no groups field.
+func TestStatusGroups(t *testing.T) {
+	groups := []cluster.GroupStatus{
+		{ID: 1, Slots: []cluster.SlotRange{{From: 0, To: 5460}, {From: 10922, To: 10922}}, Leader: "n1",
+			LeaderClientAddr: "127.0.0.1:7001", Replicas: []string{"n1", "n2", "n3"},
+			Local: &raftkv.Status{State: "leader", Term: 4, AppliedIndex: 90, CommitIndex: 95, LastIndex: 96}},
+		{ID: 2, Slots: []cluster.SlotRange{{From: 5461, To: 10921}}, Replicas: []string{"n2", "n3"}},
+	}
+	base := startAPIWith(t, "", false, nil, func(c *httpapi.Config) {
+		c.Groups = func() []cluster.GroupStatus { return groups }
+	})
+	code, body := do(t, "GET", base+"/status", "")
+	var st struct {
+		Role   string           `json:"role"`
+		Groups []map[string]any `json:"groups"`
+	}
+	if err := json.Unmarshal([]byte(body), &st); code != 200 || err != nil {
+		t.Fatalf("GET /status = %d %s (%v)", code, body, err)
+	}
+	want := []map[string]any{
+		{"id": 1.0, "slots": "0-5460,10922", "leader": "n1", "leader_client_addr": "127.0.0.1:7001",
+			"replicas": []any{"n1", "n2", "n3"}, "state": "leader", "term": 4.0, "applied_index": 90.0,
+			"commit_index": 95.0, "last_index": 96.0},
+		{"id": 2.0, "slots": "5461-10921", "leader": "", "leader_client_addr": "",
+			"replicas": []any{"n2", "n3"}, "state": "none"},
+	}
+	if st.Role != "leader" || !reflect.DeepEqual(st.Groups, want) {
+		t.Errorf("/status role %q groups %v; want leader and %v", st.Role, st.Groups, want)
+	}
+
+	_, page := do(t, "GET", base+"/", "")
+	for _, s := range []string{`<table id="groups">`, "<th>Group</th>", "<th>Slots</th>", "<th>Replicas</th>", "<th>This node</th>", "<th>Lag</th>", "self.groups"} {
+		if !strings.Contains(page, s) {
+			t.Errorf("status page lacks %q", s)
+		}
+	}
+
+	_, body = do(t, "GET", startAPI(t, "")+"/status", "")
+	if strings.Contains(body, `"groups"`) {
+		t.Errorf("unsharded /status has groups: %s", body)
 	}
 }
 
@@ -229,4 +279,23 @@ func TestHealthWhenStateMachineStopped(t *testing.T) {
 	eng.FailWrites.Store(false)
 	wantStatus("/healthz", 503, "injected")
 	wantStatus("/readyz", 503, "state machine stopped")
+}
+
+// On a sharded node the key/value API and backups, which address the
+// node's one group, answer 501 instead of touching the metadata group.
+func TestShardedRefusesOneGroupEndpoints(t *testing.T) {
+	base := startAPIWith(t, "", false, nil, func(c *httpapi.Config) {
+		c.Sharded = func() bool { return true }
+	})
+	for _, tt := range []struct{ method, path, body string }{
+		{"GET", "/backup", ""}, {"PUT", "/v1/kv/k", "v"}, {"GET", "/v1/kv/k", ""}, {"DELETE", "/v1/kv/k", ""},
+	} {
+		code, body := do(t, tt.method, base+tt.path, tt.body)
+		if code != 501 || !strings.Contains(body, "sharded mode") {
+			t.Errorf("%s %s = %d %s; want 501", tt.method, tt.path, code, body)
+		}
+	}
+	if code, _ := do(t, "GET", base+"/status", ""); code != 200 {
+		t.Errorf("GET /status = %d on a sharded node", code)
+	}
 }

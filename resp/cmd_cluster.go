@@ -179,14 +179,7 @@ func clusterGetKeysInSlot(s *session, sh Shards, args [][]byte) {
 		keys, err = v.KeysInSlot(uint16(slot), int(min(count, math.MaxInt)), s.now)
 		return err
 	})
-	if err != nil {
-		s.writeErr(err)
-		return
-	}
-	s.out = respwire.AppendArrayLen(s.out, len(keys))
-	for _, k := range keys {
-		s.out = respwire.AppendBulk(s.out, k)
-	}
+	s.replyKeys(keys, err)
 }
 
 // readSlot reads the selected database of slot's group at the

@@ -13,6 +13,7 @@ import (
 
 	"github.com/riotkv/riot/cluster"
 	"github.com/riotkv/riot/kv"
+	"github.com/riotkv/riot/raftkv"
 	"github.com/riotkv/riot/storage"
 )
 
@@ -24,6 +25,9 @@ type fakeShards struct {
 
 	mu   sync.Mutex
 	topo cluster.Topology
+	// local is the raft state of this node's replicas, by group ID
+	// (Groups).
+	local map[int]raftkv.Status
 }
 
 func (f *fakeShards) Sharded() bool { return f.sharded }
@@ -53,6 +57,24 @@ func (f *fakeShards) Topology() cluster.Topology {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.topo
+}
+
+func (f *fakeShards) Groups() []cluster.GroupStatus {
+	t := f.Topology()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []cluster.GroupStatus
+	for _, g := range t.Groups {
+		gs := cluster.GroupStatus{ID: uint32(g.ID), Slots: g.Slots, Leader: g.Leader, Replicas: g.Replicas}
+		if n, ok := t.Node(g.Leader); ok {
+			gs.LeaderClientAddr = n.ClientAddr
+		}
+		if st, ok := f.local[g.ID]; ok {
+			gs.Local = &st
+		}
+		out = append(out, gs)
+	}
+	return out
 }
 
 func (f *fakeShards) setTopology(t cluster.Topology) {
@@ -467,5 +489,72 @@ func TestClusterClients(t *testing.T) {
 				t.Errorf("EXISTS %s on n%d = %d, %v; want %q", key, i+1, n, err, want)
 			}
 		}
+	}
+}
+
+// RAFT.GROUPS lists every data group with this node's replicas' raft
+// state, in RESP2 and RESP3; INFO's Shards section agrees with it; an
+// unsharded node answers an empty array.
+func TestRaftGroups(t *testing.T) {
+	f := &fakeShards{sharded: true, topo: testTopology(), local: map[int]raftkv.Status{
+		1: {State: "leader", Term: 4, AppliedIndex: 90, CommitIndex: 95, LastIndex: 96},
+		3: {State: "follower", Term: 2, AppliedIndex: 7, CommitIndex: 7, LastIndex: 7},
+	}}
+	ts := startShardedServer(t, f)
+	kvs := func(proto int, n int, pairs ...string) string {
+		out := rMap(n, proto)
+		for _, p := range pairs {
+			out += p
+		}
+		return out
+	}
+	replicas := rBulk("replicas") + rArr(3) + rBulk("n1") + rBulk("n2") + rBulk("n3")
+	for _, proto := range []int{2, 3} {
+		t.Run(fmt.Sprintf("resp%d", proto), func(t *testing.T) {
+			raw := dialRaw(t, ts)
+			if proto == 3 {
+				raw.send(req("HELLO", "3"))
+				if _, err := raw.reply(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			raw.roundTrip(req("RAFT.GROUPS"), rArr(3)+
+				kvs(proto, 10, rBulk("id"), rBulk("1"), rBulk("slots"), rBulk("0-5000,5001-5460,10922"),
+					rBulk("leader"), rBulk("n1"), rBulk("leader_client_addr"), rBulk("127.0.0.1:7001"), replicas,
+					rBulk("state"), rBulk("leader"), rBulk("term"), rBulk("4"), rBulk("applied_index"), rBulk("90"),
+					rBulk("commit_index"), rBulk("95"), rBulk("last_index"), rBulk("96"))+
+				kvs(proto, 6, rBulk("id"), rBulk("2"), rBulk("slots"), rBulk("5461-10921"),
+					rBulk("leader"), rBulk("n2"), rBulk("leader_client_addr"), rBulk("127.0.0.1:7002"), replicas,
+					rBulk("state"), rBulk("none"))+
+				kvs(proto, 10, rBulk("id"), rBulk("3"), rBulk("slots"), rBulk("10923-16383"),
+					rBulk("leader"), rBulk(""), rBulk("leader_client_addr"), rBulk(""), replicas,
+					rBulk("state"), rBulk("follower"), rBulk("term"), rBulk("2"), rBulk("applied_index"), rBulk("7"),
+					rBulk("commit_index"), rBulk("7"), rBulk("last_index"), rBulk("7")))
+			raw.roundTrip(req("RAFT.GROUPS", "x"), rErr("ERR wrong number of arguments for 'raft.groups' command"))
+		})
+	}
+
+	_, info := infoFieldsOf(t.Context(), t, newClient(t, ts, 2), "shards")
+	for name, want := range map[string]string{
+		"shards_epoch":  "7",
+		"shards_groups": "3",
+		"group1":        "slots=0-5000|5001-5460|10922,leader=n1,preferred=,replicas=n1|n2|n3,state=leader,applied_index=90,commit_index=95,lag=5",
+		"group2":        "slots=5461-10921,leader=n2,preferred=,replicas=n1|n2|n3,state=none",
+		"group3":        "slots=10923-16383,leader=,preferred=,replicas=n1|n2|n3,state=follower,applied_index=7,commit_index=7,lag=0",
+		"shards_led":    "1",
+		"shards_local":  "2",
+	} {
+		if info[name] != want {
+			t.Errorf("INFO shards %s = %q; want %q", name, info[name], want)
+		}
+	}
+
+	for name, ts := range map[string]*testServer{
+		"no shards": startServer(t, nil),
+		"unsharded": startShardedServer(t, &fakeShards{sharded: false, topo: cluster.Topology{Self: "n1"}}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			dialRaw(t, ts).roundTrip(req("RAFT.GROUPS"), rArr(0))
+		})
 	}
 }

@@ -105,6 +105,12 @@ func cmdKeys(s *session, args [][]byte) {
 			return true
 		})
 	})
+	s.replyKeys(keys, err)
+}
+
+// replyKeys answers err, or keys as an array of bulk strings (KEYS,
+// CLUSTER GETKEYSINSLOT).
+func (s *session) replyKeys(keys [][]byte, err error) {
 	if err != nil {
 		s.writeErr(err)
 		return

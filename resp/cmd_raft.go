@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/riotkv/riot/cluster"
 	"github.com/riotkv/riot/kv"
 	"github.com/riotkv/riot/respwire"
 )
@@ -173,4 +174,41 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// RAFT.GROUPS: one map per data group, by ID: its slots, leader and
+// replicas, and this node's replica's raft state (state "none" when it
+// holds none). Empty on a node that is not sharded.
+func cmdRaftGroups(s *session, _ [][]byte) {
+	var groups []cluster.GroupStatus
+	if sh := s.srv.cfg.Shards; sh != nil {
+		groups = sh.Groups()
+	}
+	s.out = respwire.AppendArrayLen(s.out, len(groups))
+	for _, g := range groups {
+		fields := [][2]string{{"id", strconv.FormatUint(uint64(g.ID), 10)}, {"slots", slotRanges(g.Slots, ",")},
+			{"leader", g.Leader}, {"leader_client_addr", g.LeaderClientAddr}}
+		var local [][2]string
+		if st := g.Local; st != nil {
+			local = [][2]string{{"state", st.State}, {"term", strconv.FormatUint(st.Term, 10)},
+				{"applied_index", strconv.FormatUint(st.AppliedIndex, 10)}, {"commit_index", strconv.FormatUint(st.CommitIndex, 10)},
+				{"last_index", strconv.FormatUint(st.LastIndex, 10)}}
+		} else {
+			local = [][2]string{{"state", "none"}}
+		}
+		s.out = respwire.AppendMapLen(s.out, len(fields)+1+len(local), s.proto)
+		for _, kv := range fields {
+			s.out = respwire.AppendBulkString(s.out, kv[0])
+			s.out = respwire.AppendBulkString(s.out, kv[1])
+		}
+		s.out = respwire.AppendBulkString(s.out, "replicas")
+		s.out = respwire.AppendArrayLen(s.out, len(g.Replicas))
+		for _, r := range g.Replicas {
+			s.out = respwire.AppendBulkString(s.out, r)
+		}
+		for _, kv := range local {
+			s.out = respwire.AppendBulkString(s.out, kv[0])
+			s.out = respwire.AppendBulkString(s.out, kv[1])
+		}
+	}
 }

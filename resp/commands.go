@@ -158,6 +158,7 @@ func newCommandTable() map[string]*command {
 		{name: "raft.leave", arity: 2, flags: flagAdmin | flagStale, group: "cluster", summary: "Removes a server from the raft configuration.", run: cmdRaftLeave},
 		{name: "raft.remove", arity: 2, flags: flagAdmin | flagStale, group: "cluster", summary: "Alias of RAFT.LEAVE.", run: cmdRaftLeave},
 		{name: "raft.peers", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Lists the servers of the cluster.", run: cmdRaftPeers},
+		{name: "raft.groups", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Lists the data groups of a sharded cluster.", run: cmdRaftGroups},
 		{name: "raft.leader", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Returns the leader's ID and addresses.", run: cmdRaftLeader},
 		{name: "raft.transfer", arity: -1, flags: flagAdmin | flagStale, group: "cluster", summary: "Moves leadership to another voter.", run: cmdRaftTransfer},
 		{name: "riot.auth", arity: 2, flags: flagFast | flagNoAuth | flagStale, group: "internal", summary: "Authenticates a connection as a cluster node, with the node secret (internal).", run: cmdRiotAuth},

@@ -10,35 +10,44 @@ import (
 )
 
 // shardsInfo is INFO's Shards section in sharded mode: the shard map's
-// epoch, then one line per data group: its slots, leader and replicas,
-// and, where this node holds a replica, its raft state and applied index.
+// epoch, then one line per data group (from Shards.Groups, as RAFT.GROUPS
+// shows them): its slots, leader and replicas, and, where this node holds
+// a replica, its raft state, applied and commit index, and lag.
 func (srv *Server) shardsInfo() []raftkv.Field {
 	sh := srv.cfg.Shards
-	t := sh.Topology()
-	local := sh.Local()
-	fields := []raftkv.Field{field("shards_epoch", utoa(t.Epoch)), field("shards_groups", strconv.Itoa(len(t.Groups)))}
-	led := 0
-	for _, g := range t.Groups {
-		v := fmt.Sprintf("slots=%s,leader=%s,replicas=%s", slotRanges(g.Slots), g.Leader, strings.Join(g.Replicas, "|"))
-		if b, ok := local[g.ID]; ok {
-			rinfo := b.RaftInfo()
-			state := b.RaftState()
-			if strings.EqualFold(state, "leader") {
+	groups := sh.Groups()
+	fields := []raftkv.Field{field("shards_epoch", utoa(sh.Topology().Epoch)), field("shards_groups", strconv.Itoa(len(groups)))}
+	led, local := 0, 0
+	for _, g := range groups {
+		v := fmt.Sprintf("slots=%s,leader=%s,preferred=%s,replicas=%s", slotRanges(g.Slots, "|"), g.Leader, g.Preferred, strings.Join(g.Replicas, "|"))
+		if st := g.Local; st != nil {
+			local++
+			if st.State == "leader" {
 				led++
 			}
-			v += fmt.Sprintf(",state=%s,applied_index=%d,commit_index=%d", strings.ToLower(state),
-				raftInt(rinfo, "fsm_applied_index"), raftInt(rinfo, "commit_index"))
+			v += fmt.Sprintf(",state=%s,applied_index=%d,commit_index=%d,lag=%d", st.State,
+				st.AppliedIndex, st.CommitIndex, groupLag(st))
 		} else {
 			v += ",state=none"
 		}
 		fields = append(fields, field(fmt.Sprintf("group%d", g.ID), v))
 	}
-	fields = append(fields, field("shards_led", strconv.Itoa(led)), field("shards_local", strconv.Itoa(len(local))))
+	fields = append(fields, field("shards_led", strconv.Itoa(led)), field("shards_local", strconv.Itoa(local)))
 	return fields
 }
 
-// slotRanges formats slot ranges as CLUSTER NODES does: 0-5460,5462.
-func slotRanges(rs []cluster.SlotRange) string {
+// groupLag is how far a replica's state machine is behind what it knows
+// committed.
+func groupLag(st *raftkv.Status) uint64 {
+	if st.CommitIndex < st.AppliedIndex {
+		return 0
+	}
+	return st.CommitIndex - st.AppliedIndex
+}
+
+// slotRanges formats slot ranges as CLUSTER NODES does (0-5460, 5462),
+// joined by sep.
+func slotRanges(rs []cluster.SlotRange, sep string) string {
 	parts := make([]string, len(rs))
 	for i, r := range rs {
 		if r.From == r.To {
@@ -47,7 +56,7 @@ func slotRanges(rs []cluster.SlotRange) string {
 			parts[i] = fmt.Sprintf("%d-%d", r.From, r.To)
 		}
 	}
-	return strings.Join(parts, "|")
+	return strings.Join(parts, sep)
 }
 
 // sharded reports whether the node serves in sharded mode now.

@@ -116,9 +116,16 @@ func (s *session) routeSlot(cmd *command, args [][]byte, slot uint16) bool {
 }
 
 // refuse answers msg instead of running the command (in MULTI, the
-// transaction is then aborted at EXEC, as Redis does).
+// transaction is then aborted at EXEC, as Redis does). An EXEC whose slot
+// this node no longer leads discards the transaction and answers the
+// redirection itself, as Redis Cluster does, so the client follows it.
 func (s *session) refuse(args [][]byte, msg string) bool {
 	s.drain()
+	if equalFold(args[0], "exec") {
+		s.multi, s.watches = nil, nil
+		s.out = respwire.AppendError(s.out, msg)
+		return false
+	}
 	s.out = respwire.AppendError(s.out, s.txnRejected(args, msg))
 	return false
 }

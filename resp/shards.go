@@ -22,6 +22,10 @@ type Shards interface {
 	Topology() cluster.Topology
 	// Local returns the backends of this node's replicas, by group ID.
 	Local() map[int]Backend
+	// Groups returns every data group by ID, with the raft state of this
+	// node's replicas (RAFT.GROUPS, INFO's Shards section); empty when
+	// the cluster is not sharded.
+	Groups() []cluster.GroupStatus
 }
 
 // ClusterShards adapts a node's sharded mode to Shards.
@@ -29,8 +33,9 @@ func ClusterShards(s *cluster.Shards) Shards { return clusterShards{s} }
 
 type clusterShards struct{ s *cluster.Shards }
 
-func (c clusterShards) Sharded() bool              { return c.s.Sharded() }
-func (c clusterShards) Topology() cluster.Topology { return c.s.Topology() }
+func (c clusterShards) Sharded() bool                 { return c.s.Sharded() }
+func (c clusterShards) Topology() cluster.Topology    { return c.s.Topology() }
+func (c clusterShards) Groups() []cluster.GroupStatus { return c.s.Status() }
 
 func (c clusterShards) Route(slot uint16) (Backend, bool) {
 	r, leading := c.s.Route(slot)

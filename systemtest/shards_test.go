@@ -7,6 +7,7 @@ package systemtest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os/exec"
@@ -18,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -117,10 +120,38 @@ func startSharded(t *testing.T, size, shards int, extra ...string) ([]*node, []s
 			if rs, err = checkSharded(n, shards, min(size, 3), min(size, shards)); err != nil {
 				return err
 			}
+			if err := checkPreferredLeaders(n); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
 	return nodes, rs
+}
+
+// checkPreferredLeaders reports why INFO shards on n does not show every
+// group led by the member placement prefers: until then leadership still
+// moves, and writes in flight during a hand-over may get UNCERTAIN.
+func checkPreferredLeaders(n *node) error {
+	info, err := n.do("INFO", "shards").Text()
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(info, "\r\n") {
+		name, v, ok := strings.Cut(line, ":")
+		if !ok || !strings.HasPrefix(name, "group") {
+			continue
+		}
+		f := map[string]string{}
+		for _, kv := range strings.Split(v, ",") {
+			k, val, _ := strings.Cut(kv, "=")
+			f[k] = val
+		}
+		if f["leader"] == "" || f["leader"] != f["preferred"] {
+			return fmt.Errorf("%s: %s led by %q, preferred %q", n.NodeID, name, f["leader"], f["preferred"])
+		}
+	}
+	return nil
 }
 
 func clusterClient(t *testing.T, seeds ...*node) *redis.ClusterClient {
@@ -258,6 +289,114 @@ func TestShardedClusterClients(t *testing.T) {
 	if err != nil || strings.TrimSpace(string(out)) != "1" {
 		t.Errorf("redis-cli -c GET key:1 via %s: %q, %v", other.NodeID, out, err)
 	}
+
+	// The groups as RAFT.GROUPS, GET /status and /metrics show them.
+	waitFor(t, shardedFormTimeout, func() error { return checkGroupsShown(nodes, 3) })
+}
+
+// raftGroups returns n's RAFT.GROUPS (RESP2: flat key/value arrays) as
+// one map per group.
+func raftGroups(n *node) ([]map[string]any, error) {
+	v, err := n.do("RAFT.GROUPS").Slice()
+	if err != nil {
+		return nil, err
+	}
+	var out []map[string]any
+	for _, e := range v {
+		kvs, ok := e.([]any)
+		if !ok || len(kvs)%2 != 0 {
+			return nil, fmt.Errorf("RAFT.GROUPS entry %v", e)
+		}
+		g := map[string]any{}
+		for i := 0; i < len(kvs); i += 2 {
+			g[fmt.Sprint(kvs[i])] = kvs[i+1]
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// checkGroupsShown reports why the nodes do not yet agree on groups data
+// groups in RAFT.GROUPS, GET /status and /metrics: on every node
+// RAFT.GROUPS lists them, each with a leader, and each replica the node
+// holds has applied entries; /status lists them; riot_group_is_leader
+// sums to 1 per group over the nodes.
+func checkGroupsShown(nodes []*node, groups int) error {
+	leaders := map[string]float64{}
+	for _, n := range nodes {
+		gs, err := raftGroups(n)
+		if err != nil {
+			return fmt.Errorf("%s: RAFT.GROUPS: %w", n.NodeID, err)
+		}
+		if len(gs) != groups {
+			return fmt.Errorf("%s: RAFT.GROUPS lists %d groups, want %d: %v", n.NodeID, len(gs), groups, gs)
+		}
+		local := 0
+		for _, g := range gs {
+			if g["leader"] == "" || g["leader_client_addr"] == "" {
+				return fmt.Errorf("%s: group %v has no known leader: %v", n.NodeID, g["id"], g)
+			}
+			if g["state"] == "none" {
+				continue
+			}
+			local++
+			if applied, _ := strconv.ParseUint(fmt.Sprint(g["applied_index"]), 10, 64); applied == 0 {
+				return fmt.Errorf("%s: group %v: applied_index %v", n.NodeID, g["id"], g["applied_index"])
+			}
+		}
+		if local == 0 {
+			return fmt.Errorf("%s: holds no replica: %v", n.NodeID, gs)
+		}
+
+		r, err := httpCall("GET", n.url("/status"), "")
+		if err != nil {
+			return err
+		}
+		var st struct {
+			Groups []struct {
+				ID     int    `json:"id"`
+				Slots  string `json:"slots"`
+				Leader string `json:"leader"`
+			} `json:"groups"`
+		}
+		if err := json.Unmarshal([]byte(r.body), &st); r.code != 200 || err != nil {
+			return fmt.Errorf("%s: GET /status = %s (%v)", n.NodeID, r, err)
+		}
+		if len(st.Groups) != groups {
+			return fmt.Errorf("%s: GET /status has %d groups, want %d: %s", n.NodeID, len(st.Groups), groups, r.body)
+		}
+
+		r, err = httpCall("GET", n.url("/metrics"), "")
+		if err != nil {
+			return err
+		}
+		p := expfmt.NewTextParser(model.UTF8Validation)
+		mfs, err := p.TextToMetricFamilies(strings.NewReader(r.body))
+		if err != nil {
+			return fmt.Errorf("%s: parse /metrics: %w", n.NodeID, err)
+		}
+		seen := 0
+		for _, m := range mfs["riot_group_is_leader"].GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "group" {
+					leaders[l.GetValue()] += m.GetGauge().GetValue()
+					seen++
+				}
+			}
+		}
+		if seen != local {
+			return fmt.Errorf("%s: %d riot_group_is_leader series, holds %d replicas", n.NodeID, seen, local)
+		}
+	}
+	if len(leaders) != groups {
+		return fmt.Errorf("riot_group_is_leader covers groups %v, want %d", leaders, groups)
+	}
+	for g, sum := range leaders {
+		if sum != 1 {
+			return fmt.Errorf("riot_group_is_leader{group=%q} sums to %v over the nodes, want 1", g, sum)
+		}
+	}
+	return nil
 }
 
 // TestShardedRedisBenchmark: redis-benchmark --cluster -t set,get runs
@@ -377,6 +516,36 @@ func TestShardedLeaderKill(t *testing.T) {
 		got, err := probe.Get(ctx, k).Int()
 		if err != nil || got < v {
 			t.Errorf("GET %s = %d, %v; acknowledged %d", k, got, err, v)
+		}
+	}
+
+	// The killed node comes back (same data dir and addresses): it
+	// reopens its replicas, catches up in each group, and placement
+	// hands it back the group it was preferred for.
+	back := dead.relaunchSameAddrs()
+	nodes = append(live, back)
+	waitFor(t, shardedFormTimeout, func() error {
+		for _, n := range nodes {
+			if _, err := checkSharded(n, 3, 3, 3); err != nil {
+				return err
+			}
+			if err := checkPreferredLeaders(n); err != nil {
+				return err
+			}
+		}
+		info, err := back.do("INFO", "shards").Text()
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(info, "shards_local:3") || strings.Contains(info, "state=none") {
+			return fmt.Errorf("%s after its restart: %s", back.NodeID, info)
+		}
+		return nil
+	})
+	for k, v := range acked {
+		got, err := probe.Get(ctx, k).Int()
+		if err != nil || got < v {
+			t.Errorf("after the restart: GET %s = %d, %v; acknowledged %d", k, got, err, v)
 		}
 	}
 }

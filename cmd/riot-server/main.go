@@ -169,7 +169,7 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		srv.Collector(), dataDirCollector(o.dataDir))
+		srv.Collector(), dataDirCollector(o.dataDir), shards.Collector())
 	reg.MustRegister(router.Collectors()...)
 	reg.MustRegister(node.Collectors()...)
 	if err := httpapi.RegisterClusterMetrics(reg, router); err != nil {
@@ -184,6 +184,8 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	hc.Registry = reg
 	hc.Logger = logger
 	hc.Pprof = o.pprof
+	hc.Groups = shards.Status
+	hc.Sharded = shards.Sharded
 	admin, err := httpapi.New(hc, router)
 	if err != nil {
 		return err
