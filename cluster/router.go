@@ -388,6 +388,11 @@ func (r *Router) Status() Status {
 	return st
 }
 
+// MetaSharded reports whether this Router's group is a sharded cluster's
+// metadata group (its state machine holds the shard map), which serves no
+// keys.
+func (r *Router) MetaSharded() bool { return r.node.FSM().Sharded() }
+
 // AppliedIndex is the last log index this node's state machine applied.
 func (r *Router) AppliedIndex() uint64 { return r.node.FSM().AppliedIndex() }
 

@@ -452,7 +452,7 @@ func (s *Shards) announce() {
 // was told to create one (Shards > 1) and has not had to give up: keys
 // are then never written to the metadata group, also in the moments
 // before the map exists (they get CLUSTERDOWN instead).
-func (s *Shards) Sharded() bool { return s.sharded.Load() }
+func (s *Shards) Sharded() bool { return s.sharded.Load() || s.meta.MetaSharded() }
 
 // Route returns the group that serves slot: this node's Router for it
 // (nil when this node holds no replica) and whether this node leads it.

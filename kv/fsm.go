@@ -35,6 +35,9 @@ type FSM struct {
 
 	failed atomic.Pointer[error]  // set once the state machine stops (stop)
 	secret atomic.Pointer[[]byte] // the node secret (secret.go), once applied
+	// sharded: this state machine holds a shard map (shards.go): it is a
+	// sharded cluster's metadata group, which refuses client operations.
+	sharded atomic.Bool
 
 	// volatile holds every user key whose stored value has a deadline
 	// (those in the expiry index), so that put reads the old value only
@@ -96,6 +99,9 @@ func NewFSM(eng storage.Engine, logger *slog.Logger) (*FSM, error) {
 	if err := f.loadSecret(); err != nil {
 		return nil, err
 	}
+	if err := f.loadSharded(); err != nil {
+		return nil, err
+	}
 	return f, nil
 }
 
@@ -140,6 +146,9 @@ func (f *FSM) rewritten() {
 	if err := f.loadSecret(); err != nil {
 		f.logger.Warn("node secret not known after a restore", "err", err)
 		f.setSecret(nil)
+	}
+	if err := f.loadSharded(); err != nil {
+		f.logger.Warn("read the shard map after a restore", "err", err)
 	}
 }
 
@@ -228,7 +237,7 @@ func (f *FSM) ApplyBatch(logs []Entry) (res []any) {
 	}()
 	applied := f.applied.Load()
 	last := applied
-	tx := newTxn(f.eng, f.clock.Load(), f.volatile)
+	tx := f.newTxn()
 	for i := range logs {
 		l := &logs[i]
 		if l.Index <= applied {
@@ -249,7 +258,7 @@ func (f *FSM) ApplyBatch(logs []Entry) (res []any) {
 			if err := f.commit(tx, last); err != nil {
 				return f.failAll(res, err)
 			}
-			tx = newTxn(f.eng, f.clock.Load(), f.volatile)
+			tx = f.newTxn()
 		}
 	}
 	if last == f.applied.Load() {
@@ -311,6 +320,9 @@ func (f *FSM) commit(tx *txn, last uint64) error {
 	}
 	if tx.secret != nil {
 		f.setSecret(tx.secret)
+	}
+	if tx.sharded {
+		f.sharded.Store(true)
 	}
 	f.waiters.notify(last)
 	return nil
@@ -382,6 +394,11 @@ func applyCommand(tx *txn, c *Command, index uint64) Result {
 	}
 	if err != nil {
 		return Result{Err: err}
+	}
+	if tx.sharded && clientOps[c.Op] && (c.Op != OpMulti || len(cmds) > 0) {
+		// A sharded cluster's metadata group holds no keys: a client
+		// write routed here by a node that did not know yet.
+		return Result{Err: ErrSharded}
 	}
 	if c.ClientID != 0 {
 		r, seen, err := dedupLookup(tx, c)

@@ -181,7 +181,39 @@ func applySetShards(tx *txn, c *Command) Result {
 	}
 	tx.putRaw(keyShards, c.Args[0])
 	tx.membersChanged = true
+	tx.sharded = true
 	return Result{}
+}
+
+// ErrSharded answers a client operation applied to a sharded cluster's
+// metadata group: keys live in the data groups. Nothing was applied.
+var ErrSharded = errors.New("the cluster is sharded: this group holds no keys")
+
+// Sharded reports whether this state machine holds a shard map: it is the
+// metadata group of a sharded cluster, and refuses client operations
+// (ErrSharded), so that no key is ever written where no group serves it.
+func (f *FSM) Sharded() bool { return f.sharded.Load() }
+
+// newTxn starts a transaction over the engine at the state machine's
+// clock.
+func (f *FSM) newTxn() *txn {
+	tx := newTxn(f.eng, f.clock.Load(), f.volatile)
+	tx.sharded = f.sharded.Load()
+	return tx
+}
+
+// loadSharded sets Sharded from the engine (open, restore).
+func (f *FSM) loadSharded() error {
+	_, err := f.eng.Get(keyShards)
+	switch {
+	case err == nil:
+		f.sharded.Store(true)
+	case errors.Is(err, storage.ErrNotFound):
+		f.sharded.Store(false)
+	default:
+		return fmt.Errorf("read the shard map: %w", err)
+	}
+	return nil
 }
 
 // Shards returns the stored shard map; ok is false when the cluster is not

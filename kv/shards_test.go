@@ -75,3 +75,42 @@ func TestShardMapValidation(t *testing.T) {
 		t.Errorf("malformed JSON passes Validate")
 	}
 }
+
+// A sharded cluster's metadata group refuses client operations from the
+// entry that stored the map on (also within its batch, and after a
+// reopen), so no key lands where no group serves it; its own operations
+// (the address book, no-ops, the next map) still apply.
+func TestShardedMetadataGroupRefusesKeys(t *testing.T) {
+	dir := t.TempDir()
+	eng := levelEngine(t, dir)
+	f := newFSM(t, eng)
+	res := f.ApplyBatch([]Entry{
+		cmdLog(1, set("before", "1")),
+		cmdLog(2, setShards(t, testShardMap(1))),
+		cmdLog(3, set("after", "1")),
+		cmdLog(4, *NewMulti(nil, []*Command{{Op: OpIncrBy, Args: [][]byte{[]byte("n")}, Int: 1}})),
+		cmdLog(5, *NewMulti(nil, nil)),
+		cmdLog(6, Command{Op: OpSetMember, Args: [][]byte{[]byte("n9"), []byte("a:1"), []byte("a:2")}}),
+		cmdLog(7, setShards(t, testShardMap(2))),
+	})
+	for i, want := range []error{nil, nil, ErrSharded, ErrSharded, nil, nil, nil} {
+		if r := result(t, res, i); !errors.Is(r.Err, want) || (want == nil && r.Err != nil) {
+			t.Errorf("entry %d: %v, want %v", i+1, r.Err, want)
+		}
+	}
+	if !f.Sharded() {
+		t.Fatal("Sharded() false after the shard map")
+	}
+	wantMissing(t, f, "after")
+	wantMissing(t, f, "n")
+	if err := eng.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f = newFSM(t, levelEngine(t, dir))
+	if !f.Sharded() {
+		t.Error("Sharded() false after a reopen")
+	}
+	if r := result(t, f.ApplyBatch([]Entry{cmdLog(8, set("later", "1"))}), 0); !errors.Is(r.Err, ErrSharded) {
+		t.Errorf("a write after the reopen: %v, want ErrSharded", r.Err)
+	}
+}

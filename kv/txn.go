@@ -34,6 +34,9 @@ type txn struct {
 	volatile map[string]struct{}
 	// membersChanged is set by a command that writes the address book.
 	membersChanged bool
+	// sharded: the state machine holds a shard map (FSM.Sharded), or a
+	// command of this transaction stored one.
+	sharded bool
 	// expired counts the keys active expiry (OpExpire) deleted in this
 	// batch: INFO's expired_keys, added once the batch is committed.
 	expired uint64

@@ -93,6 +93,8 @@ func errorText(err error) string {
 		return string(errExpireTime("getex")) // only GETEX reports it while applying
 	case errors.Is(err, cluster.ErrNoLeader):
 		return "CLUSTERDOWN no raft leader is elected; try again later"
+	case errors.Is(err, kv.ErrSharded):
+		return "TRYAGAIN the cluster is sharded and this node had not learned it yet; nothing was applied"
 	case errors.Is(err, cluster.ErrNotLeader), errors.Is(err, raftkv.ErrNotLeader):
 		return "TRYAGAIN " + err.Error() + "; nothing was applied"
 	case errors.Is(err, raftkv.ErrNotConfirmed):

@@ -469,11 +469,35 @@ func (s *session) read(fn func(v *kv.View) error) error {
 		return fn(s.txView) // a read queued in MULTI, answered at EXEC
 	}
 	for _, b := range s.backends() {
-		if err := b.Read(s.ctx, s.readLevel, func(v *kv.View) error { return fn(v.DB(s.db)) }); err != nil {
+		if err := b.Read(s.ctx, s.readLevel, s.keysOf(b, fn)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// metaBackend is the optional part of a Backend that says whether its
+// state machine is a sharded cluster's metadata group (kv.FSM.Sharded).
+// *cluster.Router implements it.
+type metaBackend interface {
+	MetaSharded() bool
+}
+
+// keysOf returns fn over the selected database of a read of b. A read of
+// the node's own group routed there before this node knew the cluster is
+// sharded answers kv.ErrSharded once the read finds the shard map (its
+// read index covers the map's entry): the keys are in the data groups.
+func (s *session) keysOf(b Backend, fn func(v *kv.View) error) func(v *kv.View) error {
+	mb, ok := b.(metaBackend)
+	if !ok || b != s.srv.backend || s.srv.cfg.Shards == nil {
+		return func(v *kv.View) error { return fn(v.DB(s.db)) }
+	}
+	return func(v *kv.View) error {
+		if mb.MetaSharded() {
+			return kv.ErrSharded
+		}
+		return fn(v.DB(s.db))
+	}
 }
 
 func (s *session) readConsistent(fn func(v *kv.View) error) error {
@@ -481,7 +505,7 @@ func (s *session) readConsistent(fn func(v *kv.View) error) error {
 		return fn(s.txView)
 	}
 	for _, b := range s.backends() {
-		if err := b.ReadConsistent(s.ctx, s.readLevel, func(v *kv.View) error { return fn(v.DB(s.db)) }); err != nil {
+		if err := b.ReadConsistent(s.ctx, s.readLevel, s.keysOf(b, fn)); err != nil {
 			return err
 		}
 	}
