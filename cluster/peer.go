@@ -192,9 +192,11 @@ func (p *peerConn) readLoop() {
 			// this node had it, or before the peer had it). The call fails
 			// (forwarding retries it), and so does the connection: the
 			// next one is dialed with the secret once this node has it.
+			// The connection is marked closed before the caller wakes, so
+			// that its retry never picks this connection again.
 			call.err = fmt.Errorf("%w: %s", errNoSecretYet, msg)
-			close(call.done)
 			p.fail(fmt.Errorf("%w: %w", errPeerClosed, call.err))
+			close(call.done)
 			return
 		}
 		call.reply = raw
