@@ -76,18 +76,10 @@ func (r *Router) pollHealth() {
 		wg.Add(1)
 		go func(id, addr string) {
 			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), r.cfg.HealthInterval)
-			defer cancel()
-			raw, err := r.peers.do(ctx, addr, respwire.AppendRequest(nil, []byte("RAFT.INFO")))
-			if err != nil || respwire.ReplyError(raw) != "" {
-				return
-			}
-			applied, ok := infoField(raw, "fsm_applied_index")
+			h, ok := r.askHealth(addr)
 			if !ok {
 				return
 			}
-			h := peerHealth{applied: applied, state: infoString(raw, "state"), seen: time.Now(),
-				noSecret: infoString(raw, "riot_node_secret") == "0"}
 			r.tracker.mu.Lock()
 			r.tracker.peers[id] = h
 			r.tracker.mu.Unlock()
@@ -113,6 +105,41 @@ func (r *Router) pollHealth() {
 			r.logger.Debug("propose the node secret again", "err", err)
 		}
 	}
+}
+
+// askHealth asks the node at addr for its RAFT.INFO about this Router's
+// group (RAFT.INFO <group> for a data group), bounded by HealthInterval.
+func (r *Router) askHealth(addr string) (peerHealth, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.HealthInterval)
+	defer cancel()
+	req := respwire.AppendRequest(nil, []byte("RAFT.INFO"))
+	if r.group != 0 {
+		req = respwire.AppendRequest(nil, []byte("RAFT.INFO"), strconv.AppendUint(nil, uint64(r.group), 10))
+	}
+	raw, err := r.peers.do(ctx, addr, req)
+	if err != nil || respwire.ReplyError(raw) != "" {
+		return peerHealth{}, false
+	}
+	applied, ok := infoField(raw, "fsm_applied_index")
+	if !ok {
+		return peerHealth{}, false
+	}
+	return peerHealth{applied: applied, state: infoString(raw, "state"), seen: time.Now(),
+		noSecret: infoString(raw, "riot_node_secret") == "0"}, true
+}
+
+// peerCaughtUp asks server id now how far its replica of this Router's
+// group has come, and reports whether it is a live follower within
+// CaughtUpLag entries of this node's commit index: what a data group's
+// leader checks before it promotes a new replica (a metadata group's
+// reconciler reads the same figures from the health poll instead).
+func (r *Router) peerCaughtUp(id string) bool {
+	addr := r.clientAddrOf(id)
+	if addr == "" {
+		return false
+	}
+	h, ok := r.askHealth(addr)
+	return ok && h.state == "Follower" && r.caughtUp(h.applied)
 }
 
 // clientAddrOf returns server id's RESP address: from the replicated

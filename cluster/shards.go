@@ -350,7 +350,8 @@ func (s *Shards) alive(id string) bool {
 
 // reconcileGroup makes led group dg's raft configuration follow g's
 // members, one change per round: add a missing member as a non-voter,
-// promote a non-voter that has been one for Stabilization, remove a
+// promote a non-voter that has been one for Stabilization and has caught
+// up (its applied index within CaughtUpLag of the commit index), remove a
 // server the map no longer names; then hand leadership to the preferred
 // leader once it is a voter.
 func (s *Shards) reconcileGroup(dg *dataGroup, g kv.ShardGroup) error {
@@ -388,7 +389,7 @@ func (s *Shards) reconcileGroup(dg *dataGroup, g kv.ShardGroup) error {
 			dg.added[sv.ID] = time.Now() // a leader since: count from now
 			continue
 		}
-		if time.Since(since) < s.cfg.Stabilization || voters >= s.cfg.Replicas {
+		if time.Since(since) < s.cfg.Stabilization || voters >= s.cfg.Replicas || !dg.router.peerCaughtUp(sv.ID) {
 			continue
 		}
 		s.logger.Info("promoting data group replica to voter", "group", g.ID, "id", sv.ID)

@@ -17,12 +17,18 @@ func cmdRaftState(s *session, _ [][]byte) {
 	s.out = respwire.AppendSimple(s.out, s.srv.backend.RaftState())
 }
 
-func cmdRaftInfo(s *session, _ [][]byte) {
-	var b strings.Builder
-	for _, f := range s.srv.backend.RaftInfo() {
-		fmt.Fprintf(&b, "%s:%s\r\n", f.Name, f.Value)
+// RAFT.INFO [group]: this node's raft figures, of its replica of a data
+// group when one is named (sharded mode).
+func cmdRaftInfo(s *session, args [][]byte) {
+	b, ok := s.groupBackend(args[1:])
+	if !ok {
+		return
 	}
-	s.out = respwire.AppendVerbatim(s.out, b.String(), s.proto)
+	var out strings.Builder
+	for _, f := range b.RaftInfo() {
+		fmt.Fprintf(&out, "%s:%s\r\n", f.Name, f.Value)
+	}
+	s.out = respwire.AppendVerbatim(s.out, out.String(), s.proto)
 }
 
 func cmdRaftSnapshot(s *session, _ [][]byte) {
@@ -145,20 +151,36 @@ func cmdRiotReadIndex(s *session, _ [][]byte) {
 // "term leader-id"; a leader's read-index round counts the answers (see
 // raftkv.Node.ReadIndex).
 func cmdRiotConfirm(s *session, args [][]byte) {
-	b := s.srv.backend
-	if len(args) > 1 { // a data group's round (sharded mode)
-		g, err := strconv.Atoi(string(args[1]))
-		var ok bool
-		if err == nil && s.srv.cfg.Shards != nil {
-			b, ok = s.srv.cfg.Shards.Local()[g]
-		}
-		if !ok {
-			s.writeErr(redisError("ERR no replica of group " + string(args[1]) + " here"))
-			return
-		}
+	b, ok := s.groupBackend(args[1:])
+	if !ok {
+		return
 	}
 	term, leader := b.Following()
 	s.out = respwire.AppendBulkString(s.out, strconv.FormatUint(term, 10)+" "+leader)
+}
+
+// groupBackend returns the backend an admin command's optional group
+// argument names: this node's replica of that data group (sharded mode),
+// or the node's own group when there is no argument. It answers the error
+// itself when the group is not here.
+func (s *session) groupBackend(args [][]byte) (Backend, bool) {
+	switch {
+	case len(args) == 0:
+		return s.srv.backend, true
+	case len(args) > 1:
+		s.writeErr(errSyntax)
+		return nil, false
+	}
+	g, err := strconv.Atoi(string(args[0]))
+	var b Backend
+	ok := false
+	if err == nil && s.srv.cfg.Shards != nil {
+		b, ok = s.srv.cfg.Shards.Local()[g]
+	}
+	if !ok {
+		s.writeErr(redisError("ERR no replica of group " + string(args[0]) + " here"))
+	}
+	return b, ok
 }
 
 func (s *session) okOrErr(err error) {

@@ -153,7 +153,7 @@ func newCommandTable() map[string]*command {
 		{name: "unwatch", arity: 1, flags: flagFast | flagStale, group: "transactions", summary: "Forgets the watched keys.", run: cmdUnwatch},
 		// cluster
 		{name: "raft.state", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Returns this node's raft role.", run: cmdRaftState},
-		{name: "raft.info", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Returns this node's raft figures.", run: cmdRaftInfo},
+		{name: "raft.info", arity: -1, flags: flagAdmin | flagStale, group: "cluster", summary: "Returns this node's raft figures.", run: cmdRaftInfo},
 		{name: "raft.join", arity: -3, flags: flagAdmin | flagStale, group: "cluster", summary: "Adds a server to the raft configuration.", run: cmdRaftJoin},
 		{name: "raft.leave", arity: 2, flags: flagAdmin | flagStale, group: "cluster", summary: "Removes a server from the raft configuration.", run: cmdRaftLeave},
 		{name: "raft.remove", arity: 2, flags: flagAdmin | flagStale, group: "cluster", summary: "Alias of RAFT.LEAVE.", run: cmdRaftLeave},

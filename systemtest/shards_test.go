@@ -343,9 +343,18 @@ func checkGroupsShown(nodes []*node, groups int) error {
 			if applied, _ := strconv.ParseUint(fmt.Sprint(g["applied_index"]), 10, 64); applied == 0 {
 				return fmt.Errorf("%s: group %v: applied_index %v", n.NodeID, g["id"], g["applied_index"])
 			}
+			// RAFT.INFO <group>: the figures of this node's replica, which
+			// a group leader asks for before it promotes a new replica.
+			info, err := n.do("RAFT.INFO", fmt.Sprint(g["id"])).Text()
+			if err != nil || !strings.Contains(info, "fsm_applied_index:") || !strings.Contains(info, "state:") {
+				return fmt.Errorf("%s: RAFT.INFO %v = %q, %v", n.NodeID, g["id"], info, err)
+			}
 		}
 		if local == 0 {
 			return fmt.Errorf("%s: holds no replica: %v", n.NodeID, gs)
+		}
+		if err := n.do("RAFT.INFO", "99").Err(); err == nil || !strings.Contains(err.Error(), "no replica of group 99") {
+			return fmt.Errorf("%s: RAFT.INFO 99 = %v, want no replica of group 99", n.NodeID, err)
 		}
 
 		r, err := httpCall("GET", n.url("/status"), "")
