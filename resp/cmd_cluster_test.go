@@ -162,13 +162,7 @@ func TestClusterTopologyReplies(t *testing.T) {
 	ts := startShardedServer(t, f)
 	for _, proto := range []int{2, 3} {
 		t.Run(fmt.Sprintf("resp%d", proto), func(t *testing.T) {
-			raw := dialRaw(t, ts)
-			if proto == 3 {
-				raw.send(req("HELLO", "3"))
-				if _, err := raw.reply(); err != nil {
-					t.Fatal(err)
-				}
-			}
+			raw := dialRawProto(t, ts, proto)
 			// SLOTS: slot order; n3 (down) is left out of the replicas;
 			// group 3 without a leader shows its first live replica first.
 			raw.roundTrip(req("CLUSTER", "SLOTS"), rArr(4)+
@@ -511,13 +505,7 @@ func TestRaftGroups(t *testing.T) {
 	replicas := rBulk("replicas") + rArr(3) + rBulk("n1") + rBulk("n2") + rBulk("n3")
 	for _, proto := range []int{2, 3} {
 		t.Run(fmt.Sprintf("resp%d", proto), func(t *testing.T) {
-			raw := dialRaw(t, ts)
-			if proto == 3 {
-				raw.send(req("HELLO", "3"))
-				if _, err := raw.reply(); err != nil {
-					t.Fatal(err)
-				}
-			}
+			raw := dialRawProto(t, ts, proto)
 			raw.roundTrip(req("RAFT.GROUPS"), rArr(3)+
 				kvs(proto, 10, rBulk("id"), rBulk("1"), rBulk("slots"), rBulk("0-5000,5001-5460,10922"),
 					rBulk("leader"), rBulk("n1"), rBulk("leader_client_addr"), rBulk("127.0.0.1:7001"), replicas,

@@ -240,6 +240,20 @@ func dialRaw(t testing.TB, ts *testServer) *rawConn {
 	return &rawConn{t: t, conn: c, r: newReplyReader(c)}
 }
 
+// dialRawProto is dialRaw on a connection that speaks RESP proto (2, or
+// 3 after HELLO 3).
+func dialRawProto(t testing.TB, ts *testServer, proto int) *rawConn {
+	t.Helper()
+	c := dialRaw(t, ts)
+	if proto == 3 {
+		c.send(mbulk("HELLO", "3"))
+		if _, err := c.reply(); err != nil {
+			t.Fatalf("HELLO 3: %v", err)
+		}
+	}
+	return c
+}
+
 func (c *rawConn) send(s string) {
 	c.t.Helper()
 	_ = c.conn.SetWriteDeadline(time.Now().Add(ioTimeout))
