@@ -281,7 +281,8 @@ func (s *session) appendScanReply(next uint64, resumeKey []byte, items [][]byte)
 func cmdRandomKey(s *session, _ [][]byte) {
 	var key []byte
 	first := func(_, k []byte, _ kv.KeyInfo) bool { key = bytes.Clone(k); return false }
-	err := s.read(func(v *kv.View) error { // sharded: once per led group until one has a key
+	// Sharded: once per led group, from a random one, until one has a key.
+	err := s.readIn(s.shuffledBackends(), func(v *kv.View) error {
 		if key != nil {
 			return nil
 		}

@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"math/rand/v2"
 	"strconv"
 
 	"github.com/riotkv/riot/cluster"
@@ -147,4 +148,15 @@ func (s *session) backends() []Backend {
 		return []Backend{s.be}
 	}
 	return s.srv.cfg.Shards.Led()
+}
+
+// shuffledBackends is backends starting at a random one (RANDOMKEY: every
+// led group has the same chance to answer first).
+func (s *session) shuffledBackends() []Backend {
+	bs := s.backends()
+	if len(bs) < 2 {
+		return bs
+	}
+	i := rand.IntN(len(bs))
+	return append(bs[i:len(bs):len(bs)], bs[:i]...)
 }

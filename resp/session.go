@@ -464,11 +464,14 @@ func (s *session) apply(c *kv.Command) (kv.Result, error) {
 	return res, err
 }
 
-func (s *session) read(fn func(v *kv.View) error) error {
+func (s *session) read(fn func(v *kv.View) error) error { return s.readIn(s.backends(), fn) }
+
+// readIn runs fn in a read of each of bs, in order.
+func (s *session) readIn(bs []Backend, fn func(v *kv.View) error) error {
 	if s.txView != nil {
 		return fn(s.txView) // a read queued in MULTI, answered at EXEC
 	}
-	for _, b := range s.backends() {
+	for _, b := range bs {
 		if err := b.Read(s.ctx, s.readLevel, s.keysOf(b, fn)); err != nil {
 			return err
 		}
