@@ -13,7 +13,7 @@ import (
 func sortCommands() []*command {
 	return []*command{
 		{name: "sort", arity: -2, flags: flagWrite, firstKey: 1, lastKey: 1, step: 1, group: "generic", summary: "Sorts the elements of a list, set or sorted set, optionally storing the result (one log entry).", build: buildSort, keys: sortKeys},
-		{name: "sort_ro", arity: -2, flags: flagReadonly, firstKey: 1, lastKey: 1, step: 1, group: "generic", summary: "Sorts the elements of a list, set or sorted set.", run: cmdSortRO, txnBuild: buildSortRO},
+		{name: "sort_ro", arity: -2, flags: flagReadonly, firstKey: 1, lastKey: 1, step: 1, group: "generic", summary: "Sorts the elements of a list, set or sorted set.", run: cmdSortRO, txnBuild: buildSortRO, keys: sortROKeys},
 	}
 }
 
@@ -25,6 +25,11 @@ func sortKeys(args [][]byte) [][]byte {
 	}
 	return keys
 }
+
+// sortROKeys is SORT_RO's key: the key sorted. Like SORT it reads keys its
+// BY and GET patterns make, so its keys are movable (COMMAND INFO), as in
+// Redis.
+func sortROKeys(args [][]byte) [][]byte { return args[1:2] }
 
 // Reference: https://redis.io/docs/latest/commands/sort/ (options are
 // checked before the key's type)

@@ -37,7 +37,7 @@ func zsetCommands() []*command {
 		{name: "zremrangebylex", arity: 4, flags: flagWrite, firstKey: 1, lastKey: 1, step: 1, group: "sorted-set", summary: "Removes the members within a lexicographical range.", build: buildZRemRange(kv.OpZRemRangeByLex, kv.ZRangeByLex)},
 		{name: "zpopmin", arity: -2, flags: flagWrite | flagFast, firstKey: 1, lastKey: 1, step: 1, group: "sorted-set", summary: "Removes and returns the members with the lowest scores.", build: buildZPop(kv.OpZPopMin)},
 		{name: "zpopmax", arity: -2, flags: flagWrite | flagFast, firstKey: 1, lastKey: 1, step: 1, group: "sorted-set", summary: "Removes and returns the members with the highest scores.", build: buildZPop(kv.OpZPopMax)},
-		{name: "zmpop", arity: -4, flags: flagWrite, group: "sorted-set", summary: "Removes and returns members of the first non-empty sorted set of several.", build: buildZMPop, keys: zmpopKeys},
+		{name: "zmpop", arity: -4, flags: flagWrite, numkeysAt: 1, group: "sorted-set", summary: "Removes and returns members of the first non-empty sorted set of several.", build: buildZMPop, keys: zmpopKeys},
 		{name: "zrandmember", arity: -2, flags: flagReadonly, firstKey: 1, lastKey: 1, step: 1, group: "sorted-set", summary: "Returns random members of a sorted set.", run: cmdRandomMembers(kv.TypeZSet, "withscores")},
 		{name: "zscan", arity: -3, flags: flagReadonly, firstKey: 1, lastKey: 1, step: 1, group: "sorted-set", summary: "Iterates over the members and scores of a sorted set.", run: cmdCollScan(kv.TypeZSet)},
 	}

@@ -9,9 +9,9 @@ import (
 // sortCases are SORT and SORT_RO requests, compared byte for byte with
 // redis-server: numbers and ALPHA, LIMIT's clamping, BY keys and hash
 // fields (and a constant BY: no sorting), GET # and patterns, STORE (a
-// list, or a deleted destination), every error in Redis's order, and SORT
-// inside MULTI. Sets are sorted or have one member where Redis's order
-// would be its hash table's.
+// list, or a deleted destination), every error in Redis's order, SORT
+// inside MULTI, and their keys (COMMAND GETKEYS). Sets are sorted or have
+// one member where Redis's order would be its hash table's.
 var sortCases = [][]string{
 	{"RPUSH", "l", "3", "1", "2", "10", "-1", "1.5"},
 	{"SORT", "l"}, {"SORT", "l", "DESC"}, {"SORT", "l", "LIMIT", "1", "2"}, {"SORT", "l", "LIMIT", "-1", "2"},
@@ -40,6 +40,8 @@ var sortCases = [][]string{
 	{"MULTI"}, {"RPUSH", "m", "2", "1"}, {"SORT", "m", "STORE", "m2"}, {"SORT_RO", "m2", "BY", "w_*", "GET", "w_*"},
 	{"SORT", "m"}, {"EXEC"},
 	{"SORT"},
+	{"COMMAND", "GETKEYS", "SORT", "l", "BY", "w_*", "GET", "h_*->f", "STORE", "d"},
+	{"COMMAND", "GETKEYS", "SORT_RO", "l", "BY", "w_*", "GET", "#"},
 }
 
 // Reference: https://redis.io/docs/latest/commands/sort/ and sort_ro/
