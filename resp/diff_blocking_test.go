@@ -135,3 +135,93 @@ func randomBlockingCommand(g *rand.Rand) []string {
 	}
 	return []string{"LRANGE", list(), "0", "-1"}
 }
+
+// blockingPipelines are pipelines that mix blocking and non-blocking
+// commands, each sent in one write: a blocking pop with data answers at
+// once, one on empty keys answers null after its timeout and only then do
+// the commands after it run (a push later in the same pipeline does not
+// serve it), in MULTI nothing blocks.
+var blockingPipelines = [][][]string{
+	{
+		{"RPUSH", "pl", "a", "b", "c"}, {"BLPOP", "pl", "0"}, {"BLPOP", "pe", "0.01"}, {"LPUSH", "pe", "x", "y"},
+		{"BRPOPLPUSH", "pe", "pl", "0"}, {"ZADD", "pz", "2", "m", "1", "n"}, {"BZPOPMIN", "pz", "0"},
+		{"LRANGE", "pl", "0", "-1"}, {"LRANGE", "pe", "0", "-1"}, {"ZRANGE", "pz", "0", "-1", "WITHSCORES"},
+	},
+	{
+		{"BRPOP", "none1", "none2", "0.01"}, {"RPUSH", "none1", "late"}, {"BRPOP", "none1", "none2", "0.01"},
+		{"LLEN", "none1"}, {"BLMOVE", "pl", "pm", "RIGHT", "LEFT", "0"}, {"BLMOVE", "nothing", "pm", "LEFT", "LEFT", "0.01"},
+		{"LRANGE", "pm", "0", "-1"}, {"BLMPOP", "0.01", "2", "nothing", "pm", "LEFT", "COUNT", "5"}, {"EXISTS", "pm"},
+	},
+	{
+		{"ZADD", "pz2", "1", "a", "2", "b", "3", "c"}, {"BZPOPMAX", "pz2", "0"}, {"BZPOPMIN", "nothing", "0.01"},
+		{"BZMPOP", "0", "2", "nothing", "pz2", "MIN", "COUNT", "5"}, {"ZCARD", "pz2"}, {"BZPOPMIN", "pz2", "0.01"},
+		{"ZADD", "pz2", "5", "z"}, {"BZPOPMIN", "pz2", "0"}, {"PING"},
+	},
+	{
+		{"SET", "pstr", "v"}, {"BLPOP", "pstr", "0"}, {"RPUSH", "pq", "1"}, {"BLPOP", "pq", "pstr", "0"},
+		{"BLPOP", "pq", "abc"}, {"BLPOP", "pq"}, {"GET", "pstr"}, {"BZPOPMIN", "pstr", "0.01"}, {"ECHO", "after"},
+	},
+	{
+		{"MULTI"}, {"BLPOP", "pm2", "0"}, {"RPUSH", "pm2", "a", "b"}, {"BRPOP", "pm2", "0"}, {"BLMPOP", "0", "1", "pm2", "LEFT"},
+		{"EXEC"}, {"BLPOP", "pm2", "0.01"}, {"RPUSH", "pm2", "c"}, {"BRPOPLPUSH", "pm2", "pm2", "0"}, {"LRANGE", "pm2", "0", "-1"},
+	},
+}
+
+// Reference: https://redis.io/docs/latest/develop/use/pipelining/ and
+// https://redis.io/docs/latest/commands/blpop/ (a blocked client's
+// pipelined commands wait for it)
+func TestDifferentialBlockingPipeline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("differential test skipped in -short mode")
+	}
+	redisAddr := startRedisServer(t)
+	single := startServer(t, nil)
+	cluster := startCluster(t, 3, nil)
+	for _, target := range []struct{ name, addr string }{{"node", single.addr}, {"follower", followerOf(t, cluster)}} {
+		for _, proto := range []int{2, 3} {
+			t.Run(fmt.Sprintf("%s/resp%d", target.name, proto), func(t *testing.T) {
+				ref, got := dialDiffPair(t, redisAddr, target.addr, proto)
+				pipelines := blockingPipelines
+				// Then seeded random pipelines of pushes, blocking pops
+				// and LRANGE.
+				g := rand.New(rand.NewPCG(uint64(proto), 22))
+				for range 40 {
+					p := make([][]string, 2+g.IntN(8))
+					for i := range p {
+						p[i] = randomBlockingCommand(g)
+					}
+					pipelines = append(pipelines, p)
+				}
+				for _, p := range pipelines {
+					want, have := pipelineReplies(t, ref, p), pipelineReplies(t, got, p)
+					for i := range p {
+						if want[i] != have[i] {
+							t.Errorf("RESP%d pipeline %q, command %d %s:\n  redis-server: %q\n  riot:         %q",
+								proto, p, i, strings.Join(p[i], " "), want[i], have[i])
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// pipelineReplies sends the commands of p in one write on c and returns
+// their replies.
+func pipelineReplies(t *testing.T, c *rawConn, p [][]string) []string {
+	t.Helper()
+	var b strings.Builder
+	for _, args := range p {
+		b.WriteString(req(args...))
+	}
+	c.send(b.String())
+	out := make([]string, len(p))
+	for i := range p {
+		raw, err := c.reply()
+		if err != nil {
+			t.Fatalf("pipeline %q: reply %d: %v", p, i, err)
+		}
+		out[i] = string(raw)
+	}
+	return out
+}
