@@ -13,8 +13,10 @@ import (
 // negative and out of range indexes, a clear bit sought in all-ones
 // strings with and without an end), BITOP onto every kind of
 // destination, and BITFIELD's types, offsets and overflow arithmetic, sent
-// to redis-server and to riot in RESP2 then RESP3; the replies compared
-// byte for byte. Then a seeded random sequence of the same commands.
+// to redis-server and to riot (one node, then a follower of a 3-node
+// cluster) in RESP2 then RESP3; the replies compared byte for byte. Then a
+// seeded random sequence of the same commands, BITFIELD_RO included, on
+// both.
 
 var bitCases = [][]string{
 	// arity and syntax
@@ -117,23 +119,42 @@ func TestDifferentialBitOps(t *testing.T) {
 		t.Skip("differential test skipped in -short mode")
 	}
 	redisAddr := startRedisServer(t)
-	riot := startServer(t, nil)
-	for _, proto := range []int{2, 3} {
-		t.Run(fmt.Sprintf("resp%d", proto), func(t *testing.T) {
-			ref, got := bitDiffConn(t, redisAddr, proto), bitDiffConn(t, riot.addr, proto)
-			for _, args := range bitCases {
-				want, have := bitDiffDo(t, ref, args), bitDiffDo(t, got, args)
-				if want != have {
-					t.Errorf("RESP%d %q:\n  redis-server: %q\n  riot:         %q", proto, args, want, have)
+	for _, target := range bitDiffTargets(t) {
+		for _, proto := range []int{2, 3} {
+			t.Run(fmt.Sprintf("%s/resp%d", target.name, proto), func(t *testing.T) {
+				ref, got := bitDiffConn(t, redisAddr, proto), bitDiffConn(t, target.addr, proto)
+				for _, args := range bitCases {
+					want, have := bitDiffDo(t, ref, args), bitDiffDo(t, got, args)
+					if want != have {
+						t.Errorf("RESP%d %q:\n  redis-server: %q\n  riot:         %q", proto, args, want, have)
+					}
 				}
-			}
-		})
+			})
+		}
+	}
+}
+
+// bitDiffTarget is a riot server the bit-ops differential tests talk to.
+type bitDiffTarget struct {
+	name, addr string
+	steps      int // random commands per protocol
+}
+
+// bitDiffTargets are a single node and a follower of a 3-node cluster
+// (its writes forwarded to the leader, its reads, BITFIELD_RO's and
+// BITPOS's included, confirmed with it).
+func bitDiffTargets(t *testing.T) []bitDiffTarget {
+	t.Helper()
+	return []bitDiffTarget{
+		{name: "node", addr: startServer(t, nil).addr, steps: 3000},
+		{name: "follower", addr: followerOf(t, startCluster(t, 3, nil)), steps: 1000},
 	}
 }
 
 // Reference: https://redis.io/docs/latest/commands/bitfield/ and bitpos/
 // (random strings, ranges, field types, offsets, operands and overflow
-// behaviours; RIOT_DIFF_SEED reruns a seed)
+// behaviours; RIOT_DIFF_SEED reruns a seed), on one node and through a
+// follower
 func TestDifferentialBitOpsRandom(t *testing.T) {
 	if testing.Short() {
 		t.Skip("differential test skipped in -short mode")
@@ -147,19 +168,19 @@ func TestDifferentialBitOpsRandom(t *testing.T) {
 		seed = n
 	}
 	redisAddr := startRedisServer(t)
-	riot := startServer(t, nil)
-	const steps = 3000
-	for _, proto := range []int{2, 3} {
-		ref, got := bitDiffConn(t, redisAddr, proto), bitDiffConn(t, riot.addr, proto)
-		r := rand.New(rand.NewPCG(seed, uint64(proto)))
-		var history []string
-		for i := range steps {
-			args := randomBitCommand(r)
-			history = append(history, fmt.Sprintf("%q", args))
-			want, have := bitDiffDo(t, ref, args), bitDiffDo(t, got, args)
-			if want != have {
-				t.Fatalf("RESP%d, seed %d (RIOT_DIFF_SEED=%d reruns it), step %d %q:\n  redis-server: %q\n  riot:         %q\nthe steps before:\n%s",
-					proto, seed, seed, i, args, want, have, strings.Join(history[max(0, len(history)-10):], "\n"))
+	for _, target := range bitDiffTargets(t) {
+		for _, proto := range []int{2, 3} {
+			ref, got := bitDiffConn(t, redisAddr, proto), bitDiffConn(t, target.addr, proto)
+			r := rand.New(rand.NewPCG(seed, uint64(proto)))
+			var history []string
+			for i := range target.steps {
+				args := randomBitCommand(r)
+				history = append(history, fmt.Sprintf("%q", args))
+				want, have := bitDiffDo(t, ref, args), bitDiffDo(t, got, args)
+				if want != have {
+					t.Fatalf("%s, RESP%d, seed %d (RIOT_DIFF_SEED=%d reruns it), step %d %q:\n  redis-server: %q\n  riot:         %q\nthe steps before:\n%s",
+						target.name, proto, seed, seed, i, args, want, have, strings.Join(history[max(0, len(history)-10):], "\n"))
+				}
 			}
 		}
 	}
