@@ -130,7 +130,16 @@ func StartCluster(cfg ClusterConfig) (c *Cluster, err error) {
 	if err := errors.Join(errs...); err != nil {
 		return c, err
 	}
-	if err := c.WaitHealthy(formTimeout); err != nil {
+	err = c.WaitHealthy(formTimeout)
+	if err == nil && c.Sharded() {
+		err = waitFor(formTimeout, func() error {
+			if err := c.groupsSettled(); err != nil {
+				return err
+			}
+			return c.Healthy()
+		})
+	}
+	if err != nil {
 		var b strings.Builder
 		for _, s := range c.members {
 			fmt.Fprintf(&b, "\n--- %s log tail:\n%s", s.ID, s.log.Tail(10))

@@ -269,6 +269,42 @@ func (c *Cluster) groupsHealthy(members []*Server) error {
 	return nil
 }
 
+// groupsSettled reports whether every data group is led by its preferred
+// leader (INFO shards on the metadata leader): a new cluster's groups
+// hand their leadership over to them after the first elections, and
+// writes in flight then are indeterminate. The cluster is started only
+// once that is done.
+func (c *Cluster) groupsSettled() error {
+	ld, err := c.Leader()
+	if err != nil {
+		return err
+	}
+	txt, err := c.do(ld, adminTimeout, "INFO", "shards").Text()
+	if err != nil {
+		return fmt.Errorf("INFO shards on %s: %w", ld.ID, err)
+	}
+	groups := 0
+	for name, v := range parseInfo(txt) {
+		if !strings.HasPrefix(name, "group") {
+			continue
+		}
+		groups++
+		f := map[string]string{}
+		for _, kv := range strings.Split(strings.TrimSpace(v), ",") {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				f[k] = v
+			}
+		}
+		if f["preferred"] != "" && f["leader"] != f["preferred"] {
+			return fmt.Errorf("%s: led by %q, preferred %q", name, f["leader"], f["preferred"])
+		}
+	}
+	if groups != c.cfg.Shards {
+		return fmt.Errorf("INFO shards on %s shows %d groups, want %d", ld.ID, groups, c.cfg.Shards)
+	}
+	return nil
+}
+
 // groupsCaughtUp waits up to d until every replica of every data group
 // has applied its leader's commit index as of now.
 func (c *Cluster) groupsCaughtUp(d time.Duration) error {
