@@ -372,7 +372,11 @@ func (n *Nemesis) inject(ctx context.Context, kind string) (desc string, heal fu
 			return "no leader to isolate", nil, err
 		}
 		rest := slices.DeleteFunc(c.Members(), func(s *Server) bool { return s == ld })
-		return fmt.Sprintf("isolate leader %s%s from %s", ld.ID, n.leaderMark(ld), ids(rest)), c.Net.HealPartitions,
+		mark := ""
+		if c.Sharded() {
+			mark = n.leaderMark(ld)
+		}
+		return fmt.Sprintf("isolate leader %s%s from %s", ld.ID, mark, ids(rest)), c.Net.HealPartitions,
 			c.Net.Partition([]*Host{ld.Host}, hostsOf(rest))
 
 	case FaultSplit:
