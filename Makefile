@@ -86,6 +86,7 @@ clean:
 ## jepsen: the long fault-injection run (root; docs/testing.md), e.g.
 ##   make jepsen DURATION=30m FAULTS=all NODES=5 SEED=42 HOLD=5s QUIET=2s JEPSEN_OUT=/tmp/jepsen
 ##   SNAPSHOTS=1: the snapshot mode (followers catch up by snapshot installs; adds the snapkill fault)
+##   SHARDS=3: the sharded mode (--shards 3 on every node; clients follow MOVED)
 DURATION ?= 10m
 FAULTS   ?= all
 NODES    ?= 5
@@ -94,8 +95,9 @@ HOLD     ?= 5s
 QUIET    ?= 2s
 SERVER_FLAGS ?=
 SNAPSHOTS ?=
+SHARDS   ?=
 .PHONY: jepsen
 jepsen:
 	JEPSEN_DURATION=$(DURATION) JEPSEN_FAULTS=$(FAULTS) JEPSEN_NODES=$(NODES) JEPSEN_SEED=$(SEED) \
-	  JEPSEN_HOLD=$(HOLD) JEPSEN_QUIET=$(QUIET) JEPSEN_SERVER_FLAGS="$(SERVER_FLAGS)" JEPSEN_SNAPSHOTS=$(SNAPSHOTS) \
+	  JEPSEN_HOLD=$(HOLD) JEPSEN_QUIET=$(QUIET) JEPSEN_SERVER_FLAGS="$(SERVER_FLAGS)" JEPSEN_SNAPSHOTS=$(SNAPSHOTS) JEPSEN_SHARDS=$(SHARDS) \
 	  $(GO) test -race -count=1 -v -timeout 0 -run '^TestJepsenLong$$' ./jepsen/

@@ -84,7 +84,7 @@ func (w *Workload) startBank(ctx context.Context, seed uint64) {
 	n := min(max(w.cfg.BankAccounts, 2), bankMaxAccounts)
 	b := &bank{ready: make(chan struct{})}
 	for i := range n {
-		b.accounts = append(b.accounts, fmt.Sprintf("%s:acct:%d", w.cfg.Prefix, i))
+		b.accounts = append(b.accounts, bankAccount(w.cfg.Prefix, i, w.rt != nil))
 		b.init = append(b.init, w.cfg.BankBalance)
 	}
 	w.bank = b
@@ -96,9 +96,20 @@ func (w *Workload) startBank(ctx context.Context, seed uint64) {
 	}
 }
 
+// bankAccount is account i's key: in the sharded mode every account has
+// the hash tag {prefix:acct}, so that they share a slot (one group) and a
+// transaction, WATCH or MGET may name several.
+func bankAccount(prefix string, i int, sharded bool) string {
+	if sharded {
+		return fmt.Sprintf("{%s:acct}:%d", prefix, i)
+	}
+	return fmt.Sprintf("%s:acct:%d", prefix, i)
+}
+
 // bankInit creates the accounts with MSETNX through random members until
-// one attempt is acknowledged. An earlier attempt that is applied late
-// (indeterminate) changes nothing then: the keys exist.
+// one attempt is acknowledged (in the sharded mode, following MOVED). An
+// earlier attempt that is applied late (indeterminate) changes nothing
+// then: the keys exist.
 func (w *Workload) bankInit(ctx context.Context, rng *rand.Rand) {
 	defer w.wg.Done()
 	b := w.bank
@@ -111,9 +122,17 @@ func (w *Workload) bankInit(ctx context.Context, rng *rand.Rand) {
 	for {
 		if members := w.c.Members(); len(members) > 0 {
 			s := members[rng.IntN(len(members))]
+			if w.rt != nil {
+				s = w.rt.target(b.accounts[0], s)
+			}
 			octx, cancel := context.WithTimeout(ctx, w.cfg.OpTimeout)
 			err := w.client(-1, s).MSetNX(octx, args...).Err()
 			cancel()
+			if err != nil && w.rt != nil {
+				if _, moved := w.rt.moved(err.Error()); !moved {
+					w.rt.forget(b.accounts[0])
+				}
+			}
 			b.mu.Lock()
 			if err == nil {
 				b.initAt = w.h.Now()
@@ -170,7 +189,9 @@ func (w *Workload) bankWorker(ctx context.Context, id int, rng *rand.Rand) {
 		default:
 			op.Kind, op.Mode = OpBankRead, bankMulti
 		}
-		InvokeBank(w.h, w.client(id, s), s, &op, accounts, w.cfg.OpTimeout)
+		w.rt.redirected(accounts[0], s, &op, func(t *Server) {
+			InvokeBank(w.h, w.client(id, t), t, &op, accounts, w.cfg.OpTimeout)
+		})
 		w.h.add(op)
 		if op.Status == StatusInfo {
 			proc = w.h.newProcess()
@@ -184,7 +205,9 @@ func bankKey(prefix string) string { return prefix + ":acct" }
 // InvokeBank runs the bank op through cl (a client of server s), records
 // call and return times on h's clock and classifies the outcome: an error
 // before the transaction was sent (WATCH, the GETs) and a null EXEC (a
-// watched key changed) are definite failures.
+// watched key changed) are definite failures. A transaction refused with
+// MOVED (its first queued command's reply; EXEC answers EXECABORT) fails
+// with the MOVED, so that the router follows it.
 func InvokeBank(h *History, cl *redis.Client, s *Server, op *Op, accounts []string, timeout time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -209,11 +232,13 @@ func InvokeBank(h *History, cl *redis.Client, s *Server, op *Op, accounts []stri
 		if err == nil || errors.Is(err, redis.Nil) {
 			op.Balances, err = replyInts(cmds, len(accounts))
 		}
+		err = movedErr(err, cmds)
 	case bankPlain:
 		var cmds []redis.Cmder
 		if cmds, err = cl.TxPipelined(ctx, transferCmds(ctx, op, accounts)); err == nil {
 			op.Balances, err = replyInts(cmds, 2)
 		}
+		err = movedErr(err, cmds)
 	case bankWatch:
 		sent = false
 		from, to := accounts[op.From], accounts[op.To]
@@ -238,7 +263,7 @@ func InvokeBank(h *History, cl *redis.Client, s *Server, op *Op, accounts []stri
 			if err == nil {
 				op.Balances, err = replyInts(cmds, 2)
 			}
-			return err
+			return movedErr(err, cmds)
 		}, from, to)
 	default:
 		err = fmt.Errorf("jepsen: unknown bank mode %q", op.Mode)

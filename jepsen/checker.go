@@ -291,6 +291,10 @@ func errSuffix(s string) string {
 type finalState struct {
 	reads map[string]Op                 // key -> final read (OpRead, OpCount, OpHGet, OpZScore (by collKey), OpLRange; an account's from the bank's final read)
 	nodes map[string]map[string]*string // node -> key -> value (nil: missing)
+	// keysOf, in the sharded mode, names the keys each node holds (those
+	// of the data groups it has a replica of); nil: every node holds
+	// every key.
+	keysOf map[string][]string
 }
 
 // checkDurability: every acknowledged SET is the final value or was
@@ -369,7 +373,8 @@ func checkDurability(ops []Op, regKeys, ctrKeys []string, fs finalState) []strin
 	return problems
 }
 
-// checkConvergence: every member's local state equals the final reads.
+// checkConvergence: every member's local state equals the final reads
+// (in the sharded mode: on the keys of the groups it holds a replica of).
 func checkConvergence(keys []string, fs finalState) []string {
 	var problems []string
 	nodes := make([]string, 0, len(fs.nodes))
@@ -379,7 +384,11 @@ func checkConvergence(keys []string, fs finalState) []string {
 	sort.Strings(nodes)
 	for _, n := range nodes {
 		bad := 0
-		for _, k := range keys {
+		held := keys
+		if fs.keysOf != nil {
+			held = fs.keysOf[n]
+		}
+		for _, k := range held {
 			fr, ok := fs.reads[k]
 			if !ok {
 				continue

@@ -30,8 +30,13 @@ type ClusterConfig struct {
 	Nodes       int    // voters (3 or 5)
 	Spare       int    // extra hosts for nodes added later (the grow nemesis)
 	UnsafeReads bool   // --test-unsafe-local-reads on every node
-	Flags       []string
-	Logf        func(string, ...any)
+	// Shards > 1: the sharded mode (shards.go): --shards Shards on every
+	// node (those that join adopt the cluster's map anyway); Replicas, when
+	// set, is --replicas (default 3).
+	Shards   int
+	Replicas int
+	Flags    []string
+	Logf     func(string, ...any)
 }
 
 // Cluster is a riot cluster on a private network. Members are the servers
@@ -64,12 +69,20 @@ func baseFlags(cfg ClusterConfig) []string {
 	if cfg.UnsafeReads {
 		f = append(f, "--test-unsafe-local-reads")
 	}
+	if cfg.Shards > 1 {
+		f = append(f, "--shards", strconv.Itoa(cfg.Shards))
+		if cfg.Replicas > 0 {
+			f = append(f, "--replicas", strconv.Itoa(cfg.Replicas))
+		}
+	}
 	return append(f, cfg.Flags...)
 }
 
 // StartCluster builds the network and starts cfg.Nodes servers that
 // bootstrap together (--bootstrap-expect, --join each other), and returns
-// once every one of them is a voter and they agree on the leader. On error
+// once every one of them is a voter and they agree on the leader (in the
+// sharded mode also: every data group has a leader and its replicas, and
+// every slot is served). On error
 // everything is torn down; otherwise the caller must Close the cluster.
 func StartCluster(cfg ClusterConfig) (c *Cluster, err error) {
 	if cfg.Logf == nil {
@@ -117,7 +130,16 @@ func StartCluster(cfg ClusterConfig) (c *Cluster, err error) {
 	if err := errors.Join(errs...); err != nil {
 		return c, err
 	}
-	if err := c.WaitHealthy(formTimeout); err != nil {
+	err = c.WaitHealthy(formTimeout)
+	if err == nil && c.Sharded() {
+		err = waitFor(formTimeout, func() error {
+			if err := c.groupsSettled(); err != nil {
+				return err
+			}
+			return c.Healthy()
+		})
+	}
+	if err != nil {
 		var b strings.Builder
 		for _, s := range c.members {
 			fmt.Fprintf(&b, "\n--- %s log tail:\n%s", s.ID, s.log.Tail(10))
@@ -372,7 +394,8 @@ func (c *Cluster) WaitLeader(d time.Duration) (*Server, error) {
 // Healthy reports whether the cluster is whole: every member runs, is not
 // paused and names the same leader, which reports RAFT.STATE leader and
 // whose configuration holds exactly the members, min(Nodes, members) of
-// them voters.
+// them voters; in the sharded mode, every data group is whole too
+// (groupsHealthy).
 func (c *Cluster) Healthy() error {
 	members := c.Members()
 	lid := ""
@@ -415,6 +438,9 @@ func (c *Cluster) Healthy() error {
 	if want := min(c.cfg.Nodes, len(members)); voters != want {
 		return fmt.Errorf("configuration %+v has %d voters, want %d", ps, voters, want)
 	}
+	if c.Sharded() {
+		return c.groupsHealthy(members)
+	}
 	return nil
 }
 
@@ -433,7 +459,8 @@ func (c *Cluster) WaitHealthy(d time.Duration) error {
 }
 
 // WaitCaughtUp waits up to d until every member has applied the leader's
-// commit index as of now.
+// commit index as of now; in the sharded mode, then every replica of each
+// data group its group leader's.
 func (c *Cluster) WaitCaughtUp(d time.Duration) error {
 	ld, err := c.WaitLeader(d)
 	if err != nil {
@@ -443,7 +470,7 @@ func (c *Cluster) WaitCaughtUp(d time.Duration) error {
 	if err != nil {
 		return err
 	}
-	return waitFor(d, func() error {
+	err = waitFor(d, func() error {
 		for _, s := range c.Members() {
 			applied, err := c.infoUint(s, "fsm_applied_index")
 			if err != nil {
@@ -455,6 +482,10 @@ func (c *Cluster) WaitCaughtUp(d time.Duration) error {
 		}
 		return nil
 	})
+	if err != nil || !c.Sharded() {
+		return err
+	}
+	return c.groupsCaughtUp(d)
 }
 
 // waitFor polls cond until it returns nil or d passed; then it returns

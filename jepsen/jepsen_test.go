@@ -20,16 +20,20 @@ import (
 // ciRuns is the CI mode: fixed seeds, 3 and 5 nodes, each run injecting
 // every fault kind once, in an order its seed picks. bankPlain is the
 // share of bank transfers sent without WATCH: none with 3 nodes, so that
-// no balance may go negative there.
+// no balance may go negative there. shards > 1 is the sharded mode
+// (shards.go): 5 nodes, so that each data group has 3 replicas of the 5
+// and the nodes hold different groups.
 var ciRuns = []struct {
 	name      string
 	nodes     int
 	seed      uint64
 	kinds     []string
 	bankPlain float64
+	shards    int
 }{
-	{"3nodes", 3, 1, AllFaults, 0},
-	{"5nodes", 5, 2, AllFaults, 0.5},
+	{"3nodes", 3, 1, AllFaults, 0, 0},
+	{"5nodes", 5, 2, AllFaults, 0.5, 0},
+	{"sharded", 5, 3, AllFaults, 0, 3},
 }
 
 // TestJepsenCI runs the CI mode. Each run prints a one-line summary
@@ -43,7 +47,7 @@ func TestJepsenCI(t *testing.T) {
 			wl := DefaultWorkload(rc.nodes)
 			wl.BankPlainShare = rc.bankPlain
 			rep := execute(t, RunConfig{
-				Name: "ci-" + rc.name, Seed: rc.seed, Nodes: rc.nodes, Workload: wl,
+				Name: "ci-" + rc.name, Seed: rc.seed, Nodes: rc.nodes, Shards: rc.shards, Workload: wl,
 				Nemesis: NemesisConfig{Kinds: rc.kinds, Rounds: 1, Quiet: 800 * time.Millisecond, Hold: 2500 * time.Millisecond},
 			})
 			for _, f := range rep.Faults {
@@ -138,8 +142,9 @@ func TestJepsenSnapshots(t *testing.T) {
 // JEPSEN_FAULTS (kinds and groups, default all), JEPSEN_NODES (default 5),
 // JEPSEN_SEED (default: the time), JEPSEN_HOLD and JEPSEN_QUIET (fault and
 // pause lengths, default 5s and 2s), JEPSEN_SNAPSHOTS=1 (the snapshot
-// mode, with the snapkill fault added to the kinds), JEPSEN_OUT
-// (artifacts).
+// mode, with the snapkill fault added to the kinds), JEPSEN_SHARDS (the
+// sharded mode with that many data groups; default 1: unsharded),
+// JEPSEN_OUT (artifacts).
 func TestJepsenLong(t *testing.T) {
 	dur := os.Getenv("JEPSEN_DURATION")
 	if dur == "" {
@@ -180,9 +185,13 @@ func TestJepsenLong(t *testing.T) {
 	default:
 		t.Fatalf("JEPSEN_SNAPSHOTS=%q: want 1 or 0", v)
 	}
-	t.Logf("long run: %s, faults %v, %d nodes, seed %d, snapshot mode %v (rerun with JEPSEN_SEED=%d)", d, faults, nodes, seed, snaps != nil, seed)
+	shards, err := strconv.Atoi(envOr("JEPSEN_SHARDS", "1"))
+	if err != nil || shards < 1 {
+		t.Fatalf("JEPSEN_SHARDS=%q: want a positive number", os.Getenv("JEPSEN_SHARDS"))
+	}
+	t.Logf("long run: %s, faults %v, %d nodes, %d shards, seed %d, snapshot mode %v (rerun with JEPSEN_SEED=%d)", d, faults, nodes, shards, seed, snaps != nil, seed)
 	execute(t, RunConfig{
-		Name: "long", Seed: seed, Nodes: nodes, Snapshots: snaps,
+		Name: "long", Seed: seed, Nodes: nodes, Shards: shards, Snapshots: snaps,
 		Nemesis: NemesisConfig{Kinds: faults, Duration: d, Quiet: quiet, Hold: hold},
 	})
 }

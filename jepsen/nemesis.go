@@ -251,14 +251,14 @@ func (n *Nemesis) HealAll() error {
 	return errors.Join(errs...)
 }
 
-// pick chooses a running member: the leader with probability pLeader,
-// else any other.
+// pick chooses a running member: the leader (n.leader) with probability
+// pLeader, else any other.
 func (n *Nemesis) pick(pLeader float64) *Server {
 	up := n.upMembers()
 	if len(up) == 0 {
 		return nil
 	}
-	ld, err := n.c.Leader()
+	ld, err := n.leader()
 	if err == nil && n.rng.Float64() < pLeader {
 		return ld
 	}
@@ -266,6 +266,30 @@ func (n *Nemesis) pick(pLeader float64) *Server {
 		up = slices.DeleteFunc(up, func(s *Server) bool { return s == ld })
 	}
 	return up[n.rng.IntN(len(up))]
+}
+
+// leader is the leader a fault aims at: the cluster's leader; in the
+// sharded mode the leader of a data group drawn at random (where the
+// workload's writes are ordered), or, one time in Shards+1, the metadata
+// group's (the placement controller and the membership).
+func (n *Nemesis) leader() (*Server, error) {
+	if !n.c.Sharded() {
+		return n.c.Leader()
+	}
+	shards := n.c.cfg.Shards
+	g := n.rng.IntN(shards + 1)
+	if g == shards {
+		return n.c.Leader()
+	}
+	lds, err := n.c.groupLeaders()
+	if err != nil {
+		return nil, err
+	}
+	ld, ok := lds[g+1]
+	if !ok {
+		return nil, fmt.Errorf("data group %d has no leader that is a member", g+1)
+	}
+	return ld, nil
 }
 
 func (n *Nemesis) upMembers() []*Server {
@@ -343,12 +367,16 @@ func (n *Nemesis) inject(ctx context.Context, kind string) (desc string, heal fu
 		return "SIGSTOP " + s.ID + mark, s.Resume, s.Pause()
 
 	case FaultIsolate:
-		ld, err := c.Leader()
+		ld, err := n.leader()
 		if err != nil {
 			return "no leader to isolate", nil, err
 		}
 		rest := slices.DeleteFunc(c.Members(), func(s *Server) bool { return s == ld })
-		return fmt.Sprintf("isolate leader %s from %s", ld.ID, ids(rest)), c.Net.HealPartitions,
+		mark := ""
+		if c.Sharded() {
+			mark = n.leaderMark(ld)
+		}
+		return fmt.Sprintf("isolate leader %s%s from %s", ld.ID, mark, ids(rest)), c.Net.HealPartitions,
 			c.Net.Partition([]*Host{ld.Host}, hostsOf(rest))
 
 	case FaultSplit:
@@ -400,6 +428,9 @@ func (n *Nemesis) inject(ctx context.Context, kind string) (desc string, heal fu
 		return desc, c.Net.Unslow, nil
 
 	case FaultTransfer:
+		// RAFT.TRANSFER moves the metadata group's leadership (in the
+		// sharded mode too: no command moves a data group's; their leaders
+		// move with the other faults and back to their preferred nodes).
 		ld, err := c.Leader()
 		if err != nil {
 			return "no leader to transfer from", nil, err
@@ -481,9 +512,28 @@ func (n *Nemesis) other(s *Server) *Server {
 	return nil
 }
 
+// leaderMark says what s leads: " (leader)"; in the sharded mode the
+// data groups and the metadata group, e.g. " (leads groups [1 3], metadata)".
 func (n *Nemesis) leaderMark(s *Server) string {
+	meta := false
 	if id, err := n.c.LeaderOf(s); err == nil && id == s.ID {
-		return " (leader)"
+		meta = true
 	}
-	return ""
+	if !n.c.Sharded() {
+		if meta {
+			return " (leader)"
+		}
+		return ""
+	}
+	var parts []string
+	if gs := n.c.ledGroups(s); len(gs) > 0 {
+		parts = append(parts, fmt.Sprintf("leads groups %v", gs))
+	}
+	if meta {
+		parts = append(parts, "metadata leader")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }

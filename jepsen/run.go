@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
+	"github.com/redis/go-redis/v9"
 )
 
 // RunConfig is one test run: a cluster, a workload, a fault schedule.
@@ -21,9 +22,12 @@ type RunConfig struct {
 	Nemesis     NemesisConfig
 	Workload    WorkloadConfig // zero: DefaultWorkload(Nodes)
 	UnsafeReads bool           // --test-unsafe-local-reads (the checker must catch it)
-	Bin         string         // riot-server
-	Flags       []string       // more riot-server flags for every node
-	Dir         string         // data directories
+	// Shards > 1 runs the sharded mode (shards.go): every node with
+	// --shards Shards; 0 or 1: one raft group, as always.
+	Shards int
+	Bin    string   // riot-server
+	Flags  []string // more riot-server flags for every node
+	Dir    string   // data directories
 	// Snapshots, when set, runs the snapshot mode (snapshots.go): followers
 	// catch up by snapshot installs, which the run must see.
 	Snapshots *SnapshotMode
@@ -36,9 +40,10 @@ type RunConfig struct {
 
 // Report is what a run did and found.
 type Report struct {
-	Name  string
-	Seed  uint64
-	Nodes int
+	Name   string
+	Seed   uint64
+	Nodes  int
+	Shards int // data groups; 0: unsharded
 
 	Ops           int            // operations invoked
 	OK            int            // acknowledged
@@ -46,6 +51,7 @@ type Report struct {
 	Indeterminate int            // outcome unknown (writes and INCRs kept as such; reads dropped)
 	Errors        map[string]int // failed and indeterminate ops by error class
 	Keys          int            // registers and counters used (and bank accounts)
+	Redirects     int64          // sharded mode: MOVED replies the clients followed
 	Bank          *BankStats     // nil without bank workers
 	Coll          *CollStats     // nil without the collection workloads
 	Snapshots     *SnapshotStats // nil outside the snapshot mode
@@ -83,9 +89,12 @@ func (r *Report) FaultCounts() map[string]int {
 
 func (r *Report) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "run %s: seed %d, %d nodes, %s\n", r.Name, r.Seed, r.Nodes, r.Elapsed.Round(100*time.Millisecond))
+	fmt.Fprintf(&b, "run %s: seed %d, %d nodes%s, %s\n", r.Name, r.Seed, r.Nodes, r.shardsNote(), r.Elapsed.Round(100*time.Millisecond))
 	fmt.Fprintf(&b, "  ops: %d invoked, %d ok, %d failed, %d indeterminate; %d keys; errors %s\n",
 		r.Ops, r.OK, r.Failed, r.Indeterminate, r.Keys, fmtCounts(r.Errors))
+	if r.Shards > 1 {
+		fmt.Fprintf(&b, "  sharded: %d data groups; %d MOVED redirects followed\n", r.Shards, r.Redirects)
+	}
 	if k := r.Bank; k != nil {
 		fmt.Fprintf(&b, "  bank: %d accounts, total %d; transfers: %d invoked, %d ok, %d aborted by WATCH, %d refused (overdraft), %d failed, %d indeterminate; %d reads ok; final %v (explained: %s)\n",
 			k.Accounts, k.Total, k.Transfers, k.OK, k.Aborted, k.Refused, k.Failed, k.Info, k.Reads, k.Final, k.Explained)
@@ -152,9 +161,17 @@ func (r *Report) Summary() string {
 	if st := r.Snapshots; st != nil {
 		snaps = "; " + st.String()
 	}
-	return fmt.Sprintf("run %s: seed %d, %d nodes, %s; ops %d (ok %d, failed %d, indeterminate %d)%s; faults %d %s%s, %d not injected%s; %s; %s",
-		r.Name, r.Seed, r.Nodes, r.Elapsed.Round(100*time.Millisecond), r.Ops, r.OK, r.Failed, r.Indeterminate, bank,
+	return fmt.Sprintf("run %s: seed %d, %d nodes%s, %s; ops %d (ok %d, failed %d, indeterminate %d)%s; faults %d %s%s, %d not injected%s; %s; %s",
+		r.Name, r.Seed, r.Nodes, r.shardsNote(), r.Elapsed.Round(100*time.Millisecond), r.Ops, r.OK, r.Failed, r.Indeterminate, bank,
 		len(r.Faults)-notInjected, fmtCounts(injected), slow, notInjected, snaps, lin, result)
+}
+
+// shardsNote is ", N shards (M MOVED followed)" in the sharded mode.
+func (r *Report) shardsNote() string {
+	if r.Shards <= 1 {
+		return ""
+	}
+	return fmt.Sprintf(", %d shards (%d MOVED followed)", r.Shards, r.Redirects)
 }
 
 func fmtCounts(m map[string]int) string {
@@ -204,13 +221,19 @@ func StartRun(cfg RunConfig) (*Run, error) {
 			return nil, fmt.Errorf("jepsen: the %s fault needs the snapshot mode (JEPSEN_SNAPSHOTS=1)", k)
 		}
 	}
+	if cfg.Shards > 1 && cfg.Snapshots != nil {
+		// RAFT.SNAPSHOT, the padding (MSET) and the restore counters
+		// address one raft group: the mode is not built for data groups.
+		return nil, fmt.Errorf("jepsen: the snapshot mode does not run sharded (shards %d)", cfg.Shards)
+	}
 	if cfg.Snapshots != nil {
 		m := cfg.Snapshots.withDefaults()
 		cfg.Snapshots, cfg.Nemesis.Snapshots = &m, &m
 		cfg.Flags = append(m.flags(), cfg.Flags...)
 	}
 	r := &Run{Cfg: cfg, begin: time.Now(), logf: cfg.Logf}
-	c, err := StartCluster(ClusterConfig{Bin: cfg.Bin, Dir: cfg.Dir, Nodes: cfg.Nodes, Spare: spare, UnsafeReads: cfg.UnsafeReads, Flags: cfg.Flags, Logf: cfg.Logf})
+	c, err := StartCluster(ClusterConfig{Bin: cfg.Bin, Dir: cfg.Dir, Nodes: cfg.Nodes, Spare: spare, UnsafeReads: cfg.UnsafeReads,
+		Shards: cfg.Shards, Flags: cfg.Flags, Logf: cfg.Logf})
 	if err != nil {
 		return nil, err
 	}
@@ -241,6 +264,9 @@ func (r *Run) Close() {
 // runs get their artifacts written (Report.OutDir).
 func (r *Run) Finish() *Report {
 	rep := &Report{Name: r.Cfg.Name, Seed: r.Cfg.Seed, Nodes: r.Cfg.Nodes, Errors: map[string]int{}}
+	if r.Cluster.Sharded() {
+		rep.Shards = r.Cfg.Shards
+	}
 	if err := r.Nemesis.HealAll(); err != nil {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("harness: healing: %v", err))
 	}
@@ -273,6 +299,7 @@ func (r *Run) Finish() *Report {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("final state: %v", err))
 	}
 	ops := r.History.Ops()
+	rep.Redirects = r.Workload.Redirects()
 	rep.Keys = len(regs) + len(ctrs) + len(accounts) + len(hashes) + len(zsets) + len(queues)
 	if cw := r.Workload.coll; cw != nil {
 		rep.Coll = collStats(ops, cw.zskip, cw.qskip)
@@ -368,8 +395,10 @@ func (r *Run) outDir() string {
 }
 
 // finalState reads every key through the leader (linearizable reads,
-// recorded in the history as final reads) and, once every member has
-// caught up, every member's local copy (READONLY). A write a server was
+// recorded in the history as final reads; in the sharded mode through the
+// router, from the metadata leader to each key's group leader) and, once
+// every member has caught up, every member's local copy (READONLY; in the
+// sharded mode, of the keys of the groups it holds a replica of). A write a server was
 // still retrying when its client gave up may land after the final reads,
 // so the rounds repeat (a few times at most) until the local copies match
 // the final reads.
@@ -413,8 +442,19 @@ func (r *Run) finalRound(keys finalKeys) (finalState, error) {
 	if err != nil {
 		return fs, fmt.Errorf("no leader for the final reads: %w", err)
 	}
-	cl := newDataClient(ld.Addr, 5*time.Second, false)
-	defer cl.Close()
+	clients := map[*Server]*redis.Client{}
+	client := func(s *Server) *redis.Client {
+		if clients[s] == nil {
+			clients[s] = newDataClient(s.Addr, 5*time.Second, false)
+		}
+		return clients[s]
+	}
+	defer func() {
+		for _, cl := range clients {
+			_ = cl.Close()
+		}
+	}()
+	rt := r.Workload.rt // nil unsharded: every read through ld
 	proc := r.History.newProcess()
 	read := func(key string, kind OpKind) error {
 		return waitFor(recoverTimeout, func() error {
@@ -422,12 +462,14 @@ func (r *Run) finalRound(keys finalKeys) (finalState, error) {
 			if kind == OpHGet || kind == OpZScore {
 				op.Key, op.Field = splitCollKey(key)
 			}
-			Invoke(r.History, cl, ld, &op, 5*time.Second)
+			rt.redirected(op.Key, ld, &op, func(t *Server) {
+				Invoke(r.History, client(t), t, &op, 5*time.Second)
+			})
 			if op.Status != StatusOK {
 				if op.Status == StatusInfo {
 					proc = r.History.newProcess()
 				}
-				return fmt.Errorf("final %s %s via %s: %s", kind, key, ld.ID, op.Err)
+				return fmt.Errorf("final %s %s via %s: %s", kind, key, op.Node, op.Err)
 			}
 			r.History.add(op)
 			fs.reads[key] = op
@@ -465,24 +507,29 @@ func (r *Run) finalRound(keys finalKeys) (finalState, error) {
 		// reads for the convergence check.
 		err := waitFor(recoverTimeout, func() error {
 			op := Op{Process: proc, Kind: OpBankRead, Mode: bankMGet, Key: bankKey(r.Workload.cfg.Prefix), Final: true}
-			op.Node, op.Call = ld.ID, r.History.Now()
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			vals, err := cl.MGet(ctx, accounts...).Result()
-			cancel()
 			var raw []string
-			if err == nil {
-				raw, op.Balances, err = parseBalances(vals)
-			}
-			op.Return = r.History.Now()
-			if err != nil {
-				if classify(err) == StatusInfo {
+			rt.redirected(accounts[0], ld, &op, func(t *Server) {
+				op.Node, op.Call = t.ID, r.History.Now()
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				vals, err := client(t).MGet(ctx, accounts...).Result()
+				cancel()
+				if err == nil {
+					raw, op.Balances, err = parseBalances(vals)
+				}
+				op.Return, op.Status = r.History.Now(), StatusOK
+				if err != nil {
+					op.Status, op.Err = classify(err), err.Error()
+				}
+			})
+			if op.Status != StatusOK {
+				if op.Status == StatusInfo {
 					proc = r.History.newProcess()
 				}
-				return fmt.Errorf("final MGET of the accounts via %s: %w", ld.ID, err)
+				return fmt.Errorf("final MGET of the accounts via %s: %s", op.Node, op.Err)
 			}
 			r.History.add(op)
 			for i, k := range accounts {
-				fs.reads[k] = Op{Kind: OpRead, Key: k, Value: raw[i], Final: true, Node: ld.ID}
+				fs.reads[k] = Op{Kind: OpRead, Key: k, Value: raw[i], Final: true, Node: op.Node}
 			}
 			return nil
 		})
@@ -493,18 +540,38 @@ func (r *Run) finalRound(keys finalKeys) (finalState, error) {
 	if err := c.WaitCaughtUp(recoverTimeout); err != nil {
 		return fs, fmt.Errorf("members did not catch up: %w", err)
 	}
+	held := func(_ *Server, list []string) []string { return list }
+	local := localValues
+	if c.Sharded() {
+		// Each member holds only the keys of its groups: compare those.
+		var err error
+		if fs.keysOf, err = c.replicaKeys(keys.all()); err != nil {
+			return fs, fmt.Errorf("the data groups' replicas: %w", err)
+		}
+		sets := map[string]map[string]bool{}
+		for id, ks := range fs.keysOf {
+			sets[id] = map[string]bool{}
+			for _, k := range ks {
+				sets[id][k] = true
+			}
+		}
+		held = func(s *Server, list []string) []string {
+			return slices.DeleteFunc(slices.Clone(list), func(k string) bool { return !sets[s.ID][k] })
+		}
+		local = localShardValues
+	}
 	for _, s := range c.Members() {
-		vals, err := localValues(s, allKeys(regs, ctrs, accounts))
+		vals, err := local(s, held(s, allKeys(regs, ctrs, accounts)))
 		if err != nil {
 			return fs, err
 		}
-		if err := localCollValues(s, keys.hashes, false, vals); err != nil {
+		if err := localCollValues(s, held(s, keys.hashes), false, vals); err != nil {
 			return fs, err
 		}
-		if err := localCollValues(s, keys.zsets, true, vals); err != nil {
+		if err := localCollValues(s, held(s, keys.zsets), true, vals); err != nil {
 			return fs, err
 		}
-		if err := localQueueValues(s, keys.queues, vals); err != nil {
+		if err := localQueueValues(s, held(s, keys.queues), vals); err != nil {
 			return fs, err
 		}
 		fs.nodes[s.ID] = vals

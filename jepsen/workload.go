@@ -281,6 +281,7 @@ type Workload struct {
 	ctrs    *keyspace
 	bank    *bank         // nil without bank workers
 	coll    *collWorkload // nil without collection shares
+	rt      *router       // the sharded mode's router; nil unsharded
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	stop    sync.Once
@@ -293,13 +294,18 @@ type clientKey struct {
 }
 
 // StartWorkload starts cfg.Workers workers, each with its own generator
-// seeded from seed, sending ops to random members of c.
+// seeded from seed, sending ops to random members of c (in the sharded
+// mode: to the cached leader of the key's slot when known, following
+// MOVED; see router).
 func StartWorkload(c *Cluster, h *History, cfg WorkloadConfig, seed uint64) *Workload {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &Workload{
 		cfg: cfg, c: c, h: h, cancel: cancel,
 		regs: newKeyspace(cfg.Prefix+":r", cfg.RegisterKeys, cfg.OpsPerKey),
 		ctrs: newKeyspace(cfg.Prefix+":c", cfg.CounterKeys, cfg.OpsPerKey),
+	}
+	if c.Sharded() {
+		w.rt = newRouter(c)
 	}
 	if cfg.HashShare > 0 || cfg.ZSetShare > 0 || cfg.QueueShare > 0 {
 		w.startCollections()
@@ -324,6 +330,15 @@ func (w *Workload) Stop() {
 			return true
 		})
 	})
+}
+
+// Redirects returns how many MOVED replies the workload followed (0
+// unsharded).
+func (w *Workload) Redirects() int64 {
+	if w.rt == nil {
+		return 0
+	}
+	return w.rt.redirects.Load()
 }
 
 // Keys returns every register and counter key used.
@@ -392,7 +407,9 @@ func (w *Workload) worker(ctx context.Context, id int, rng *rand.Rand) {
 				}
 				ops[i] = op
 			}
-			InvokePipeline(w.h, w.client(id, s), s, ops, w.cfg.OpTimeout)
+			w.rt.pipeline(s, ops, func(t *Server, batch []*Op) {
+				InvokePipeline(w.h, w.client(id, t), t, batch, w.cfg.OpTimeout)
+			})
 			for _, op := range ops {
 				w.h.add(*op)
 			}
@@ -417,7 +434,9 @@ func (w *Workload) worker(ctx context.Context, id int, rng *rand.Rand) {
 			}
 		}
 		op.Process = proc
-		Invoke(w.h, w.client(id, s), s, &op, w.cfg.OpTimeout)
+		w.rt.redirected(op.Key, s, &op, func(t *Server) {
+			Invoke(w.h, w.client(id, t), t, &op, w.cfg.OpTimeout)
+		})
 		w.h.add(op)
 		if op.Status == StatusInfo {
 			proc = w.h.newProcess() // this one may still be running
@@ -538,13 +557,15 @@ func pipelineCmd(cmds []redis.Cmder, i int) redis.Cmder {
 }
 
 // classify tells definite failures (nothing applied) from indeterminate
-// ones.
+// ones. The sharded mode's refusals are definite: MOVED and ASK (not this
+// node's slot), CROSSSLOT, and EXECABORT (a transaction discarded, e.g.
+// because a queued command was refused with MOVED).
 func classify(err error) Status {
 	var re redis.Error
 	if errors.As(err, &re) {
 		code, _, _ := strings.Cut(re.Error(), " ")
 		switch code {
-		case "CLUSTERDOWN", "TRYAGAIN", "LOADING":
+		case "CLUSTERDOWN", "TRYAGAIN", "LOADING", "MOVED", "ASK", "CROSSSLOT", "EXECABORT":
 			return StatusFail
 		}
 		return StatusInfo // UNCERTAIN, TIMEOUT, anything unexpected

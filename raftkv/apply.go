@@ -257,7 +257,11 @@ func raftError(err error) error {
 	switch {
 	case errors.Is(err, raft.ErrNotLeader):
 		return ErrNotLeader
-	case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrLeadershipTransferInProgress):
+	case errors.Is(err, raft.ErrLeadershipTransferInProgress):
+		// While it hands leadership over, raft refuses every new entry
+		// at the door, before appending it: nothing was applied.
+		return fmt.Errorf("%w (%v)", ErrNotLeader, err)
+	case errors.Is(err, raft.ErrLeadershipLost):
 		return fmt.Errorf("%w (%v)", ErrLeadershipLost, err)
 	case errors.Is(err, raft.ErrRaftShutdown):
 		return ErrShutdown
