@@ -353,7 +353,9 @@ func (s *Shards) alive(id string) bool {
 // promote a non-voter that has been one for Stabilization and has caught
 // up (its applied index within CaughtUpLag of the commit index), remove a
 // server the map no longer names; then hand leadership to the preferred
-// leader once it is a voter.
+// leader once it is a caught-up voter (during a transfer raft refuses
+// writes, so a transfer to a node that cannot take over costs the group
+// its writes until it times out).
 func (s *Shards) reconcileGroup(dg *dataGroup, g kv.ShardGroup) error {
 	servers, err := dg.node.Servers()
 	if err != nil {
@@ -413,8 +415,8 @@ func (s *Shards) reconcileGroup(dg *dataGroup, g kv.ShardGroup) error {
 	}
 	target := ""
 	if want != "-" {
-		if sv, ok := inConf[want]; !ok || !sv.Voter || !s.alive(want) {
-			return nil
+		if sv, ok := inConf[want]; !ok || !sv.Voter || !s.alive(want) || !dg.router.peerCaughtUp(want) {
+			return nil // not (yet) a live, caught-up voter: a node shutting down is neither
 		}
 		target = want
 	}
