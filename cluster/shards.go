@@ -160,16 +160,60 @@ func (s *Shards) Close() {
 				_ = dg.node.TransferLeadership(ctx, "")
 				cancel()
 			}
-			dg.router.Close()
-			if err := dg.node.Close(); err != nil {
-				s.logger.Warn("close data group", "group", dg.id, "err", err)
-			}
-			if err := dg.close(); err != nil {
-				s.logger.Warn("close data group storage", "group", dg.id, "err", err)
-			}
+			s.closeGroup(dg)
 		}()
 	}
 	wg.Wait()
+}
+
+// closeGroup stops this node's replica of dg (removed from s.groups by
+// the caller): its router, its raft and its storage. The data stays on
+// disk; a replica opened again later catches up from the group's leader.
+func (s *Shards) closeGroup(dg *dataGroup) {
+	dg.router.Close()
+	if err := dg.node.Close(); err != nil {
+		s.logger.Warn("close data group", "group", dg.id, "err", err)
+	}
+	if err := dg.close(); err != nil {
+		s.logger.Warn("close data group storage", "group", dg.id, "err", err)
+	}
+}
+
+// toOpen returns the groups m places on this node that it does not hold
+// yet. Members only: a founder the map dropped (Initial still names it)
+// must not open, let alone bootstrap, the group again.
+func (s *Shards) toOpen(m kv.ShardMap) []kv.ShardGroup {
+	var out []kv.ShardGroup
+	for _, g := range m.Groups {
+		if slices.Contains(g.Members, s.meta.node.ID()) && s.group(g.ID) == nil {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// retire closes this node's replicas of groups the map no longer places
+// on it (it left the metadata group, and placement gave the group another
+// member). Such a replica, no longer in its group's configuration (or
+// about to be removed from it), would campaign forever and answer for a
+// group it does not serve. A leader is left to hand its group over first
+// (reconcileGroup), and closed in a later round.
+func (s *Shards) retire(m kv.ShardMap) {
+	self := s.meta.node.ID()
+	s.mu.Lock()
+	var stale []*dataGroup
+	for id, dg := range s.groups {
+		if g, ok := m.Group(id); ok && slices.Contains(g.Members, self) || dg.node.IsLeader() {
+			continue
+		}
+		stale = append(stale, dg)
+		delete(s.groups, id)
+	}
+	s.mu.Unlock()
+	for _, dg := range stale {
+		s.logger.Info("closing a replica of a data group the shard map no longer places here", "group", dg.id)
+		s.closeGroup(dg)
+	}
 }
 
 func (s *Shards) loop() {
@@ -187,8 +231,9 @@ func (s *Shards) loop() {
 	}
 }
 
-// step runs one round: read the map, place (on the metadata leader), open
-// this node's groups, reconcile the groups it leads, announce them.
+// step runs one round: read the map, place (on the metadata leader),
+// reconcile the groups this node leads, announce them, open the groups
+// placed on it and close those no longer placed on it.
 func (s *Shards) step() {
 	m, ok, err := s.readMap()
 	if err != nil {
@@ -210,13 +255,6 @@ func (s *Shards) step() {
 	}
 	s.setMap(m)
 	for _, g := range m.Groups {
-		if slices.Contains(g.Members, s.meta.node.ID()) || slices.Contains(g.Initial, s.meta.node.ID()) {
-			if err := s.open(g); err != nil {
-				s.logger.Warn("open data group", "group", g.ID, "err", err)
-			}
-		}
-	}
-	for _, g := range m.Groups {
 		dg := s.group(g.ID)
 		if dg == nil || !dg.node.IsLeader() {
 			continue
@@ -226,6 +264,29 @@ func (s *Shards) step() {
 		}
 	}
 	s.announce()
+	if len(s.toOpen(m)) > 0 {
+		// A node back from a removal reads an old map until its replica
+		// of the metadata group catches up: open new replicas only after
+		// a linearizable read of the map.
+		ctx, cancel := context.WithTimeout(context.Background(), s.meta.cfg.LeaderWait)
+		err := s.meta.Read(ctx, Linearizable, func(v *kv.View) error {
+			var err error
+			m, ok, err = v.Shards()
+			return err
+		})
+		cancel()
+		if err != nil || !ok {
+			s.logger.Debug("read the shard map before opening groups", "err", err)
+			return
+		}
+		s.setMap(m)
+		for _, g := range s.toOpen(m) {
+			if err := s.open(g); err != nil {
+				s.logger.Warn("open data group", "group", g.ID, "err", err)
+			}
+		}
+	}
+	s.retire(m)
 }
 
 // readMap reads the shard map from this node's metadata replica.

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -555,6 +556,97 @@ func TestShardedLeaderKill(t *testing.T) {
 		got, err := probe.Get(ctx, k).Int()
 		if err != nil || got < v {
 			t.Errorf("after the restart: GET %s = %d, %v; acknowledged %d", k, got, err, v)
+		}
+	}
+}
+
+// TestShardedRemovedNodeReturns: a node killed and removed after
+// --dead-node-timeout loses its place in every data group (placement
+// gives each group another replica); restarted on its old data dir it
+// rejoins the metadata group but opens none of its old replicas (no
+// replica of a group that no longer has it campaigns, none is
+// bootstrapped again by a founder the map dropped), and the cluster
+// serves every slot.
+func TestShardedRemovedNodeReturns(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t, 4*time.Minute)
+	nodes, _ := startSharded(t, 4, 2, "--dead-node-timeout", "3s")
+	c := clusterClient(t, nodes...)
+	for i := range 200 {
+		if err := c.Set(ctx, fmt.Sprintf("r:%d", i), i, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The victim: a replica of both groups that leads neither (each of
+	// the 2 groups is on 3 of the 4 nodes, so two nodes hold both).
+	gs, err := raftGroups(nodes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var victim *node
+	for _, n := range nodes {
+		both := true
+		for _, g := range gs {
+			reps, _ := g["replicas"].([]any)
+			if g["leader"] == n.NodeID || !slices.Contains(reps, any(n.NodeID)) {
+				both = false
+			}
+		}
+		if both {
+			victim = n
+			break
+		}
+	}
+	if victim == nil {
+		t.Fatalf("no node holds both groups without leading one: %v", gs)
+	}
+	rest := without(nodes, victim)
+	victim.Kill()
+	// Placement drops it from both groups once the metadata group
+	// removed it, and every group has 3 replicas on the other nodes.
+	waitFor(t, shardedFormTimeout, func() error {
+		for _, n := range rest {
+			gs, err := raftGroups(n)
+			if err != nil {
+				return err
+			}
+			for _, g := range gs {
+				reps, _ := g["replicas"].([]any)
+				if slices.Contains(reps, any(victim.NodeID)) || len(reps) != 3 {
+					return fmt.Errorf("%s: group %v has replicas %v", n.NodeID, g["id"], reps)
+				}
+			}
+		}
+		return nil
+	})
+	back := victim.relaunchSameAddrs()
+	waitFor(t, shardedFormTimeout, func() error {
+		info, err := back.do("INFO", "shards").Text()
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(info, "shards_epoch:") || !strings.Contains(info, "shards_local:0") {
+			return fmt.Errorf("%s back: %s", back.NodeID, info)
+		}
+		for _, n := range append(rest, back) {
+			if _, err := checkSharded(n, 2, 3, 2); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	// It stays that way: no old replica is opened later either.
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		info, err := back.do("INFO", "shards").Text()
+		if err != nil || strings.Contains(info, "state=candidate") || strings.Contains(info, "state=follower") || !strings.Contains(info, "shards_local:0") {
+			t.Fatalf("%s: INFO shards = %q, %v; want no replica", back.NodeID, info, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for i := range 200 {
+		if got, err := c.Get(ctx, fmt.Sprintf("r:%d", i)).Int(); err != nil || got != i {
+			t.Errorf("GET r:%d = %d, %v", i, got, err)
 		}
 	}
 }
