@@ -29,23 +29,7 @@ func (s *benchFSM) fillList(key string, n int) {
 // before the loop; the list keeps its length.
 //
 //	go test ./kv -run '^$' -bench ListQueue -count 3
-func BenchmarkListQueue(b *testing.B) {
-	for _, size := range []int{0, bigList} {
-		b.Run(fmt.Sprintf("elements=%d", size), func(b *testing.B) {
-			s := newBenchFSM(b)
-			s.fillList("q", size)
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				s.apply(Command{Op: OpRPush, Args: [][]byte{[]byte("q"), fmt.Appendf(nil, "new-%d", i)}})
-				if r := s.apply(Command{Op: OpLPop, Args: [][]byte{[]byte("q")}, Int: 1}); len(r.Array) != 1 {
-					b.Fatalf("LPOP q popped %d elements", len(r.Array))
-				}
-				i++
-			}
-		})
-	}
-}
+func BenchmarkListQueue(b *testing.B) { benchQueue(b, OpRPush, OpLPop) }
 
 // BenchmarkListPushPopLeft: LPUSH of one element and RPOP of one (the
 // other queue direction) on an empty list and on a list of a million
@@ -53,7 +37,11 @@ func BenchmarkListQueue(b *testing.B) {
 // before the loop; the list keeps its length.
 //
 //	go test ./kv -run '^$' -bench 'BenchmarkList' -count 1
-func BenchmarkListPushPopLeft(b *testing.B) {
+func BenchmarkListPushPopLeft(b *testing.B) { benchQueue(b, OpLPush, OpRPop) }
+
+// benchQueue pushes one element at one end and pops one at the other, on
+// an empty list and on a list of a million elements.
+func benchQueue(b *testing.B, push, pop Op) {
 	for _, size := range []int{0, bigList} {
 		b.Run(fmt.Sprintf("elements=%d", size), func(b *testing.B) {
 			s := newBenchFSM(b)
@@ -61,9 +49,9 @@ func BenchmarkListPushPopLeft(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				s.apply(Command{Op: OpLPush, Args: [][]byte{[]byte("q"), fmt.Appendf(nil, "new-%d", i)}})
-				if r := s.apply(Command{Op: OpRPop, Args: [][]byte{[]byte("q")}, Int: 1}); len(r.Array) != 1 {
-					b.Fatalf("RPOP q popped %d elements", len(r.Array))
+				s.apply(Command{Op: push, Args: [][]byte{[]byte("q"), fmt.Appendf(nil, "new-%d", i)}})
+				if r := s.apply(Command{Op: pop, Args: [][]byte{[]byte("q")}, Int: 1}); len(r.Array) != 1 {
+					b.Fatalf("pop of q popped %d elements", len(r.Array))
 				}
 				i++
 			}
