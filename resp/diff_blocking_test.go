@@ -66,9 +66,7 @@ func TestDifferentialBlocking(t *testing.T) {
 		t.Skip("differential test skipped in -short mode")
 	}
 	redisAddr := startRedisServer(t)
-	single := startServer(t, nil)
-	cluster := startCluster(t, 3, nil)
-	for _, target := range []struct{ name, addr string }{{"node", single.addr}, {"follower", followerOf(t, cluster)}} {
+	for _, target := range diffTargets(t) {
 		for _, proto := range []int{2, 3} {
 			t.Run(fmt.Sprintf("%s/resp%d", target.name, proto), func(t *testing.T) {
 				ref, got := dialDiffPair(t, redisAddr, target.addr, proto)
@@ -86,6 +84,17 @@ func TestDifferentialBlocking(t *testing.T) {
 			})
 		}
 	}
+}
+
+// diffTarget is a riot server a differential test compares with
+// redis-server.
+type diffTarget struct{ name, addr string }
+
+// diffTargets are a single node and a follower of a 3-node cluster (its
+// writes forwarded to the leader, its reads confirmed with it).
+func diffTargets(t *testing.T) []diffTarget {
+	t.Helper()
+	return []diffTarget{{"node", startServer(t, nil).addr}, {"follower", followerOf(t, startCluster(t, 3, nil))}}
 }
 
 // followerOf returns the address of a server of cluster that is not the
@@ -175,9 +184,7 @@ func TestDifferentialBlockingPipeline(t *testing.T) {
 		t.Skip("differential test skipped in -short mode")
 	}
 	redisAddr := startRedisServer(t)
-	single := startServer(t, nil)
-	cluster := startCluster(t, 3, nil)
-	for _, target := range []struct{ name, addr string }{{"node", single.addr}, {"follower", followerOf(t, cluster)}} {
+	for _, target := range diffTargets(t) {
 		for _, proto := range []int{2, 3} {
 			t.Run(fmt.Sprintf("%s/resp%d", target.name, proto), func(t *testing.T) {
 				ref, got := dialDiffPair(t, redisAddr, target.addr, proto)

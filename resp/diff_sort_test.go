@@ -50,11 +50,10 @@ func TestDifferentialSort(t *testing.T) {
 		t.Skip("differential test skipped in -short mode")
 	}
 	redisAddr := startRedisServer(t)
-	targets := map[string]string{"single": startServer(t, nil).addr, "follower": followerOf(t, startCluster(t, 3, nil))}
-	for _, target := range []string{"single", "follower"} {
+	for _, target := range diffTargets(t) {
 		for _, proto := range []int{2, 3} {
-			t.Run(fmt.Sprintf("%s/resp%d", target, proto), func(t *testing.T) {
-				diffSortCases(t, redisAddr, targets[target], proto)
+			t.Run(fmt.Sprintf("%s/resp%d", target.name, proto), func(t *testing.T) {
+				diffSortCases(t, redisAddr, target.addr, proto)
 			})
 		}
 	}
