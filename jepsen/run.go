@@ -541,7 +541,7 @@ func (r *Run) finalRound(keys finalKeys) (finalState, error) {
 		return fs, fmt.Errorf("members did not catch up: %w", err)
 	}
 	held := func(_ *Server, list []string) []string { return list }
-	local := localValues
+	perKey := false
 	if c.Sharded() {
 		// Each member holds only the keys of its groups: compare those.
 		var err error
@@ -558,10 +558,10 @@ func (r *Run) finalRound(keys finalKeys) (finalState, error) {
 		held = func(s *Server, list []string) []string {
 			return slices.DeleteFunc(slices.Clone(list), func(k string) bool { return !sets[s.ID][k] })
 		}
-		local = localShardValues
+		perKey = true
 	}
 	for _, s := range c.Members() {
-		vals, err := local(s, held(s, allKeys(regs, ctrs, accounts)))
+		vals, err := localValues(s, held(s, allKeys(regs, ctrs, accounts)), perKey)
 		if err != nil {
 			return fs, err
 		}
@@ -579,27 +579,41 @@ func (r *Run) finalRound(keys finalKeys) (finalState, error) {
 	return fs, nil
 }
 
-// localValues reads keys from s's local state (READONLY), in batches.
-func localValues(s *Server, keys []string) (map[string]*string, error) {
+// localValues reads keys from s's local state (READONLY), in batches:
+// one MGET each, or with perKey (the sharded mode, where an MGET of keys
+// of several slots is refused) one GET per key in a pipeline.
+func localValues(s *Server, keys []string, perKey bool) (map[string]*string, error) {
 	cl := newDataClient(s.Addr, 5*time.Second, true)
 	defer cl.Close()
+	read := mgetInto
+	if perKey {
+		read = getEachInto
+	}
 	out := map[string]*string{}
 	const batch = 200
 	for lo := 0; lo < len(keys); lo += batch {
-		part := keys[lo:min(lo+batch, len(keys))]
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		vals, err := cl.MGet(ctx, part...).Result()
+		err := read(ctx, cl, keys[lo:min(lo+batch, len(keys))], out)
 		cancel()
 		if err != nil {
-			return nil, fmt.Errorf("READONLY MGET on %s: %w", s.ID, err)
-		}
-		for i, k := range part {
-			if v, ok := vals[i].(string); ok {
-				out[k] = &v
-			} else if vals[i] != nil {
-				return nil, fmt.Errorf("READONLY MGET on %s: %s = %#v", s.ID, k, vals[i])
-			}
+			return nil, fmt.Errorf("READONLY reads on %s: %w", s.ID, err)
 		}
 	}
 	return out, nil
+}
+
+// mgetInto reads keys with one MGET into out (missing keys left out).
+func mgetInto(ctx context.Context, cl *redis.Client, keys []string, out map[string]*string) error {
+	vals, err := cl.MGet(ctx, keys...).Result()
+	if err != nil {
+		return fmt.Errorf("MGET: %w", err)
+	}
+	for i, k := range keys {
+		if v, ok := vals[i].(string); ok {
+			out[k] = &v
+		} else if vals[i] != nil {
+			return fmt.Errorf("MGET: %s = %#v", k, vals[i])
+		}
+	}
+	return nil
 }

@@ -582,37 +582,27 @@ func movedErr(err error, cmds []redis.Cmder) error {
 	return err
 }
 
-// localShardValues reads keys (GETs, in pipelines: in the sharded mode
-// an MGET of keys of several slots is refused) from s's local state
-// (READONLY).
-func localShardValues(s *Server, keys []string) (map[string]*string, error) {
-	cl := newDataClient(s.Addr, 5*time.Second, true)
-	defer cl.Close()
-	out := map[string]*string{}
-	const batch = 200
-	for lo := 0; lo < len(keys); lo += batch {
-		part := keys[lo:min(lo+batch, len(keys))]
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		cmds, err := cl.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, k := range part {
-				p.Get(ctx, k)
-			}
-			return nil
-		})
-		cancel()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return nil, fmt.Errorf("READONLY GETs on %s: %w", s.ID, err)
+// getEachInto reads keys with one GET each, in a pipeline, into out
+// (missing keys left out).
+func getEachInto(ctx context.Context, cl *redis.Client, keys []string, out map[string]*string) error {
+	cmds, err := cl.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.Get(ctx, k)
 		}
-		for i, k := range part {
-			v, err := cmds[i].(*redis.StringCmd).Result()
-			switch {
-			case errors.Is(err, redis.Nil):
-			case err != nil:
-				return nil, fmt.Errorf("READONLY GET %s on %s: %w", k, s.ID, err)
-			default:
-				out[k] = &v
-			}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("GETs: %w", err)
+	}
+	for i, k := range keys {
+		v, err := cmds[i].(*redis.StringCmd).Result()
+		switch {
+		case errors.Is(err, redis.Nil):
+		case err != nil:
+			return fmt.Errorf("GET %s: %w", k, err)
+		default:
+			out[k] = &v
 		}
 	}
-	return out, nil
+	return nil
 }

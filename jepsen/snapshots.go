@@ -98,7 +98,7 @@ func checkPadding(members []*Server, m SnapshotMode, seed uint64) []string {
 		keys[i] = padKey(i)
 	}
 	for _, s := range members {
-		vals, err := localValues(s, keys)
+		vals, err := localValues(s, keys, false)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("snapshot mode: padding: %v", err))
 			continue
