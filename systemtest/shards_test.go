@@ -73,7 +73,7 @@ func clusterSlots(n *node) ([]slotRange, error) {
 
 // checkSharded reports why n's CLUSTER SLOTS does not yet show groups
 // ranges covering every slot, each with replicas replicas, whose leaders
-// are spread over distinctLeaders nodes.
+// are spread over distinctLeaders nodes (0: the spread is not checked).
 func checkSharded(n *node, groups, replicas, distinctLeaders int) ([]slotRange, error) {
 	rs, err := clusterSlots(n)
 	if err != nil {
@@ -97,7 +97,7 @@ func checkSharded(n *node, groups, replicas, distinctLeaders int) ([]slotRange, 
 	if next != 16384 {
 		return rs, fmt.Errorf("%s: ranges end at %d", n.NodeID, next)
 	}
-	if len(leaders) != distinctLeaders {
+	if distinctLeaders > 0 && len(leaders) != distinctLeaders {
 		return rs, fmt.Errorf("%s: leaders %v, want %d distinct", n.NodeID, leaders, distinctLeaders)
 	}
 	return rs, nil
@@ -577,8 +577,11 @@ func TestShardedRemovedNodeReturns(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The victim: a replica of both groups that leads neither (each of
-	// the 2 groups is on 3 of the 4 nodes, so two nodes hold both).
+	// The metadata group has its 3 voters (so removing one keeps a
+	// quorum) before one is killed.
+	waitGossipCluster(t, nodes, 3)
+	// The victim: a replica of both groups (each of the 2 groups is on 3
+	// of the 4 nodes, so two nodes hold both; it may lead one).
 	gs, err := raftGroups(nodes[0])
 	if err != nil {
 		t.Fatal(err)
@@ -588,9 +591,7 @@ func TestShardedRemovedNodeReturns(t *testing.T) {
 		both := true
 		for _, g := range gs {
 			reps, _ := g["replicas"].([]any)
-			if g["leader"] == n.NodeID || !slices.Contains(reps, any(n.NodeID)) {
-				both = false
-			}
+			both = both && slices.Contains(reps, any(n.NodeID))
 		}
 		if both {
 			victim = n
@@ -598,7 +599,7 @@ func TestShardedRemovedNodeReturns(t *testing.T) {
 		}
 	}
 	if victim == nil {
-		t.Fatalf("no node holds both groups without leading one: %v", gs)
+		t.Fatalf("no node holds both groups: %v", gs)
 	}
 	rest := without(nodes, victim)
 	victim.Kill()
@@ -625,24 +626,25 @@ func TestShardedRemovedNodeReturns(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if !strings.Contains(info, "shards_epoch:") || !strings.Contains(info, "shards_local:0") {
-			return fmt.Errorf("%s back: %s", back.NodeID, info)
+		// Back on the current map (the epoch the others have).
+		ref, err := rest[0].do("INFO", "shards").Text()
+		if err != nil {
+			return err
+		}
+		if epoch := parseFields(ref)["shards_epoch"]; epoch == "" || parseFields(info)["shards_epoch"] != epoch || !strings.Contains(info, "shards_local:0") {
+			return fmt.Errorf("%s back: %s; %s has epoch %s", back.NodeID, info, rest[0].NodeID, epoch)
 		}
 		for _, n := range append(rest, back) {
-			if _, err := checkSharded(n, 2, 3, 2); err != nil {
+			if _, err := checkSharded(n, 2, 3, 0); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	// It stays that way: no old replica is opened later either.
-	deadline := time.Now().Add(3 * time.Second)
-	for time.Now().Before(deadline) {
-		info, err := back.do("INFO", "shards").Text()
-		if err != nil || strings.Contains(info, "state=candidate") || strings.Contains(info, "state=follower") || !strings.Contains(info, "shards_local:0") {
-			t.Fatalf("%s: INFO shards = %q, %v; want no replica", back.NodeID, info, err)
-		}
-		time.Sleep(200 * time.Millisecond)
+	// Not even for a moment: this incarnation never opened a group (every
+	// line a data group logs carries its "group").
+	if n := countLog(back, `"group":`); n > 0 {
+		t.Errorf("%s logged %d lines of data groups since its restart; want none (it opened an old replica)", back.NodeID, n)
 	}
 	for i := range 200 {
 		if got, err := c.Get(ctx, fmt.Sprintf("r:%d", i)).Int(); err != nil || got != i {
