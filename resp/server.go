@@ -214,7 +214,15 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Serve accepts connections until Close. It returns nil after Close.
 func (s *Server) Serve() error {
+	// Every wg.Add happens under mu while not closing, so that none runs
+	// concurrently with Close's Wait.
+	s.mu.Lock()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		return nil
+	}
 	s.wg.Add(1)
+	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()
 		s.sampleOps(s.stopSampler)
@@ -235,7 +243,6 @@ func (s *Server) Serve() error {
 		if sess == nil {
 			continue
 		}
-		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
 			sess.serve()
@@ -243,6 +250,8 @@ func (s *Server) Serve() error {
 	}
 }
 
+// newSession registers a session for c, counted in wg (its goroutine
+// calls wg.Done), unless the server is closing.
 func (s *Server) newSession(c net.Conn) *session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -250,6 +259,7 @@ func (s *Server) newSession(c net.Conn) *session {
 		c.Close()
 		return nil
 	}
+	s.wg.Add(1)
 	sess := newSession(s, c)
 	s.sessions[sess.id] = sess
 	s.stats.connections.Add(1)

@@ -852,6 +852,34 @@ func TestServerClose(t *testing.T) {
 	}
 }
 
+// TestServerCloseBeforeServe: Close may come before Serve has started (a
+// test that skips at once): the race detector used to see Serve's
+// WaitGroup.Add racing with Close's Wait. Serve then returns nil.
+func TestServerCloseBeforeServe(t *testing.T) {
+	backend := startServer(t, nil).Server.backend
+	for range 20 {
+		cfg := DefaultConfig()
+		cfg.Addr = "127.0.0.1:0"
+		srv, err := NewServer(cfg, backend)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Listen(); err != nil {
+			t.Fatal(err)
+		}
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve() }()
+		ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+		if err := srv.Close(ctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("Serve after Close: %v, want nil", err)
+		}
+	}
+}
+
 // TestForwardValueAtBulkLimit: a value of exactly the bulk limit, which a
 // client may send, is written through a follower too (the forwarded
 // RIOT.APPLY carries each argument as its own bulk; it used to carry one
