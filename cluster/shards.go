@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -97,6 +98,13 @@ type Shards struct {
 	warnedKeys bool
 	// sharded caches Sharded's answer, read on every command.
 	sharded atomic.Bool
+	// notOpen says why groups the map places here are not open ("" when
+	// none is missing), and since when; guarded by mu. round is when the
+	// loop last finished a round (unix ns): an operator sees a stuck loop.
+	notOpen      string
+	notOpenSince time.Time
+	notOpenWarn  time.Time
+	round        atomic.Int64
 
 	stop chan struct{}
 	once sync.Once
@@ -222,6 +230,7 @@ func (s *Shards) loop() {
 	defer t.Stop()
 	for {
 		s.step()
+		s.round.Store(time.Now().UnixNano())
 		select {
 		case <-t.C:
 		case <-s.meta.node.LeaderChanged():
@@ -264,29 +273,94 @@ func (s *Shards) step() {
 		}
 	}
 	s.announce()
-	if len(s.toOpen(m)) > 0 {
-		// A node back from a removal reads an old map until its replica
-		// of the metadata group catches up: open new replicas only after
-		// a linearizable read of the map.
-		ctx, cancel := context.WithTimeout(context.Background(), s.meta.cfg.LeaderWait)
-		err := s.meta.Read(ctx, Linearizable, func(v *kv.View) error {
-			var err error
-			m, ok, err = v.Shards()
+	m = s.openPlaced(m)
+	s.retire(m)
+}
+
+// openPlaced opens the groups m places on this node that it does not hold
+// yet, and returns the map it went by. A node back from a removal reads
+// an old map until its replica of the metadata group catches up: new
+// replicas are opened only after a linearizable read of the map. Why a
+// placed group is not open is kept for INFO (NotOpen) and logged.
+func (s *Shards) openPlaced(m kv.ShardMap) kv.ShardMap {
+	if len(s.toOpen(m)) == 0 {
+		s.setNotOpen("")
+		return m
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.meta.cfg.LeaderWait)
+	err := s.meta.Read(ctx, Linearizable, func(v *kv.View) error {
+		fresh, ok, err := v.Shards()
+		switch {
+		case err != nil:
 			return err
-		})
-		cancel()
-		if err != nil || !ok {
-			s.logger.Debug("read the shard map before opening groups", "err", err)
-			return
+		case !ok:
+			return errors.New("no shard map")
 		}
-		s.setMap(m)
-		for _, g := range s.toOpen(m) {
-			if err := s.open(g); err != nil {
-				s.logger.Warn("open data group", "group", g.ID, "err", err)
-			}
+		m = fresh
+		return nil
+	})
+	cancel()
+	if err != nil {
+		s.setNotOpen(fmt.Sprintf("linearizable read of the shard map: %v", err))
+		return m
+	}
+	s.setMap(m)
+	var problems []string
+	for _, g := range s.toOpen(m) {
+		if err := s.open(g); err != nil {
+			problems = append(problems, fmt.Sprintf("open group %d: %v", g.ID, err))
 		}
 	}
-	s.retire(m)
+	s.setNotOpen(strings.Join(problems, "; "))
+	return m
+}
+
+// notOpenWarnEvery is how often a persisting reason is logged again.
+const notOpenWarnEvery = 30 * time.Second
+
+// setNotOpen records why placed groups are not open ("": all are), and
+// logs a new reason at once and a persisting one every notOpenWarnEvery.
+func (s *Shards) setNotOpen(why string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	switch {
+	case why == "":
+		if s.notOpen != "" {
+			s.logger.Info("every data group placed here is open", "after", now.Sub(s.notOpenSince).Round(time.Millisecond))
+		}
+		s.notOpen = ""
+		return
+	case why != s.notOpen:
+		if s.notOpen == "" {
+			s.notOpenSince = now
+		}
+	case now.Sub(s.notOpenWarn) < notOpenWarnEvery:
+		return
+	}
+	s.notOpen, s.notOpenWarn = why, now
+	s.logger.Warn("data groups placed here are not open", "why", why, "for", now.Sub(s.notOpenSince).Round(time.Millisecond))
+}
+
+// NotOpen says why data groups the shard map places on this node are
+// not open, and for how long; "" when none is missing.
+func (s *Shards) NotOpen() (string, time.Duration) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.notOpen == "" {
+		return "", 0
+	}
+	return s.notOpen, time.Since(s.notOpenSince)
+}
+
+// RoundAge is how long ago the reconcile loop finished its last round
+// (0 before the first).
+func (s *Shards) RoundAge() time.Duration {
+	r := s.round.Load()
+	if r == 0 {
+		return 0
+	}
+	return time.Since(time.Unix(0, r))
 }
 
 // readMap reads the shard map from this node's metadata replica.

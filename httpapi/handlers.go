@@ -47,6 +47,7 @@ type groupBody struct {
 	AppliedIndex *uint64 `json:"applied_index,omitempty"`
 	CommitIndex  *uint64 `json:"commit_index,omitempty"`
 	LastIndex    *uint64 `json:"last_index,omitempty"`
+	Voters       *int    `json:"voters,omitempty"`
 }
 
 func toGroupBody(g cluster.GroupStatus) groupBody {
@@ -64,7 +65,7 @@ func toGroupBody(g cluster.GroupStatus) groupBody {
 	}
 	if st := g.Local; st != nil {
 		b.State = st.State
-		b.Term, b.AppliedIndex, b.CommitIndex, b.LastIndex = &st.Term, &st.AppliedIndex, &st.CommitIndex, &st.LastIndex
+		b.Term, b.AppliedIndex, b.CommitIndex, b.LastIndex, b.Voters = &st.Term, &st.AppliedIndex, &st.CommitIndex, &st.LastIndex, &st.Voters
 	}
 	return b
 }

@@ -146,7 +146,7 @@ func TestStatusGroups(t *testing.T) {
 	groups := []cluster.GroupStatus{
 		{ID: 1, Slots: []cluster.SlotRange{{From: 0, To: 5460}, {From: 10922, To: 10922}}, Leader: "n1",
 			LeaderClientAddr: "127.0.0.1:7001", Replicas: []string{"n1", "n2", "n3"},
-			Local: &raftkv.Status{State: "leader", Term: 4, AppliedIndex: 90, CommitIndex: 95, LastIndex: 96}},
+			Local: &raftkv.Status{State: "leader", Term: 4, AppliedIndex: 90, CommitIndex: 95, LastIndex: 96, Voters: 3}},
 		{ID: 2, Slots: []cluster.SlotRange{{From: 5461, To: 10921}}, Replicas: []string{"n2", "n3"}},
 	}
 	base := startAPIWith(t, "", false, nil, func(c *httpapi.Config) {
@@ -163,7 +163,7 @@ func TestStatusGroups(t *testing.T) {
 	want := []map[string]any{
 		{"id": 1.0, "slots": "0-5460,10922", "leader": "n1", "leader_client_addr": "127.0.0.1:7001",
 			"replicas": []any{"n1", "n2", "n3"}, "state": "leader", "term": 4.0, "applied_index": 90.0,
-			"commit_index": 95.0, "last_index": 96.0},
+			"commit_index": 95.0, "last_index": 96.0, "voters": 3.0},
 		{"id": 2.0, "slots": "5461-10921", "leader": "", "leader_client_addr": "",
 			"replicas": []any{"n2", "n3"}, "state": "none"},
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -36,7 +38,10 @@ type ClusterConfig struct {
 	Shards   int
 	Replicas int
 	Flags    []string
-	Logf     func(string, ...any)
+	// LogDir, when set, gets each server's log as it is written
+	// (<id>.log), besides the copy in memory the artifacts are made of.
+	LogDir string
+	Logf   func(string, ...any)
 }
 
 // Cluster is a riot cluster on a private network. Members are the servers
@@ -53,6 +58,26 @@ type Cluster struct {
 	spares  []*Host // hosts with no member on them
 	nextID  int
 	admins  map[*Server]*redis.Client
+	logs    []*os.File // LogDir's files
+}
+
+// newServer makes the server of ID n<nextID> on h, its log also written
+// to LogDir when that is set.
+func (c *Cluster) newServer(h *Host) (*Server, error) {
+	s := newServer(fmt.Sprintf("n%d", c.nextID), h, c.cfg.Bin, c.cfg.Dir, baseFlags(c.cfg), c.logf)
+	if c.cfg.LogDir == "" {
+		return s, nil
+	}
+	if err := os.MkdirAll(c.cfg.LogDir, 0o755); err != nil {
+		return nil, fmt.Errorf("jepsen: log dir: %w", err)
+	}
+	f, err := os.Create(filepath.Join(c.cfg.LogDir, s.ID+".log"))
+	if err != nil {
+		return nil, fmt.Errorf("jepsen: log dir: %w", err)
+	}
+	c.logs = append(c.logs, f)
+	s.log.Tee = f
+	return s, nil
 }
 
 // Flags every node gets: fast gossip on a LAN, quick promotion, failed
@@ -102,7 +127,10 @@ func StartCluster(cfg ClusterConfig) (c *Cluster, err error) {
 	hosts := net.hostList()
 	for _, h := range hosts[:cfg.Nodes] {
 		c.nextID++
-		s := newServer(fmt.Sprintf("n%d", c.nextID), h, cfg.Bin, cfg.Dir, baseFlags(cfg), cfg.Logf)
+		s, err := c.newServer(h)
+		if err != nil {
+			return nil, err
+		}
 		c.all = append(c.all, s)
 		c.members = append(c.members, s)
 	}
@@ -169,6 +197,12 @@ func (c *Cluster) Close() {
 	}
 	wg.Wait()
 	c.Net.Close()
+	c.mu.Lock()
+	for _, f := range c.logs {
+		_ = f.Close() // a line written after this is lost from the file only
+	}
+	c.logs = nil
+	c.mu.Unlock()
 }
 
 // Members returns the servers meant to be in the cluster now.
@@ -207,7 +241,11 @@ func (c *Cluster) AddFresh() (*Server, error) {
 	h := c.spares[0]
 	c.spares = c.spares[1:]
 	c.nextID++
-	s := newServer(fmt.Sprintf("n%d", c.nextID), h, c.cfg.Bin, c.cfg.Dir, baseFlags(c.cfg), c.logf)
+	s, err := c.newServer(h)
+	if err != nil {
+		c.mu.Unlock()
+		return nil, err
+	}
 	c.all = append(c.all, s)
 	c.mu.Unlock()
 	seeds := c.Seeds(nil)

@@ -144,7 +144,8 @@ func TestJepsenSnapshots(t *testing.T) {
 // pause lengths, default 5s and 2s), JEPSEN_SNAPSHOTS=1 (the snapshot
 // mode, with the snapkill fault added to the kinds), JEPSEN_SHARDS (the
 // sharded mode with that many data groups; default 1: unsharded),
-// JEPSEN_OUT (artifacts).
+// JEPSEN_OUT (artifacts; the nodes' logs are written there as they come,
+// under long-seed<seed>-logs, or under the system temp dir without it).
 func TestJepsenLong(t *testing.T) {
 	dur := os.Getenv("JEPSEN_DURATION")
 	if dur == "" {
@@ -189,9 +190,10 @@ func TestJepsenLong(t *testing.T) {
 	if err != nil || shards < 1 {
 		t.Fatalf("JEPSEN_SHARDS=%q: want a positive number", os.Getenv("JEPSEN_SHARDS"))
 	}
-	t.Logf("long run: %s, faults %v, %d nodes, %d shards, seed %d, snapshot mode %v (rerun with JEPSEN_SEED=%d)", d, faults, nodes, shards, seed, snaps != nil, seed)
+	logs := filepath.Join(envOr("JEPSEN_OUT", os.TempDir()), fmt.Sprintf("long-seed%d-logs", seed))
+	t.Logf("long run: %s, faults %v, %d nodes, %d shards, seed %d, snapshot mode %v (rerun with JEPSEN_SEED=%d); node logs in %s", d, faults, nodes, shards, seed, snaps != nil, seed, logs)
 	execute(t, RunConfig{
-		Name: "long", Seed: seed, Nodes: nodes, Shards: shards, Snapshots: snaps,
+		Name: "long", Seed: seed, Nodes: nodes, Shards: shards, Snapshots: snaps, LogDir: logs,
 		Nemesis: NemesisConfig{Kinds: faults, Duration: d, Quiet: quiet, Hold: hold},
 	})
 }

@@ -35,6 +35,9 @@ type RunConfig struct {
 	// when $JEPSEN_OUT is set, else a new directory under the system temp
 	// dir (kept, and named in the report).
 	OutDir string
+	// LogDir, when set, gets the nodes' logs as they are written (the long
+	// runs: what led to a hang survives it).
+	LogDir string
 	Logf   func(string, ...any)
 }
 
@@ -233,7 +236,7 @@ func StartRun(cfg RunConfig) (*Run, error) {
 	}
 	r := &Run{Cfg: cfg, begin: time.Now(), logf: cfg.Logf}
 	c, err := StartCluster(ClusterConfig{Bin: cfg.Bin, Dir: cfg.Dir, Nodes: cfg.Nodes, Spare: spare, UnsafeReads: cfg.UnsafeReads,
-		Shards: cfg.Shards, Flags: cfg.Flags, Logf: cfg.Logf})
+		Shards: cfg.Shards, Flags: cfg.Flags, LogDir: cfg.LogDir, Logf: cfg.Logf})
 	if err != nil {
 		return nil, err
 	}

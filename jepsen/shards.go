@@ -75,6 +75,7 @@ type GroupInfo struct {
 	State      string
 	Applied    uint64
 	Commit     uint64
+	Voters     int // in the replica's raft configuration (the group's, on its leader)
 }
 
 // serves reports whether g serves slot.
@@ -148,6 +149,8 @@ func parseGroups(v any) ([]GroupInfo, error) {
 				g.Applied, err = strconv.ParseUint(val, 10, 64)
 			case "commit_index":
 				g.Commit, err = strconv.ParseUint(val, 10, 64)
+			case "voters":
+				g.Voters, err = strconv.Atoi(val)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("RAFT.GROUPS: %s = %q: %w", name, val, err)
@@ -218,7 +221,7 @@ func (c *Cluster) groupViews(members []*Server) (map[*Server][]GroupInfo, error)
 // sees the cluster's Shards groups covering every slot once and names the
 // same leader for each; that leader is a member and leads its replica;
 // the group has min(replicas, members) replicas, all members, each
-// running the group (a raft state other than none).
+// running the group (a raft state other than none), and as many voters.
 func (c *Cluster) groupsHealthy(members []*Server) error {
 	views, err := c.groupViews(members)
 	if err != nil {
@@ -256,17 +259,34 @@ func (c *Cluster) groupsHealthy(members []*Server) error {
 		if len(lg.Replicas) != want {
 			return fmt.Errorf("group %d: replicas %v, want %d", g.ID, lg.Replicas, want)
 		}
+		if lg.Voters != want {
+			// A replica still catching up: one more fault and the group
+			// could lose its quorum.
+			return fmt.Errorf("group %d: %d voters, want %d", g.ID, lg.Voters, want)
+		}
 		for _, id := range lg.Replicas {
 			r := c.byIDIn(members, id)
 			if r == nil {
 				return fmt.Errorf("group %d: replica %s is not a member", g.ID, id)
 			}
 			if st := views[r][i].State; st != "leader" && st != "follower" {
-				return fmt.Errorf("group %d: replica %s is %s", g.ID, id, st)
+				return fmt.Errorf("group %d: replica %s is %s%s", g.ID, id, st, c.whyNotOpen(r))
 			}
 		}
 	}
 	return nil
+}
+
+// whyNotOpen returns what s says (INFO shards) about groups placed on it
+// that it has not opened, and how long ago its reconcile loop last
+// finished a round.
+func (c *Cluster) whyNotOpen(s *Server) string {
+	txt, err := c.do(s, adminTimeout, "INFO", "shards").Text()
+	if err != nil {
+		return fmt.Sprintf(" (INFO shards: %v)", err)
+	}
+	f := parseInfo(txt)
+	return fmt.Sprintf(" (not open for %sms: %q; last round %sms ago)", f["shards_not_open_ms"], f["shards_not_open"], f["shards_round_age_ms"])
 }
 
 // groupsSettled reports whether every data group is led by its preferred

@@ -10,8 +10,11 @@ type Status struct {
 	CommitIndex  uint64
 	AppliedIndex uint64 // what the state machine reflects
 	LastIndex    uint64
-	LeaderID     string
-	LeaderAddr   string
+	// Voters is the number of voters in the latest raft configuration
+	// this replica knows (on the leader: the group's).
+	Voters     int
+	LeaderID   string
+	LeaderAddr string
 	// LastContact is the time since the leader was last heard from (0 on
 	// the leader, -1 when never).
 	LastContact       time.Duration
@@ -35,6 +38,13 @@ func (n *Node) Status() Status {
 		st.LastContact = 0
 	case !lc.IsZero():
 		st.LastContact = time.Since(lc)
+	}
+	if servers, err := n.Servers(); err == nil {
+		for _, s := range servers {
+			if s.Voter {
+				st.Voters++
+			}
+		}
 	}
 	if err := n.fsm.Err(); err != nil {
 		st.Failed = err.Error()

@@ -28,6 +28,8 @@ type fakeShards struct {
 	// local is the raft state of this node's replicas, by group ID
 	// (Groups).
 	local map[int]raftkv.Status
+	// notOpen is NotOpen's reason (for 1.5 s).
+	notOpen string
 }
 
 func (f *fakeShards) Sharded() bool { return f.sharded }
@@ -58,6 +60,14 @@ func (f *fakeShards) Topology() cluster.Topology {
 	defer f.mu.Unlock()
 	return f.topo
 }
+
+func (f *fakeShards) NotOpen() (string, time.Duration) {
+	if f.notOpen == "" {
+		return "", 0
+	}
+	return f.notOpen, 1500 * time.Millisecond
+}
+func (f *fakeShards) RoundAge() time.Duration { return 250 * time.Millisecond }
 
 func (f *fakeShards) Groups() []cluster.GroupStatus {
 	t := f.Topology()
@@ -491,9 +501,9 @@ func TestClusterClients(t *testing.T) {
 // unsharded node answers an empty array.
 func TestRaftGroups(t *testing.T) {
 	f := &fakeShards{sharded: true, topo: testTopology(), local: map[int]raftkv.Status{
-		1: {State: "leader", Term: 4, AppliedIndex: 90, CommitIndex: 95, LastIndex: 96},
-		3: {State: "follower", Term: 2, AppliedIndex: 7, CommitIndex: 7, LastIndex: 7},
-	}}
+		1: {State: "leader", Term: 4, AppliedIndex: 90, CommitIndex: 95, LastIndex: 96, Voters: 3},
+		3: {State: "follower", Term: 2, AppliedIndex: 7, CommitIndex: 7, LastIndex: 7, Voters: 2},
+	}, notOpen: "open group 2: no\r\nway"}
 	ts := startShardedServer(t, f)
 	kvs := func(proto int, n int, pairs ...string) string {
 		out := rMap(n, proto)
@@ -507,17 +517,17 @@ func TestRaftGroups(t *testing.T) {
 		t.Run(fmt.Sprintf("resp%d", proto), func(t *testing.T) {
 			raw := dialRawProto(t, ts, proto)
 			raw.roundTrip(req("RAFT.GROUPS"), rArr(3)+
-				kvs(proto, 10, rBulk("id"), rBulk("1"), rBulk("slots"), rBulk("0-5000,5001-5460,10922"),
+				kvs(proto, 11, rBulk("id"), rBulk("1"), rBulk("slots"), rBulk("0-5000,5001-5460,10922"),
 					rBulk("leader"), rBulk("n1"), rBulk("leader_client_addr"), rBulk("127.0.0.1:7001"), replicas,
 					rBulk("state"), rBulk("leader"), rBulk("term"), rBulk("4"), rBulk("applied_index"), rBulk("90"),
-					rBulk("commit_index"), rBulk("95"), rBulk("last_index"), rBulk("96"))+
+					rBulk("commit_index"), rBulk("95"), rBulk("last_index"), rBulk("96"), rBulk("voters"), rBulk("3"))+
 				kvs(proto, 6, rBulk("id"), rBulk("2"), rBulk("slots"), rBulk("5461-10921"),
 					rBulk("leader"), rBulk("n2"), rBulk("leader_client_addr"), rBulk("127.0.0.1:7002"), replicas,
 					rBulk("state"), rBulk("none"))+
-				kvs(proto, 10, rBulk("id"), rBulk("3"), rBulk("slots"), rBulk("10923-16383"),
+				kvs(proto, 11, rBulk("id"), rBulk("3"), rBulk("slots"), rBulk("10923-16383"),
 					rBulk("leader"), rBulk(""), rBulk("leader_client_addr"), rBulk(""), replicas,
 					rBulk("state"), rBulk("follower"), rBulk("term"), rBulk("2"), rBulk("applied_index"), rBulk("7"),
-					rBulk("commit_index"), rBulk("7"), rBulk("last_index"), rBulk("7")))
+					rBulk("commit_index"), rBulk("7"), rBulk("last_index"), rBulk("7"), rBulk("voters"), rBulk("2")))
 			raw.roundTrip(req("RAFT.GROUPS", "x"), rErr("ERR wrong number of arguments for 'raft.groups' command"))
 		})
 	}
@@ -526,11 +536,16 @@ func TestRaftGroups(t *testing.T) {
 	for name, want := range map[string]string{
 		"shards_epoch":  "7",
 		"shards_groups": "3",
-		"group1":        "slots=0-5000|5001-5460|10922,leader=n1,preferred=,replicas=n1|n2|n3,state=leader,applied_index=90,commit_index=95,lag=5",
+		"group1":        "slots=0-5000|5001-5460|10922,leader=n1,preferred=,replicas=n1|n2|n3,state=leader,applied_index=90,commit_index=95,lag=5,voters=3",
 		"group2":        "slots=5461-10921,leader=n2,preferred=,replicas=n1|n2|n3,state=none",
-		"group3":        "slots=10923-16383,leader=,preferred=,replicas=n1|n2|n3,state=follower,applied_index=7,commit_index=7,lag=0",
+		"group3":        "slots=10923-16383,leader=,preferred=,replicas=n1|n2|n3,state=follower,applied_index=7,commit_index=7,lag=0,voters=2",
 		"shards_led":    "1",
 		"shards_local":  "2",
+		// The reconcile loop's last round, and why group 2 (placed here,
+		// say) is not open: one line.
+		"shards_round_age_ms": "250",
+		"shards_not_open":     "open group 2: no  way",
+		"shards_not_open_ms":  "1500",
 	} {
 		if info[name] != want {
 			t.Errorf("INFO shards %s = %q; want %q", name, info[name], want)

@@ -214,7 +214,7 @@ func cmdRaftGroups(s *session, _ [][]byte) {
 		if st := g.Local; st != nil {
 			local = [][2]string{{"state", st.State}, {"term", strconv.FormatUint(st.Term, 10)},
 				{"applied_index", strconv.FormatUint(st.AppliedIndex, 10)}, {"commit_index", strconv.FormatUint(st.CommitIndex, 10)},
-				{"last_index", strconv.FormatUint(st.LastIndex, 10)}}
+				{"last_index", strconv.FormatUint(st.LastIndex, 10)}, {"voters", strconv.Itoa(st.Voters)}}
 		} else {
 			local = [][2]string{{"state", "none"}}
 		}

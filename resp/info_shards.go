@@ -25,14 +25,20 @@ func (srv *Server) shardsInfo() []raftkv.Field {
 			if st.State == "leader" {
 				led++
 			}
-			v += fmt.Sprintf(",state=%s,applied_index=%d,commit_index=%d,lag=%d", st.State,
-				st.AppliedIndex, st.CommitIndex, groupLag(st))
+			v += fmt.Sprintf(",state=%s,applied_index=%d,commit_index=%d,lag=%d,voters=%d", st.State,
+				st.AppliedIndex, st.CommitIndex, groupLag(st), st.Voters)
 		} else {
 			v += ",state=none"
 		}
 		fields = append(fields, field(fmt.Sprintf("group%d", g.ID), v))
 	}
-	fields = append(fields, field("shards_led", strconv.Itoa(led)), field("shards_local", strconv.Itoa(local)))
+	fields = append(fields, field("shards_led", strconv.Itoa(led)), field("shards_local", strconv.Itoa(local)),
+		field("shards_round_age_ms", strconv.FormatInt(sh.RoundAge().Milliseconds(), 10)))
+	if why, since := sh.NotOpen(); why != "" {
+		// Groups the map places here are not open: why, and for how long.
+		fields = append(fields, field("shards_not_open", strings.NewReplacer("\r", " ", "\n", " ").Replace(why)),
+			field("shards_not_open_ms", strconv.FormatInt(since.Milliseconds(), 10)))
+	}
 	return fields
 }
 

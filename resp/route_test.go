@@ -1,6 +1,8 @@
 package resp
 
 import (
+	"time"
+
 	"context"
 	"fmt"
 	"slices"
@@ -31,8 +33,11 @@ func (f *twoGroups) Route(slot uint16) (Backend, bool) {
 	return nil, false
 }
 
-func (f *twoGroups) Led() []Backend                { return []Backend{f.g1, f.g2} }
-func (f *twoGroups) Local() map[int]Backend        { return map[int]Backend{1: f.g1, 2: f.g2} }
+func (f *twoGroups) Led() []Backend                   { return []Backend{f.g1, f.g2} }
+func (f *twoGroups) Local() map[int]Backend           { return map[int]Backend{1: f.g1, 2: f.g2} }
+func (f *twoGroups) NotOpen() (string, time.Duration) { return "", 0 }
+func (f *twoGroups) RoundAge() time.Duration          { return 0 }
+
 func (f *twoGroups) Groups() []cluster.GroupStatus { return nil }
 func (f *twoGroups) Topology() cluster.Topology {
 	all := []string{"n1", "n2"}

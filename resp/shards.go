@@ -1,6 +1,10 @@
 package resp
 
-import "github.com/riotkv/riot/cluster"
+import (
+	"time"
+
+	"github.com/riotkv/riot/cluster"
+)
 
 // Shards is what resp needs from a sharded node (riot-server --shards N,
 // N > 1): the groups that serve the hash slots, and the topology the
@@ -26,6 +30,11 @@ type Shards interface {
 	// node's replicas (RAFT.GROUPS, INFO's Shards section); empty when
 	// the cluster is not sharded.
 	Groups() []cluster.GroupStatus
+	// NotOpen says why groups the map places on this node are not open,
+	// and for how long ("" when none is missing); RoundAge how long ago
+	// the reconcile loop finished a round (INFO's Shards section).
+	NotOpen() (string, time.Duration)
+	RoundAge() time.Duration
 }
 
 // ClusterShards adapts a node's sharded mode to Shards.
@@ -33,9 +42,11 @@ func ClusterShards(s *cluster.Shards) Shards { return clusterShards{s} }
 
 type clusterShards struct{ s *cluster.Shards }
 
-func (c clusterShards) Sharded() bool                 { return c.s.Sharded() }
-func (c clusterShards) Topology() cluster.Topology    { return c.s.Topology() }
-func (c clusterShards) Groups() []cluster.GroupStatus { return c.s.Status() }
+func (c clusterShards) Sharded() bool                    { return c.s.Sharded() }
+func (c clusterShards) Topology() cluster.Topology       { return c.s.Topology() }
+func (c clusterShards) Groups() []cluster.GroupStatus    { return c.s.Status() }
+func (c clusterShards) NotOpen() (string, time.Duration) { return c.s.NotOpen() }
+func (c clusterShards) RoundAge() time.Duration          { return c.s.RoundAge() }
 
 func (c clusterShards) Route(slot uint16) (Backend, bool) {
 	r, leading := c.s.Route(slot)

@@ -121,7 +121,7 @@ func startSharded(t *testing.T, size, shards int, extra ...string) ([]*node, []s
 			if rs, err = checkSharded(n, shards, min(size, 3), min(size, shards)); err != nil {
 				return err
 			}
-			if err := checkPreferredLeaders(n); err != nil {
+			if err := checkPreferredLeaders(n, min(size, 3)); err != nil {
 				return err
 			}
 		}
@@ -131,9 +131,11 @@ func startSharded(t *testing.T, size, shards int, extra ...string) ([]*node, []s
 }
 
 // checkPreferredLeaders reports why INFO shards on n does not show every
-// group led by the member placement prefers: until then leadership still
-// moves, and writes in flight during a hand-over may get UNCERTAIN.
-func checkPreferredLeaders(n *node) error {
+// group led by the member placement prefers (until then leadership still
+// moves, and writes in flight during a hand-over may get UNCERTAIN), with
+// voters voters in each group n leads (a replica still catching up is a
+// non-voter: the group would not survive losing its leader).
+func checkPreferredLeaders(n *node, voters int) error {
 	info, err := n.do("INFO", "shards").Text()
 	if err != nil {
 		return err
@@ -150,6 +152,9 @@ func checkPreferredLeaders(n *node) error {
 		}
 		if f["leader"] == "" || f["leader"] != f["preferred"] {
 			return fmt.Errorf("%s: %s led by %q, preferred %q", n.NodeID, name, f["leader"], f["preferred"])
+		}
+		if f["state"] == "leader" && f["voters"] != strconv.Itoa(voters) {
+			return fmt.Errorf("%s: %s has %s voters, want %d", n.NodeID, name, f["voters"], voters)
 		}
 	}
 	return nil
@@ -539,7 +544,7 @@ func TestShardedLeaderKill(t *testing.T) {
 			if _, err := checkSharded(n, 3, 3, 3); err != nil {
 				return err
 			}
-			if err := checkPreferredLeaders(n); err != nil {
+			if err := checkPreferredLeaders(n, 3); err != nil {
 				return err
 			}
 		}
@@ -549,6 +554,12 @@ func TestShardedLeaderKill(t *testing.T) {
 		}
 		if !strings.Contains(info, "shards_local:3") || strings.Contains(info, "state=none") {
 			return fmt.Errorf("%s after its restart: %s", back.NodeID, info)
+		}
+		// Nothing placed on it is missing, and its reconcile loop runs
+		// (a round every 250 ms).
+		f := parseFields(info)
+		if age, err := strconv.Atoi(f["shards_round_age_ms"]); err != nil || age > 10_000 || f["shards_not_open"] != "" {
+			return fmt.Errorf("%s after its restart: round age %q, not open %q", back.NodeID, f["shards_round_age_ms"], f["shards_not_open"])
 		}
 		return nil
 	})

@@ -47,6 +47,10 @@ func CleanEnv() []string {
 // Log collects output lines, of one process or of several in turn; safe
 // for concurrent use.
 type Log struct {
+	// Tee, when set, also gets every line as it is added (a long run's
+	// logs on disk as they come, kept even if the harness dies).
+	Tee io.Writer
+
 	mu    sync.Mutex
 	lines []string
 }
@@ -55,6 +59,9 @@ type Log struct {
 func (l *Log) Add(s string) {
 	l.mu.Lock()
 	l.lines = append(l.lines, s)
+	if l.Tee != nil {
+		_, _ = io.WriteString(l.Tee, s+"\n")
+	}
 	l.mu.Unlock()
 }
 
