@@ -66,7 +66,13 @@ func (s *Shards) place(m kv.ShardMap, ok bool) (kv.ShardMap, bool) {
 		}
 		return createMap(s.cfg.Shards, s.cfg.Replicas, s.meta.node.ID(), live), true
 	}
-	next := rebalance(m, nodes, live)
+	led := map[uint32]bool{}
+	for _, g := range s.Topology().Groups {
+		if g.Leader != "" {
+			led[uint32(g.ID)] = true
+		}
+	}
+	next := rebalance(m, nodes, live, led)
 	return next, next.Epoch != m.Epoch
 }
 
@@ -89,10 +95,16 @@ func createMap(n, replicas int, founder string, live []string) kv.ShardMap {
 }
 
 // rebalance returns m with members that left the cluster dropped, groups
-// short of replicas filled from the live nodes holding the fewest, and
-// preferred leaders spread; its epoch moves when anything changed.
-func rebalance(m kv.ShardMap, nodes, live []string) kv.ShardMap {
+// short of replicas filled from the live nodes holding the fewest,
+// preferred leaders spread, and the groups in led (they have a leader)
+// marked founded; its epoch moves when anything changed.
+func rebalance(m kv.ShardMap, nodes, live []string, led map[uint32]bool) kv.ShardMap {
 	next := m.Clone()
+	for i := range next.Groups {
+		if led[next.Groups[i].ID] {
+			next.Groups[i].Founded = true
+		}
+	}
 	load := map[string]int{}
 	for _, id := range live {
 		load[id] = 0
@@ -169,7 +181,7 @@ func sameGroups(a, b kv.ShardMap) bool {
 	}
 	for i := range a.Groups {
 		x, y := a.Groups[i], b.Groups[i]
-		if x.Leader != y.Leader || !slices.Equal(x.Members, y.Members) {
+		if x.Leader != y.Leader || x.Founded != y.Founded || !slices.Equal(x.Members, y.Members) {
 			return false
 		}
 	}

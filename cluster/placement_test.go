@@ -41,11 +41,11 @@ func TestCreateMapOnOneNode(t *testing.T) {
 
 func TestRebalanceAddsJoinersAndSpreadsLeaders(t *testing.T) {
 	m := createMap(3, 3, "a", []string{"a"})
-	m = rebalance(m, []string{"a", "b"}, []string{"a", "b"})
+	m = rebalance(m, []string{"a", "b"}, []string{"a", "b"}, nil)
 	if m.Epoch != 2 {
 		t.Fatalf("epoch %d after a join, want 2", m.Epoch)
 	}
-	m = rebalance(m, []string{"a", "b", "c"}, []string{"a", "b", "c"})
+	m = rebalance(m, []string{"a", "b", "c"}, []string{"a", "b", "c"}, nil)
 	if m.Epoch != 3 {
 		t.Fatalf("epoch %d after the second join, want 3", m.Epoch)
 	}
@@ -62,7 +62,7 @@ func TestRebalanceAddsJoinersAndSpreadsLeaders(t *testing.T) {
 	if len(leaders) != 3 {
 		t.Errorf("preferred leaders %v, want one group each", leaders)
 	}
-	if again := rebalance(m, []string{"a", "b", "c"}, []string{"a", "b", "c"}); again.Epoch != m.Epoch {
+	if again := rebalance(m, []string{"a", "b", "c"}, []string{"a", "b", "c"}, nil); again.Epoch != m.Epoch {
 		t.Errorf("a stable cluster moved the epoch to %d", again.Epoch)
 	}
 }
@@ -71,7 +71,7 @@ func TestRebalanceReplacesRemovedNode(t *testing.T) {
 	m := createMap(3, 3, "a", []string{"a", "b", "c", "d"})
 	// c failed and was removed from the metadata group: it leaves every
 	// group, and d (holding the fewest) takes its place.
-	m2 := rebalance(m, []string{"a", "b", "d"}, []string{"a", "b", "d"})
+	m2 := rebalance(m, []string{"a", "b", "d"}, []string{"a", "b", "d"}, nil)
 	if m2.Epoch != m.Epoch+1 {
 		t.Fatalf("epoch %d, want %d", m2.Epoch, m.Epoch+1)
 	}
@@ -92,7 +92,7 @@ func TestRebalanceKeepsFailedMemberUntilRemoved(t *testing.T) {
 	m := createMap(3, 3, "a", []string{"a", "b", "c"})
 	// c failed but is still in the metadata group (dead-node timeout not
 	// reached): it stays a member, and no group prefers it as leader.
-	m2 := rebalance(m, []string{"a", "b", "c"}, []string{"a", "b"})
+	m2 := rebalance(m, []string{"a", "b", "c"}, []string{"a", "b"}, nil)
 	for _, g := range m2.Groups {
 		if !slices.Contains(g.Members, "c") {
 			t.Fatalf("group %d dropped c early: %v", g.ID, g.Members)
@@ -100,6 +100,39 @@ func TestRebalanceKeepsFailedMemberUntilRemoved(t *testing.T) {
 		if g.Leader == "c" {
 			t.Fatalf("group %d prefers failed c", g.ID)
 		}
+	}
+}
+
+// TestRebalanceMarksLedGroupsFounded: a group placement has seen led is
+// marked founded (a new epoch), after which no founder bootstraps it
+// again; the mark stays.
+func TestRebalanceMarksLedGroupsFounded(t *testing.T) {
+	nodes := []string{"a", "b", "c"}
+	m := createMap(3, 3, "a", nodes)
+	s := &Shards{}
+	for _, g := range m.Groups {
+		if g.Founded || !s.mayBootstrap(g) {
+			t.Fatalf("new group %d: founded %v, may bootstrap %v", g.ID, g.Founded, s.mayBootstrap(g))
+		}
+	}
+	m2 := rebalance(m, nodes, nodes, map[uint32]bool{2: true})
+	if m2.Epoch != m.Epoch+1 || m2.Groups[0].Founded || !m2.Groups[1].Founded || m2.Groups[2].Founded {
+		t.Fatalf("epoch %d, groups %+v; want epoch %d and group 2 alone founded", m2.Epoch, m2.Groups, m.Epoch+1)
+	}
+	if s.mayBootstrap(m2.Groups[1]) {
+		t.Error("a founded group may be bootstrapped")
+	}
+	b, err := kv.EncodeShardMap(m2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := kv.DecodeShardMap(b)
+	if err != nil || !back.Groups[1].Founded || back.Groups[0].Founded {
+		t.Fatalf("decoded %+v, %v; want group 2 founded", back.Groups, err)
+	}
+	m3 := rebalance(back, nodes, nodes, nil)
+	if m3.Epoch != m2.Epoch || !m3.Groups[1].Founded {
+		t.Errorf("epoch %d, group 2 founded %v; want the map unchanged", m3.Epoch, m3.Groups[1].Founded)
 	}
 }
 

@@ -422,12 +422,16 @@ func (s *Shards) open(g kv.ShardGroup) error {
 		if err == nil {
 			err = node.BootstrapWith(voters)
 		}
-		if err != nil {
+		switch {
+		case errors.Is(err, raftkv.ErrHasState):
+			// Another member's request reached it first: the group runs.
+		case err != nil:
 			_ = node.Close()
 			_ = closeFn()
 			return fmt.Errorf("bootstrap group %d: %w", g.ID, err)
+		default:
+			s.logger.Info("bootstrapped data group", "group", g.ID, "voters", g.Initial)
 		}
-		s.logger.Info("bootstrapped data group", "group", g.ID, "voters", g.Initial)
 	}
 	rc := s.cfg.Router
 	rc.Logger = s.logger.With("group", g.ID)
@@ -445,12 +449,13 @@ func (s *Shards) open(g kv.ShardGroup) error {
 }
 
 // mayBootstrap reports whether a group this node founds may be
-// bootstrapped: only while no other node can hold it. A group founded
-// with other voters may always be (they out-vote a founder that lost its
-// state and starts over); a founder alone may only while the map still
-// names it alone (it has added no one yet).
+// bootstrapped: never once placement has seen it led (Founded), and
+// before that only while no other node can hold it without its founder:
+// a group founded with other voters may be (they out-vote a founder that
+// lost its state and starts over: its one entry is theirs too); a founder
+// alone only while the map still names it alone (it has added no one).
 func (s *Shards) mayBootstrap(g kv.ShardGroup) bool {
-	return len(g.Initial) > 1 || len(g.Members) == 1
+	return !g.Founded && (len(g.Initial) > 1 || len(g.Members) == 1)
 }
 
 // servers returns the raft servers for ids, from the address book.

@@ -41,8 +41,14 @@ type ShardGroup struct {
 	// group's leader changes its raft configuration to match.
 	Members []string `json:"members"`
 	// Initial is the group's first configuration: its first member
-	// bootstraps the group with these voters when it has no state for it.
+	// bootstraps the group with these voters when it has no state for it,
+	// until the group is Founded.
 	Initial []string `json:"initial"`
+	// Founded is set by placement once the group has had a leader: from
+	// then on no node bootstraps it, and a founder back with no state for
+	// it (its data lost, or removed and wiped) catches up as any new
+	// replica does.
+	Founded bool `json:"founded,omitempty"`
 	// Leader is the member placement would like to lead the group; the
 	// group's leader hands leadership to it once it is a voter.
 	Leader string `json:"leader,omitempty"`
@@ -82,7 +88,7 @@ func (m *ShardMap) Clone() ShardMap {
 	c := ShardMap{Epoch: m.Epoch, Replicas: m.Replicas, Groups: make([]ShardGroup, len(m.Groups))}
 	for i, g := range m.Groups {
 		c.Groups[i] = ShardGroup{ID: g.ID, Slots: slices.Clone(g.Slots), Members: slices.Clone(g.Members),
-			Initial: slices.Clone(g.Initial), Leader: g.Leader}
+			Initial: slices.Clone(g.Initial), Founded: g.Founded, Leader: g.Leader}
 	}
 	return c
 }

@@ -227,14 +227,18 @@ func (n *Node) HasState() bool {
 }
 
 // BootstrapWith bootstraps a new cluster of the given voters on a node
-// that has no raft state. Every node of the new cluster must call it with
-// the same list.
+// that has no raft state (ErrHasState otherwise: HasState looks at the log
+// only, raft at the term too). Every node of the new cluster must call it
+// with the same list.
 func (n *Node) BootstrapWith(voters []Server) error {
 	conf := raft.Configuration{}
 	for _, s := range voters {
 		conf.Servers = append(conf.Servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(s.ID), Address: raft.ServerAddress(s.RaftAddr)})
 	}
 	if err := n.raft.BootstrapCluster(conf).Error(); err != nil {
+		if errors.Is(err, raft.ErrCantBootstrap) {
+			return fmt.Errorf("%w: not bootstrapped", ErrHasState)
+		}
 		return fmt.Errorf("raftkv: bootstrap: %w", err)
 	}
 	n.logger.Info("bootstrapped a new cluster", "voters", len(voters))

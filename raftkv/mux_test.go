@@ -99,8 +99,14 @@ func TestMuxGroups(t *testing.T) {
 					t.Errorf("group %d node %s holds group %d's key", g, n.ID(), other)
 				}
 			}
-			if servers, err := n.Servers(); err != nil || len(servers) != 3 {
+			servers, err := n.Servers()
+			if err != nil || len(servers) != 3 {
 				t.Errorf("group %d node %s: servers %v (err %v), want 3", g, n.ID(), servers, err)
+			}
+			// A replica with state is never bootstrapped again; the
+			// error says so (sharded mode opens such a replica anyway).
+			if err := n.BootstrapWith(servers); !errors.Is(err, raftkv.ErrHasState) {
+				t.Errorf("group %d node %s: BootstrapWith = %v, want ErrHasState", g, n.ID(), err)
 			}
 		}
 	}

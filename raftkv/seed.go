@@ -7,8 +7,8 @@ import (
 	"github.com/hashicorp/raft"
 )
 
-// ErrHasState: the node to restore into (Config.RestoreFrom) already has
-// raft state.
+// ErrHasState: the node to restore into (Config.RestoreFrom), or to
+// bootstrap (BootstrapWith), already has raft state.
 var ErrHasState = errors.New("raftkv: the data directory already has raft state")
 
 // Restoring a backup into a new cluster (Config.RestoreFrom): kv loads the
