@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -55,6 +56,8 @@ type bank struct {
 	accounts []string
 	init     []int64
 	ready    chan struct{} // closed once the accounts exist
+
+	ops atomic.Int64 // started by the workers (BankMaxOps)
 
 	mu      sync.Mutex
 	initAt  int64  // on the history's clock, once ready
@@ -172,6 +175,9 @@ func (w *Workload) bankWorker(ctx context.Context, id int, rng *rand.Rand) {
 		members := w.c.Members()
 		if len(members) == 0 {
 			continue
+		}
+		if limit := w.cfg.BankMaxOps; limit > 0 && w.bank.ops.Add(1) > limit {
+			return
 		}
 		s := members[rng.IntN(len(members))]
 		op := Op{Process: proc, Key: bankKey(w.cfg.Prefix)}
