@@ -186,6 +186,7 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	hc.Pprof = o.pprof
 	hc.Groups = shards.Status
 	hc.Sharded = shards.Sharded
+	hc.Replica = shards.Replica
 	admin, err := httpapi.New(hc, router)
 	if err != nil {
 		return err
