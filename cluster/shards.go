@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -627,6 +628,15 @@ func (s *Shards) Led() []*Router {
 	return out
 }
 
+// Replica returns the Router of this node's replica of data group id;
+// ok is false when the node holds none.
+func (s *Shards) Replica(id uint32) (r *Router, ok bool) {
+	if dg := s.group(id); dg != nil {
+		return dg.router, true
+	}
+	return nil, false
+}
+
 // Groups returns this node's replicas' Routers by group ID (status pages,
 // metrics).
 func (s *Shards) Groups() map[uint32]*Router {
@@ -720,6 +730,20 @@ type GroupStatus struct {
 	Preferred string
 	// Local is this node's replica's raft state; nil when it holds none.
 	Local *raftkv.Status
+}
+
+// NoReplica is the error text for a request about data group group (as
+// the client spelled it) on a node that holds no replica of it: "no
+// replica of group N here", with the nodes the shard map places it on
+// when groups (Status) names it.
+func NoReplica(groups []GroupStatus, group string) string {
+	msg := "no replica of group " + group + " here"
+	for _, g := range groups {
+		if strconv.FormatUint(uint64(g.ID), 10) == group && len(g.Replicas) > 0 {
+			return msg + " (replicas: " + strings.Join(g.Replicas, ", ") + ")"
+		}
+	}
+	return msg
 }
 
 // Status returns every data group (by ID) as this node sees it: the

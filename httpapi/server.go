@@ -51,9 +51,13 @@ type Config struct {
 	// sharded.
 	Groups func() []cluster.GroupStatus
 	// Sharded reports whether the node serves in sharded mode: the
-	// key/value API and backups, which address the node's one group,
-	// then answer 501. Nil: never.
+	// key/value API, which addresses the node's one group, then answers
+	// 501, and backups need a data group (GET /backup?group=N). Nil:
+	// never.
 	Sharded func() bool
+	// Replica returns the Router of this node's replica of data group
+	// id (cluster.Shards.Replica), for GET /backup?group=N. Nil: none.
+	Replica func(id uint32) (*cluster.Router, bool)
 }
 
 // DefaultConfig returns the defaults.
@@ -126,7 +130,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("DELETE /peers/{id}", s.auth(s.handleRemove))
 	mux.HandleFunc("POST /snapshot", s.auth(s.handleSnapshot))
 	mux.HandleFunc("POST /leader/transfer", s.auth(s.handleTransfer))
-	mux.HandleFunc("GET /backup", s.auth(s.unsharded(s.handleBackup)))
+	mux.HandleFunc("GET /backup", s.auth(s.handleBackup))
 	mux.HandleFunc("GET /v1/kv/{key...}", s.auth(s.unsharded(s.handleKVGet)))
 	mux.HandleFunc("PUT /v1/kv/{key...}", s.auth(s.unsharded(s.handleKVPut)))
 	mux.HandleFunc("DELETE /v1/kv/{key...}", s.auth(s.unsharded(s.handleKVDelete)))
@@ -247,7 +251,7 @@ func (e *errorRewriter) Write(b []byte) (int, error) {
 }
 
 // unsharded wraps a handler that addresses the node's one raft group (the
-// key/value API, backups): on a sharded node the keys are in the data
+// key/value API): on a sharded node the keys are in the data
 // groups, so it answers 501 instead of reading or writing the metadata
 // group.
 func (s *Server) unsharded(h http.HandlerFunc) http.HandlerFunc {

@@ -281,18 +281,34 @@ func TestHealthWhenStateMachineStopped(t *testing.T) {
 	wantStatus("/readyz", 503, "state machine stopped")
 }
 
-// On a sharded node the key/value API and backups, which address the
-// node's one group, answer 501 instead of touching the metadata group.
+// On a sharded node the key/value API, which addresses the node's one
+// group, answers 501 instead of touching the metadata group; a backup
+// needs a data group this node holds a replica of.
 func TestShardedRefusesOneGroupEndpoints(t *testing.T) {
 	base := startAPIWith(t, "", false, nil, func(c *httpapi.Config) {
 		c.Sharded = func() bool { return true }
+		c.Groups = func() []cluster.GroupStatus { return []cluster.GroupStatus{{ID: 2, Replicas: []string{"n2", "n3"}}} }
 	})
 	for _, tt := range []struct{ method, path, body string }{
-		{"GET", "/backup", ""}, {"PUT", "/v1/kv/k", "v"}, {"GET", "/v1/kv/k", ""}, {"DELETE", "/v1/kv/k", ""},
+		{"PUT", "/v1/kv/k", "v"}, {"GET", "/v1/kv/k", ""}, {"DELETE", "/v1/kv/k", ""},
 	} {
 		code, body := do(t, tt.method, base+tt.path, tt.body)
 		if code != 501 || !strings.Contains(body, "sharded mode") {
 			t.Errorf("%s %s = %d %s; want 501", tt.method, tt.path, code, body)
+		}
+	}
+	for _, tt := range []struct {
+		path string
+		code int
+		want string
+	}{
+		{"/backup", 400, "GET /backup?group=N"},
+		{"/backup?group=x", 400, `invalid group \"x\"`},
+		{"/backup?group=1", 404, "no replica of group 1 here"},
+		{"/backup?group=02", 404, "no replica of group 2 here (replicas: n2, n3)"},
+	} {
+		if code, body := do(t, "GET", base+tt.path, ""); code != tt.code || !strings.Contains(body, tt.want) {
+			t.Errorf("GET %s = %d %s; want %d with %q", tt.path, code, body, tt.code, tt.want)
 		}
 	}
 	if code, _ := do(t, "GET", base+"/status", ""); code != 200 {

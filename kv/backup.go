@@ -2,6 +2,7 @@ package kv
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -76,52 +77,156 @@ func (b *Backup) WriteTo(w io.Writer) (int64, error) {
 // Close releases the pinned state.
 func (b *Backup) Close() { b.snap.Release() }
 
-// importer filters a backup loaded into a new cluster.
+// importer filters the backups loaded into a new cluster: the old
+// cluster's address book, request records and node secret stay behind;
+// with slots, so do the records of keys in other hash slots (a sharded
+// restore seeds each data group with its slots); and the same key in two
+// backups is an error, not a silent pick.
 type importer struct {
-	source uint64 // the backup's applied index, set by load
+	slots []SlotRange // nil: every slot
 
-	records, members, requests int
+	source           uint64 // the largest applied index of the backups, set by load
+	clock, tombFloor uint64 // the largest of the backups', written by load
+
+	records, members, requests, others int
 }
 
-// drop reports whether record k of a backup stays behind: the old
-// cluster's address book (this cluster announces its own) and request
-// records (their IDs and indexes belong to the old cluster's log).
-func (i *importer) drop(k []byte) bool {
+// take returns the key under which record k of a backup is loaded, or nil
+// when it stays behind. dup reports whether a key is already loaded (from
+// an earlier backup; nil: none is). A format-1 record is loaded under its format-2 key
+// (the migration would move it anyway), so that every keyed record shows
+// its slot; a slot that does not match the user key, an unknown family or
+// a short key is a malformed backup.
+func (i *importer) take(k, v []byte, dup func(k []byte) (bool, error)) ([]byte, error) {
 	i.records++
+	if len(k) == 0 {
+		return nil, fmt.Errorf("%w: empty key", ErrBadSnapshot)
+	}
+	switch k[0] {
+	case prefixMeta:
+		return i.takeMeta(k, v)
+	case prefixDataV1, prefixExpireV1, prefixTombV1:
+		nk, ok := migratedKey(k)
+		if !ok {
+			return nil, fmt.Errorf("%w: malformed format-1 key %q", ErrBadSnapshot, k)
+		}
+		k = nk
+	}
+	slot, err := recordSlot(k)
+	if err != nil {
+		return nil, err
+	}
+	if i.slots != nil && !inSlots(i.slots, slot) {
+		i.others++
+		return nil, nil
+	}
+	if k[0] == prefixData && dup != nil {
+		found, err := dup(k)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			return nil, fmt.Errorf("%w: key %q (database %d) is in more than one backup", ErrOverlap, dataUser(k), dataDB(k))
+		}
+	}
+	return k, nil
+}
+
+// takeMeta is take for a state machine record: the clock and the
+// tombstone floor are merged (the largest), the rest is kept but for the
+// old cluster's address book, request records, node secret and shard map
+// (the new cluster draws its own).
+func (i *importer) takeMeta(k, v []byte) ([]byte, error) {
 	switch {
 	case bytes.HasPrefix(k, memberPrefix):
 		i.members++
-		return true
+		return nil, nil
 	case bytes.HasPrefix(k, reqPrefix):
 		i.requests++
-		return true
-	case bytes.Equal(k, keySecret): // the new cluster draws its own
-		return true
+		return nil, nil
+	case bytes.Equal(k, keySecret), bytes.Equal(k, keyShards):
+		return nil, nil
+	case bytes.Equal(k, keyClock), bytes.Equal(k, keyTombFloor):
+		if len(v) != 8 {
+			return nil, fmt.Errorf("%w: %q of %d bytes", ErrBadSnapshot, k, len(v))
+		}
+		m := &i.clock
+		if bytes.Equal(k, keyTombFloor) {
+			m = &i.tombFloor
+		}
+		*m = max(*m, binary.BigEndian.Uint64(v))
+		return nil, nil
+	}
+	return k, nil
+}
+
+// recordSlot returns the hash slot of a keyed engine record (of any
+// format-2 family but 'm'), checked against its user key.
+func recordSlot(k []byte) (uint16, error) {
+	var head, user int // where the slot and the user key begin
+	switch {
+	case (k[0] == prefixData || k[0] == prefixTomb) && len(k) >= keyHead:
+		head, user = 2, keyHead
+	case (k[0] == prefixElem || k[0] == prefixScore) && len(k) >= elemHead+8:
+		n := binary.BigEndian.Uint32(k[4:elemHead])
+		if uint64(len(k)) < elemHead+uint64(n)+8 {
+			return 0, fmt.Errorf("%w: element key %q shorter than its user key", ErrBadSnapshot, k)
+		}
+		head, user = 2, elemHead
+		k = k[:elemHead+n]
+	case k[0] == prefixExpire && len(k) >= 12:
+		head, user = 10, 12
+	default:
+		return 0, fmt.Errorf("%w: key %q of an unknown family or too short", ErrBadSnapshot, k)
+	}
+	slot := binary.BigEndian.Uint16(k[head:])
+	if want := Slot(k[user:]); slot != want {
+		return 0, fmt.Errorf("%w: key %q carries slot %d, its user key's is %d", ErrBadSnapshot, k, slot, want)
+	}
+	return slot, nil
+}
+
+// inSlots reports whether slot is in one of ranges.
+func inSlots(ranges []SlotRange, slot uint16) bool {
+	for _, r := range ranges {
+		if r.From <= slot && slot <= r.To {
+			return true
+		}
 	}
 	return false
 }
 
-// ImportStats describes a backup Import loaded.
+// ErrOverlap: backups imported together hold the same key.
+var ErrOverlap = errors.New("raftkv: the backups overlap")
+
+// ImportStats describes the backups Import loaded.
 type ImportStats struct {
-	// Index is the state machine's applied index now: the backup's, at
-	// least 1.
+	// Index is the state machine's applied index now: the largest of the
+	// backups', at least 1.
 	Index uint64
-	// Source is the applied index the backup recorded (of the cluster it
-	// was taken from).
+	// Source is the largest applied index the backups recorded (of the
+	// clusters they were taken from).
 	Source uint64
-	// Records counts the backup's records; Members, Requests those left
-	// behind (the old cluster's address book and request records).
-	Records, Members, Requests int
+	// Records counts the backups' records; Members, Requests those left
+	// behind (the old cluster's address book and request records), Others
+	// those of keys in slots not imported.
+	Records, Members, Requests, Others int
 }
 
-// Import loads a backup (WriteTo's stream) into the state machine, for a
-// new cluster (raftkv's Config.RestoreFrom): the old cluster's address
-// book, request records and node secret stay behind. It refuses an engine
-// that holds data (ErrEngineNotEmpty); one left behind by an interrupted
-// import is loaded again. The restore marker stays, so that a crash before
-// the new cluster's first snapshot is on disk leaves the engine marked as
+// Import loads backups (WriteTo's streams) into the state machine, for a
+// new cluster (raftkv's Config.RestoreFrom): the old clusters' address
+// books, request records and node secrets stay behind; with slots (nil:
+// all), only the records of keys in those hash slots are loaded. Several
+// backups are merged (the largest applied index and clock win); the same
+// key in two of them is an error (ErrOverlap). It refuses an engine that
+// holds data (ErrEngineNotEmpty); one left behind by an interrupted import
+// is loaded again. The restore marker stays, so that a crash before the
+// new cluster's first snapshot is on disk leaves the engine marked as
 // inconsistent: the caller calls FinishImport once it is.
-func (f *FSM) Import(r io.Reader) (ImportStats, error) {
+func (f *FSM) Import(backups []io.Reader, slots []SlotRange) (ImportStats, error) {
+	if len(backups) == 0 {
+		return ImportStats{}, errors.New("raftkv: restore: no backup to import")
+	}
 	interrupted, err := f.Restoring()
 	if err != nil {
 		return ImportStats{}, err
@@ -135,9 +240,9 @@ func (f *FSM) Import(r io.Reader) (ImportStats, error) {
 			return ImportStats{}, fmt.Errorf("%w: restore into an empty data directory", ErrEngineNotEmpty)
 		}
 	}
-	imp := &importer{}
+	imp := &importer{slots: slots}
 	f.restoreMu.Lock()
-	index, err := f.load(r, imp)
+	index, err := f.load(backups, imp)
 	f.restoreMu.Unlock()
 	if err != nil {
 		return ImportStats{}, fmt.Errorf("raftkv: restore: %w", err)
@@ -148,7 +253,8 @@ func (f *FSM) Import(r io.Reader) (ImportStats, error) {
 	}
 	f.clock.Store(clock)
 	f.applied.Store(index)
-	return ImportStats{Index: index, Source: imp.source, Records: imp.records, Members: imp.members, Requests: imp.requests}, nil
+	return ImportStats{Index: index, Source: imp.source, Records: imp.records, Members: imp.members,
+		Requests: imp.requests, Others: imp.others}, nil
 }
 
 // FinishImport removes the restore marker Import left: the engine is

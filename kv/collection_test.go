@@ -3,6 +3,7 @@ package kv
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -309,7 +310,7 @@ func TestCollectionSnapshotAllTypes(t *testing.T) {
 		if _, err := b.WriteTo(&buf); err != nil {
 			t.Fatal(err)
 		}
-		st, err := g.Import(&buf)
+		st, err := g.Import([]io.Reader{&buf}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -178,26 +178,26 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	return nil
 }
 
-func (f *FSM) restore(r io.Reader) (uint64, error) { return f.load(r, nil) }
+func (f *FSM) restore(r io.Reader) (uint64, error) { return f.load([]io.Reader{r}, nil) }
 
-// load replaces the engine's contents with the snapshot stream's and
-// returns the applied index it recorded. With imp (a backup imported into a
-// new cluster, see backup.go), the records imp drops are skipped (the
-// applied index is the stream's, at least 1), and the restore marker stays:
-// the caller removes it once the new cluster's first snapshot is on disk.
-func (f *FSM) load(r io.Reader, imp *importer) (uint64, error) {
+// load replaces the engine's contents with the snapshot streams' and
+// returns the applied index they recorded (the largest). Without imp it
+// restores one raft snapshot. With imp (backups imported into a new
+// cluster, see backup.go), imp decides which records are loaded and under
+// which key, the applied index is at least 1, and the restore marker
+// stays: the caller removes it once the new cluster's first snapshot is on
+// disk. Every stream's header is read before the engine is touched.
+func (f *FSM) load(streams []io.Reader, imp *importer) (uint64, error) {
 	defer f.rewritten() // whatever the engine holds now, done or not
-	br := bufio.NewReaderSize(r, 64<<10)
-	hdr := make([]byte, len(snapMagic)+1)
-	if _, err := io.ReadFull(br, hdr); err != nil {
-		return 0, fmt.Errorf("%w: header: %w", ErrBadSnapshot, err)
-	}
-	if !bytes.Equal(hdr[:len(snapMagic)], snapMagic) || hdr[len(snapMagic)] != snapVersion {
-		return 0, fmt.Errorf("%w: bad magic or version", ErrBadSnapshot)
-	}
-	applied, err := binary.ReadUvarint(br)
-	if err != nil {
-		return 0, fmt.Errorf("%w: applied index: %w", ErrBadSnapshot, err)
+	brs := make([]*bufio.Reader, len(streams))
+	var applied uint64
+	for n, r := range streams {
+		brs[n] = bufio.NewReaderSize(r, 64<<10)
+		idx, err := readSnapshotHeader(brs[n])
+		if err != nil {
+			return 0, fmt.Errorf("stream %d: %w", n+1, err)
+		}
+		applied = max(applied, idx)
 	}
 
 	var b storage.Batch
@@ -236,43 +236,45 @@ func (f *FSM) load(r io.Reader, imp *importer) (uint64, error) {
 		return 0, err
 	}
 
-	zr := bufio.NewReaderSize(s2.NewReader(br), 64<<10)
-	var count uint64
-	for {
-		klen, err := binary.ReadUvarint(zr)
-		if err != nil {
-			return 0, fmt.Errorf("%w: record %d: %w", ErrBadSnapshot, count, err)
+	// A key loaded from an earlier stream is in the engine: each stream's
+	// records are flushed before the next is read.
+	loaded := func(k []byte) (bool, error) {
+		_, err := f.eng.Get(k)
+		if errors.Is(err, storage.ErrNotFound) {
+			return false, nil
 		}
-		if klen == 0 {
-			break
+		return err == nil, err
+	}
+	for n, br := range brs {
+		dup := loaded
+		if n == 0 {
+			dup = nil // nothing is loaded yet
 		}
-		k, err := readN(zr, klen)
-		if err != nil {
-			return 0, fmt.Errorf("%w: record %d key: %w", ErrBadSnapshot, count, err)
+		put := func(k, v []byte) error {
+			if imp != nil {
+				var err error
+				if k, err = imp.take(k, v, dup); k == nil || err != nil {
+					return err
+				}
+			}
+			b.Put(k, v)
+			return flush(false)
 		}
-		vlen, err := binary.ReadUvarint(zr)
-		if err != nil {
-			return 0, fmt.Errorf("%w: record %d: %w", ErrBadSnapshot, count, err)
+		if err := readRecords(br, put); err != nil {
+			return 0, fmt.Errorf("stream %d: %w", n+1, err)
 		}
-		v, err := readN(zr, vlen)
-		if err != nil {
-			return 0, fmt.Errorf("%w: record %d value: %w", ErrBadSnapshot, count, err)
-		}
-		count++
-		if imp != nil && imp.drop(k) {
-			continue
-		}
-		b.Put(k, v)
-		if err := flush(false); err != nil {
+		if err := flush(true); err != nil {
 			return 0, err
 		}
 	}
-	want, err := binary.ReadUvarint(zr)
-	if err != nil || want != count {
-		return 0, fmt.Errorf("%w: %d records, trailer says %d (%v)", ErrBadSnapshot, count, want, err)
-	}
 	if imp != nil {
 		imp.source, applied = applied, max(applied, 1)
+		if imp.clock != 0 {
+			b.Put(keyClock, encodeIndex(imp.clock))
+		}
+		if imp.tombFloor != 0 {
+			b.Put(keyTombFloor, encodeIndex(imp.tombFloor))
+		}
 	} else {
 		b.Delete(keyRestoring)
 	}
@@ -286,6 +288,60 @@ func (f *FSM) load(r io.Reader, imp *importer) (uint64, error) {
 		return 0, err
 	}
 	return applied, nil
+}
+
+// readSnapshotHeader reads a snapshot stream's header and returns the
+// applied index it records.
+func readSnapshotHeader(br *bufio.Reader) (uint64, error) {
+	hdr := make([]byte, len(snapMagic)+1)
+	if _, err := io.ReadFull(br, hdr); err != nil {
+		return 0, fmt.Errorf("%w: header: %w", ErrBadSnapshot, err)
+	}
+	if !bytes.Equal(hdr[:len(snapMagic)], snapMagic) || hdr[len(snapMagic)] != snapVersion {
+		return 0, fmt.Errorf("%w: bad magic or version", ErrBadSnapshot)
+	}
+	applied, err := binary.ReadUvarint(br)
+	if err != nil {
+		return 0, fmt.Errorf("%w: applied index: %w", ErrBadSnapshot, err)
+	}
+	return applied, nil
+}
+
+// readRecords reads a snapshot stream's records (after its header) and
+// hands each to put, then checks the trailing record count.
+func readRecords(br *bufio.Reader, put func(k, v []byte) error) error {
+	zr := bufio.NewReaderSize(s2.NewReader(br), 64<<10)
+	var count uint64
+	for {
+		klen, err := binary.ReadUvarint(zr)
+		if err != nil {
+			return fmt.Errorf("%w: record %d: %w", ErrBadSnapshot, count, err)
+		}
+		if klen == 0 {
+			break
+		}
+		k, err := readN(zr, klen)
+		if err != nil {
+			return fmt.Errorf("%w: record %d key: %w", ErrBadSnapshot, count, err)
+		}
+		vlen, err := binary.ReadUvarint(zr)
+		if err != nil {
+			return fmt.Errorf("%w: record %d: %w", ErrBadSnapshot, count, err)
+		}
+		v, err := readN(zr, vlen)
+		if err != nil {
+			return fmt.Errorf("%w: record %d value: %w", ErrBadSnapshot, count, err)
+		}
+		count++
+		if err := put(k, v); err != nil {
+			return err
+		}
+	}
+	want, err := binary.ReadUvarint(zr)
+	if err != nil || want != count {
+		return fmt.Errorf("%w: %d records, trailer says %d (%v)", ErrBadSnapshot, count, want, err)
+	}
+	return nil
 }
 
 // readN reads exactly n bytes, refusing lengths no snapshot can hold.

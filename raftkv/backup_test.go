@@ -3,6 +3,7 @@ package raftkv_test
 import (
 	"bytes"
 	"errors"
+	"io"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -88,7 +89,7 @@ func (r *restoreNode) open(backup []byte) error {
 	}
 	cfg := r.cfg
 	if backup != nil {
-		cfg.RestoreFrom = bytes.NewReader(backup)
+		cfg.RestoreFrom = []io.Reader{bytes.NewReader(backup)}
 	}
 	n, err := raftkv.Open(cfg, r.eng)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/riotkv/riot/kv"
 )
 
 // Config configures a Node. Start from DefaultConfig.
@@ -92,14 +94,18 @@ type Config struct {
 	// the rate at which garbage is removed. Default 262144.
 	SweepBudget int
 
-	// RestoreFrom, when not nil, starts a new one-server cluster of this
-	// node from a backup (the format Backup writes) instead of an empty
-	// state: the data is loaded, the old cluster's address book and
+	// RestoreFrom, when not empty, starts a new one-server cluster of
+	// this node from backups (the format Backup writes; several are
+	// merged, and the same key in two is an error) instead of an empty
+	// state: the data is loaded, the old clusters' address books and
 	// request records are dropped, and raft starts from a snapshot of it
 	// (servers that join receive that snapshot). Open refuses a Dir that
 	// has raft state (ErrHasState) or an engine that holds data
 	// (ErrEngineNotEmpty). Default nil.
-	RestoreFrom io.Reader
+	RestoreFrom []io.Reader
+	// RestoreSlots, when not nil, restores only the keys in these hash
+	// slots (a data group of a sharded restore). Default nil: every key.
+	RestoreSlots []kv.SlotRange
 
 	// LogStore is where the raft log and stable store live: "bolt"
 	// (raft-boltdb, Dir/raft.db; the default) or "wal" (hashicorp/raft-wal,

@@ -53,36 +53,16 @@ type Node struct {
 // still holds the gap, else by restoring the snapshot; otherwise the engine
 // is used as is and raft's replay skips every entry it already holds.
 func Open(cfg Config, eng storage.Engine) (*Node, error) {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	n := &Node{cfg: cfg, logger: cfg.Logger}
-	n.metrics.logAppend = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name:    "riot_raft_log_append_duration_seconds",
-		Help:    "Time to append a batch of entries to the raft log store (fsync included).",
-		Buckets: latencyBuckets,
-	})
-	fsm, err := kv.NewFSM(eng, cfg.Logger.With("component", "fsm"))
+	n, logs, stable, snaps, err := newNode(cfg, eng)
 	if err != nil {
 		return nil, err
 	}
-	n.metrics.newFSMHistograms()
-	fsm.SetObserver(&n.metrics)
-	n.fsm = fsm
-
-	logs, stable, snaps, err := n.openStores()
-	if err != nil {
-		return nil, err
-	}
+	cfg = n.cfg // with its defaults
 	fail := func(err error) (*Node, error) {
 		n.closeStores()
 		return nil, err
 	}
-	n.snaps = snaps
-	if cfg.RestoreFrom != nil {
+	if len(cfg.RestoreFrom) > 0 {
 		if err := n.openTransport(); err != nil {
 			return fail(err)
 		}
@@ -114,7 +94,7 @@ func Open(cfg Config, eng storage.Engine) (*Node, error) {
 			n.logger.Info("bootstrapped a new cluster", "id", cfg.ID, "raft_addr", n.trans.LocalAddr())
 		}
 	}
-	r, err := raft.NewRaft(rc, raftFSM{fsm}, logs, stable, snaps, n.trans)
+	r, err := raft.NewRaft(rc, raftFSM{n.fsm}, logs, stable, snaps, n.trans)
 	if err != nil {
 		return fail(fmt.Errorf("raftkv: start raft: %w", err))
 	}
@@ -132,6 +112,56 @@ func Open(cfg Config, eng storage.Engine) (*Node, error) {
 		go n.sweepLoop(stop, done)
 	}
 	return n, nil
+}
+
+// Seed does what Open does with cfg.RestoreFrom before it starts raft
+// (load the backups into the empty engine, write raft's first snapshot of
+// a one-server cluster of this node) and returns: a sharded restore seeds
+// every data group before the node opens them.
+func Seed(cfg Config, eng storage.Engine) error {
+	if len(cfg.RestoreFrom) == 0 {
+		return errors.New("raftkv: seed: no backup to restore")
+	}
+	n, logs, stable, snaps, err := newNode(cfg, eng)
+	if err != nil {
+		return err
+	}
+	defer n.closeStores()
+	if err := n.openTransport(); err != nil {
+		return err
+	}
+	return n.seed(logs, stable, snaps)
+}
+
+// newNode returns a Node over eng with its state machine and raft stores
+// open, and nothing started.
+func newNode(cfg Config, eng storage.Engine) (*Node, raft.LogStore, raft.StableStore, raft.SnapshotStore, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	n := &Node{cfg: cfg, logger: cfg.Logger}
+	n.metrics.logAppend = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "riot_raft_log_append_duration_seconds",
+		Help:    "Time to append a batch of entries to the raft log store (fsync included).",
+		Buckets: latencyBuckets,
+	})
+	fsm, err := kv.NewFSM(eng, cfg.Logger.With("component", "fsm"))
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	n.metrics.newFSMHistograms()
+	fsm.SetObserver(&n.metrics)
+	n.fsm = fsm
+
+	logs, stable, snaps, err := n.openStores()
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	n.snaps = snaps
+	return n, logs, stable, snaps, nil
 }
 
 func (n *Node) openStores() (raft.LogStore, raft.StableStore, raft.SnapshotStore, error) {

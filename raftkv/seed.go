@@ -3,6 +3,7 @@ package raftkv
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/hashicorp/raft"
 )
@@ -15,9 +16,9 @@ var ErrHasState = errors.New("raftkv: the data directory already has raft state"
 // records (kv/backup.go); the node starts its raft state as a snapshot at
 // the backup's index. See docs/design/0002-backups.md.
 
-// seed starts this node's raft state from the backup in cfg.RestoreFrom:
-// it loads the backup into the (empty) engine and writes the first
-// snapshot of a one-server cluster of this node. It refuses a node that
+// seed starts this node's raft state from the backups in cfg.RestoreFrom:
+// it loads them (the keys of cfg.RestoreSlots) into the (empty) engine
+// and writes the first snapshot of a one-server cluster of this node. It refuses a node that
 // has raft state or an engine that holds data; an engine left behind by an
 // interrupted import is loaded again.
 func (n *Node) seed(logs raft.LogStore, stable raft.StableStore, snaps raft.SnapshotStore) error {
@@ -28,7 +29,7 @@ func (n *Node) seed(logs raft.LogStore, stable raft.StableStore, snaps raft.Snap
 	if has {
 		return fmt.Errorf("%w (%s): restore into an empty data directory", ErrHasState, n.cfg.Dir)
 	}
-	st, err := n.fsm.Import(n.cfg.RestoreFrom)
+	st, err := n.fsm.Import(n.cfg.RestoreFrom, n.cfg.RestoreSlots)
 	if err != nil {
 		return err
 	}
@@ -59,7 +60,27 @@ func (n *Node) seed(logs raft.LogStore, stable raft.StableStore, snaps raft.Snap
 		return err
 	}
 	n.logger.Info("restored a backup into a new cluster",
-		"backup_index", st.Source, "records", st.Records,
-		"dropped_members", st.Members, "dropped_requests", st.Requests, "snapshot_index", index)
+		"backups", len(n.cfg.RestoreFrom), "backup_index", st.Source, "records", st.Records,
+		"dropped_members", st.Members, "dropped_requests", st.Requests, "other_slots", st.Others, "snapshot_index", index)
 	return nil
+}
+
+// HasState reports whether cfg.Dir holds raft state, without starting a
+// node (a sharded restore checks the metadata group's before it seeds the
+// data groups).
+func HasState(cfg Config) (bool, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	n := &Node{cfg: cfg, logger: cfg.Logger}
+	logs, stable, snaps, err := n.openStores()
+	if err != nil {
+		return false, err
+	}
+	defer n.closeStores()
+	has, err := raft.HasExistingState(logs, stable, snaps)
+	if err != nil {
+		return false, fmt.Errorf("raftkv: check raft state: %w", err)
+	}
+	return has, nil
 }

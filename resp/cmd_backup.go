@@ -10,15 +10,21 @@ import (
 // state after a linearizable read barrier (so it holds every write
 // acknowledged before the command), as one bulk string in the snapshot
 // format that riot-server --restore reads. The whole backup is built in
-// memory; GET /backup on the admin API streams it instead.
-func cmdRaftBackup(s *session, _ [][]byte) {
-	if s.srv.sharded() {
+// memory; GET /backup on the admin API streams it instead. On a sharded
+// node, RAFT.BACKUP <group> backs up one data group this node holds a
+// replica of.
+func cmdRaftBackup(s *session, args [][]byte) {
+	if s.srv.sharded() && len(args) == 1 {
 		// The data is in the data groups; a backup of the metadata group
 		// alone would look complete and hold no key.
-		s.writeErr(redisError("ERR RAFT.BACKUP is not supported in sharded mode yet"))
+		s.writeErr(redisError("ERR the cluster is sharded: back up each data group with RAFT.BACKUP <group> (RAFT.GROUPS lists them)"))
 		return
 	}
-	b, err := s.srv.backend.Backup(s.ctx)
+	g, ok := s.groupBackend(args[1:])
+	if !ok {
+		return
+	}
+	b, err := g.Backup(s.ctx)
 	if err != nil {
 		s.writeErr(err)
 		return

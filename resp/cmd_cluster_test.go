@@ -561,3 +561,37 @@ func TestRaftGroups(t *testing.T) {
 		})
 	}
 }
+
+// RAFT.BACKUP on a sharded node backs up a data group this node holds a
+// replica of (n1 leads group 1 here); without a group it asks for one; a
+// group it does not hold names the replicas; an unsharded node answers a
+// group argument with that error too.
+func TestRaftBackupGroup(t *testing.T) {
+	ts := startShardedServer(t, &fakeShards{sharded: true, topo: testTopology()})
+	c := newClient(t, ts, 2)
+	ctx := t.Context()
+	b, err := c.Do(ctx, "RAFT.BACKUP", "1").Text()
+	if err != nil || !strings.HasPrefix(b, "RIOTSNAP") {
+		t.Errorf("RAFT.BACKUP 1 = %.16q, %v; want a backup", b, err)
+	}
+	for _, tc := range []struct {
+		args []any
+		want string
+	}{
+		{[]any{"RAFT.BACKUP"}, "ERR the cluster is sharded: back up each data group with RAFT.BACKUP <group> (RAFT.GROUPS lists them)"},
+		{[]any{"RAFT.BACKUP", "2"}, "ERR no replica of group 2 here (replicas: n1, n2, n3)"},
+		{[]any{"RAFT.BACKUP", "9"}, "ERR no replica of group 9 here"},
+		{[]any{"RAFT.BACKUP", "1", "2"}, "ERR syntax error"},
+	} {
+		if err := c.Do(ctx, tc.args...).Err(); err == nil || err.Error() != tc.want {
+			t.Errorf("%v = %v; want %q", tc.args, err, tc.want)
+		}
+	}
+	uc := newClient(t, startServer(t, nil), 2)
+	if err := uc.Do(ctx, "RAFT.BACKUP", "1").Err(); err == nil || err.Error() != "ERR no replica of group 1 here" {
+		t.Errorf("RAFT.BACKUP 1 unsharded = %v; want ERR no replica of group 1 here", err)
+	}
+	if b, err := uc.Do(ctx, "RAFT.BACKUP").Text(); err != nil || !strings.HasPrefix(b, "RIOTSNAP") {
+		t.Errorf("RAFT.BACKUP unsharded = %.16q, %v; want a backup", b, err)
+	}
+}

@@ -137,9 +137,14 @@ func replyResult(s *session, r kv.Result) {
 	s.out = respwire.AppendBulk(s.out, kv.AppendEncodeResult(nil, r))
 }
 
-// RIOT.READINDEX: a read index confirmed by this node as leader.
-func cmdRiotReadIndex(s *session, _ [][]byte) {
-	idx, err := s.srv.backend.ReadIndexLocal(s.ctx)
+// RIOT.READINDEX [group]: a read index confirmed by this node as leader
+// (of data group group: a backup taken on one of its followers).
+func cmdRiotReadIndex(s *session, args [][]byte) {
+	b, ok := s.groupBackend(args[1:])
+	if !ok {
+		return
+	}
+	idx, err := b.ReadIndexLocal(s.ctx)
 	if err != nil {
 		s.writeErr(err)
 		return
@@ -178,7 +183,11 @@ func (s *session) groupBackend(args [][]byte) (Backend, bool) {
 		b, ok = s.srv.cfg.Shards.Local()[g]
 	}
 	if !ok {
-		s.writeErr(redisError("ERR no replica of group " + string(args[0]) + " here"))
+		var groups []cluster.GroupStatus
+		if s.srv.cfg.Shards != nil {
+			groups = s.srv.cfg.Shards.Groups()
+		}
+		s.writeErr(redisError("ERR " + cluster.NoReplica(groups, string(args[0]))))
 	}
 	return b, ok
 }

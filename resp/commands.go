@@ -164,12 +164,12 @@ func newCommandTable() map[string]*command {
 		{name: "riot.auth", arity: 2, flags: flagFast | flagNoAuth | flagStale, group: "internal", summary: "Authenticates a connection as a cluster node, with the node secret (internal).", run: cmdRiotAuth},
 		{name: "riot.announce", arity: 4, flags: flagInternal | flagStale, group: "internal", summary: "Records a node's addresses in the address book (internal).", run: cmdRiotAnnounce},
 		{name: "riot.apply", arity: -2, flags: flagWrite | flagInternal, group: "internal", summary: "Applies a write forwarded by another node (internal).", build: buildRiotApply, local: true},
-		{name: "riot.readindex", arity: 1, flags: flagInternal | flagStale, group: "internal", summary: "Returns a read index confirmed by the leader (internal).", run: cmdRiotReadIndex},
+		{name: "riot.readindex", arity: -1, flags: flagInternal | flagStale, group: "internal", summary: "Returns a read index confirmed by the leader (internal).", run: cmdRiotReadIndex},
 		{name: "riot.member", arity: 2, flags: flagInternal | flagStale, group: "internal", summary: "Returns 1 if a server is in the leader's configuration (internal).", run: cmdRiotMember},
 		{name: "riot.removed", arity: 3, flags: flagInternal | flagStale, group: "internal", summary: "Tells a node the leader removed it from the configuration (internal).", run: cmdRiotRemoved},
 		{name: "riot.confirm", arity: -1, flags: flagInternal | flagStale, group: "internal", summary: "Returns this node's term and leader, for a leader's read-index round (internal).", run: cmdRiotConfirm},
 		{name: "raft.snapshot", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Takes a raft snapshot on this node.", run: cmdRaftSnapshot},
-		{name: "raft.backup", arity: 1, flags: flagAdmin | flagStale, group: "cluster", summary: "Returns a consistent backup of the data (for riot-server --restore).", run: cmdRaftBackup},
+		{name: "raft.backup", arity: -1, flags: flagAdmin | flagStale, group: "cluster", summary: "Returns a consistent backup of the data, or of one data group of a sharded cluster (for riot-server --restore).", run: cmdRaftBackup},
 	}
 	// Collections: each family's rows are in its file.
 	rows = append(rows, hashCommands()...)

@@ -47,9 +47,9 @@ func keyspace(ctx context.Context, c *redis.Client) (map[string]string, error) {
 	return out, nil
 }
 
-// collectionContents returns "type: sorted contents" for a key that is not
-// a string.
-func collectionContents(ctx context.Context, c *redis.Client, k string) (string, error) {
+// collectionContents returns "type: sorted contents" (a list's in order)
+// for a key that is not a string.
+func collectionContents(ctx context.Context, c redisClient, k string) (string, error) {
 	typ, err := c.Type(ctx, k).Result()
 	if err != nil {
 		return "", fmt.Errorf("TYPE %s: %w", k, err)
@@ -72,16 +72,26 @@ func collectionContents(ctx context.Context, c *redis.Client, k string) (string,
 		for _, z := range zs {
 			items = append(items, fmt.Sprintf("%v=%v", z.Member, z.Score))
 		}
+	case "list":
+		items, err = c.LRange(ctx, k, 0, -1).Result()
 	}
 	if err != nil {
 		return "", fmt.Errorf("%s %s: %w", typ, k, err)
 	}
-	slices.Sort(items)
+	if typ != "list" {
+		slices.Sort(items)
+	}
 	return typ + ": " + strings.Join(items, " "), nil
 }
 
+// redisClient is a go-redis client of one node or of a cluster.
+type redisClient interface {
+	redis.Cmdable
+	Do(ctx context.Context, args ...any) *redis.Cmd
+}
+
 // deadlines returns PEXPIRETIME of each key.
-func deadlines(ctx context.Context, c *redis.Client, keys []string) (map[string]int64, error) {
+func deadlines(ctx context.Context, c redisClient, keys []string) (map[string]int64, error) {
 	out := make(map[string]int64, len(keys))
 	for _, k := range keys {
 		ms, err := c.Do(ctx, "PEXPIRETIME", k).Int64()

@@ -112,7 +112,7 @@ func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.sweepBudget, "sweep-budget", raftkv.DefaultConfig().SweepBudget, "element records the sweeper examines per --sweep-interval at most: bounds the rate at which it works through a huge DEL")
 	fs.IntVar(&o.shards, "shards", 1, fmt.Sprintf("sharded mode: split the 16384 hash slots over N raft groups, served as a Redis Cluster (1 to %d; read when this node creates the cluster: nodes that join adopt the cluster's)", kv.MaxShards))
 	fs.IntVar(&o.replicas, "replicas", 3, "sharded mode: replicas per raft group (read by the node that creates the cluster)")
-	fs.StringVar(&o.restore, "restore", "", "start a new single-node cluster from a backup FILE (GET /backup, RAFT.BACKUP; - reads stdin); the data dir must be empty")
+	fs.StringVar(&o.restore, "restore", "", "start a new single-node cluster from backups FILE[,FILE...] (GET /backup, RAFT.BACKUP; - reads stdin), merged, each key into the group of its slot with --shards; the data dir must be empty")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVar(&o.pprof, "pprof", false, "serve Go's profiler on the admin API under /debug/pprof/ (behind --requirepass when set)")
 	fs.String("config", "", "YAML file of flag: value settings (flags and RIOT_* variables override it)")
@@ -191,8 +191,8 @@ func (o *options) validate() error {
 	if o.replicas < 1 || o.replicas > 7 {
 		return fmt.Errorf("invalid --replicas %d: must be between 1 and 7", o.replicas)
 	}
-	if o.shards > 1 && o.restore != "" {
-		return errors.New("--shards with --restore: a backup restores one group; restore it unsharded")
+	if err := o.checkRestore(); err != nil {
+		return err
 	}
 	if o.maxBulkLen < 1 {
 		return fmt.Errorf("invalid --max-bulk-len %d: must be positive", o.maxBulkLen)
@@ -319,9 +319,36 @@ func applyConfigFile(fs *flag.FlagSet, path string) error {
 	return nil
 }
 
-func (o *options) seeds() []string {
+func (o *options) seeds() []string { return splitList(o.join) }
+
+// restoreFiles returns the backups --restore names.
+func (o *options) restoreFiles() []string { return splitList(o.restore) }
+
+// checkRestore validates --restore's list: each file once; stdin ("-")
+// only alone and unsharded (a sharded restore reads every file once per
+// data group).
+func (o *options) checkRestore() error {
+	files := o.restoreFiles()
+	if o.restore != "" && len(files) == 0 {
+		return fmt.Errorf("invalid --restore %q: no file", o.restore)
+	}
+	seen := make(map[string]bool, len(files))
+	for _, f := range files {
+		switch {
+		case seen[f]:
+			return fmt.Errorf("invalid --restore: %s is listed twice", f)
+		case f == "-" && (len(files) > 1 || o.shards > 1):
+			return errors.New("invalid --restore: - (stdin) can only be restored alone and without --shards (a sharded restore reads each file once per data group)")
+		}
+		seen[f] = true
+	}
+	return nil
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(v string) []string {
 	var out []string
-	for _, s := range strings.Split(o.join, ",") {
+	for _, s := range strings.Split(v, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			out = append(out, s)
 		}
@@ -428,18 +455,10 @@ func (o options) shardsConfig(cc cluster.Config, rc raftkv.Config, logger *slog.
 	sc.Router = cc
 	sc.Logger = logger
 	sc.OpenGroup = func(id uint32) (*raftkv.Node, func() error, error) {
-		dir := filepath.Join(o.dataDir, "groups", strconv.FormatUint(uint64(id), 10))
-		glog := logger.With("group", id)
-		eng, err := storage.Open(o.engine, filepath.Join(dir, "engine"), engineOptions(o, glog))
+		grc, eng, err := o.groupConfig(rc, id, logger)
 		if err != nil {
-			return nil, nil, fmt.Errorf("group %d: %w", id, err)
+			return nil, nil, err
 		}
-		grc := rc
-		grc.Dir = filepath.Join(dir, "raft")
-		grc.Group = id
-		grc.Bootstrap = false
-		grc.RestoreFrom = nil
-		grc.Logger = glog
 		node, err := raftkv.Open(grc, eng)
 		if err != nil {
 			_ = eng.Close()
@@ -448,4 +467,23 @@ func (o options) shardsConfig(cc cluster.Config, rc raftkv.Config, logger *slog.
 		return node, eng.Close, nil
 	}
 	return sc
+}
+
+// groupConfig opens data group id's engine (DATA_DIR/groups/<id>/engine)
+// and returns it with the group's raft configuration: the metadata
+// group's (rc) with its own directory and group number.
+func (o options) groupConfig(rc raftkv.Config, id uint32, logger *slog.Logger) (raftkv.Config, storage.Engine, error) {
+	dir := filepath.Join(o.dataDir, "groups", strconv.FormatUint(uint64(id), 10))
+	glog := logger.With("group", id)
+	eng, err := storage.Open(o.engine, filepath.Join(dir, "engine"), engineOptions(o, glog))
+	if err != nil {
+		return raftkv.Config{}, nil, fmt.Errorf("group %d: %w", id, err)
+	}
+	grc := rc
+	grc.Dir = filepath.Join(dir, "raft")
+	grc.Group = id
+	grc.Bootstrap = false
+	grc.RestoreFrom, grc.RestoreSlots = nil, nil
+	grc.Logger = glog
+	return grc, eng, nil
 }

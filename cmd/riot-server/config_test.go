@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,12 +84,44 @@ func TestOptionsErrors(t *testing.T) {
 		{"no sweep budget", []string{"--sweep-budget", "0"}, nil, "--sweep-budget 0"},
 		{"no databases", []string{"--databases", "0"}, nil, "--databases 0"},
 		{"too many databases", []string{"--databases", "257"}, nil, "--databases 257"},
+		{"restore stdin sharded", []string{"--restore", "-", "--shards", "2"}, nil, "stdin"},
+		{"restore stdin and a file", []string{"--restore", "a.backup,-"}, nil, "stdin"},
+		{"restore a file twice", []string{"--restore", "a.backup,b.backup,a.backup"}, nil, "a.backup is listed twice"},
+		{"restore no file", []string{"--restore", " , "}, nil, "no file"},
+		{"restore with join", []string{"--restore", "a.backup", "--join", "127.0.0.1:1"}, nil, "--join"},
 	}
 	for _, tt := range tests {
 		_, err := parseOptions(tt.args, env(tt.env), io.Discard)
 		var ue usageError
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: parseOptions(%q) error = %v, want a usage error containing %q", tt.name, tt.args, err, tt.want)
+		}
+	}
+}
+
+// --restore takes a comma-separated list of backups (a YAML list in the
+// config file), with or without --shards.
+func TestRestoreFiles(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "riot.yaml")
+	if err := os.WriteFile(file, []byte("restore: [g1.backup, g2.backup]\nshards: 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		args   []string
+		want   []string
+		shards int
+	}{
+		{"none", nil, nil, 1},
+		{"one", []string{"--restore", "riot.backup"}, []string{"riot.backup"}, 1},
+		{"stdin", []string{"--restore", "-"}, []string{"-"}, 1},
+		{"list, sharded", []string{"--restore", "a.backup, b.backup,,c.backup", "--shards", "3"}, []string{"a.backup", "b.backup", "c.backup"}, 3},
+		{"config file list", []string{"--config", file}, []string{"g1.backup", "g2.backup"}, 2},
+	}
+	for _, tt := range tests {
+		o, err := parseOptions(tt.args, env(nil), io.Discard)
+		if err != nil || !slices.Equal(o.restoreFiles(), tt.want) || o.shards != tt.shards {
+			t.Errorf("%s: parseOptions(%q): restore %q, shards %d, err %v; want %q, %d", tt.name, tt.args, o.restoreFiles(), o.shards, err, tt.want, tt.shards)
 		}
 	}
 }

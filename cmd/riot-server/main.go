@@ -114,7 +114,7 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	rc.SweepInterval, rc.SweepBudget = o.sweepEvery, o.sweepBudget
 	rc.SweepBatch = min(rc.SweepBatch, o.sweepBudget)
 	rc.Logger = logger
-	node, err := openNode(rc, eng, o.restore)
+	node, err := openNode(o, rc, eng, logger)
 	if err != nil {
 		return err
 	}
@@ -186,6 +186,7 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	hc.Pprof = o.pprof
 	hc.Groups = shards.Status
 	hc.Sharded = shards.Sharded
+	hc.Replica = shards.Replica
 	admin, err := httpapi.New(hc, router)
 	if err != nil {
 		return err
