@@ -67,10 +67,8 @@ func (s *Shards) place(m kv.ShardMap, ok bool) (kv.ShardMap, bool) {
 		return createMap(s.cfg.Shards, s.cfg.Replicas, s.meta.node.ID(), live), true
 	}
 	led := map[uint32]bool{}
-	for _, g := range s.Topology().Groups {
-		if g.Leader != "" {
-			led[uint32(g.ID)] = true
-		}
+	for id := range s.groupLeaders(m) {
+		led[id] = true
 	}
 	next := rebalance(m, nodes, live, led)
 	return next, next.Epoch != m.Epoch

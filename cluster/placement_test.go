@@ -109,17 +109,16 @@ func TestRebalanceKeepsFailedMemberUntilRemoved(t *testing.T) {
 func TestRebalanceMarksLedGroupsFounded(t *testing.T) {
 	nodes := []string{"a", "b", "c"}
 	m := createMap(3, 3, "a", nodes)
-	s := &Shards{}
 	for _, g := range m.Groups {
-		if g.Founded || !s.mayBootstrap(g) {
-			t.Fatalf("new group %d: founded %v, may bootstrap %v", g.ID, g.Founded, s.mayBootstrap(g))
+		if g.Founded || !mayBootstrap(g) {
+			t.Fatalf("new group %d: founded %v, may bootstrap %v", g.ID, g.Founded, mayBootstrap(g))
 		}
 	}
 	m2 := rebalance(m, nodes, nodes, map[uint32]bool{2: true})
 	if m2.Epoch != m.Epoch+1 || m2.Groups[0].Founded || !m2.Groups[1].Founded || m2.Groups[2].Founded {
 		t.Fatalf("epoch %d, groups %+v; want epoch %d and group 2 alone founded", m2.Epoch, m2.Groups, m.Epoch+1)
 	}
-	if s.mayBootstrap(m2.Groups[1]) {
+	if mayBootstrap(m2.Groups[1]) {
 		t.Error("a founded group may be bootstrapped")
 	}
 	b, err := kv.EncodeShardMap(m2)

@@ -418,7 +418,7 @@ func (s *Shards) open(g kv.ShardGroup) error {
 		return err
 	}
 	self := s.meta.node.ID()
-	if !node.HasState() && g.Initial[0] == self && s.mayBootstrap(g) {
+	if !node.HasState() && g.Initial[0] == self && mayBootstrap(g) {
 		voters, err := s.servers(g.Initial)
 		if err == nil {
 			err = node.BootstrapWith(voters)
@@ -455,7 +455,7 @@ func (s *Shards) open(g kv.ShardGroup) error {
 // a group founded with other voters may be (they out-vote a founder that
 // lost its state and starts over: its one entry is theirs too); a founder
 // alone only while the map still names it alone (it has added no one).
-func (s *Shards) mayBootstrap(g kv.ShardGroup) bool {
+func mayBootstrap(g kv.ShardGroup) bool {
 	return !g.Founded && (len(g.Initial) > 1 || len(g.Members) == 1)
 }
 
@@ -677,6 +677,22 @@ func (s *Shards) Topology() Topology {
 	for _, b := range book {
 		t.Nodes = append(t.Nodes, TopologyNode{ID: b.ID, ClientAddr: b.ClientAddr, Connected: s.alive(b.ID)})
 	}
+	leaders := s.groupLeaders(m)
+	for _, g := range m.Groups {
+		tg := TopologyGroup{ID: int(g.ID), Replicas: slices.Sorted(slices.Values(g.Members)), Leader: leaders[g.ID]}
+		for _, r := range g.Slots {
+			tg.Slots = append(tg.Slots, SlotRange{From: r.From, To: r.To})
+		}
+		t.Groups = append(t.Groups, tg)
+	}
+	return t
+}
+
+// groupLeaders returns the leader of each of m's groups that has a known
+// one: from this node's replica of it when it holds one, else from the
+// leaders' gossip announcements (the highest term wins).
+func (s *Shards) groupLeaders(m kv.ShardMap) map[uint32]string {
+	self := s.meta.node.ID()
 	claims := map[uint32]struct {
 		id   string
 		term uint64
@@ -696,24 +712,20 @@ func (s *Shards) Topology() Topology {
 			}
 		}
 	}
+	out := make(map[uint32]string, len(m.Groups))
 	for _, g := range m.Groups {
-		tg := TopologyGroup{ID: int(g.ID), Replicas: slices.Sorted(slices.Values(g.Members))}
-		for _, r := range g.Slots {
-			tg.Slots = append(tg.Slots, SlotRange{From: r.From, To: r.To})
-		}
 		if dg := s.group(g.ID); dg != nil {
 			if dg.node.IsLeader() {
-				tg.Leader = self
+				out[g.ID] = self
 			} else if _, id := dg.node.Following(); id != "" {
-				tg.Leader = id
+				out[g.ID] = id
 			}
 		}
-		if c, ok := claims[g.ID]; tg.Leader == "" && ok {
-			tg.Leader = c.id
+		if c, ok := claims[g.ID]; out[g.ID] == "" && ok {
+			out[g.ID] = c.id
 		}
-		t.Groups = append(t.Groups, tg)
 	}
-	return t
+	return out
 }
 
 // GroupStatus is one data group as this node sees it.

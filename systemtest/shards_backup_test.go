@@ -6,6 +6,7 @@ package systemtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,21 +24,17 @@ import (
 func clusterKeys(ctx context.Context, c redisClient, keys []string) (map[string]string, error) {
 	out := make(map[string]string, len(keys))
 	for _, k := range keys {
-		typ, err := c.Type(ctx, k).Result()
+		v, err := c.Get(ctx, k).Result()
 		switch {
-		case err != nil:
-			return nil, fmt.Errorf("TYPE %s: %w", k, err)
-		case typ == "none":
+		case errors.Is(err, redis.Nil):
 			continue
-		case typ == "string":
-			if out[k], err = c.Get(ctx, k).Result(); err != nil {
-				return nil, fmt.Errorf("GET %s: %w", k, err)
-			}
-		default:
-			if out[k], err = collectionContents(ctx, c, k); err != nil {
-				return nil, err
-			}
+		case err != nil && strings.HasPrefix(err.Error(), "WRONGTYPE"):
+			v, err = collectionContents(ctx, c, k)
 		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+		out[k] = v
 	}
 	return out, nil
 }
