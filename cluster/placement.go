@@ -64,6 +64,9 @@ func (s *Shards) place(m kv.ShardMap, ok bool) (kv.ShardMap, bool) {
 			}
 			return m, false
 		}
+		if s.cfg.Restored {
+			live = []string{s.meta.node.ID()} // the founder of every group
+		}
 		return createMap(s.cfg.Shards, s.cfg.Replicas, s.meta.node.ID(), live), true
 	}
 	led := map[uint32]bool{}

@@ -26,6 +26,13 @@ type ShardsConfig struct {
 	// none, and the cluster stays unsharded. Nodes that join adopt the
 	// map their cluster has, whatever they were given.
 	Shards int
+	// Restored: this node's data groups were seeded from backups
+	// (riot-server --restore with --shards), as one-server groups of the
+	// slots kv.EvenSlots(Shards) gives them. The map it creates then
+	// names it alone in every group, founder of all; nodes that joined
+	// meanwhile are added as replicas and catch up from it. Otherwise a
+	// joiner named founder would bootstrap an empty group of its own.
+	Restored bool
 	// Replicas is how many replicas placement gives each data group
 	// (fewer while the cluster has fewer nodes). Default 3.
 	Replicas int

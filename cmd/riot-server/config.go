@@ -451,6 +451,7 @@ func writeFileSync(path string, data []byte) error {
 func (o options) shardsConfig(cc cluster.Config, rc raftkv.Config, logger *slog.Logger) cluster.ShardsConfig {
 	sc := cluster.DefaultShardsConfig()
 	sc.Shards, sc.Replicas = o.shards, o.replicas
+	sc.Restored = o.shards > 1 && len(o.restoreFiles()) > 0
 	sc.Stabilization = o.stabilize
 	sc.Router = cc
 	sc.Logger = logger

@@ -46,7 +46,8 @@ func openNode(o options, rc raftkv.Config, eng storage.Engine, logger *slog.Logg
 
 // seedGroups seeds each data group of a sharded restore: group i (1..M)
 // serves kv.EvenSlots(M)[i-1], as the shard map that placement creates
-// for this node alone will say. The metadata group must have no raft
+// will say, naming this node alone in every group (ShardsConfig.Restored),
+// whoever joined meanwhile. The metadata group must have no raft
 // state: a restart with --restore is refused, as unsharded.
 func seedGroups(o options, rc raftkv.Config, files []string, logger *slog.Logger) error {
 	has, err := raftkv.HasState(rc)
