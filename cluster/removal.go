@@ -188,18 +188,38 @@ func (r *Router) IsMember(id string) (bool, error) {
 // included, before the one that added it again: its own log alone would
 // make it shut down.
 func (r *Router) StillMember(ctx context.Context) bool {
+	if lid, _ := r.node.Leader(); lid == "" || lid == r.node.ID() {
+		return false
+	}
+	member, asked := r.LeaderCounts(ctx)
+	return member || !asked
+}
+
+// LeaderCounts asks the leader this node knows, with RIOT.MEMBER, whether
+// its configuration has this node. asked is false when there was no answer:
+// no other node is known as leader, the leader is not in the address book
+// yet, or the question failed.
+func (r *Router) LeaderCounts(ctx context.Context) (member, asked bool) {
 	lid, _ := r.node.Leader()
 	if lid == "" || lid == r.node.ID() {
-		return false
+		return false, false
 	}
 	m, ok := r.member(lid)
 	if !ok || m.ClientAddr == "" {
-		return true // cannot ask yet: the next check will
+		return false, false
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	raw, err := r.peers.do(ctx, m.ClientAddr, respwire.AppendRequest(nil, []byte("RIOT.MEMBER"), []byte(r.node.ID())))
-	return err != nil || string(raw) != ":0\r\n"
+	switch {
+	case err != nil:
+		return false, false
+	case string(raw) == ":1\r\n":
+		return true, true
+	case string(raw) == ":0\r\n":
+		return false, true
+	}
+	return false, false
 }
 
 // NoticeRemoved handles RIOT.REMOVED id leader: the leader says this node

@@ -243,7 +243,7 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 		"raft_addr", node.RaftAddr(), "gossip_addr", g.Addr(), "http_addr", admin.Addr().String(), "data_dir", o.dataDir,
 		"engine", o.engine, "version", version)
 
-	removed := watchRemoved(ctx, node, router.StillMember)
+	removed := watchRemoved(ctx, logger, node, router)
 	var runErr error
 	select {
 	case <-ctx.Done():
@@ -278,30 +278,47 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	return runErr
 }
 
-// watchRemoved returns a channel closed when the cluster removes this node:
-// it was in the raft configuration since this process started and no longer
-// is, and the leader it knows (if any) does not still count it
-// (Router.StillMember: a node catching up replays old removals), or its raft
-// shut down by itself (a leader that removed itself). A node
-// restarted after it left is not "removed": it never saw itself in the
-// configuration yet, and waits to be added again.
-func watchRemoved(ctx context.Context, node *raftkv.Node, stillMember func(context.Context) bool) <-chan struct{} {
+// membership is what watchRemoved asks the leader (cluster.Router).
+type membership interface {
+	StillMember(ctx context.Context) bool
+	LeaderCounts(ctx context.Context) (member, asked bool)
+}
+
+// watchRemoved returns a channel closed when the cluster removes this node
+// while this process is a member: its raft shut down by itself (a leader
+// that removed itself), or the configuration no longer lists it and the
+// leader it knows (if any) does not count it (StillMember: a node catching
+// up replays old removals). This process is a member once it leads, or the
+// leader it knows confirms it (LeaderCounts); the configuration on disk is
+// not enough. A node restarted after the cluster removed it while it was
+// down (or after it left) still lists itself there, and may be sent the
+// entries that removed it (hashicorp/raft sends a removed follower a last
+// append): it is not "removed", and waits to be added again.
+func watchRemoved(ctx context.Context, logger *slog.Logger, node *raftkv.Node, m membership) <-chan struct{} {
 	ch := make(chan struct{})
 	go func() {
 		member := false
 		for {
 			changed := node.LeaderChanged()
 			if node.Removed() {
+				logger.Info("raft shut down by itself: this leader removed itself from the configuration")
 				close(ch)
 				return
 			}
 			if servers, err := node.Servers(); err == nil {
 				in := inServers(servers, node.ID())
-				if member && !in && !stillMember(ctx) {
+				if member && !in && !m.StillMember(ctx) {
+					lid, _ := node.Leader()
+					logger.Info("the configuration no longer lists this node, and its leader does not count it", "servers", servers, "leader", lid)
 					close(ch)
 					return
 				}
-				member = member || in
+				if in && !member {
+					member = node.IsLeader()
+					if !member {
+						member, _ = m.LeaderCounts(ctx)
+					}
+				}
 			}
 			select {
 			case <-changed:
