@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,11 +16,14 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// The bank workload (Jepsen's "bank"): a few accounts, created once with a
+// The bank workload (Jepsen's "bank"): a few accounts, created with a
 // fixed total, between which clients move money with MULTI/EXEC, while
 // others read every balance. Whatever the faults, every read must see the
 // total, and the final balances must be those of the acknowledged
-// transfers plus some of the indeterminate ones.
+// transfers plus some of the indeterminate ones. The workload runs in
+// generations: after WorkloadConfig.BankGeneration ops the workers move
+// to fresh accounts, so that each generation's history (a porcupine
+// partition, and a final-state check) stays short however long the run.
 
 // Bank transfer and read modes (Op.Mode).
 const (
@@ -51,74 +55,138 @@ const (
 // accounts in use).
 type balances [bankMaxAccounts]int64
 
-// bank is the accounts of a workload and whether they exist yet.
+// bank is the bank workload's state: its generations, each with fresh
+// accounts, created one after the other as the workers use up their
+// budgets (WorkloadConfig.BankGeneration).
 type bank struct {
-	accounts []string
-	init     []int64
-	ready    chan struct{} // closed once the accounts exist
+	prefix  string
+	sharded bool
+	n       int     // accounts per generation
+	init    []int64 // every generation's initial balances
+	budget  int64   // ops per generation; 0: one generation
+	seed    uint64
 
-	ops atomic.Int64 // started by the workers (BankMaxOps)
+	mu   sync.Mutex
+	gens []*bankGen // gens[g] is generation g, once some worker asked for it
+}
+
+// bankGen is one generation: its accounts and whether they exist yet.
+type bankGen struct {
+	gen      int
+	key      string // the Key of its ops: one porcupine partition
+	accounts []string
+	ready    chan struct{} // closed once the accounts exist
+	ops      atomic.Int64  // ops started on it by the workers
 
 	mu      sync.Mutex
-	initAt  int64  // on the history's clock, once ready
 	lastErr string // the last failed attempt to create the accounts
 }
 
-// Bank returns the accounts' keys and initial balances, and, when they
-// were never created, the last error; accounts is nil without bank
-// workers.
-func (w *Workload) Bank() (accounts []string, init []int64, err error) {
-	if w.bank == nil {
-		return nil, nil, nil
-	}
-	select {
-	case <-w.bank.ready:
-		return w.bank.accounts, w.bank.init, nil
-	default:
-	}
-	w.bank.mu.Lock()
-	defer w.bank.mu.Unlock()
-	return w.bank.accounts, w.bank.init, fmt.Errorf("the accounts were never created: %s", w.bank.lastErr)
+// BankGen is one generation of the bank's accounts, as the checks see it.
+type BankGen struct {
+	Gen      int
+	Key      string // the Key of the generation's ops (bankKey)
+	Accounts []string
 }
 
-// startBank creates the accounts and starts the bank workers, which wait
-// until the accounts exist.
+// Bank returns the generations whose accounts were created, in order, and
+// their initial balances (the same for every generation). A generation
+// whose creation was never acknowledged is left out, but for generation
+// 0: then err says why the accounts were never created. Everything is nil
+// without bank workers.
+func (w *Workload) Bank() (gens []BankGen, init []int64, err error) {
+	b := w.bank
+	if b == nil {
+		return nil, nil, nil
+	}
+	b.mu.Lock()
+	all := slices.Clone(b.gens)
+	b.mu.Unlock()
+	for _, g := range all {
+		select {
+		case <-g.ready:
+			gens = append(gens, BankGen{Gen: g.gen, Key: g.key, Accounts: g.accounts})
+			continue
+		default:
+		}
+		if g.gen == 0 {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			return nil, b.init, fmt.Errorf("the accounts were never created: %s", g.lastErr)
+		}
+	}
+	return gens, b.init, nil
+}
+
+// startBank creates generation 0's accounts and starts the bank workers,
+// which wait until the accounts exist.
 func (w *Workload) startBank(ctx context.Context, seed uint64) {
-	n := min(max(w.cfg.BankAccounts, 2), bankMaxAccounts)
-	b := &bank{ready: make(chan struct{})}
-	for i := range n {
-		b.accounts = append(b.accounts, bankAccount(w.cfg.Prefix, i, w.rt != nil))
+	b := &bank{prefix: w.cfg.Prefix, sharded: w.rt != nil, n: min(max(w.cfg.BankAccounts, 2), bankMaxAccounts),
+		budget: w.cfg.BankGeneration, seed: seed}
+	for range b.n {
 		b.init = append(b.init, w.cfg.BankBalance)
 	}
 	w.bank = b
-	w.wg.Add(1)
-	go w.bankInit(ctx, rand.New(rand.NewPCG(seed, 1<<32)))
+	b.mu.Lock()
+	g := w.newBankGen(ctx)
+	b.mu.Unlock()
 	for i := range w.cfg.BankWorkers {
 		w.wg.Add(1)
-		go w.bankWorker(ctx, w.cfg.Workers+i, rand.New(rand.NewPCG(seed, 1<<32+uint64(i)+1)))
+		go w.bankWorker(ctx, g, w.cfg.Workers+i, rand.New(rand.NewPCG(seed, 1<<32+uint64(i)+1)))
 	}
 }
 
-// bankAccount is account i's key: in the sharded mode every account has
-// the hash tag {prefix:acct}, so that they share a slot (one group) and a
-// transaction, WATCH or MGET may name several.
-func bankAccount(prefix string, i int, sharded bool) string {
+// newBankGen appends the next generation and starts creating its accounts
+// (bankInit, in its own goroutine). w.bank.mu must be held.
+func (w *Workload) newBankGen(ctx context.Context) *bankGen {
+	b := w.bank
+	n := len(b.gens)
+	g := &bankGen{gen: n, key: bankKey(b.prefix, n), ready: make(chan struct{})}
+	for i := range b.n {
+		g.accounts = append(g.accounts, bankAccount(b.prefix, n, i, b.sharded))
+	}
+	b.gens = append(b.gens, g)
+	w.wg.Add(1)
+	go w.bankInit(ctx, g, rand.New(rand.NewPCG(b.seed, 1<<33+uint64(n))))
+	return g
+}
+
+// bankNext returns the generation after g, which the first worker past
+// g's budget creates.
+func (w *Workload) bankNext(ctx context.Context, g *bankGen) *bankGen {
+	b := w.bank
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if g.gen+1 < len(b.gens) {
+		return b.gens[g.gen+1]
+	}
+	return w.newBankGen(ctx)
+}
+
+// bankAccount is account i of generation g. In the sharded mode a
+// generation's accounts have the hash tag {prefix:acct:g}, so that they
+// share a slot (one group) and a transaction, WATCH or MGET may name
+// several; successive generations land in other slots, often other groups.
+func bankAccount(prefix string, g, i int, sharded bool) string {
 	if sharded {
-		return fmt.Sprintf("{%s:acct}:%d", prefix, i)
+		return fmt.Sprintf("{%s:acct:%d}:%d", prefix, g, i)
 	}
-	return fmt.Sprintf("%s:acct:%d", prefix, i)
+	return fmt.Sprintf("%s:acct:%d:%d", prefix, g, i)
 }
 
-// bankInit creates the accounts with MSETNX through random members until
+// bankKey is the Key of every op of generation g: each generation is its
+// own porcupine partition.
+func bankKey(prefix string, g int) string { return fmt.Sprintf("%s:acct:%d", prefix, g) }
+
+// bankInit creates g's accounts with MSETNX through random members until
 // one attempt is acknowledged (in the sharded mode, following MOVED). An
 // earlier attempt that is applied late (indeterminate) changes nothing
 // then: the keys exist.
-func (w *Workload) bankInit(ctx context.Context, rng *rand.Rand) {
+func (w *Workload) bankInit(ctx context.Context, g *bankGen, rng *rand.Rand) {
 	defer w.wg.Done()
-	b := w.bank
-	args := make([]any, 0, 2*len(b.accounts))
-	for i, k := range b.accounts {
-		args = append(args, k, b.init[i])
+	args := make([]any, 0, 2*len(g.accounts))
+	for i, k := range g.accounts {
+		args = append(args, k, w.bank.init[i])
 	}
 	tick := time.NewTicker(w.cfg.Interval)
 	defer tick.Stop()
@@ -126,25 +194,23 @@ func (w *Workload) bankInit(ctx context.Context, rng *rand.Rand) {
 		if members := w.c.Members(); len(members) > 0 {
 			s := members[rng.IntN(len(members))]
 			if w.rt != nil {
-				s = w.rt.target(b.accounts[0], s)
+				s = w.rt.target(g.accounts[0], s)
 			}
 			octx, cancel := context.WithTimeout(ctx, w.cfg.OpTimeout)
 			err := w.client(-1, s).MSetNX(octx, args...).Err()
 			cancel()
 			if err != nil && w.rt != nil {
 				if _, moved := w.rt.moved(err.Error()); !moved {
-					w.rt.forget(b.accounts[0])
+					w.rt.forget(g.accounts[0])
 				}
 			}
-			b.mu.Lock()
 			if err == nil {
-				b.initAt = w.h.Now()
-				close(b.ready)
-				b.mu.Unlock()
+				close(g.ready)
 				return
 			}
-			b.lastErr = fmt.Sprintf("MSETNX via %s: %v", s.ID, err)
-			b.mu.Unlock()
+			g.mu.Lock()
+			g.lastErr = fmt.Sprintf("MSETNX via %s: %v", s.ID, err)
+			g.mu.Unlock()
 		}
 		select {
 		case <-ctx.Done():
@@ -154,15 +220,17 @@ func (w *Workload) bankInit(ctx context.Context, rng *rand.Rand) {
 	}
 }
 
-func (w *Workload) bankWorker(ctx context.Context, id int, rng *rand.Rand) {
+// bankWorker runs bank ops on generation g until its budget is used up,
+// then on the next one, once its accounts exist; an op in flight when the
+// budget runs out finishes on its generation.
+func (w *Workload) bankWorker(ctx context.Context, g *bankGen, id int, rng *rand.Rand) {
 	defer w.wg.Done()
 	select {
 	case <-ctx.Done():
 		return
-	case <-w.bank.ready:
+	case <-g.ready:
 	}
-	accounts := w.bank.accounts
-	n := len(accounts)
+	n := w.bank.n
 	proc := w.h.newProcess()
 	tick := time.NewTicker(w.cfg.Interval)
 	defer tick.Stop()
@@ -176,11 +244,17 @@ func (w *Workload) bankWorker(ctx context.Context, id int, rng *rand.Rand) {
 		if len(members) == 0 {
 			continue
 		}
-		if limit := w.cfg.BankMaxOps; limit > 0 && w.bank.ops.Add(1) > limit {
-			return
+		for w.bank.budget > 0 && g.ops.Add(1) > w.bank.budget {
+			g = w.bankNext(ctx, g)
+			select {
+			case <-ctx.Done():
+				return
+			case <-g.ready:
+			}
 		}
+		accounts := g.accounts
 		s := members[rng.IntN(len(members))]
-		op := Op{Process: proc, Key: bankKey(w.cfg.Prefix)}
+		op := Op{Process: proc, Key: g.key}
 		switch r := rng.Float64(); {
 		case r < 0.5:
 			op.Kind, op.Mode = OpTransfer, bankWatch
@@ -204,9 +278,6 @@ func (w *Workload) bankWorker(ctx context.Context, id int, rng *rand.Rand) {
 		}
 	}
 }
-
-// bankKey is the Key of every bank op (one porcupine partition).
-func bankKey(prefix string) string { return prefix + ":acct" }
 
 // InvokeBank runs the bank op through cl (a client of server s), records
 // call and return times on h's clock and classifies the outcome: an error
@@ -428,29 +499,38 @@ func BankModel(init []int64) porcupine.Model {
 	}
 }
 
-// BankStats counts the bank's operations.
+// BankStats counts the bank's operations over every generation.
 type BankStats struct {
-	Accounts  int
-	Total     int64
-	Transfers int // invoked
-	OK        int // acknowledged and applied
-	Aborted   int // EXEC answered null: a watched key changed
-	Refused   int // overdraft: not sent
-	Failed    int // definitely not applied, for another reason
-	Info      int // indeterminate
-	Reads     int // acknowledged reads, final ones excluded
-	Final     []int64
-	// Explained says how the final balances were checked: "exact" (some
-	// subset of the indeterminate transfers explains them) or "bounds".
+	Generations int // whose accounts were created
+	Accounts    int // per generation
+	Total       int64
+	Transfers   int     // invoked
+	OK          int     // acknowledged and applied
+	Aborted     int     // EXEC answered null: a watched key changed
+	Refused     int     // overdraft: not sent
+	Failed      int     // definitely not applied, for another reason
+	Info        int     // indeterminate
+	Reads       int     // acknowledged reads, final ones excluded
+	Final       []int64 // the last generation's final balances
+	// Explained says how the final balances were checked: "exact" when
+	// some subset of the indeterminate transfers explains every
+	// generation's, else "exact N, bounds M" (N generations explained
+	// exactly, M only within per-account bounds).
 	Explained string
 }
 
-func bankStats(ops []Op, init []int64) *BankStats {
-	st := &BankStats{Accounts: len(init), Total: sum(init)}
+func bankStats(ops []Op, gens []BankGen, init []int64) *BankStats {
+	st := &BankStats{Generations: len(gens), Accounts: len(init), Total: sum(init)}
+	last := ""
+	if len(gens) > 0 {
+		last = gens[len(gens)-1].Key
+	}
 	for _, op := range ops {
 		switch {
 		case op.Kind == OpBankRead && op.Status == StatusOK && op.Final:
-			st.Final = op.Balances
+			if op.Key == last {
+				st.Final = op.Balances
+			}
 		case op.Kind == OpBankRead && op.Status == StatusOK:
 			st.Reads++
 		case op.Kind != OpTransfer:
@@ -474,21 +554,49 @@ func bankStats(ops []Op, init []int64) *BankStats {
 	return st
 }
 
-// checkBank checks the bank's history against the accounts' initial
-// balances: every acknowledged read (final ones included) sees every
-// account and the total; no balance is ever negative when no transfer
-// went without the overdraft check; an acknowledged WATCH transfer's EXEC
-// replies are the balances it read minus and plus its amount (else a key
-// changed between WATCH and EXEC and EXEC did not abort); the last final
-// read equals the initial balances plus every acknowledged transfer plus
-// some subset of the indeterminate ones, so that nothing acknowledged was
-// lost and nothing that failed definitely (a null EXEC included) was
-// applied. It returns the problems and how the final balances were
-// explained ("exact" or "bounds").
-func checkBank(ops []Op, init []int64) (problems []string, explained string) {
+// checkBank checks each generation's ops (those with its Key) with
+// checkGeneration against the initial balances. It returns the problems,
+// each naming its generation, and how the final balances were explained:
+// "exact" when every generation's were exactly, else "exact N, bounds M".
+func checkBank(ops []Op, gens []BankGen, init []int64) (problems []string, explained string) {
+	byKey := map[string][]Op{}
+	for _, op := range ops {
+		if op.Kind == OpTransfer || op.Kind == OpBankRead {
+			byKey[op.Key] = append(byKey[op.Key], op)
+		}
+	}
+	exact, bounds := 0, 0
+	for _, g := range gens {
+		p, how := checkGeneration(byKey[g.Key], init, g.Gen)
+		problems = append(problems, p[:min(len(p), 50-len(problems))]...)
+		switch how {
+		case "exact":
+			exact++
+		case "bounds":
+			bounds++
+		}
+	}
+	if exact == len(gens) {
+		return problems, "exact"
+	}
+	return problems, fmt.Sprintf("exact %d, bounds %d", exact, bounds)
+}
+
+// checkGeneration checks the history of generation gen against the
+// accounts' initial balances: every acknowledged read (final ones
+// included) sees every account and the total; no balance is ever negative
+// when no transfer went without the overdraft check; an acknowledged WATCH
+// transfer's EXEC replies are the balances it read minus and plus its
+// amount (else a key changed between WATCH and EXEC and EXEC did not
+// abort); the last final read equals the initial balances plus every
+// acknowledged transfer plus some subset of the indeterminate ones, so
+// that nothing acknowledged was lost and nothing that failed definitely (a
+// null EXEC included) was applied. It returns the problems and how the
+// final balances were explained ("exact" or "bounds").
+func checkGeneration(ops []Op, init []int64, gen int) (problems []string, explained string) {
 	add := func(format string, args ...any) {
 		if len(problems) < 50 {
-			problems = append(problems, fmt.Sprintf(format, args...))
+			problems = append(problems, fmt.Sprintf("bank generation %d: ", gen)+fmt.Sprintf(format, args...))
 		}
 	}
 	n, total := len(init), sum(init)
@@ -507,14 +615,14 @@ func checkBank(ops []Op, init []int64) (problems []string, explained string) {
 		switch {
 		case op.Kind == OpBankRead && op.Status == StatusOK:
 			if len(op.Balances) != n {
-				add("bank: %s read %d accounts, want %d", op, len(op.Balances), n)
+				add("%s read %d accounts, want %d", op, len(op.Balances), n)
 				continue
 			}
 			if s := sum(op.Balances); s != total {
-				add("bank: %s sums to %d, want the total %d", op, s, total)
+				add("%s sums to %d, want the total %d", op, s, total)
 			}
 			if !plain && slicesMin(op.Balances) < 0 {
-				add("bank: %s: a negative balance, although every transfer refuses overdrafts", op)
+				add("%s: a negative balance, although every transfer refuses overdrafts", op)
 			}
 			if op.Final {
 				final = &op
@@ -524,21 +632,21 @@ func checkBank(ops []Op, init []int64) (problems []string, explained string) {
 			want[op.From] -= op.Amount
 			want[op.To] += op.Amount
 			if len(op.Balances) != 2 {
-				add("bank: %s: %d EXEC replies, want 2", op, len(op.Balances))
+				add("%s: %d EXEC replies, want 2", op, len(op.Balances))
 				continue
 			}
 			if op.Mode == bankWatch && (len(op.Seen) != 2 || op.Balances[0] != op.Seen[0]-op.Amount || op.Balances[1] != op.Seen[1]+op.Amount) {
-				add("bank: WATCH did not protect %s: the balances changed between WATCH and EXEC, yet EXEC applied the transfer", op)
+				add("WATCH did not protect %s: the balances changed between WATCH and EXEC, yet EXEC applied the transfer", op)
 			}
 			if !plain && op.Balances[0] < 0 {
-				add("bank: %s left a negative balance, although every transfer refuses overdrafts", op)
+				add("%s left a negative balance, although every transfer refuses overdrafts", op)
 			}
 		case op.Kind == OpTransfer && op.Status == StatusInfo:
 			unknown = append(unknown, op)
 		}
 	}
 	if final == nil {
-		add("bank: no final read of the accounts")
+		add("no final read of the accounts")
 		return problems, ""
 	}
 	var got, diff balances
@@ -548,7 +656,7 @@ func checkBank(ops []Op, init []int64) (problems []string, explained string) {
 	}
 	ok, how := explainable(diff, unknown)
 	if !ok {
-		add("bank: the final balances %v are not the initial %v plus the %d acknowledged transfers (%v) plus any subset of the %d indeterminate ones (checked: %s): an acknowledged transfer was lost or a failed one (a null EXEC included) applied",
+		add("the final balances %v are not the initial %v plus the %d acknowledged transfers (%v) plus any subset of the %d indeterminate ones (checked: %s): an acknowledged transfer was lost or a failed one (a null EXEC included) applied",
 			got[:n], init, acked, want[:n], len(unknown), how)
 	}
 	return problems, how

@@ -261,9 +261,10 @@ func (l *Linearizability) Visualize(path string, faults []FaultEvent) ([]string,
 		ops = l.ops
 	}
 	if len(ops) > maxVisualizedOps {
-		// One key's history too long to draw: the bank is one key, and
-		// the verbose check of a 5-minute run's 16,000 transfers that
-		// timed out took 23 GB before the OOM killer ended the run.
+		// One key's history too long to draw: the verbose check of a
+		// 5-minute run's 16,000 transfers (when the bank was one key,
+		// before its generations) that timed out took 23 GB before the
+		// OOM killer ended the run.
 		return bad, fmt.Errorf("jepsen: %s: %d operations of %v are too many to draw (at most %d)", l.Model, len(ops), bad, maxVisualizedOps)
 	}
 	_, info := porcupine.CheckOperationsVerbose(l.model, ops, checkTimeout)

@@ -17,7 +17,8 @@
 //   - nemesis.go: the faults, a seeded schedule of them.
 //   - workload.go: register and counter workers recording a history.
 //   - bank.go: the bank workload (MULTI/EXEC transfers between accounts,
-//     reads of every balance), its porcupine model and its checker.
+//     reads of every balance, in generations of fresh accounts), its
+//     porcupine model and its checker.
 //   - collections.go: hash counters and sorted set scores, in a share of
 //     the workers' turns.
 //   - queue.go: lists used as FIFO queues (RPUSH of unique values, LPOP),

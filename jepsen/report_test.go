@@ -23,11 +23,11 @@ func TestReportSummary(t *testing.T) {
 			{Kind: FaultLeave, Err: "RAFT.LEAVE: timeout"},
 		},
 		Lin:  []*Linearizability{{Model: "register", Result: porcupine.Ok}, {Model: "counter", Result: porcupine.Ok}},
-		Bank: &BankStats{Transfers: 30, OK: 20, Aborted: 5, Refused: 2, Failed: 2, Info: 1, Reads: 25},
+		Bank: &BankStats{Generations: 3, Transfers: 30, OK: 20, Aborted: 5, Refused: 2, Failed: 2, Info: 1, Reads: 25},
 	}
 	got := rep.Summary()
 	want := "run ci-3nodes: seed 1, 3 nodes, 1m17.4s; ops 100 (ok 80, failed 15, indeterminate 5); " +
-		"bank transfers 30 (ok 20, aborted 5, refused 2, indeterminate 1), reads 25; " +
+		"bank generations 3, transfers 30 (ok 20, aborted 5, refused 2, indeterminate 1), reads 25; " +
 		"faults 4 {kill=2 slow=1 split=1} (slow as tbf: no sch_netem), 1 not injected; linearizable; PASS"
 	if got != want {
 		t.Errorf("Summary() =\n  %s\nwant\n  %s", got, want)

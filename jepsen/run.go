@@ -99,8 +99,12 @@ func (r *Report) String() string {
 		fmt.Fprintf(&b, "  sharded: %d data groups; %d MOVED redirects followed\n", r.Shards, r.Redirects)
 	}
 	if k := r.Bank; k != nil {
-		fmt.Fprintf(&b, "  bank: %d accounts, total %d; transfers: %d invoked, %d ok, %d aborted by WATCH, %d refused (overdraft), %d failed, %d indeterminate; %d reads ok; final %v (explained: %s)\n",
-			k.Accounts, k.Total, k.Transfers, k.OK, k.Aborted, k.Refused, k.Failed, k.Info, k.Reads, k.Final, k.Explained)
+		gens := fmt.Sprintf("%d generations", k.Generations)
+		if k.Generations == 1 {
+			gens = "1 generation"
+		}
+		fmt.Fprintf(&b, "  bank: %s of %d accounts, total %d; transfers: %d invoked, %d ok, %d aborted by WATCH, %d refused (overdraft), %d failed, %d indeterminate; %d reads ok; last final %v (explained: %s)\n",
+			gens, k.Accounts, k.Total, k.Transfers, k.OK, k.Aborted, k.Refused, k.Failed, k.Info, k.Reads, k.Final, k.Explained)
 	}
 	if st := r.Coll; st != nil {
 		fmt.Fprintf(&b, "  collections: %s\n", st)
@@ -154,8 +158,8 @@ func (r *Report) Summary() string {
 	}
 	bank := ""
 	if k := r.Bank; k != nil {
-		bank = fmt.Sprintf("; bank transfers %d (ok %d, aborted %d, refused %d, indeterminate %d), reads %d",
-			k.Transfers, k.OK, k.Aborted, k.Refused, k.Info, k.Reads)
+		bank = fmt.Sprintf("; bank generations %d, transfers %d (ok %d, aborted %d, refused %d, indeterminate %d), reads %d",
+			k.Generations, k.Transfers, k.OK, k.Aborted, k.Refused, k.Info, k.Reads)
 	}
 	if st := r.Coll; st != nil {
 		bank += "; " + st.String()
@@ -291,19 +295,19 @@ func (r *Run) Finish() *Report {
 	regs, ctrs := r.Workload.Keys()
 	hashes, zsets := r.Workload.collKeys()
 	queues := r.Workload.queueKeys()
-	accounts, bankInit, bankErr := r.Workload.Bank()
+	bankGens, bankInit, bankErr := r.Workload.Bank()
 	if bankErr != nil {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("bank: %v", bankErr))
-		accounts, bankInit = nil, nil
+		bankGens, bankInit = nil, nil
 	}
-	keys := finalKeys{regs: regs, ctrs: ctrs, accounts: accounts, hashes: hashes, zsets: zsets, queues: queues}
+	keys := finalKeys{regs: regs, ctrs: ctrs, bank: bankGens, hashes: hashes, zsets: zsets, queues: queues}
 	fs, err := r.finalState(keys)
 	if err != nil {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("final state: %v", err))
 	}
 	ops := r.History.Ops()
 	rep.Redirects = r.Workload.Redirects()
-	rep.Keys = len(regs) + len(ctrs) + len(accounts) + len(hashes) + len(zsets) + len(queues)
+	rep.Keys = len(keys.all())
 	if cw := r.Workload.coll; cw != nil {
 		rep.Coll = collStats(ops, cw.zskip, cw.qskip)
 	}
@@ -349,10 +353,10 @@ func (r *Run) Finish() *Report {
 		rep.Problems = append(rep.Problems, checkConvergence(keys.all(), fs)...)
 	}
 	if bankInit != nil {
-		rep.Bank = bankStats(ops, bankInit)
+		rep.Bank = bankStats(ops, bankGens, bankInit)
 		if err == nil {
 			var problems []string
-			problems, rep.Bank.Explained = checkBank(ops, bankInit)
+			problems, rep.Bank.Explained = checkBank(ops, bankGens, bankInit)
 			rep.Problems = append(rep.Problems, problems...)
 		}
 	}
@@ -419,14 +423,24 @@ func (r *Run) finalState(keys finalKeys) (finalState, error) {
 }
 
 // finalKeys are the keys the final state reads: registers, counters,
-// bank accounts, hash fields and sorted set members (collKey pairs), and
-// queues.
+// the bank's generations (their accounts), hash fields and sorted set
+// members (collKey pairs), and queues.
 type finalKeys struct {
-	regs, ctrs, accounts, hashes, zsets, queues []string
+	regs, ctrs, hashes, zsets, queues []string
+	bank                              []BankGen
 }
 
 func (k finalKeys) all() []string {
-	return allKeys(k.regs, k.ctrs, k.accounts, k.hashes, k.zsets, k.queues)
+	return allKeys(k.regs, k.ctrs, k.accounts(), k.hashes, k.zsets, k.queues)
+}
+
+// accounts are every generation's accounts.
+func (k finalKeys) accounts() []string {
+	var out []string
+	for _, g := range k.bank {
+		out = append(out, g.Accounts...)
+	}
+	return out
 }
 
 func allKeys(lists ...[]string) []string {
@@ -438,7 +452,7 @@ func allKeys(lists ...[]string) []string {
 }
 
 func (r *Run) finalRound(keys finalKeys) (finalState, error) {
-	regs, ctrs, accounts := keys.regs, keys.ctrs, keys.accounts
+	regs, ctrs, accounts := keys.regs, keys.ctrs, keys.accounts()
 	fs := finalState{reads: map[string]Op{}, nodes: map[string]map[string]*string{}}
 	c := r.Cluster
 	ld, err := c.WaitLeader(recoverTimeout)
@@ -504,17 +518,17 @@ func (r *Run) finalRound(keys finalKeys) (finalState, error) {
 			return fs, err
 		}
 	}
-	if len(accounts) > 0 {
-		// One MGET of every account (the bank's final read), recorded
-		// like a bank read; each account's value then joins the final
-		// reads for the convergence check.
+	for _, g := range keys.bank {
+		// One MGET of every account of each generation created (the
+		// bank's final reads), recorded like a bank read; each account's
+		// value then joins the final reads for the convergence check.
 		err := waitFor(recoverTimeout, func() error {
-			op := Op{Process: proc, Kind: OpBankRead, Mode: bankMGet, Key: bankKey(r.Workload.cfg.Prefix), Final: true}
+			op := Op{Process: proc, Kind: OpBankRead, Mode: bankMGet, Key: g.Key, Final: true}
 			var raw []string
-			rt.redirected(accounts[0], ld, &op, func(t *Server) {
+			rt.redirected(g.Accounts[0], ld, &op, func(t *Server) {
 				op.Node, op.Call = t.ID, r.History.Now()
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				vals, err := client(t).MGet(ctx, accounts...).Result()
+				vals, err := client(t).MGet(ctx, g.Accounts...).Result()
 				cancel()
 				if err == nil {
 					raw, op.Balances, err = parseBalances(vals)
@@ -528,10 +542,10 @@ func (r *Run) finalRound(keys finalKeys) (finalState, error) {
 				if op.Status == StatusInfo {
 					proc = r.History.newProcess()
 				}
-				return fmt.Errorf("final MGET of the accounts via %s: %s", op.Node, op.Err)
+				return fmt.Errorf("final MGET of generation %d's accounts via %s: %s", g.Gen, op.Node, op.Err)
 			}
 			r.History.add(op)
-			for i, k := range accounts {
+			for i, k := range g.Accounts {
 				fs.reads[k] = Op{Kind: OpRead, Key: k, Value: raw[i], Final: true, Node: op.Node}
 			}
 			return nil

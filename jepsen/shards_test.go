@@ -9,7 +9,7 @@ import (
 
 // keySlot is the server's slot function (kv.Slot), hash tags included.
 func TestKeySlotMatchesServer(t *testing.T) {
-	keys := []string{"", "a", "j:r1", "j:c17", "{j:acct}:0", "{j:acct}:4", "x{}y", "{}", "a{b", "a}b{c}", "{user1}.a", "foo{bar}{zap}"}
+	keys := []string{"", "a", "j:r1", "j:c17", "{j:acct:0}:0", "{j:acct:1}:4", "x{}y", "{}", "a{b", "a}b{c}", "{user1}.a", "foo{bar}{zap}"}
 	for i := range 500 {
 		keys = append(keys, fmt.Sprintf("j:q%d", i), fmt.Sprintf("k{t%d}x", i))
 	}
@@ -18,8 +18,13 @@ func TestKeySlotMatchesServer(t *testing.T) {
 			t.Errorf("keySlot(%q) = %d, kv.Slot = %d", k, got, want)
 		}
 	}
-	if keySlot("{j:acct}:0") != keySlot("{j:acct}:3") {
-		t.Error("the bank's accounts do not share a slot")
+	for g := range 3 {
+		if a0, a3 := bankAccount("j", g, 0, true), bankAccount("j", g, 3, true); keySlot(a0) != keySlot(a3) {
+			t.Errorf("generation %d's accounts %s and %s do not share a slot", g, a0, a3)
+		}
+	}
+	if a, b := bankAccount("j", 0, 0, true), bankAccount("j", 1, 0, true); keySlot(a) == keySlot(b) {
+		t.Errorf("generations 0 and 1 share a slot (%s, %s)", a, b)
 	}
 }
 

@@ -195,11 +195,16 @@ type WorkloadConfig struct {
 	// (no WATCH, no overdraft check); the rest WATCH both accounts and
 	// refuse overdrafts. With 0, no balance may ever be negative.
 	BankPlainShare float64
-	// BankMaxOps stops the bank after that many ops (0: never). Its
-	// history is one porcupine partition, and checking one grows in
-	// memory with the square of its length: a 30-minute sharded run's
-	// 1.6 million ops, the bank's among them, outgrew 24 GB.
-	BankMaxOps int64
+	// BankGeneration is the bank ops per generation (0: one generation for
+	// the whole run). Each generation has fresh accounts and its own
+	// history, a porcupine partition whose check grows in memory with the
+	// square of its length (a 30-minute sharded run's single bank history
+	// outgrew 24 GB). The default, 500, is about 5 s of the bank's ops at
+	// the tests' load: the shortest CI run (ci-snapshots, 3 faults, about
+	// 1,100 bank ops) goes through 2 or 3 generations, the 50-60 s ones
+	// (4,000 to 8,000) through 8 or more, and a long run's histories stay
+	// short enough to check in milliseconds.
+	BankGeneration int64
 
 	// The collection workloads (collections.go) take these shares of the
 	// workers' turns: HINCRBY/HGET on HashFields fields of HashKeys
@@ -225,7 +230,7 @@ func DefaultWorkload(n int) WorkloadConfig {
 	return WorkloadConfig{
 		Workers: 2 * n, Interval: 15 * time.Millisecond, OpTimeout: 2 * time.Second,
 		RegisterKeys: 4, CounterKeys: 2, OpsPerKey: 150, CounterShare: 0.3, PipelineShare: 0.2, Prefix: "j",
-		BankWorkers: 3, BankAccounts: 5, BankBalance: 20, BankPlainShare: 0.3, BankMaxOps: 20000,
+		BankWorkers: 3, BankAccounts: 5, BankBalance: 20, BankPlainShare: 0.3, BankGeneration: 500,
 		HashShare: 0.12, HashKeys: 2, HashFields: 3, ZSetShare: 0.12, ZSetKeys: 2, ZSetMembers: 3,
 		QueueShare: 0.1, QueueKeys: 2,
 	}
