@@ -2,6 +2,7 @@ package jepsen
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"testing"
@@ -26,6 +27,11 @@ func TestMain(m *testing.M) {
 func runMain(m *testing.M) int {
 	// go-redis logs every failed dial; the histories record them instead.
 	redis.SetLogger(quietLogger{})
+	flag.Parse()
+	if testing.Short() {
+		skipReason = "-short: the fault runs take minutes"
+		return m.Run() // the checkers' unit tests run; every fault run skips
+	}
 	if err := Check(); err != nil {
 		skipReason = err.Error()
 		if err := testsummary.Add(testsummary.Skipped("jepsen (every fault-injection test)", skipReason)); err != nil {

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -37,6 +38,11 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("systemtest: every test starts riot-server processes; skipped with -short")
+		return 0
+	}
 	dir, err := os.MkdirTemp("", "riot-systemtest-")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "systemtest: %v\n", err)
