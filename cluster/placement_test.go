@@ -1,10 +1,13 @@
 package cluster
 
 import (
+	"errors"
 	"slices"
 	"testing"
 
 	"github.com/riotkv/riot/kv"
+	"github.com/riotkv/riot/raftkv"
+	"github.com/riotkv/riot/raftkv/raftkvtest"
 )
 
 func TestCreateMapSpreadsReplicasAndLeaders(t *testing.T) {
@@ -148,5 +151,40 @@ func TestEvenSlotsCoverAll(t *testing.T) {
 		if next != kv.Slots {
 			t.Fatalf("n=%d: ranges end at %d", n, next)
 		}
+	}
+}
+
+// TestMayPromoteUntilMapExists: a node told to create the shard map holds
+// the metadata group's promotions until the map exists, so that no
+// joiner can lead it first; an unsharded node never holds them.
+func TestMayPromoteUntilMapExists(t *testing.T) {
+	n := raftkvtest.Cluster(t, 1, nil)[0]
+	r, err := New(DefaultConfig(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	newShards := func(shards int) *Shards {
+		cfg := DefaultShardsConfig()
+		cfg.Shards = shards
+		cfg.OpenGroup = func(uint32) (*raftkv.Node, func() error, error) { return nil, nil, errors.New("not in this test") }
+		s, err := NewShards(cfg, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	founder, plain := newShards(3), newShards(1)
+	if founder.MayPromote() {
+		t.Error("--shards 3, no map yet: MayPromote = true, want false")
+	}
+	if !plain.MayPromote() {
+		t.Error("--shards 1: MayPromote = false, want true")
+	}
+	if err := founder.propose(createMap(3, 3, n.ID(), []string{n.ID()})); err != nil {
+		t.Fatal(err)
+	}
+	if !founder.MayPromote() {
+		t.Error("--shards 3, the map applied: MayPromote = false, want true")
 	}
 }

@@ -34,6 +34,10 @@ type ReconcileConfig struct {
 	// BootstrapExpect: with no raft state, wait until this many nodes
 	// without state are visible, then bootstrap together. 0: off.
 	BootstrapExpect int
+	// MayPromote, when set, holds promotions while it answers false
+	// (Shards.MayPromote: until this node has created the shard map it
+	// was told to create).
+	MayPromote func() bool
 	// Logger; default discard.
 	Logger *slog.Logger
 }
@@ -261,6 +265,9 @@ func (rc *Reconciler) reconcile() error {
 	// 3. Promote caught-up, stable non-voters while healthy voters are
 	// below the target, keeping the number of healthy voters odd. A
 	// suspected member is not promoted (yet).
+	if rc.cfg.MayPromote != nil && !rc.cfg.MayPromote() {
+		return nil
+	}
 	var cands []string
 	for _, s := range servers {
 		if s.Voter || s.ID == self {

@@ -599,6 +599,14 @@ func (s *Shards) announce() {
 	s.announced = leads
 }
 
+// MayPromote reports whether the metadata group may promote a non-voter
+// (ReconcileConfig.MayPromote): not while this node is to create the
+// shard map and has not yet. Leadership then stays with a node that will
+// create it: a joiner elected first would leave the cluster unsharded (it
+// adopts the map it finds, and there is none), or, after a sharded
+// restore, found empty groups of its own.
+func (s *Shards) MayPromote() bool { return !s.sharded.Load() || s.meta.MetaSharded() }
+
 // Sharded reports whether the cluster's shard map exists, or this node
 // was told to create one (Shards > 1) and has not had to give up: keys
 // are then never written to the metadata group, also in the moments

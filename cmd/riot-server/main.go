@@ -228,6 +228,7 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	router.Start(client, g)
 	recCfg := o.reconcileConfig()
 	recCfg.Logger = logger
+	recCfg.MayPromote = shards.MayPromote
 	rec, err := cluster.NewReconciler(recCfg, router, g)
 	if err != nil {
 		g.Shutdown()
