@@ -1,6 +1,10 @@
 package jepsen
 
 import (
+	"math"
+	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -111,4 +115,118 @@ func TestCheckQueues(t *testing.T) {
 	if p := checkQueues(ok, []string{"q1", "q2", "q3"}, finalOf(ok)); len(p) != 1 || !strings.Contains(p[0], "no final read of queue q3") {
 		t.Errorf("checkQueues without q3's final read: %q", p)
 	}
+}
+
+// TestCheckQueueIndeterminateFirstWithout: seed 53's 30-minute sharded
+// run left one queue (151 ops, 8 of them indeterminate pushes and pops
+// sent to a paused leader) that porcupine could not decide in 2 minutes.
+// Without its indeterminate ops the history is linearizable, so it is
+// with them (each may take effect after every other op); the check now
+// tries that first and answers Ok in moments.
+func TestCheckQueueIndeterminateFirstWithout(t *testing.T) {
+	ops := parseQueueHistory(t, "testdata/queue-seed53-q419.txt")
+	info := 0
+	for _, op := range ops {
+		if op.Status == StatusInfo {
+			info++
+		}
+	}
+	if len(ops) != 151 || info != 8 {
+		t.Fatalf("parsed %d ops, %d indeterminate; want 151 and 8", len(ops), info)
+	}
+	if res := checkOps(QueueModel, porcupineOps(ops, OpRPush, OpLPop, OpLRange)); res != porcupine.Ok {
+		t.Errorf("checkOps = %v, want Ok", res)
+	}
+	// When the history needs an indeterminate op to have taken effect
+	// (q2's v6 popped by the indeterminate LPOP), the whole history
+	// decides: Ok.
+	if res := checkOps(QueueModel, porcupineOps(goodQueue(), OpRPush, OpLPop, OpLRange)); res != porcupine.Ok {
+		t.Errorf("checkOps of goodQueue = %v, want Ok", res)
+	}
+	// A pop of what was never at the head still fails (the ops before the
+	// indeterminate ones, two pops' values swapped).
+	var before []Op
+	for _, op := range ops {
+		if op.Call >= 1398e6 {
+			break
+		}
+		if op.Kind == OpLPop {
+			switch op.Value {
+			case "v31415":
+				op.Value = "v31417"
+			case "v31417":
+				op.Value = "v31415"
+			}
+		}
+		before = append(before, op)
+	}
+	if res := checkOps(QueueModel, porcupineOps(before, OpRPush, OpLPop)); res != porcupine.Illegal {
+		t.Errorf("checkOps of a history with pops out of order = %v, want Illegal", res)
+	}
+}
+
+// parseQueueHistory reads the lines of one queue's ops from a run's
+// history.txt: "  1393.098s..  1393.103s p304538 n3  LPOP j:q419 -> \"v1\"",
+// "RPUSH key v -> n", "[info: ...]", "[fail: ...]" and the final
+// "LRANGE key 0 -1 -> [v1 v2] (final)". Times become microseconds.
+func parseQueueHistory(t *testing.T, path string) []Op {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	usec := func(s string) int64 {
+		f, err := strconv.ParseFloat(strings.TrimSuffix(s, "s"), 64)
+		if err != nil {
+			t.Fatalf("time %q: %v", s, err)
+		}
+		return int64(math.Round(f * 1e6))
+	}
+	var ops []Op
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(strings.Replace(line, "..", " ", 1))
+		if len(f) < 6 {
+			t.Fatalf("line %q", line)
+		}
+		proc, err := strconv.Atoi(strings.TrimPrefix(f[2], "p"))
+		if err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		op := Op{Call: usec(f[0]), Return: usec(f[1]), Process: proc, Node: f[3], Key: f[5]}
+		rest := f[6:]
+		switch f[4] {
+		case "RPUSH":
+			op.Kind, op.Value, rest = OpRPush, rest[0], rest[1:]
+		case "LPOP":
+			op.Kind = OpLPop
+		case "LRANGE":
+			op.Kind, op.Final, rest = OpLRange, true, rest[2:]
+		default:
+			t.Fatalf("line %q: unknown op", line)
+		}
+		switch {
+		case rest[0] == "[info:":
+			op.Status = StatusInfo
+		case rest[0] == "[fail:":
+			op.Status = StatusFail
+		case rest[0] == "->" && op.Kind == OpRPush:
+			if op.Count, err = strconv.ParseInt(rest[1], 10, 64); err != nil {
+				t.Fatalf("line %q: %v", line, err)
+			}
+		case rest[0] == "->" && op.Kind == OpLPop:
+			op.Value = strings.Trim(rest[1], `"`)
+		case rest[0] == "->":
+			for _, e := range rest[1:] {
+				if e == "(final)" {
+					break
+				}
+				op.Elems = append(op.Elems, strings.Trim(e, "[]"))
+			}
+			op.Elems = slices.DeleteFunc(op.Elems, func(e string) bool { return e == "" })
+		default:
+			t.Fatalf("line %q: unknown outcome", line)
+		}
+		ops = append(ops, op)
+	}
+	return ops
 }
