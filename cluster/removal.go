@@ -204,22 +204,37 @@ func (r *Router) LeaderCounts(ctx context.Context) (member, asked bool) {
 	if lid == "" || lid == r.node.ID() {
 		return false, false
 	}
-	m, ok := r.member(lid)
+	member, err := r.askMember(ctx, lid)
+	return member, err == nil
+}
+
+// errNotAddressed: askMember's leader is not in the address book.
+var errNotAddressed = errors.New("cluster: not in the address book")
+
+// askMember asks node leader, at the client address this node's address
+// book holds for it, RIOT.MEMBER <this node>: whether its configuration
+// has this node (only a leader answers).
+func (r *Router) askMember(ctx context.Context, leader string) (bool, error) {
+	m, ok := r.member(leader)
 	if !ok || m.ClientAddr == "" {
-		return false, false
+		return false, errNotAddressed
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	raw, err := r.peers.do(ctx, m.ClientAddr, respwire.AppendRequest(nil, []byte("RIOT.MEMBER"), []byte(r.node.ID())))
-	switch {
-	case err != nil:
-		return false, false
-	case string(raw) == ":1\r\n":
-		return true, true
-	case string(raw) == ":0\r\n":
-		return false, true
+	if err != nil {
+		return false, err
 	}
-	return false, false
+	switch string(raw) {
+	case ":0\r\n":
+		return false, nil
+	case ":1\r\n":
+		return true, nil
+	}
+	if msg := respwire.ReplyError(raw); msg != "" {
+		return false, &RemoteError{msg}
+	}
+	return false, fmt.Errorf("unexpected reply %q", raw)
 }
 
 // NoticeRemoved handles RIOT.REMOVED id leader: the leader says this node
@@ -233,26 +248,16 @@ func (r *Router) NoticeRemoved(ctx context.Context, id, leader string) error {
 	if leader == id {
 		return errors.New("cluster: a removal notice must name another node")
 	}
-	m, ok := r.member(leader)
-	if !ok || m.ClientAddr == "" {
+	member, err := r.askMember(ctx, leader)
+	switch {
+	case errors.Is(err, errNotAddressed):
 		return fmt.Errorf("cluster: removal notice from %s, which is not in the address book", leader)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	raw, err := r.peers.do(ctx, m.ClientAddr, respwire.AppendRequest(nil, []byte("RIOT.MEMBER"), []byte(id)))
-	if err != nil {
+	case err != nil:
 		return fmt.Errorf("cluster: confirm the removal with %s: %w", leader, err)
-	}
-	switch string(raw) {
-	case ":0\r\n":
-		r.logger.Info("the leader confirms this node was removed from the configuration", "leader", leader)
-		r.removal.fire()
-		return nil
-	case ":1\r\n":
+	case member:
 		return fmt.Errorf("%w (%s)", ErrStillMember, leader)
 	}
-	if msg := respwire.ReplyError(raw); msg != "" {
-		return fmt.Errorf("cluster: confirm the removal with %s: %w", leader, &RemoteError{msg})
-	}
-	return fmt.Errorf("cluster: confirm the removal with %s: unexpected reply %q", leader, raw)
+	r.logger.Info("the leader confirms this node was removed from the configuration", "leader", leader)
+	r.removal.fire()
+	return nil
 }

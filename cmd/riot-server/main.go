@@ -279,12 +279,6 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	return runErr
 }
 
-// membership is what watchRemoved asks the leader (cluster.Router).
-type membership interface {
-	StillMember(ctx context.Context) bool
-	LeaderCounts(ctx context.Context) (member, asked bool)
-}
-
 // watchRemoved returns a channel closed when the cluster removes this node
 // while this process is a member: its raft shut down by itself (a leader
 // that removed itself), or the configuration no longer lists it and the
@@ -295,7 +289,7 @@ type membership interface {
 // down (or after it left) still lists itself there, and may be sent the
 // entries that removed it (hashicorp/raft sends a removed follower a last
 // append): it is not "removed", and waits to be added again.
-func watchRemoved(ctx context.Context, logger *slog.Logger, node *raftkv.Node, m membership) <-chan struct{} {
+func watchRemoved(ctx context.Context, logger *slog.Logger, node *raftkv.Node, r *cluster.Router) <-chan struct{} {
 	ch := make(chan struct{})
 	go func() {
 		member := false
@@ -308,7 +302,7 @@ func watchRemoved(ctx context.Context, logger *slog.Logger, node *raftkv.Node, m
 			}
 			if servers, err := node.Servers(); err == nil {
 				in := inServers(servers, node.ID())
-				if member && !in && !m.StillMember(ctx) {
+				if member && !in && !r.StillMember(ctx) {
 					lid, _ := node.Leader()
 					logger.Info("the configuration no longer lists this node, and its leader does not count it", "servers", servers, "leader", lid)
 					close(ch)
@@ -317,7 +311,7 @@ func watchRemoved(ctx context.Context, logger *slog.Logger, node *raftkv.Node, m
 				if in && !member {
 					member = node.IsLeader()
 					if !member {
-						member, _ = m.LeaderCounts(ctx)
+						member, _ = r.LeaderCounts(ctx)
 					}
 				}
 			}
